@@ -1,0 +1,218 @@
+"""Boot and delete N servers through the compute API and report throughput and cost.
+
+Against a running cloud:   python benchmarks/boot.py --url http://127.0.0.1:8774/compute
+Start one and measure it:  python benchmarks/boot.py --start embedded
+                           python benchmarks/boot.py --start multiprocess  (PostgreSQL+RabbitMQ)
+
+Prints boots/s, median and p95 time from POST to ACTIVE, deletes/s, and the CPU seconds
+all Kilonova processes spent per server (boot + delete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.stack import REPO, ProcessStack, free_port  # noqa: E402
+
+
+class Api:
+    def __init__(self, compute_url: str, image_url: str, token: str) -> None:
+        headers = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.47"}
+        self.http = httpx.Client(headers=headers, timeout=120,
+                                 limits=httpx.Limits(max_connections=64))
+        self.compute = compute_url.rstrip("/") + "/v2.1"
+        self.image = image_url.rstrip("/")
+
+    def setup(self) -> tuple[str, str]:
+        name = f"bench-{uuid.uuid4().hex[:6]}"
+        resp = self.http.post(f"{self.compute}/flavors", json={"flavor": {
+            "name": name, "ram": 64, "vcpus": 1, "disk": 1, "id": name}})
+        resp.raise_for_status()
+        img = self.http.post(f"{self.image}/v2/images", json={
+            "name": name, "disk_format": "raw", "container_format": "bare"})
+        img.raise_for_status()
+        image_id = img.json()["id"]
+        self.http.put(f"{self.image}/v2/images/{image_id}/file", content=b"x" * 1024,
+                      headers={"Content-Type": "application/octet-stream"}).raise_for_status()
+        return name, image_id
+
+    def boot_and_wait(self, flavor: str, image: str) -> tuple[str, float, str]:
+        start = time.monotonic()
+        resp = self.http.post(f"{self.compute}/servers", json={"server": {
+            "name": "bench", "flavorRef": flavor, "imageRef": image, "networks": "none"}})
+        resp.raise_for_status()
+        server_id = resp.json()["server"]["id"]
+        while True:
+            status = self.http.get(f"{self.compute}/servers/{server_id}").json()["server"][
+                "status"]
+            if status in ("ACTIVE", "ERROR"):
+                return server_id, time.monotonic() - start, status
+            time.sleep(0.02)
+
+    def delete_and_wait(self, server_id: str) -> None:
+        self.http.delete(f"{self.compute}/servers/{server_id}").raise_for_status()
+        while self.http.get(f"{self.compute}/servers/{server_id}").status_code != 404:
+            time.sleep(0.02)
+
+
+def kilonova_processes() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "kilonova" in cmd and " serve " in f" {cmd} " or "cli.main serve" in cmd:
+            found.append(proc)
+    return found
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process]) -> dict[str, Any]:
+    flavor, image = api.setup()
+    cpu0 = cpu_seconds(procs)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(lambda _: api.boot_and_wait(flavor, image), range(count)))
+    boot_wall = time.monotonic() - t0
+    ids = [r[0] for r in results]
+    t1 = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(api.delete_and_wait, ids))
+    delete_wall = time.monotonic() - t1
+    cpu = cpu_seconds(procs) - cpu0
+    times = [r[1] for r in results]
+    return {
+        "servers": count, "concurrency": concurrency,
+        "errors": sum(1 for r in results if r[2] != "ACTIVE"),
+        "boots_per_s": count / boot_wall, "median_s": statistics.median(times),
+        "p95_s": pct(times, 0.95), "deletes_per_s": count / delete_wall,
+        "cpu_s_per_server": cpu / count if procs else float("nan"),
+        "processes": len(procs),
+    }
+
+
+@contextmanager
+def embedded(tmp: Path) -> Iterator[tuple[str, str, list[psutil.Process]]]:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO), KILONOVA_LOG__LEVEL="WARNING")
+    log = (tmp / "serve-all.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all", "--data-dir",
+                             str(tmp / "data"), "--port", str(port)], env=env, cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{base}/compute/", proc)
+        time.sleep(1.0)  # let the simulated hosts register
+        yield f"{base}/compute", f"{base}/image", [psutil.Process(proc.pid)]
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("kilonova exited early")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} never answered")
+
+
+@contextmanager
+def multiprocess(tmp: Path, computes: int) -> Iterator[tuple[str, str, list[psutil.Process]]]:
+    sys.path.insert(0, str(REPO))
+    from tests.dbutil import create_pg_database, drop_pg_database
+    from tests.rabbitutil import create_vhost, delete_vhost
+
+    cdb, pdb, vhost = create_pg_database("kn_bench"), create_pg_database("kn_bench"), \
+        create_vhost("kn_bench")
+    stack = ProcessStack(tmp, cdb, pdb, vhost, computes=computes,
+                         fake_hosts_per_compute=2, service_down_time=60)
+    try:
+        stack.start()
+        yield stack.api_url, f"{stack.api_url}/image", [psutil.Process(p) for p in stack.pids()]
+    finally:
+        stack.stop()
+        drop_pg_database(cdb)
+        drop_pg_database(pdb)
+        delete_vhost(vhost)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="compute API root of a running cloud")
+    parser.add_argument("--image-url", help="image API root (default: sibling /image)")
+    parser.add_argument("--token", default="admin:admin")
+    parser.add_argument("--start", choices=["embedded", "multiprocess"])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--computes", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        if args.start == "embedded":
+            ctx = embedded(Path(tmpdir))
+        elif args.start == "multiprocess":
+            ctx = multiprocess(Path(tmpdir), args.computes)
+        else:
+            ctx = _running(args)
+        with ctx as (compute_url, image_url, procs):
+            result = run(Api(compute_url, image_url, args.token), args.count,
+                         args.concurrency, procs)
+    label = args.start or "running cloud"
+    print(f"boot benchmark ({label}): {result['servers']} servers, concurrency "
+          f"{result['concurrency']}, {result['errors']} errors")
+    print(f"  boots/s             {result['boots_per_s']:.1f}")
+    print(f"  time to ACTIVE      median {result['median_s'] * 1000:.0f} ms, "
+          f"p95 {result['p95_s'] * 1000:.0f} ms")
+    print(f"  deletes/s           {result['deletes_per_s']:.1f}")
+    print(f"  CPU s per server    {result['cpu_s_per_server']:.3f} "
+          f"(boot + delete, {result['processes']} kilonova processes)")
+
+
+@contextmanager
+def _running(args: argparse.Namespace) -> Iterator[tuple[str, str, list[psutil.Process]]]:
+    if not args.url:
+        raise SystemExit("give --url of a running cloud, or --start embedded|multiprocess")
+    image = args.image_url or args.url.rstrip("/").rsplit("/", 1)[0] + "/image"
+    yield args.url, image, kilonova_processes()
+
+
+if __name__ == "__main__":
+    threading.excepthook = lambda a: None
+    main()

@@ -1,0 +1,86 @@
+"""The ``kilonova`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from common.errors import ConfigError, SchemaBehind
+from common.log import setup_logging
+from common.settings import Settings, load_settings, render_sample
+
+LOG = logging.getLogger("kilonova")
+
+SERVICES = ("api", "placement", "scheduler", "conductor", "compute", "all")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kilonova", description="Kilonova control plane")
+    parser.add_argument("--config", help="TOML config file (default: $KILONOVA_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run a service")
+    serve.add_argument("service", choices=SERVICES)
+    serve.add_argument("--data-dir", help="where SQLite files and images live")
+    serve.add_argument("--port", type=int, help="HTTP port (api, placement, all)")
+    serve.add_argument("--host", help="HTTP listen address (api, placement, all)")
+    serve.add_argument("--fake-hosts", type=int, help="simulated hosts (fake driver)")
+    dbp = sub.add_parser("db", help="database schema")
+    dbp.add_argument("action", choices=["upgrade"])
+    cfg = sub.add_parser("config", help="configuration helpers")
+    cfg.add_argument("action", choices=["sample"])
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = load_settings(args.config, **overrides)
+    if getattr(args, "service", None) == "all":
+        updates: dict[str, Any] = {}
+        # The embedded default simulates a small cloud of four hosts.
+        fields_set = settings.compute.model_fields_set
+        if "fake_hosts" not in fields_set:
+            updates["fake_hosts"] = 4
+        if updates:
+            settings.compute = settings.compute.model_copy(update=updates)
+    if getattr(args, "fake_hosts", None):
+        settings.compute = settings.compute.model_copy(update={"fake_hosts": args.fake_hosts})
+    for attr, section in (("port", "api"), ("host", "api")):
+        value = getattr(args, attr, None)
+        if value is not None:
+            target = "placement" if args.service == "placement" else section
+            part = getattr(settings, target)
+            setattr(settings, target, part.model_copy(update={attr: value}))
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "config":
+        sys.stdout.write(render_sample())
+        return 0
+    try:
+        settings = _settings(args)
+        setup_logging(settings.log.level, settings.log.format)
+        if args.command == "db":
+            from common import db
+
+            db.upgrade("compute", settings.compute_db_url)
+            db.upgrade("placement", settings.placement_db_url)
+            print("compute and placement databases are at the newest revision")
+            return 0
+        from cli.serve import serve
+
+        serve(args.service, settings)
+        return 0
+    except (ConfigError, SchemaBehind) as exc:
+        print(f"kilonova: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Composition root: build each service from settings and its collaborators."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.compute_db import queries
+from common.db import check_at_head, create_engine, session_factory, transaction
+from common.rpc import Messaging
+from common.service import Service
+from common.settings import Settings
+from compute_agent.manager import ComputeManager
+from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
+from compute_agent.rpc.client import ComputeClient
+from compute_agent.rpc.server import ComputeEndpoint
+from compute_agent.virt.driver import Driver
+from compute_agent.virt.fake import FakeDriver
+from compute_api.app import close_runtime, create_compute_app, create_image_app, open_runtime
+from conductor.flows.build import BuildFlow
+from conductor.flows.delete import DeleteFlow
+from conductor.hosts import HostRecords
+from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
+from conductor.rpc.client import ConductorClient
+from conductor.rpc.server import ConductorEndpoint
+from conductor.sweeper import Sweeper
+from placement.app import create_app as create_placement_app
+from placement.client import PlacementClient
+from scheduler.manager import SchedulerManager
+from scheduler.rpc.client import TOPIC as SCHEDULER_TOPIC
+from scheduler.rpc.client import SchedulerClient
+from scheduler.rpc.server import SchedulerEndpoint
+
+LOG = logging.getLogger(__name__)
+
+
+def _compute_db(settings: Settings) -> sessionmaker[Session]:
+    engine = create_engine(settings.compute_db_url, settings.database.pool_size)
+    check_at_head("compute", engine)
+    return session_factory(engine)
+
+
+def _self_heartbeat(service: Service, sessions: sessionmaker[Session], host: str,
+                    binary: str, topic: str, interval: float) -> None:
+    def beat() -> None:
+        with transaction(sessions) as session:
+            if not queries.heartbeat(session, host, binary):
+                queries.upsert_service(session, host, binary, topic)
+
+    service.on_start.append(beat)
+    service.add_periodic("heartbeat", interval, beat)
+
+
+def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
+    sessions = _compute_db(settings)
+    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    manager = SchedulerManager(sessions, placement, settings)
+    service = Service("scheduler")
+    service.add_rpc_server(messaging.server(SCHEDULER_TOPIC, settings.compute.host,
+                                            [SchedulerEndpoint(manager)]))
+    _self_heartbeat(service, sessions, settings.compute.host, "kilonova-scheduler",
+                    SCHEDULER_TOPIC, settings.service.heartbeat_interval)
+    service.on_stop.append(placement.close)
+    return service
+
+
+def build_conductor(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
+    sessions = _compute_db(settings)
+    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    builds = BuildFlow(sessions, SchedulerClient(messaging), ComputeClient(messaging),
+                       placement, settings)
+    deletes = DeleteFlow(sessions, placement)
+    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions))
+    service = Service("conductor")
+    service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
+                                            [endpoint]))
+    sweeper = Sweeper(sessions, deletes)
+    service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
+    _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
+                    CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
+    service.on_stop.append(placement.close)
+    return service
+
+
+def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
+    cfg = settings.compute
+    if cfg.driver == "fake":
+        names = ([cfg.host] if cfg.fake_hosts == 1 else
+                 [f"{cfg.host}-{i}" for i in range(1, cfg.fake_hosts + 1)])
+        return [(name, FakeDriver(name, cfg)) for name in names]
+    from compute_agent.virt.libvirt import LibvirtDriver  # type: ignore[import-not-found]
+
+    return [(cfg.host, LibvirtDriver(settings))]
+
+
+def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
+    """One agent per host this process serves (many with simulated hosts)."""
+    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    conductor = ConductorClient(messaging)
+    service = Service("compute")
+    for host, driver in _drivers(settings):
+        manager = ComputeManager(host, driver, conductor, placement)
+        service.on_start.append(manager.register)
+        service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
+        service.add_periodic(f"heartbeat-{host}", settings.service.heartbeat_interval,
+                             manager.heartbeat)
+        service.add_periodic(f"sync-{host}", settings.compute.sync_interval, manager.sync)
+    service.on_stop.append(placement.close)
+    return service
+
+
+def build_http_app(settings: Settings, messaging: Messaging, placement_url: str | None, *,
+                   compute: bool = True, placement: bool = False, prefixed: bool = True
+                   ) -> FastAPI:
+    """One HTTP app serving the chosen APIs; ``prefixed`` puts each under its path."""
+    children: list[tuple[str, FastAPI]] = []
+    runtime_apps: list[FastAPI] = []
+    if placement:
+        children.append(("/placement", create_placement_app(settings)))
+    if compute:
+        image_app, compute_app = create_image_app(), create_compute_app()
+        runtime_apps = [image_app, compute_app]
+        children.append(("/image", image_app))
+        children.append(("/compute" if prefixed else "", compute_app))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for _, child in children:
+                await stack.enter_async_context(child.router.lifespan_context(child))
+            runtime: Any = None
+            if runtime_apps:
+                assert placement_url is not None
+                runtime = open_runtime(settings, messaging, placement_url)
+                for child in runtime_apps:
+                    child.state.runtime = runtime
+            try:
+                yield
+            finally:
+                if runtime is not None:
+                    close_runtime(runtime)
+
+    root = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    for path, child in children:
+        root.mount(path or "/", child)
+    return root

@@ -1,0 +1,165 @@
+"""Tables of the compute database.
+
+Shared by the compute API, the conductor and the scheduler (read-only), which all
+work on the same records; compute agents never import this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from common.db import NAMING_CONVENTION, UUIDStr, utcnow
+
+
+class ComputeBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {uuid.UUID: UUIDStr, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Service(ComputeBase):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4, unique=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(default=False)
+    last_seen_up: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class ComputeNode(ComputeBase):
+    __tablename__ = "compute_nodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255), unique=True)
+    hypervisor_type: Mapped[str] = mapped_column(String(32))
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    local_gb: Mapped[int]
+    cpu_allocation_ratio: Mapped[float]
+    ram_allocation_ratio: Mapped[float]
+    disk_allocation_ratio: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class Flavor(ComputeBase):
+    __tablename__ = "flavors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    memory_mb: Mapped[int]
+    vcpus: Mapped[int]
+    root_gb: Mapped[int] = mapped_column(default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(default=0)
+    swap: Mapped[int] = mapped_column(default=0)
+    rxtx_factor: Mapped[float] = mapped_column(default=1.0)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    extra_specs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class Image(ComputeBase):
+    """An image of the built-in image service (a Glance v2 subset)."""
+
+    __tablename__ = "images"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    disk_format: Mapped[str | None] = mapped_column(String(32))
+    container_format: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int | None]
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_disk: Mapped[int] = mapped_column(default=0)
+    min_ram: Mapped[int] = mapped_column(default=0)
+    visibility: Mapped[str] = mapped_column(String(32), default="shared")
+    protected: Mapped[bool] = mapped_column(default=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Instance(ComputeBase):
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index(None, "project_id", "deleted", "created_at"),
+        Index(None, "host", "deleted"),
+        Index(None, "deleted", "cleaned"),
+        Index(None, "task_state", "task_deadline"),
+    )
+
+    # Integer id: the stable sort key behind markers and `instance-%08x` names.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    display_name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    image_ref: Mapped[str | None] = mapped_column(String(255))
+    flavor: Mapped[dict[str, Any]]
+    vm_state: Mapped[str] = mapped_column(String(32), index=True)
+    task_state: Mapped[str | None] = mapped_column(String(32))
+    task_deadline: Mapped[datetime | None]
+    power_state: Mapped[int] = mapped_column(default=0)
+    host: Mapped[str | None] = mapped_column(String(255))
+    node: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    user_data: Mapped[str | None] = mapped_column(Text)
+    config_drive: Mapped[str] = mapped_column(String(255), default="")
+    access_ip_v4: Mapped[str | None] = mapped_column(String(64))
+    access_ip_v6: Mapped[str | None] = mapped_column(String(64))
+    metadata_items: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[int] = mapped_column(default=0)
+    reservation_id: Mapped[str] = mapped_column(String(255))
+    launch_index: Mapped[int] = mapped_column(default=0)
+    locked: Mapped[bool] = mapped_column(default=False)
+    launched_at: Mapped[datetime | None]
+    terminated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    # Hosts a build already failed on, so a reschedule avoids them.
+    attempted_hosts: Mapped[list[str]] = mapped_column(default=list)
+    # True once the server's placement allocations are known to be released.
+    cleaned: Mapped[bool] = mapped_column(default=False)
+
+    faults: Mapped[list[InstanceFault]] = relationship(
+        back_populates="instance", order_by="InstanceFault.id.desc()", lazy="raise"
+    )
+
+
+class InstanceFault(ComputeBase):
+    __tablename__ = "instance_faults"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    code: Mapped[int]
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    instance: Mapped[Instance] = relationship(back_populates="faults", lazy="raise")

@@ -1,0 +1,114 @@
+"""RPC payloads: pydantic models sent as JSON (``model_dump(mode="json")``).
+
+Adding an optional field is compatible; anything else bumps the version of the
+service's RPC client.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class FlavorPayload(Payload):
+    flavorid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int = 0
+    ephemeral_gb: int = 0
+    swap: int = 0
+    extra_specs: dict[str, str] = Field(default_factory=dict)
+
+    def resources(self) -> dict[str, int]:
+        """The placement resources one server of this flavor consumes."""
+        wanted = {
+            "VCPU": self.vcpus,
+            "MEMORY_MB": self.memory_mb,
+            "DISK_GB": self.root_gb + self.ephemeral_gb + (self.swap + 1023) // 1024,
+        }
+        return {rc: amount for rc, amount in wanted.items() if amount > 0}
+
+
+class RequestSpec(Payload):
+    """What the scheduler needs to place one server."""
+
+    instance_uuid: uuid.UUID
+    project_id: str
+    user_id: str
+    flavor: FlavorPayload
+    image_id: str | None = None
+    availability_zone: str | None = None
+    ignore_hosts: list[str] = Field(default_factory=list)
+    scheduler_hints: dict[str, Any] = Field(default_factory=dict)
+
+
+class HostSelection(Payload):
+    host: str
+    nodename: str
+    compute_node_uuid: uuid.UUID
+    allocations: dict[str, dict[str, int]]
+
+
+class InstancePayload(Payload):
+    """What a compute agent may know of an instance on its host."""
+
+    uuid: uuid.UUID
+    display_name: str
+    project_id: str
+    user_id: str
+    flavor: FlavorPayload
+    image_ref: str | None
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    host: str | None
+    node: str | None
+    user_data: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    key_name: str | None = None
+
+
+class NodeReport(Payload):
+    """A hypervisor's capacity, as its agent reports it on start."""
+
+    uuid: uuid.UUID
+    hypervisor_hostname: str
+    hypervisor_type: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+    reserved_vcpus: int = 0
+    reserved_memory_mb: int = 0
+    reserved_disk_gb: int = 0
+
+    def inventories(self) -> dict[str, dict[str, int | float]]:
+        """The placement inventory of this node."""
+        rows = (
+            ("VCPU", self.vcpus, self.reserved_vcpus, self.cpu_allocation_ratio),
+            ("MEMORY_MB", self.memory_mb, self.reserved_memory_mb, self.ram_allocation_ratio),
+            ("DISK_GB", self.local_gb, self.reserved_disk_gb, self.disk_allocation_ratio),
+        )
+        return {
+            rc: {"total": total, "reserved": reserved, "min_unit": 1, "max_unit": total,
+                 "step_size": 1, "allocation_ratio": ratio}
+            for rc, total, reserved, ratio in rows if total > 0
+        }
+
+
+class GuestState(Payload):
+    uuid: uuid.UUID
+    power_state: int
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,112 @@
+"""Service runner: RPC servers, periodic tasks, heartbeats and graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.context import admin_context, request_id_var
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodicTask:
+    """Run ``func`` every ``interval`` seconds in its own thread until stopped."""
+
+    name: str
+    interval: float
+    func: Callable[[], None]
+    initial_delay: float | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"periodic-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        delay = self.interval if self.initial_delay is None else self.initial_delay
+        while not self._stop.wait(delay):
+            token = request_id_var.set(admin_context().request_id)
+            try:
+                self.func()
+            except Exception:
+                # A periodic task must survive a bad round: the next one may succeed.
+                LOG.exception("periodic task %s failed", self.name)
+            finally:
+                request_id_var.reset(token)
+            delay = self.interval
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+class Service:
+    """A group of RPC servers and periodic tasks started and stopped together."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rpc_servers: list[Any] = []
+        self.periodic: list[PeriodicTask] = []
+        self.on_start: list[Callable[[], None]] = []
+        self.on_stop: list[Callable[[], None]] = []
+        self._started = False
+
+    def add_rpc_server(self, server: Any) -> None:
+        self.rpc_servers.append(server)
+
+    def add_periodic(self, name: str, interval: float, func: Callable[[], None],
+                     initial_delay: float | None = None) -> None:
+        self.periodic.append(PeriodicTask(name, interval, func, initial_delay))
+
+    def start(self) -> None:
+        for hook in self.on_start:
+            hook()
+        for server in self.rpc_servers:
+            server.start()
+        for task in self.periodic:
+            task.start()
+        self._started = True
+        LOG.info("service %s started", self.name)
+
+    def stop(self) -> None:
+        """Stop consuming, let in-flight messages finish, then stop periodic tasks."""
+        if not self._started:
+            return
+        self._started = False
+        for server in self.rpc_servers:
+            server.stop()
+        for task in self.periodic:
+            task.stop()
+        for server in self.rpc_servers:
+            server.wait()
+        for task in self.periodic:
+            task.wait(timeout=30)
+        for hook in self.on_stop:
+            hook()
+        LOG.info("service %s stopped", self.name)
+
+
+def wait_for_signal(done: Callable[[], bool] | None = None) -> None:
+    """Block the main thread until SIGTERM or SIGINT (or until ``done()`` is true)."""
+    stop = threading.Event()
+
+    def _handler(signum: int, _frame: Any) -> None:
+        LOG.info("received signal %d, shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    while not stop.wait(0.5):
+        if done is not None and done():
+            return

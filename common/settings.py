@@ -1,0 +1,244 @@
+"""Configuration: one TOML file, every key overridable by an environment variable.
+
+``KILONOVA_<SECTION>__<KEY>`` overrides ``[section] key`` (for example
+``KILONOVA_DATABASE__COMPUTE_URL``). Unknown keys and wrong types are refused at
+start-up with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from common.errors import ConfigError
+
+CONFIG_ENV = "KILONOVA_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    compute_url: str | None = Field(
+        None, description="SQLAlchemy URL of the compute database; empty: SQLite in data_dir"
+    )
+    placement_url: str | None = Field(
+        None, description="SQLAlchemy URL of the placement database; empty: SQLite in data_dir"
+    )
+    pool_size: int = Field(10, ge=1, description="Connections kept per process (not SQLite)")
+
+
+class MessagingSettings(_Section):
+    transport_url: str = Field(
+        "kombu+memory:////",
+        description="oslo.messaging transport: rabbit://user:pass@host:5672/vhost in production",
+    )
+    rpc_timeout: int = Field(60, ge=1, description="Seconds an RPC call waits for its answer")
+
+
+class ApiSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on")
+    port: int = Field(8774, ge=0, le=65535, description="Port of the compute API")
+    public_url: str | None = Field(
+        None, description="Base URL clients use to reach the compute API (links, catalog)"
+    )
+    max_limit: int = Field(1000, ge=1, description="Largest page a list request returns")
+
+
+class PlacementSettings(_Section):
+    url: str | None = Field(
+        None, description="Placement endpoint other services call; empty: in-process placement"
+    )
+    host: str = Field("127.0.0.1", description="Address `serve placement` listens on")
+    port: int = Field(8778, ge=0, le=65535, description="Port of `serve placement`")
+    timeout: float = Field(30.0, gt=0, description="Seconds a placement HTTP call may take")
+
+
+class AuthSettings(_Section):
+    strategy: Literal["noauth"] = Field(
+        "noauth",
+        description="Token checking. noauth (development): the token is `user:project`, "
+        "user `admin` has the admin role",
+    )
+
+
+class SchedulerSettings(_Section):
+    max_attempts: int = Field(3, ge=1, description="Hosts tried per server before ERROR")
+    candidate_limit: int = Field(
+        1000, ge=1, description="Allocation candidates asked of placement per request"
+    )
+    ram_weight_multiplier: float = Field(1.0, description="Weight of free RAM when spreading")
+    cpu_weight_multiplier: float = Field(1.0, description="Weight of free vCPUs when spreading")
+
+
+class ConductorSettings(_Section):
+    build_timeout: int = Field(
+        600, ge=1, description="Seconds a server may stay in a building task state"
+    )
+    task_timeout: int = Field(
+        600, ge=1, description="Seconds any other transient task state may last"
+    )
+    sweep_interval: float = Field(
+        10.0, gt=0, description="Seconds between sweeps for expired tasks and leftovers"
+    )
+
+
+class ComputeSettings(_Section):
+    driver: Literal["fake", "libvirt"] = Field("fake", description="Hypervisor driver")
+    host: str = Field(default_factory=socket.gethostname, description="This host's name")
+    fake_hosts: int = Field(
+        1, ge=1, description="With the fake driver: simulated hosts served by this process"
+    )
+    fake_vcpus: int = Field(16, ge=1, description="vCPUs of each simulated host")
+    fake_memory_mb: int = Field(16384, ge=1, description="RAM of each simulated host")
+    fake_disk_gb: int = Field(500, ge=1, description="Disk of each simulated host")
+    fake_spawn_seconds: float = Field(
+        0.0, ge=0, description="Simulated time a fake spawn takes"
+    )
+    cpu_allocation_ratio: float = Field(4.0, gt=0, description="VCPU overcommit")
+    ram_allocation_ratio: float = Field(1.0, gt=0, description="MEMORY_MB overcommit")
+    disk_allocation_ratio: float = Field(1.0, gt=0, description="DISK_GB overcommit")
+    reserved_host_memory_mb: int = Field(0, ge=0, description="RAM kept for the host")
+    reserved_host_cpus: int = Field(0, ge=0, description="vCPUs kept for the host")
+    reserved_host_disk_gb: int = Field(0, ge=0, description="Disk kept for the host")
+    sync_interval: float = Field(
+        30.0, gt=0, description="Seconds between reconciling the driver with the database"
+    )
+
+
+class ServiceSettings(_Section):
+    heartbeat_interval: float = Field(10.0, gt=0, description="Seconds between heartbeats")
+    service_down_time: float = Field(
+        60.0, gt=0, description="A service without a heartbeat for this long is down"
+    )
+
+
+class LogSettings(_Section):
+    level: str = Field("INFO", description="Log level")
+    format: Literal["text", "json"] = Field("text", description="text or json lines")
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("kilonova"))
+
+
+class Settings(BaseSettings):
+    """Every option of every service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KILONOVA_", env_nested_delimiter="__", extra="forbid"
+    )
+    _toml_path: ClassVar[Path | None] = None
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where SQLite files and images live"
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    placement: PlacementSettings = Field(default_factory=PlacementSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    conductor: ConductorSettings = Field(default_factory=ConductorSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments > environment > TOML file > defaults.
+        return (init_settings, env_settings, _TomlSource(settings_cls, cls._toml_path))
+
+    @property
+    def compute_db_url(self) -> str:
+        return self.database.compute_url or f"sqlite:///{self.data_dir / 'compute.sqlite'}"
+
+    @property
+    def placement_db_url(self) -> str:
+        return self.database.placement_url or f"sqlite:///{self.data_dir / 'placement.sqlite'}"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is not None:
+            with path.open("rb") as fh:
+                self._data = tomllib.load(fh)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (``path``, else ``$KILONOVA_CONFIG``, else none) and the environment.
+
+    Raises ConfigError naming every bad key.
+    """
+    chosen = path or os.environ.get(CONFIG_ENV)
+    toml_path = Path(chosen) if chosen else None
+    if toml_path is not None and not toml_path.is_file():
+        raise ConfigError(f"config file {toml_path} does not exist")
+    Settings._toml_path = toml_path
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {toml_path}: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+    finally:
+        Settings._toml_path = None
+
+
+def render_sample() -> str:
+    """A commented TOML file listing every option with its default."""
+    lines = [
+        "# Kilonova configuration. Every key can be overridden by an environment variable",
+        "# KILONOVA_<SECTION>__<KEY>, for example KILONOVA_DATABASE__COMPUTE_URL.",
+        "",
+        f"# {Settings.model_fields['data_dir'].description}",
+        '# data_dir = "/var/lib/kilonova"',
+    ]
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, _Section)):
+            continue
+        lines += ["", f"[{name}]"]
+        for key, sub in annotation.model_fields.items():
+            default = sub.get_default(call_default_factory=True)
+            lines.append(f"# {sub.description}")
+            lines.append(f"# {key} = {_toml_value(default, key)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any, key: str) -> str:
+    if key == "host" and isinstance(value, str) and value not in ("127.0.0.1", "0.0.0.0"):
+        return '"<hostname>"'
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

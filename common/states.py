@@ -1,0 +1,160 @@
+"""The server lifecycle as data: vm states, task states, power states, API status.
+
+``ACTIONS`` says from which (vm_state, task_state) an action may start and which task
+state it sets while it runs; ``status()`` derives the API status the way the upstream
+Compute API does, so clients read it correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+
+class VmState(StrEnum):
+    ACTIVE = "active"
+    BUILDING = "building"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    STOPPED = "stopped"
+    RESCUED = "rescued"
+    RESIZED = "resized"
+    SOFT_DELETED = "soft-delete"
+    DELETED = "deleted"
+    ERROR = "error"
+    SHELVED = "shelved"
+    SHELVED_OFFLOADED = "shelved_offloaded"
+
+
+class TaskState(StrEnum):
+    SCHEDULING = "scheduling"
+    SPAWNING = "spawning"
+    REBOOTING = "rebooting"
+    REBOOTING_HARD = "rebooting_hard"
+    POWERING_OFF = "powering-off"
+    POWERING_ON = "powering-on"
+    PAUSING = "pausing"
+    UNPAUSING = "unpausing"
+    SUSPENDING = "suspending"
+    RESUMING = "resuming"
+    REBUILDING = "rebuilding"
+    RESIZE_PREP = "resize_prep"
+    RESIZE_MIGRATING = "resize_migrating"
+    RESIZE_FINISH = "resize_finish"
+    RESIZE_REVERTING = "resize_reverting"
+    RESIZE_CONFIRMING = "resize_confirming"
+    MIGRATING = "migrating"
+    DELETING = "deleting"
+
+
+class PowerState(IntEnum):
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7
+
+
+class Action(StrEnum):
+    DELETE = "delete"
+    REBOOT_SOFT = "reboot"
+    REBOOT_HARD = "reboot_hard"
+    STOP = "stop"
+    START = "start"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True)
+class Rule:
+    from_vm: frozenset[VmState]
+    sets_task: TaskState
+    # None in from_task means "no task running"; ANY_TASK admits every task state.
+    from_task: frozenset[TaskState | None] = frozenset({None})
+
+
+ALL_LIVE = frozenset(VmState) - {VmState.DELETED}
+ANY_TASK: frozenset[TaskState | None] = frozenset({None, *TaskState})
+
+ACTIONS: Mapping[Action, Rule] = {
+    Action.DELETE: Rule(ALL_LIVE, TaskState.DELETING, ANY_TASK),
+    Action.REBOOT_SOFT: Rule(
+        frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
+                   VmState.ERROR}),
+        TaskState.REBOOTING,
+    ),
+    Action.REBOOT_HARD: Rule(
+        frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
+                   VmState.ERROR}),
+        TaskState.REBOOTING_HARD,
+        frozenset({None, TaskState.REBOOTING}),
+    ),
+    Action.STOP: Rule(frozenset({VmState.ACTIVE, VmState.ERROR}), TaskState.POWERING_OFF),
+    Action.START: Rule(frozenset({VmState.STOPPED}), TaskState.POWERING_ON),
+    Action.PAUSE: Rule(frozenset({VmState.ACTIVE}), TaskState.PAUSING),
+    Action.UNPAUSE: Rule(frozenset({VmState.PAUSED}), TaskState.UNPAUSING),
+    Action.SUSPEND: Rule(frozenset({VmState.ACTIVE}), TaskState.SUSPENDING),
+    Action.RESUME: Rule(frozenset({VmState.SUSPENDED}), TaskState.RESUMING),
+}
+
+# The status a vm_state shows when no task overrides it.
+_DEFAULT_STATUS: Mapping[VmState, str] = {
+    VmState.ACTIVE: "ACTIVE",
+    VmState.BUILDING: "BUILD",
+    VmState.PAUSED: "PAUSED",
+    VmState.SUSPENDED: "SUSPENDED",
+    VmState.STOPPED: "SHUTOFF",
+    VmState.RESCUED: "RESCUE",
+    VmState.RESIZED: "VERIFY_RESIZE",
+    VmState.SOFT_DELETED: "SOFT_DELETED",
+    VmState.DELETED: "DELETED",
+    VmState.ERROR: "ERROR",
+    VmState.SHELVED: "SHELVED",
+    VmState.SHELVED_OFFLOADED: "SHELVED_OFFLOADED",
+}
+
+_RESIZE_TASKS = {TaskState.RESIZE_PREP, TaskState.RESIZE_MIGRATING,
+                 TaskState.RESIZE_FINISH}
+
+# (vm_state, task_state) pairs whose status differs from the vm_state's default.
+_TASK_STATUS: Mapping[tuple[VmState, TaskState], str] = {
+    (VmState.ACTIVE, TaskState.REBOOTING): "REBOOT",
+    (VmState.ACTIVE, TaskState.REBOOTING_HARD): "HARD_REBOOT",
+    (VmState.ACTIVE, TaskState.REBUILDING): "REBUILD",
+    (VmState.ACTIVE, TaskState.MIGRATING): "MIGRATING",
+    **{(VmState.ACTIVE, t): "RESIZE" for t in _RESIZE_TASKS},
+    **{(VmState.STOPPED, t): "RESIZE" for t in _RESIZE_TASKS},
+    (VmState.STOPPED, TaskState.REBUILDING): "REBUILD",
+    (VmState.RESIZED, TaskState.RESIZE_REVERTING): "REVERT_RESIZE",
+    (VmState.PAUSED, TaskState.MIGRATING): "MIGRATING",
+    (VmState.ERROR, TaskState.REBUILDING): "REBUILD",
+}
+
+
+def status(vm_state: VmState | str, task_state: TaskState | str | None) -> str:
+    """The Compute API ``status`` of a server in these states."""
+    vm = VmState(vm_state)
+    if task_state is not None:
+        special = _TASK_STATUS.get((vm, TaskState(task_state)))
+        if special is not None:
+            return special
+    return _DEFAULT_STATUS.get(vm, "UNKNOWN")
+
+
+def vm_states_for_status(name: str) -> set[VmState]:
+    """The vm states whose default status is ``name`` (for ``?status=`` filters)."""
+    return {vm for vm, st in _DEFAULT_STATUS.items() if st == name.upper()}
+
+
+def allowed(action: Action, vm_state: VmState | str, task_state: TaskState | str | None) -> bool:
+    rule = ACTIONS[action]
+    task = TaskState(task_state) if task_state is not None else None
+    return VmState(vm_state) in rule.from_vm and task in rule.from_task
+
+
+# Task states a server may hold only for a bounded time; the conductor ends them.
+TRANSIENT_TASKS = frozenset(TaskState)

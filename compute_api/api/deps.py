@@ -1,0 +1,114 @@
+"""Request-scoped dependencies: context, version, session with after-commit hooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from common.auth import context_from_token
+from common.context import RequestContext
+from common.errors import BadRequest, Forbidden
+from compute_api.api.microversion import Version
+from compute_api.runtime import Runtime
+
+LOG = logging.getLogger(__name__)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
+    ctx = context_from_token(
+        request.headers.get("x-auth-token"), runtime.settings.auth.strategy,
+        request.state.request_id,
+    )
+    request.state.context = ctx
+    return ctx
+
+
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+
+
+def get_admin_context(ctx: ContextDep) -> RequestContext:
+    if not ctx.is_admin:
+        raise Forbidden("Policy doesn't allow this operation to be performed.")
+    return ctx
+
+
+AdminContextDep = Annotated[RequestContext, Depends(get_admin_context)]
+
+
+def get_version(request: Request) -> Version:
+    version: Version = request.state.api_version
+    return version
+
+
+VersionDep = Annotated[Version, Depends(get_version)]
+
+
+class AfterCommit:
+    """Calls to make once the request's transaction committed (RPC casts, HTTP calls)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def __call__(self, func: Callable[..., Any], *args: Any) -> None:
+        self.calls.append((func, args))
+
+    def run(self) -> None:
+        for func, args in self.calls:
+            try:
+                func(*args)
+            except Exception:
+                # The record is committed; deadlines and sweeps finish what this left.
+                LOG.exception("after-commit call %s failed", getattr(func, "__name__", func))
+
+
+def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+    session = runtime.sessions()
+    request.state.after_commit = AfterCommit()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    request.state.after_commit.run()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_after_commit(request: Request, session: SessionDep) -> AfterCommit:
+    after: AfterCommit = request.state.after_commit
+    return after
+
+
+AfterCommitDep = Annotated[AfterCommit, Depends(get_after_commit)]
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON, or a 400 in the upstream format."""
+    raw = await request.body()
+    if not raw:
+        raise BadRequest("The request body is empty or malformed.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Malformed request body") from None
+
+
+BodyDep = Annotated[Any, Depends(json_body)]

@@ -1,0 +1,142 @@
+"""Request bodies of the compute API, validated as strictly as upstream's schemas."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from common.errors import BadRequest
+from compute_api.api.errors import describe_validation
+
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+MAX_USER_DATA = 65535
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def parse(model: type[Strict], data: Any, key: str) -> Any:
+    """Validate ``{key: {...}}`` with ``model``; raise BadRequest the upstream way."""
+    if not isinstance(data, dict) or key not in data:
+        raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required "
+                         "property")
+    try:
+        return model.model_validate(data[key])
+    except ValidationError as exc:
+        raise BadRequest(describe_validation(
+            [{**e, "loc": (key, *e["loc"])} for e in exc.errors()]
+        )) from None
+
+
+def _no_edge_spaces(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("Leading and trailing whitespace is not allowed")
+    if not value.isprintable():
+        raise ValueError("Non-printable characters are not allowed")
+    return value
+
+
+class FlavorCreate(Strict):
+    name: Name
+    id: str | None = Field(None, min_length=1, max_length=255)
+    ram: int = Field(ge=1, le=2**31 - 1)
+    vcpus: int = Field(ge=1, le=2**31 - 1)
+    disk: int = Field(ge=0, le=2**31 - 1)
+    ephemeral: int = Field(0, ge=0, le=2**31 - 1, alias="OS-FLV-EXT-DATA:ephemeral")
+    swap: int = Field(0, ge=0, le=2**31 - 1)
+    rxtx_factor: float = Field(1.0, gt=0, le=3.40282e38)
+    is_public: bool = Field(True, alias="os-flavor-access:is_public")
+    description: str | None = Field(None, max_length=65535)
+
+    _name = field_validator("name")(_no_edge_spaces)
+
+    @field_validator("id")
+    @classmethod
+    def _id_chars(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w\.\- ]+", value):
+            raise ValueError("Flavor id may only contain letters, digits, '_', '-', '.', ' '")
+        return value
+
+
+class NetworkRequest(Strict):
+    uuid: str | None = None
+    port: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = None
+
+
+class ServerCreate(Strict):
+    name: Name
+    imageRef: str | None = Field(None, max_length=255)
+    flavorRef: str | int
+    networks: Literal["none", "auto"] | list[NetworkRequest] | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    min_count: int = Field(1, ge=1)
+    max_count: int | None = Field(None, ge=1)
+    return_reservation_id: bool = False
+    key_name: str | None = Field(None, min_length=1, max_length=255)
+    user_data: str | None = None
+    availability_zone: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    adminPass: str | None = None
+    config_drive: bool | str | None = None
+    security_groups: list[dict[str, str]] | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+
+    _name = field_validator("name")(_no_edge_spaces)
+
+    @field_validator("flavorRef")
+    @classmethod
+    def _flavor_ref(cls, value: str | int) -> str:
+        text = str(value)
+        if not text:
+            raise ValueError("flavorRef must not be empty")
+        return text.rstrip("/").rsplit("/", 1)[-1]
+
+    @field_validator("imageRef")
+    @classmethod
+    def _image_ref(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        tail = value.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            return str(uuid.UUID(tail))
+        except ValueError:
+            raise ValueError(f"'{value}' is not a 'uuid'") from None
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not 1 <= len(key) <= 255 or len(item) > 255:
+                raise ValueError("metadata keys must be 1-255 and values 0-255 characters")
+        return value
+
+    @field_validator("user_data")
+    @classmethod
+    def _user_data(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) > MAX_USER_DATA:
+            raise ValueError(f"user_data is longer than {MAX_USER_DATA} bytes")
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("user_data is not valid base64") from None
+        return value
+
+
+class SchedulerHints(Strict):
+    model_config = ConfigDict(extra="allow")
+
+    group: str | None = None
+    same_host: str | list[str] | None = None
+    different_host: str | list[str] | None = None

@@ -1,0 +1,109 @@
+"""/servers: create, show, list, list detail, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from common.errors import BadRequest
+from compute_api import servers
+from compute_api.api.deps import (
+    AfterCommitDep,
+    BodyDep,
+    ContextDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
+from compute_api.api.query import server_list_query
+from compute_api.api.schemas import SchedulerHints, ServerCreate, parse
+from compute_api.api.versions import base_url
+from compute_api.api.views import links, server_brief, server_detail
+
+router = APIRouter(prefix="/v2.1/servers")
+
+_ALLOWED_TOP_LEVEL = {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}
+
+
+@router.post("", status_code=202)
+def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: SessionDep,
+                  version: VersionDep, runtime: RuntimeDep,
+                  after_commit: AfterCommitDep) -> JSONResponse:
+    spec: ServerCreate = parse(ServerCreate, body, "server")
+    extra = set(body) - _ALLOWED_TOP_LEVEL
+    if extra:
+        raise BadRequest(f"Additional properties are not allowed ('{sorted(extra)[0]}' was "
+                         "unexpected)")
+    if "os:scheduler_hints" in body:
+        parse(SchedulerHints, body, "os:scheduler_hints")
+    created = servers.create(session, ctx, spec, version,
+                             runtime.settings.conductor.build_timeout)
+    for inst in created.instances:
+        after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
+    if spec.return_reservation_id:
+        return JSONResponse({"reservation_id": created.reservation_id}, status_code=202)
+    first = created.instances[0]
+    self_link = links(base_url(request), "servers", str(first.uuid))
+    server = {
+        "id": str(first.uuid), "links": self_link,
+        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+        "adminPass": created.admin_pass,
+    }
+    return JSONResponse({"server": server}, status_code=202,
+                        headers={"Location": self_link[0]["href"]})
+
+
+def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str, str]]:
+    if not rows or len(rows) < limit:
+        return []
+    params = dict(request.query_params)
+    params["marker"] = str(rows[-1].uuid)
+    url = f"{base_url(request)}{request.url.path.removeprefix(request.scope.get('root_path', ''))}"
+    return [{"rel": "next", "href": f"{url}?{urlencode(params)}"}]
+
+
+@router.get("")
+def list_servers(request: Request, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+    query = server_list_query(request, ctx)
+    rows = list(servers.list_servers(session, ctx, query))
+    out: dict[str, Any] = {"servers": [server_brief(i, base_url(request)) for i in rows]}
+    page = _page_links(request, rows, query.limit)
+    if page:
+        out["servers_links"] = page
+    return out
+
+
+@router.get("/detail")
+def list_servers_detail(request: Request, ctx: ContextDep, session: SessionDep,
+                        version: VersionDep) -> dict[str, Any]:
+    query = server_list_query(request, ctx)
+    rows = list(servers.list_servers(session, ctx, query))
+    faults = servers.latest_faults(session, rows)
+    base = base_url(request)
+    out: dict[str, Any] = {
+        "servers": [server_detail(i, faults.get(i.id), base, version, ctx) for i in rows]
+    }
+    page = _page_links(request, rows, query.limit)
+    if page:
+        out["servers_links"] = page
+    return out
+
+
+@router.get("/{server_id}")
+def show_server(server_id: str, request: Request, ctx: ContextDep, session: SessionDep,
+                version: VersionDep) -> dict[str, Any]:
+    inst, fault = servers.get(session, ctx, server_id)
+    return {"server": server_detail(inst, fault, base_url(request), version, ctx)}
+
+
+@router.delete("/{server_id}", status_code=204)
+def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
+                  after_commit: AfterCommitDep) -> Response:
+    plan = servers.delete(session, ctx, server_id, runtime)
+    if plan is not None:
+        after_commit(servers.finish_delete, runtime, ctx, plan)
+    return Response(status_code=204)

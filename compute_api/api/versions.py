@@ -1,0 +1,48 @@
+"""Version documents at the API root and at /v2.1/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from compute_api.api.microversion import MAX_VERSION, MIN_VERSION
+
+router = APIRouter()
+
+UPDATED = "2013-07-23T11:33:21Z"
+
+
+def _v21(base: str) -> dict[str, Any]:
+    return {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": str(MAX_VERSION),
+        "min_version": str(MIN_VERSION),
+        "updated": UPDATED,
+        "links": [{"rel": "self", "href": f"{base}/v2.1/"},
+                  {"rel": "describedby", "type": "text/html",
+                   "href": "https://docs.openstack.org/"}],
+        "media-types": [{"base": "application/json",
+                         "type": "application/vnd.openstack.compute+json;version=2.1"}],
+    }
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/", include_in_schema=False)
+def root(request: Request) -> JSONResponse:
+    doc = _v21(base_url(request))
+    brief = {k: doc[k] for k in ("id", "status", "version", "min_version", "updated", "links")}
+    brief["links"] = [{"rel": "self", "href": f"{base_url(request)}/v2.1/"}]
+    return JSONResponse({"versions": [brief]})
+
+
+@router.get("/v2.1", include_in_schema=False)
+@router.get("/v2.1/", include_in_schema=False)
+def v21(request: Request) -> dict[str, Any]:
+    return {"version": _v21(base_url(request))}

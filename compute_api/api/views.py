@@ -1,0 +1,154 @@
+"""Response shapes of the compute API, per microversion."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from common.compute_db.models import Flavor, Instance, InstanceFault
+from common.context import RequestContext
+from common.states import status
+from compute_api.api.microversion import Version
+
+PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+
+
+def isotime(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_time(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def links(base: str, collection: str, item_id: str) -> list[dict[str, str]]:
+    root = base.rstrip("/")
+    return [
+        {"rel": "self", "href": f"{root}/v2.1/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{root}/{collection}/{item_id}"},
+    ]
+
+
+def flavor_brief(flavor: Flavor, base: str, version: Version) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": flavor.flavorid, "name": flavor.name,
+                           "links": links(base, "flavors", flavor.flavorid)}
+    return out
+
+
+def flavor_detail(flavor: Flavor, base: str, version: Version) -> dict[str, Any]:
+    out = flavor_brief(flavor, base, version)
+    out.update({
+        "ram": flavor.memory_mb, "disk": flavor.root_gb, "vcpus": flavor.vcpus,
+        "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
+        "swap": flavor.swap or "",
+        "rxtx_factor": flavor.rxtx_factor,
+        "os-flavor-access:is_public": flavor.is_public,
+        "OS-FLV-DISABLED:disabled": flavor.disabled,
+    })
+    return out
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def server_brief(inst: Instance, base: str) -> dict[str, Any]:
+    sid = str(inst.uuid)
+    return {"id": sid, "links": links(base, "servers", sid), "name": inst.display_name}
+
+
+def server_detail(inst: Instance, fault: InstanceFault | None, base: str, version: Version,
+                  ctx: RequestContext) -> dict[str, Any]:
+    state = status(inst.vm_state, inst.task_state)
+    flavor = inst.flavor
+    out = server_brief(inst, base)
+    out.update({
+        "status": state,
+        "tenant_id": inst.project_id,
+        "user_id": inst.user_id,
+        "metadata": dict(inst.metadata_items),
+        "hostId": host_id(inst.project_id, inst.host),
+        "image": _image_ref(inst, base),
+        "flavor": _flavor_ref(flavor, base, version),
+        "created": isotime(inst.created_at),
+        "updated": isotime(inst.updated_at),
+        "addresses": {},
+        "accessIPv4": inst.access_ip_v4 or "",
+        "accessIPv6": inst.access_ip_v6 or "",
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": inst.availability_zone or "nova",
+        "config_drive": inst.config_drive or "",
+        "key_name": inst.key_name,
+        "OS-SRV-USG:launched_at": usage_time(inst.launched_at),
+        "OS-SRV-USG:terminated_at": usage_time(inst.terminated_at),
+        "OS-EXT-STS:task_state": inst.task_state,
+        "OS-EXT-STS:vm_state": inst.vm_state,
+        "OS-EXT-STS:power_state": inst.power_state,
+        "os-extended-volumes:volumes_attached": [],
+    })
+    if state in PROGRESS_STATUSES:
+        out["progress"] = inst.progress or 0
+    if ctx.is_admin:
+        out["OS-EXT-SRV-ATTR:host"] = inst.host
+        out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.node
+        out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{inst.id:08x}"
+    _versioned_fields(out, inst, version, ctx)
+    if fault is not None and state in ("ERROR", "DELETED"):
+        out["fault"] = fault_view(fault, ctx)
+    return out
+
+
+def _versioned_fields(out: dict[str, Any], inst: Instance, version: Version,
+                      ctx: RequestContext) -> None:
+    if version.at_least("2.3") and ctx.is_admin:
+        out.update({
+            "OS-EXT-SRV-ATTR:reservation_id": inst.reservation_id,
+            "OS-EXT-SRV-ATTR:launch_index": inst.launch_index,
+            "OS-EXT-SRV-ATTR:hostname": _hostname(inst.display_name),
+            "OS-EXT-SRV-ATTR:kernel_id": "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": None,
+            "OS-EXT-SRV-ATTR:user_data": inst.user_data,
+        })
+    if version.at_least("2.9"):
+        out["locked"] = inst.locked
+    if version.at_least("2.19"):
+        out["description"] = inst.description
+    if version.at_least("2.26"):
+        out["tags"] = []
+
+
+def _hostname(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "-" else "-" for c in name.lower())
+    return cleaned.strip("-")[:63] or "server"
+
+
+def _image_ref(inst: Instance, base: str) -> dict[str, Any] | str:
+    if not inst.image_ref:
+        return ""
+    root = base.rstrip("/")
+    return {"id": inst.image_ref,
+            "links": [{"rel": "bookmark", "href": f"{root}/images/{inst.image_ref}"}]}
+
+
+def _flavor_ref(flavor: dict[str, Any], base: str, version: Version) -> dict[str, Any]:
+    if version.at_least("2.47"):
+        return {
+            "vcpus": flavor["vcpus"], "ram": flavor["memory_mb"], "disk": flavor["root_gb"],
+            "ephemeral": flavor.get("ephemeral_gb", 0), "swap": flavor.get("swap", 0),
+            "original_name": flavor["name"], "extra_specs": dict(flavor.get("extra_specs", {})),
+        }
+    root = base.rstrip("/")
+    return {"id": flavor["flavorid"],
+            "links": [{"rel": "bookmark", "href": f"{root}/flavors/{flavor['flavorid']}"}]}
+
+
+def fault_view(fault: InstanceFault, ctx: RequestContext) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": fault.code, "created": isotime(fault.created_at),
+                           "message": fault.message}
+    if fault.details and (ctx.is_admin or fault.code != 500):
+        out["details"] = fault.details
+    return out

@@ -1,0 +1,166 @@
+"""A Glance v2 compatible subset: image records and data for a standalone cloud."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.requests import Request
+
+from common.compute_db.models import Image
+from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from compute_api.api.deps import BodyDep, ContextDep, RuntimeDep, SessionDep
+from compute_api.images.store import ImageStore, receive
+
+router = APIRouter(prefix="/v2")
+
+CORE = {"id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
+        "os_hash_value", "size", "virtual_size", "disk_format", "container_format",
+        "min_disk", "min_ram", "owner", "created_at", "updated_at", "tags", "self", "file",
+        "schema", "os_hidden", "locations", "direct_url"}
+WRITABLE = {"name", "visibility", "protected", "disk_format", "container_format",
+            "min_disk", "min_ram", "tags", "id", "os_hidden"}
+DISK_FORMATS = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "ploop"}
+CONTAINER_FORMATS = {"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
+
+
+def _iso(value: Any) -> str:
+    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def image_view(image: Image) -> dict[str, Any]:
+    iid = str(image.id)
+    out: dict[str, Any] = {
+        "id": iid, "name": image.name, "status": image.status,
+        "visibility": image.visibility, "protected": image.protected, "os_hidden": False,
+        "checksum": image.checksum, "os_hash_algo": image.os_hash_algo,
+        "os_hash_value": image.os_hash_value, "size": image.size, "virtual_size": None,
+        "disk_format": image.disk_format, "container_format": image.container_format,
+        "min_disk": image.min_disk, "min_ram": image.min_ram, "owner": image.owner,
+        "created_at": _iso(image.created_at), "updated_at": _iso(image.updated_at),
+        "tags": list(image.tags.get("tags", [])), "self": f"/v2/images/{iid}",
+        "file": f"/v2/images/{iid}/file", "schema": "/v2/schemas/image",
+    }
+    out.update(image.properties)
+    return out
+
+
+def _visible(image: Image, project_id: str | None, is_admin: bool) -> bool:
+    return is_admin or image.visibility in ("public", "community") or \
+        image.owner == project_id
+
+
+def _get(session: Any, image_id: str, project_id: str | None, is_admin: bool) -> Image:
+    try:
+        image = session.get(Image, uuid.UUID(image_id))
+    except ValueError:
+        image = None
+    if not isinstance(image, Image) or not _visible(image, project_id, is_admin):
+        raise NotFound(f"No image found with ID {image_id}")
+    return image
+
+
+def _validate(fields: dict[str, Any]) -> None:
+    if fields.get("disk_format") not in (None, *DISK_FORMATS):
+        raise BadRequest(f"Invalid value '{fields['disk_format']}' for disk_format")
+    if fields.get("container_format") not in (None, *CONTAINER_FORMATS):
+        raise BadRequest(f"Invalid value '{fields['container_format']}' for container_format")
+    if fields.get("visibility") not in (None, "public", "private", "shared", "community"):
+        raise BadRequest(f"Invalid value '{fields['visibility']}' for visibility")
+    for key in ("min_disk", "min_ram"):
+        if key in fields and (not isinstance(fields[key], int) or fields[key] < 0):
+            raise BadRequest(f"Invalid value for {key}")
+    for key, value in fields.items():
+        if key not in CORE and not isinstance(value, str):
+            raise BadRequest(f"Property {key} must be a string")
+        if key in CORE - WRITABLE:
+            raise Forbidden(f"Attribute '{key}' is read-only.")
+
+
+@router.get("/images")
+def list_images(request: Request, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+    stmt = sa.select(Image).order_by(Image.created_at.desc(), Image.id)
+    params = request.query_params
+    if params.get("name"):
+        stmt = stmt.where(Image.name == params["name"])
+    if params.get("status"):
+        stmt = stmt.where(Image.status == params["status"])
+    ids = params.get("id", "")
+    if ids.startswith("in:"):
+        wanted = [i for i in ids[3:].split(",") if i]
+        stmt = stmt.where(Image.id.in_([_uuid_or_none(i) for i in wanted]))
+    images = [i for i in session.scalars(stmt).all()
+              if _visible(i, ctx.project_id, ctx.is_admin)]
+    return {"images": [image_view(i) for i in images], "first": "/v2/images",
+            "schema": "/v2/schemas/images"}
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+@router.post("/images", status_code=201)
+def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONResponse:
+    if not isinstance(body, dict):
+        raise BadRequest("Image body must be a JSON object")
+    _validate(body)
+    if body.get("visibility") == "public" and not ctx.is_admin:
+        raise Forbidden("Only admins may create public images")
+    props = {k: v for k, v in body.items() if k not in CORE}
+    image = Image(
+        id=uuid.UUID(body["id"]) if body.get("id") else uuid.uuid4(), name=body.get("name"),
+        disk_format=body.get("disk_format"), container_format=body.get("container_format"),
+        min_disk=body.get("min_disk", 0), min_ram=body.get("min_ram", 0),
+        visibility=body.get("visibility", "shared"), protected=body.get("protected", False),
+        owner=ctx.project_id, properties=props, tags={"tags": body.get("tags", [])},
+    )
+    if session.get(Image, image.id) is not None:
+        raise Conflict(f"Image with identifier {image.id} already exists!")
+    session.add(image)
+    session.flush()
+    return JSONResponse(image_view(image), status_code=201,
+                        headers={"Location": f"/v2/images/{image.id}"})
+
+
+@router.get("/images/{image_id}")
+def show_image(image_id: str, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+    return image_view(_get(session, image_id, ctx.project_id, ctx.is_admin))
+
+
+@router.delete("/images/{image_id}", status_code=204)
+def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
+                 runtime: RuntimeDep) -> Response:
+    image = _get(session, image_id, ctx.project_id, ctx.is_admin)
+    if image.owner != ctx.project_id and not ctx.is_admin:
+        raise Forbidden("You are not permitted to delete this image.")
+    if image.protected:
+        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+    session.delete(image)
+    ImageStore(runtime.settings.data_dir).delete(image.id)
+    return Response(status_code=204)
+
+
+@router.put("/images/{image_id}/file", status_code=204)
+async def upload_image(image_id: str, request: Request, ctx: ContextDep,
+                       runtime: RuntimeDep) -> Response:
+    await receive(request, runtime, ctx, image_id)
+    return Response(status_code=204)
+
+
+@router.get("/images/{image_id}/file")
+def download_image(image_id: str, ctx: ContextDep, session: SessionDep,
+                   runtime: RuntimeDep) -> Response:
+    image = _get(session, image_id, ctx.project_id, ctx.is_admin)
+    if image.status != "active":
+        return Response(status_code=204)
+    path = ImageStore(runtime.settings.data_dir).path(image.id)
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Content-MD5": image.checksum or ""})
+

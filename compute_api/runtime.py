@@ -1,0 +1,25 @@
+"""What the compute API process holds for its lifetime: DB, RPC clients, placement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.rpc import Messaging
+from common.settings import Settings
+from compute_agent.rpc.client import ComputeClient
+from conductor.rpc.client import ConductorClient
+from placement.client import PlacementClient
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    messaging: Messaging
+    conductor: ConductorClient
+    compute: ComputeClient
+    placement: PlacementClient

@@ -1,0 +1,127 @@
+"""Build: schedule and claim, record the host, hand the spawn to that host's agent.
+
+A failed spawn releases the claim and goes back to the scheduler, avoiding hosts
+already tried, up to ``[scheduler] max_attempts``; then the server is ERROR with a
+fault that says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.compute_db import queries
+from common.context import RequestContext
+from common.db import transaction
+from common.errors import ControlPlaneError, NotFound, NoValidHost
+from common.messages import HostSelection
+from common.settings import Settings
+from common.states import TaskState, VmState
+from compute_agent.rpc.client import ComputeClient
+from conductor.instances import deadline, to_request_spec
+from placement.client import PlacementClient
+from scheduler.rpc.client import SchedulerClient
+
+LOG = logging.getLogger(__name__)
+
+
+class BuildFlow:
+    def __init__(self, sessions: sessionmaker[Session], scheduler: SchedulerClient,
+                 compute: ComputeClient, placement: PlacementClient,
+                 settings: Settings) -> None:
+        self._sessions = sessions
+        self._scheduler = scheduler
+        self._compute = compute
+        self._placement = placement
+        self._settings = settings
+
+    def build(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Place one server in the scheduling task state and cast its spawn."""
+        with transaction(self._sessions) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                LOG.info("instance %s vanished before it was scheduled", instance_uuid)
+                return
+            if (inst.vm_state, inst.task_state) != (VmState.BUILDING, TaskState.SCHEDULING):
+                LOG.info("instance %s is %s/%s, not scheduling it", instance_uuid,
+                         inst.vm_state, inst.task_state)
+                return
+            spec = to_request_spec(inst)
+        try:
+            selection = self._scheduler.select_destination(ctx, spec)
+        except NoValidHost as exc:
+            self._fail(instance_uuid, TaskState.SCHEDULING, 500, exc.message)
+            return
+        except ControlPlaneError as exc:
+            self._fail(instance_uuid, TaskState.SCHEDULING, 500,
+                       f"Scheduling failed: {exc.message}")
+            return
+        if self._record_host(instance_uuid, selection):
+            self._compute.build_and_run_instance(ctx, selection.host, instance_uuid)
+
+    def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection) -> bool:
+        with transaction(self._sessions) as session:
+            won = queries.swap_state(
+                session, instance_uuid, expected_task=[TaskState.SCHEDULING],
+                expected_vm=[VmState.BUILDING],
+                values={"task_state": TaskState.SPAWNING, "host": selection.host,
+                        "node": selection.nodename,
+                        "task_deadline": deadline(self._settings.conductor.build_timeout)},
+            )
+        if not won:
+            # Deleted (or otherwise changed) while we scheduled: give the claim back.
+            LOG.info("instance %s changed during scheduling; releasing its claim",
+                     instance_uuid)
+            self._placement.delete_allocations(instance_uuid)
+        return won
+
+    def spawn_failed(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                     reason: str, retryable: bool) -> None:
+        """An agent could not spawn: reschedule elsewhere or end in ERROR."""
+        self._placement.delete_allocations(instance_uuid)
+        with transaction(self._sessions) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return
+            attempts = [*inst.attempted_hosts, host]
+            if retryable and len(attempts) < self._settings.scheduler.max_attempts:
+                rescheduled = queries.swap_state(
+                    session, instance_uuid, expected_task=[TaskState.SPAWNING],
+                    expected_vm=[VmState.BUILDING], host=host,
+                    values={"task_state": TaskState.SCHEDULING, "host": None, "node": None,
+                            "attempted_hosts": attempts},
+                )
+            else:
+                rescheduled = False
+        if rescheduled:
+            LOG.info("rescheduling %s after failure on %s: %s", instance_uuid, host, reason)
+            self.build(ctx, instance_uuid)
+            return
+        detail = f"Build of instance {instance_uuid} failed on {host}: {reason}"
+        if len(attempts) > 1:
+            detail += f" (tried {', '.join(attempts)})"
+        self._fail(instance_uuid, TaskState.SPAWNING, 500, detail)
+
+    def _fail(self, instance_uuid: uuid.UUID, from_task: TaskState, code: int,
+              message: str) -> None:
+        """Move a build to ERROR with a fault; a no-op if it was deleted meanwhile."""
+        with transaction(self._sessions) as session:
+            won = queries.swap_state(
+                session, instance_uuid, expected_task=[from_task],
+                expected_vm=[VmState.BUILDING],
+                values={"vm_state": VmState.ERROR, "task_state": None,
+                        "task_deadline": None},
+            )
+            if won:
+                inst = queries.get_instance(session, instance_uuid)
+                queries.add_fault(session, inst, code, message)
+        LOG.warning("build of %s failed: %s", instance_uuid, message)
+        if not won:
+            return
+        if from_task is TaskState.SCHEDULING:
+            # The scheduler may have claimed before its answer was lost (RPC timeout).
+            self._placement.delete_allocations(instance_uuid)

@@ -1,0 +1,78 @@
+"""What compute agents ask of the conductor about their host and its instances.
+
+Every call names the calling host, and an agent only ever sees or changes instances
+recorded on that host.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.compute_db import queries
+from common.compute_db.models import Instance
+from common.db import transaction, utcnow
+from common.errors import NotFound
+from common.messages import GuestState, InstancePayload, NodeReport
+from common.states import PowerState, TaskState, VmState
+from conductor.instances import to_payload
+
+COMPUTE_BINARY = "kilonova-compute"
+
+
+class HostRecords:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def register(self, host: str, node: NodeReport) -> None:
+        with transaction(self._sessions) as session:
+            queries.upsert_service(session, host, COMPUTE_BINARY, "compute")
+            values = node.model_dump(exclude={"reserved_vcpus", "reserved_memory_mb",
+                                              "reserved_disk_gb"})
+            queries.upsert_compute_node(session, {**values, "host": host})
+
+    def heartbeat(self, host: str, binary: str) -> None:
+        with transaction(self._sessions) as session:
+            if not queries.heartbeat(session, host, binary):
+                queries.upsert_service(session, host, binary, None)
+
+    def instance_for_host(self, host: str, instance_uuid: uuid.UUID) -> InstancePayload | None:
+        with transaction(self._sessions) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return None
+            return to_payload(inst) if inst.host == host else None
+
+    def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
+        """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
+        with transaction(self._sessions) as session:
+            return queries.swap_state(
+                session, instance_uuid, expected_task=[TaskState.SPAWNING],
+                expected_vm=[VmState.BUILDING], host=host,
+                values={"vm_state": VmState.ACTIVE, "task_state": None,
+                        "task_deadline": None, "power_state": power_state,
+                        "launched_at": utcnow(), "progress": 100},
+            )
+
+    def instances_on_host(self, host: str) -> Sequence[InstancePayload]:
+        with transaction(self._sessions) as session:
+            rows = session.scalars(
+                sa.select(Instance).where(Instance.host == host, Instance.deleted.is_(False))
+            ).all()
+            return [to_payload(i) for i in rows]
+
+    def sync_power_states(self, host: str, guests: Sequence[GuestState]) -> None:
+        """Record the power state the hypervisor reports for idle servers on ``host``."""
+        with transaction(self._sessions) as session:
+            for guest in guests:
+                session.execute(
+                    sa.update(Instance)
+                    .where(Instance.uuid == guest.uuid, Instance.host == host,
+                           Instance.deleted.is_(False), Instance.task_state.is_(None),
+                           Instance.power_state != guest.power_state)
+                    .values(power_state=PowerState(guest.power_state))
+                )

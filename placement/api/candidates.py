@@ -1,0 +1,90 @@
+"""GET /allocation_candidates (microversion 1.10+)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from placement.api import candidate_query, query
+from placement.api.deps import SessionDep, VersionDep, since
+from placement.candidates import Candidate, Candidates, find_candidates
+from placement.candidates.world import World
+from placement.microversion import Version
+
+router = APIRouter()
+
+DICT_FORMAT_SINCE = Version(1, 12)
+TRAITS_SINCE = Version(1, 17)
+ALL_RESOURCES_SINCE = Version(1, 27)
+TREE_UUIDS_SINCE = Version(1, 29)
+MAPPINGS_SINCE = Version(1, 34)
+
+
+@router.get("/allocation_candidates", dependencies=[since(Version(1, 10))])
+def allocation_candidates(
+    request: Request, session: SessionDep, version: VersionDep
+) -> dict[str, Any]:
+    wanted = candidate_query.parse(query.params(request), version)
+    found = find_candidates(session, wanted)
+    requested = {name for group in wanted.groups for name in group.resources}
+    return {
+        "allocation_requests": _requests(found, version),
+        "provider_summaries": _summaries(found, requested, version),
+    }
+
+
+def _requests(found: Candidates, version: Version) -> list[dict[str, Any]]:
+    views: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for candidate in found.candidates:
+        view = _request(candidate, version, found.world)
+        if version < MAPPINGS_SINCE:
+            # Without mappings, candidates differing only in them look the same.
+            key = json.dumps(view, sort_keys=True)
+            if key in seen:
+                continue
+            seen.add(key)
+        views.append(view)
+    return views
+
+
+def _request(candidate: Candidate, version: Version, world: World) -> dict[str, Any]:
+    uuid_of = world.uuid_of
+    if version < DICT_FORMAT_SINCE:
+        return {"allocations": [
+            {"resource_provider": {"uuid": str(uuid_of[rp])}, "resources": resources}
+            for rp, resources in candidate.allocations.items()
+        ]}
+    view: dict[str, Any] = {"allocations": {
+        str(uuid_of[rp]): {"resources": resources}
+        for rp, resources in candidate.allocations.items()
+    }}
+    if version >= MAPPINGS_SINCE:
+        view["mappings"] = {
+            suffix: [str(uuid_of[rp]) for rp in rps] for suffix, rps in candidate.mappings.items()
+        }
+    return view
+
+
+def _summaries(found: Candidates, requested: set[str], version: Version) -> dict[str, Any]:
+    world = found.world
+    summaries: dict[str, Any] = {}
+    for rp in found.summarised:
+        rooms = world.room.get(rp, {})
+        shown = rooms if version >= ALL_RESOURCES_SINCE else {
+            name: room for name, room in rooms.items() if name in requested
+        }
+        summary: dict[str, Any] = {"resources": {
+            name: {"capacity": room.capacity, "used": room.used}
+            for name, room in sorted(shown.items())
+        }}
+        if version >= TRAITS_SINCE:
+            summary["traits"] = sorted(world.traits.get(rp, set()))
+        if version >= TREE_UUIDS_SINCE:
+            parent = world.parent_of.get(rp)
+            summary["parent_provider_uuid"] = str(world.uuid_of[parent]) if parent else None
+            summary["root_provider_uuid"] = str(world.uuid_of[world.root_of[rp]])
+        summaries[str(world.uuid_of[rp])] = summary
+    return summaries

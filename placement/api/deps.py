@@ -1,0 +1,116 @@
+"""What handlers get handed: a session, the microversion, the caller, the body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from common.context import RequestContext
+from common.db import transaction
+from common.errors import BadRequest, NotFound, Unauthorized
+from placement.errors import MethodNotAllowed, UnsupportedMediaType
+from placement.microversion import MIN_VERSION, Version
+
+M = TypeVar("M")
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+def _version(request: Request) -> Version:
+    version: Version = getattr(request.state, "microversion", MIN_VERSION)
+    return version
+
+
+def _context(request: Request) -> RequestContext:
+    context = getattr(request.state, "context", None)
+    if not isinstance(context, RequestContext):
+        raise Unauthorized("The request you have made requires authentication.")
+    return context
+
+
+def _root(request: Request) -> str:
+    """Where the app is mounted, for the links it writes."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+@dataclass(frozen=True)
+class JsonBody:
+    raw: bytes
+
+    def parse(self, model: type[M]) -> M:
+        """Validate the body as ``model``. Raises BadRequest."""
+        try:
+            return pydantic.TypeAdapter(model).validate_json(self.raw)
+        except pydantic.ValidationError as exc:
+            raise BadRequest(f"JSON does not validate: {_describe(exc)}") from None
+
+    def data(self) -> Any:
+        return json.loads(self.raw)
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return "; ".join(parts)
+
+
+async def _body(request: Request) -> JsonBody:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType(
+            f"The media type {media or None} is not supported, use application/json"
+        )
+    raw = await request.body()
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON: {exc}") from None
+    return JsonBody(raw)
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.replace(tzinfo=UTC), usegmt=True)
+
+
+# Commit before the response leaves: a client reading right after a 2xx sees the write.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+VersionDep = Annotated[Version, Depends(_version)]
+ContextDep = Annotated[RequestContext, Depends(_context)]
+RootDep = Annotated[str, Depends(_root)]
+BodyDep = Annotated[JsonBody, Depends(_body)]
+
+
+def since(version: Version, status: int = 404) -> Any:
+    """A route dependency: the route does not exist before ``version``."""
+
+    def check(request: Request) -> None:
+        if _version(request) < version:
+            if status == 405:
+                raise MethodNotAllowed(
+                    f"The method specified is not allowed for this resource: {request.method}"
+                )
+            raise NotFound("The resource could not be found.")
+
+    return Depends(check)
+
+
+async def _optional_body(request: Request) -> JsonBody | None:
+    if not await request.body():
+        return None
+    return await _body(request)
+
+
+OptionalBodyDep = Annotated[JsonBody | None, Depends(_optional_body)]

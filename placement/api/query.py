@@ -1,0 +1,174 @@
+"""Query strings: the shared parameter syntaxes (resources, required, member_of)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Collection
+
+from fastapi import Request
+
+from common.errors import BadRequest
+from placement.errors import QueryBadValue, QueryDuplicateKey
+from placement.microversion import Version
+
+FORBIDDEN_TRAITS_SINCE = Version(1, 22)
+MULTI_MEMBER_OF_SINCE = Version(1, 24)
+FORBIDDEN_AGGS_SINCE = Version(1, 32)
+ANY_TRAITS_SINCE = Version(1, 39)
+
+
+def params(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+def check_keys(
+    items: list[tuple[str, str]], allowed: Collection[str], pattern: re.Pattern[str] | None = None
+) -> None:
+    """Refuse parameters this route does not know, as upstream's schemas do."""
+    unknown = sorted(
+        {k for k, _ in items if k not in allowed and not (pattern and pattern.match(k))}
+    )
+    if unknown:
+        raise BadRequest(
+            "Invalid query string parameters: Additional properties are not allowed "
+            f"({', '.join(repr(k) for k in unknown)} {'was' if len(unknown) == 1 else 'were'} "
+            "unexpected)"
+        )
+
+
+def single(items: list[tuple[str, str]], key: str) -> str | None:
+    values = [v for k, v in items if k == key]
+    if len(values) > 1:
+        raise QueryDuplicateKey(f"Query parameter {key!r} may be given only once.")
+    return values[0] if values else None
+
+
+def every(items: list[tuple[str, str]], key: str) -> list[str]:
+    return [v for k, v in items if k == key]
+
+
+def parse_resources(value: str, key: str = "resources") -> dict[str, int]:
+    """``VCPU:2,MEMORY_MB:1024`` -> {"VCPU": 2, "MEMORY_MB": 1024}."""
+    result: dict[str, int] = {}
+    for part in value.split(","):
+        name, sep, amount = part.strip().partition(":")
+        if not sep or not name or not amount.strip().isdigit():
+            raise BadRequest(
+                f"Badly formed {key} parameter. Expected {key} query string parameter in "
+                f"form: ?{key}=VCPU:2,MEMORY_MB:1024. Got: {value}."
+            )
+        if name in result:
+            raise BadRequest(
+                f"Badly formed {key} parameter: resource class {name} is given twice."
+            )
+        if int(amount) < 1:
+            raise BadRequest(f"Requested resource {name} expected positive integer amount.")
+        result[name] = int(amount)
+    return result
+
+
+def parse_required(
+    values: list[str], version: Version, key: str = "required"
+) -> tuple[list[frozenset[str]], frozenset[str]]:
+    """Required any-of sets and forbidden traits of one or more ``required`` values."""
+    if version < ANY_TRAITS_SINCE:
+        values = values[-1:]
+    required: list[frozenset[str]] = []
+    forbidden: set[str] = set()
+    for value in values:
+        if version >= ANY_TRAITS_SINCE and value.startswith("in:"):
+            names = _names(value[3:], key, value)
+            if any(n.startswith("!") for n in names):
+                raise BadRequest(f"Invalid query string parameters: '!' is not allowed "
+                                 f"inside 'in:' in {key}={value}")
+            required.append(frozenset(names))
+            continue
+        for name in _names(value, key, value):
+            if name.startswith("!") and version >= FORBIDDEN_TRAITS_SINCE:
+                forbidden.add(_trait_name(name[1:], key, value))
+            else:
+                required.append(frozenset([_trait_name(name, key, value)]))
+    conflict = sorted(forbidden & {n for s in required if len(s) == 1 for n in s})
+    if conflict:
+        raise BadRequest(
+            "Conflicting required and forbidden traits found in the following traits keys: "
+            f"{key}: ({', '.join(conflict)})"
+        )
+    return required, frozenset(forbidden)
+
+
+def _names(text: str, key: str, value: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise BadRequest(
+            f"Invalid query string parameters: Expected '{key}' parameter value of the form: "
+            f"HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got: {value}"
+        )
+    return names
+
+
+def _trait_name(name: str, key: str, value: str) -> str:
+    if not name or name.startswith("!"):
+        raise BadRequest(
+            f"Invalid query string parameters: Expected '{key}' parameter value of the form: "
+            f"HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got: {value}"
+        )
+    return name
+
+
+def parse_member_of(
+    values: list[str], version: Version, key: str = "member_of"
+) -> tuple[list[frozenset[uuid.UUID]], frozenset[uuid.UUID]]:
+    """Aggregate any-of sets a provider must be in, and aggregates it must not be in."""
+    if len(values) > 1 and version < MULTI_MEMBER_OF_SINCE:
+        raise BadRequest(f"Multiple {key} parameters are not supported")
+    member_of: list[frozenset[uuid.UUID]] = []
+    forbidden: set[uuid.UUID] = set()
+    for value in values:
+        negate = value.startswith("!") and version >= FORBIDDEN_AGGS_SINCE
+        text = value[1:] if negate else value
+        any_of = text.startswith("in:")
+        text = text[3:] if any_of else text
+        aggs = {_aggregate(part.strip(), key, value) for part in text.split(",")}
+        if len(aggs) > 1 and not any_of:
+            raise BadRequest(
+                f"Invalid query string parameters: Expected '{key}' parameter to contain valid "
+                f"UUID(s). Got: {value}"
+            )
+        if negate:
+            forbidden |= aggs
+        else:
+            member_of.append(frozenset(aggs))
+    return member_of, frozenset(forbidden)
+
+
+def _aggregate(text: str, key: str, value: str) -> uuid.UUID:
+    if text.startswith("!"):
+        raise BadRequest(
+            f"Invalid query string parameters: Forbidden aggregate cannot be inside 'in:' or "
+            f"after another aggregate; use '{key}=!in:<uuids>' instead. Got: {value}"
+        )
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid query string parameters: Expected '{key}' parameter to contain valid "
+            f"UUID(s). Got: {value}"
+        ) from None
+
+
+def parse_uuid(value: str, key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise BadRequest(f"Invalid query string parameters: Invalid uuid value: {value} "
+                         f"(parameter {key})") from None
+
+
+def parse_limit(value: str, key: str = "limit") -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise QueryBadValue(
+            f"Invalid query string parameters: {key} must be a positive integer. Got: {value}"
+        )
+    return int(value)

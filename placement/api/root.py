@@ -1,0 +1,27 @@
+"""GET /: the version document, the only request needing no token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from placement.api.deps import RootDep
+from placement.microversion import MAX_VERSION, MIN_VERSION
+
+router = APIRouter()
+
+
+@router.get("/")
+def versions(root: RootDep) -> dict[str, Any]:
+    return {
+        "versions": [
+            {
+                "id": "v1.0",
+                "max_version": str(MAX_VERSION),
+                "min_version": str(MIN_VERSION),
+                "status": "CURRENT",
+                "links": [{"rel": "self", "href": f"{root}/"}],
+            }
+        ]
+    }

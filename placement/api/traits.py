@@ -1,0 +1,104 @@
+"""/traits and /resource_providers/{uuid}/traits (microversion 1.6+)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from common.errors import BadRequest, NotFound
+from placement import providers, traits
+from placement.api import query, schemas
+from placement.api.deps import BodyDep, RootDep, SessionDep, since
+from placement.microversion import Version
+
+TRAITS_SINCE = Version(1, 6)
+router = APIRouter(dependencies=[since(TRAITS_SINCE)])
+
+_CUSTOM = re.compile(r"^CUSTOM_[A-Z0-9_]+$")
+
+
+@router.get("/traits")
+def list_traits(request: Request, session: SessionDep) -> dict[str, Any]:
+    items = query.params(request)
+    query.check_keys(items, ["name", "associated"])
+    names, prefix = _name_filter(query.single(items, "name"))
+    associated = _associated(query.single(items, "associated"))
+    return {"traits": traits.list_traits(session, names, prefix, associated)}
+
+
+def _name_filter(value: str | None) -> tuple[list[str] | None, str | None]:
+    if value is None:
+        return None, None
+    if value.startswith("in:"):
+        return [n.strip() for n in value[3:].split(",") if n.strip()], None
+    if value.startswith("startswith:"):
+        return None, value[len("startswith:"):]
+    raise BadRequest(
+        "Badly formatted name parameter. Expected name query string parameter in form: "
+        "?name=startswith:CUSTOM_ or ?name=in:HW_CPU_X86_AVX,HW_CPU_X86_SSE. "
+        f"Got: {value}"
+    )
+
+
+def _associated(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() not in ("true", "false"):
+        raise BadRequest('The query parameter "associated" only accepts "true" or "false"')
+    return value.lower() == "true"
+
+
+@router.get("/traits/{name}", status_code=204)
+def show_trait(name: str, session: SessionDep) -> Response:
+    if not traits.trait_exists(session, name):
+        raise NotFound(f"No such trait(s): {name}.")
+    return Response(status_code=204)
+
+
+@router.put("/traits/{name}", status_code=201)
+def create_trait(name: str, session: SessionDep, root: RootDep) -> Response:
+    if not _CUSTOM.match(name) or len(name) > 255:
+        raise BadRequest(
+            'The trait is invalid. A valid trait must be no longer than 255 characters, start '
+            'with the prefix "CUSTOM_" and use following characters: "A"-"Z", "0"-"9" and "_"'
+        )
+    created = traits.ensure_trait(session, name)
+    return Response(status_code=201 if created else 204,
+                    headers={"location": f"{root}/traits/{name}"})
+
+
+@router.delete("/traits/{name}", status_code=204)
+def delete_trait(name: str, session: SessionDep) -> Response:
+    traits.delete_trait(session, name)
+    return Response(status_code=204)
+
+
+@router.get("/resource_providers/{rp_uuid}/traits")
+def provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
+    provider = providers.get_provider(session, rp_uuid)
+    return {
+        "traits": traits.provider_traits(session, provider),
+        "resource_provider_generation": provider.generation,
+    }
+
+
+@router.put("/resource_providers/{rp_uuid}/traits")
+def set_provider_traits(rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep) -> dict[str, Any]:
+    data = body.parse(schemas.ProviderTraitsPut)
+    provider = providers.get_provider(session, rp_uuid)
+    generation = traits.set_provider_traits(
+        session, provider, data.resource_provider_generation, data.traits
+    )
+    return {
+        "traits": traits.provider_traits(session, provider),
+        "resource_provider_generation": generation,
+    }
+
+
+@router.delete("/resource_providers/{rp_uuid}/traits", status_code=204)
+def clear_provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> Response:
+    traits.clear_provider_traits(session, providers.get_provider(session, rp_uuid))
+    return Response(status_code=204)

@@ -1,0 +1,44 @@
+"""/resource_providers/{uuid}/usages and /usages (microversion 1.9+)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from common.errors import BadRequest
+from placement import providers, usages
+from placement.api import query
+from placement.api.deps import SessionDep, VersionDep, since
+from placement.microversion import Version
+
+router = APIRouter()
+
+PROJECT_USAGES_SINCE = Version(1, 9)
+CONSUMER_TYPES_SINCE = Version(1, 38)
+
+
+@router.get("/resource_providers/{rp_uuid}/usages")
+def provider_usages(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
+    provider = providers.get_provider(session, rp_uuid)
+    return {
+        "usages": usages.provider_usages(session, provider),
+        "resource_provider_generation": provider.generation,
+    }
+
+
+@router.get("/usages", dependencies=[since(PROJECT_USAGES_SINCE)])
+def project_usages(request: Request, session: SessionDep, version: VersionDep) -> dict[str, Any]:
+    items = query.params(request)
+    by_type = version >= CONSUMER_TYPES_SINCE
+    query.check_keys(items, ["project_id", "user_id"] + (["consumer_type"] if by_type else []))
+    project_id = query.single(items, "project_id")
+    if not project_id:
+        raise BadRequest("Invalid query string parameters: 'project_id' is a required property")
+    user_id = query.single(items, "user_id")
+    consumer_type = query.single(items, "consumer_type")
+    if by_type:
+        return {"usages": usages.project_usages_by_type(session, project_id, user_id,
+                                                       consumer_type)}
+    return {"usages": usages.project_usages(session, project_id, user_id)}

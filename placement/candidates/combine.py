@@ -1,0 +1,162 @@
+"""The Python half of allocation candidates: joining group matches into candidates.
+
+Everything here works on data already read by ``search`` and ``world``; it issues
+no queries. Candidates are produced lazily, tree by tree, so ``limit`` stops early
+and only the trees looked at need to be read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from placement.candidates.request import Candidate, CandidateRequest, RequestGroup
+from placement.candidates.search import GroupMatches
+from placement.candidates.world import World
+
+# (provider id, class, amount) taken by one group.
+Part = tuple[int, str, int]
+Option = tuple[Part, ...]
+
+
+@dataclass
+class _GroupIndex:
+    group: RequestGroup
+    # Suffixed and resourceless groups: finished options per anchoring root.
+    options: dict[int, list[Option]]
+    # Unnumbered group: per root, per class, the providers that could serve it.
+    per_class: dict[int, dict[str, list[int]]]
+
+    def roots(self) -> set[int]:
+        return set(self.options) | set(self.per_class)
+
+
+@dataclass
+class Plan:
+    """Which trees may hold candidates, known before their details are read."""
+
+    request: CandidateRequest
+    indexes: list[_GroupIndex]
+    # Roots of trees every group has options in, in the order candidates come out.
+    roots: list[int]
+    seen: set[tuple[object, ...]] = field(default_factory=set)
+
+
+def plan(
+    request: CandidateRequest, matches: list[GroupMatches], anchors: dict[int, set[int]]
+) -> Plan:
+    indexes = [_index(m, anchors) for m in matches]
+    roots = set.intersection(*(index.roots() for index in indexes)) if indexes else set()
+    return Plan(request, indexes, sorted(roots))
+
+
+def assemble(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
+    """The distinct candidates in these trees (``world`` must describe them)."""
+    request, indexes = plan.request, plan.indexes
+    for root in roots:
+        if not world.root_matches(root, request.root_required, request.root_forbidden):
+            continue
+        per_group = [_options_for_root(index, root, world) for index in indexes]
+        for combo in itertools.product(*per_group):
+            candidate = _build(request, indexes, combo, world)
+            if candidate is None:
+                continue
+            key = _key(candidate)
+            if key not in plan.seen:
+                plan.seen.add(key)
+                yield candidate
+
+
+def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
+    group = m.group
+    share = group.in_tree is None
+    if m.resourceless is not None:
+        options: dict[int, list[Option]] = defaultdict(list)
+        for rp, root in sorted(m.resourceless.items()):
+            options[root].append(((rp, "", 0),))
+        return _GroupIndex(group, dict(options), {})
+    if group.same_provider:
+        return _GroupIndex(group, _single_provider_options(m, anchors, share), {})
+    per_class: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for name, providers in m.by_class.items():
+        for rp, root in sorted(providers.items()):
+            for anchor in _anchors_of(rp, root, anchors, share):
+                per_class[anchor][name].append(rp)
+    complete = {
+        root: dict(by_class)
+        for root, by_class in per_class.items()
+        if len(by_class) == len(m.by_class)
+    }
+    return _GroupIndex(group, {}, complete)
+
+
+def _single_provider_options(
+    m: GroupMatches, anchors: dict[int, set[int]], share: bool
+) -> dict[int, list[Option]]:
+    common = set.intersection(*(set(p) for p in m.by_class.values()))
+    options: dict[int, list[Option]] = defaultdict(list)
+    any_class = next(iter(m.by_class.values()))
+    for rp in sorted(common):
+        option = tuple((rp, name, amount) for name, amount in m.group.resources.items())
+        for anchor in _anchors_of(rp, any_class[rp], anchors, share):
+            options[anchor].append(option)
+    return dict(options)
+
+
+def _anchors_of(rp: int, root: int, anchors: dict[int, set[int]], share: bool) -> set[int]:
+    return {root} | anchors.get(rp, set()) if share else {root}
+
+
+def _options_for_root(index: _GroupIndex, root: int, world: World) -> list[Option]:
+    if not index.per_class:
+        return index.options.get(root, [])
+    by_class = index.per_class[root]
+    names = list(by_class)
+    group = index.group
+    found: list[Option] = []
+    for providers in itertools.product(*(by_class[name] for name in names)):
+        if world.traits_met(set(providers), group.required):
+            parts = zip(providers, names, strict=True)
+            found.append(tuple((rp, name, group.resources[name]) for rp, name in parts))
+    return found
+
+
+def _build(
+    request: CandidateRequest,
+    indexes: list[_GroupIndex],
+    combo: tuple[Option, ...],
+    world: World,
+) -> Candidate | None:
+    mappings: dict[str, list[int]] = {}
+    for index, option in zip(indexes, combo, strict=True):
+        mappings[index.group.suffix] = list(dict.fromkeys(rp for rp, _, _ in option))
+    if request.group_policy == "isolate" and not _isolated(mappings):
+        return None
+    allocations: dict[int, dict[str, int]] = defaultdict(dict)
+    for option in combo:
+        for rp, name, amount in option:
+            if name:
+                allocations[rp][name] = allocations[rp].get(name, 0) + amount
+    if not world.fits(allocations):
+        return None
+    if not request.nested_aware and not world.one_per_tree(allocations):
+        return None
+    if not all(world.same_subtree([mappings[s] for s in suffixes])
+               for suffixes in request.same_subtree):
+        return None
+    return Candidate(dict(allocations), mappings)
+
+
+def _isolated(mappings: dict[str, list[int]]) -> bool:
+    used = [rps[0] for suffix, rps in mappings.items() if suffix]
+    return len(used) == len(set(used))
+
+
+def _key(candidate: Candidate) -> tuple[object, ...]:
+    allocs = tuple(
+        sorted((rp, tuple(sorted(r.items()))) for rp, r in candidate.allocations.items())
+    )
+    maps = tuple(sorted((s, tuple(rps)) for s, rps in candidate.mappings.items()))
+    return allocs, maps

@@ -1,0 +1,238 @@
+"""The HTTP client every other service uses to talk to placement."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import httpx
+
+from common.errors import PlacementError, ServiceUnavailable
+
+LOG = logging.getLogger(__name__)
+
+CONCURRENT_UPDATE = "placement.concurrent_update"
+# Generation conflicts are retried this often before giving up.
+RETRIES = 10
+# GET /usages groups by consumer type from 1.38; callers want the flat totals.
+FLAT_USAGES_VERSION = "1.37"
+INSTANCE_CONSUMER_TYPE = "INSTANCE"
+_INVENTORY_DEFAULTS: dict[str, int | float] = {
+    "reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
+    "allocation_ratio": 1.0,
+}
+
+
+class PlacementClient:
+    """Synchronous and thread-safe: one pooled ``httpx.Client`` underneath."""
+
+    def __init__(self, base_url: str, token: str = "admin:admin", timeout: float = 30.0,
+                 microversion: str = "1.39") -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            timeout=timeout,
+            headers={
+                "X-Auth-Token": token,
+                "OpenStack-API-Version": f"placement {microversion}",
+                "Accept": "application/json",
+            },
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- providers -------------------------------------------------------------------
+
+    def ensure_resource_provider(
+        self, rp_uuid: uuid.UUID, name: str, parent_uuid: uuid.UUID | None = None
+    ) -> int:
+        """Create the provider unless it exists; return its generation."""
+        found = self._request("GET", f"resource_providers/{rp_uuid}", ok=(200, 404))
+        if found.status_code == 200:
+            return int(found.json()["generation"])
+        body: dict[str, Any] = {"name": name, "uuid": str(rp_uuid)}
+        if parent_uuid is not None:
+            body["parent_provider_uuid"] = str(parent_uuid)
+        created = self._request("POST", "resource_providers", json=body, ok=(200, 201, 409))
+        if created.status_code != 409:
+            return int(created.json()["generation"])
+        # Someone created it first (or the name belongs to another provider).
+        again = self._request("GET", f"resource_providers/{rp_uuid}", ok=(200, 404))
+        if again.status_code == 200:
+            return int(again.json()["generation"])
+        raise _error(created, f"creating resource provider {name} ({rp_uuid})")
+
+    def delete_resource_provider(self, rp_uuid: uuid.UUID) -> None:
+        self._request("DELETE", f"resource_providers/{rp_uuid}", ok=(204, 404))
+
+    def set_inventory(
+        self, rp_uuid: uuid.UUID, inventories: dict[str, dict[str, int | float]]
+    ) -> None:
+        """Make ``inventories`` the provider's whole inventory."""
+        wanted = {rc: _INVENTORY_DEFAULTS | dict(inv) for rc, inv in inventories.items()}
+        path = f"resource_providers/{rp_uuid}/inventories"
+        for _ in range(RETRIES):
+            current = self._request("GET", path).json()
+            if current["inventories"] == wanted:
+                return
+            body = {"inventories": wanted,
+                    "resource_provider_generation": current["resource_provider_generation"]}
+            response = self._request("PUT", path, json=body, ok=(200, 409))
+            if response.status_code == 200:
+                return
+            _raise_unless_generation_conflict(response, f"setting inventory of {rp_uuid}")
+        raise PlacementError(f"inventory of {rp_uuid} kept changing; gave up", status=409)
+
+    def set_traits(self, rp_uuid: uuid.UUID, traits: list[str]) -> None:
+        """Make ``traits`` the provider's traits, creating CUSTOM_ ones as needed."""
+        for name in sorted(set(traits)):
+            if name.startswith("CUSTOM_"):
+                self._request("PUT", f"traits/{name}", ok=(201, 204))
+        path = f"resource_providers/{rp_uuid}/traits"
+        for _ in range(RETRIES):
+            current = self._request("GET", path).json()
+            if set(current["traits"]) == set(traits):
+                return
+            body = {"traits": sorted(set(traits)),
+                    "resource_provider_generation": current["resource_provider_generation"]}
+            response = self._request("PUT", path, json=body, ok=(200, 409))
+            if response.status_code == 200:
+                return
+            _raise_unless_generation_conflict(response, f"setting traits of {rp_uuid}")
+        raise PlacementError(f"traits of {rp_uuid} kept changing; gave up", status=409)
+
+    # -- candidates and allocations ---------------------------------------------------
+
+    def allocation_candidates(
+        self, resources: dict[str, int], limit: int | None = None,
+        required: list[str] | None = None, member_of: list[str] | None = None,
+        in_tree: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """The raw GET /allocation_candidates body.
+
+        ``required`` traits must all be present (``!NAME`` forbids one); each item of
+        ``member_of`` is one member_of value (an aggregate uuid, ``in:a,b`` or ``!a``).
+        """
+        params: list[tuple[str, str]] = [
+            ("resources", ",".join(f"{rc}:{amount}" for rc, amount in resources.items()))
+        ]
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if required:
+            params.append(("required", ",".join(required)))
+        params += [("member_of", value) for value in member_of or []]
+        if in_tree is not None:
+            params.append(("in_tree", str(in_tree)))
+        result: dict[str, Any] = self._request(
+            "GET", "allocation_candidates", params=params
+        ).json()
+        return result
+
+    def claim(
+        self, consumer_uuid: uuid.UUID, allocations: dict[str, dict[str, int]],
+        project_id: str, user_id: str, consumer_generation: int | None = None,
+    ) -> bool:
+        """Replace the consumer's allocations. False on a conflict (capacity, generation)."""
+        body = {
+            "allocations": {rp: {"resources": res} for rp, res in allocations.items()},
+            "project_id": project_id,
+            "user_id": user_id,
+            "consumer_generation": consumer_generation,
+            "consumer_type": INSTANCE_CONSUMER_TYPE,
+        }
+        response = self._request("PUT", f"allocations/{consumer_uuid}", json=body, ok=(204, 409))
+        if response.status_code == 409:
+            LOG.info("claim for %s refused: %s", consumer_uuid, _detail(response))
+            return False
+        return True
+
+    def get_allocations(self, consumer_uuid: uuid.UUID) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"allocations/{consumer_uuid}").json()
+        return result
+
+    def delete_allocations(self, consumer_uuid: uuid.UUID) -> None:
+        self._request("DELETE", f"allocations/{consumer_uuid}", ok=(204, 404))
+
+    # -- usages -------------------------------------------------------------------------
+
+    def provider_usages(self, rp_uuid: uuid.UUID) -> dict[str, int]:
+        usages: dict[str, int] = self._request(
+            "GET", f"resource_providers/{rp_uuid}/usages").json()["usages"]
+        return usages
+
+    def project_usages(self, project_id: str, user_id: str | None = None) -> dict[str, int]:
+        params = {"project_id": project_id} | ({"user_id": user_id} if user_id else {})
+        usages: dict[str, int] = self._request(
+            "GET", "usages", params=params,
+            headers={"OpenStack-API-Version": f"placement {FLAT_USAGES_VERSION}"},
+        ).json()["usages"]
+        return usages
+
+    def capacity_report(self, resource_classes: list[str]) -> list[dict[str, Any]]:
+        """Free amount of the classes on every provider having any of them."""
+        report = []
+        wanted = set(resource_classes)
+        for provider in self._request("GET", "resource_providers").json()["resource_providers"]:
+            base = f"resource_providers/{provider['uuid']}"
+            inventories = self._request("GET", f"{base}/inventories").json()["inventories"]
+            classes = wanted & set(inventories)
+            if not classes:
+                continue
+            used = self._request("GET", f"{base}/usages").json()["usages"]
+            free = {
+                rc: int((inventories[rc]["total"] - inventories[rc]["reserved"])
+                        * inventories[rc]["allocation_ratio"]) - used.get(rc, 0)
+                for rc in sorted(classes)
+            }
+            report.append({"uuid": provider["uuid"], "name": provider["name"], "free": free})
+        return report
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(
+                f"placement at {self.base_url} is unreachable ({method} {path}): {exc}"
+            ) from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(
+                f"placement at {self.base_url} failed ({method} {path}): "
+                f"HTTP {response.status_code} {_detail(response)}"
+            )
+        if response.status_code not in ok:
+            raise _error(response, f"{method} {path}")
+        return response
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        error = response.json()["errors"][0]
+        return f"{error.get('code', '')}: {error.get('detail', '')}".strip(": ")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return response.text[:500]
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        code = response.json()["errors"][0].get("code")
+        return str(code) if code else None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def _error(response: httpx.Response, doing: str) -> PlacementError:
+    return PlacementError(
+        f"placement refused {doing}: HTTP {response.status_code} {_detail(response)}",
+        status=response.status_code, code=_code(response),
+    )
+
+
+def _raise_unless_generation_conflict(response: httpx.Response, doing: str) -> None:
+    if _code(response) != CONCURRENT_UPDATE:
+        raise _error(response, doing)

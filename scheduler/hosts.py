@@ -1,0 +1,61 @@
+"""Host states: placement's view of capacity joined with the compute services' health."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from common.compute_db.models import ComputeNode, Service
+from common.compute_db.queries import is_up
+from common.db import utcnow
+from scheduler.select import Candidate, HostState
+
+
+def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID],
+               down_time: float) -> dict[uuid.UUID, tuple[str, str, bool, bool]]:
+    """Map compute node uuid -> (host, nodename, up, disabled) for the given providers."""
+    wanted = list(rp_uuids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        sa.select(ComputeNode, Service)
+        .join(Service, sa.and_(Service.host == ComputeNode.host,
+                               Service.binary == "kilonova-compute"), isouter=True)
+        .where(ComputeNode.uuid.in_(wanted))
+    ).all()
+    now = utcnow()
+    return {
+        node.uuid: (node.host, node.hypervisor_hostname, is_up(svc, down_time, now),
+                    bool(svc is not None and svc.disabled))
+        for node, svc in rows
+    }
+
+
+def build_candidates(body: dict[str, Any],
+                     hosts: dict[uuid.UUID, tuple[str, str, bool, bool]]) -> list[Candidate]:
+    """Turn an allocation-candidates response into candidates tied to compute nodes."""
+    summaries = body.get("provider_summaries", {})
+    out: list[Candidate] = []
+    for request in body.get("allocation_requests", []):
+        allocations = {
+            rp: dict(alloc["resources"]) for rp, alloc in request["allocations"].items()
+        }
+        node_uuid = next((uuid.UUID(rp) for rp in allocations if uuid.UUID(rp) in hosts), None)
+        if node_uuid is None:
+            continue
+        host, nodename, up, disabled = hosts[node_uuid]
+        resources = summaries.get(str(node_uuid), {}).get("resources", {})
+        capacity = {rc: float(v["capacity"]) for rc, v in resources.items()}
+        free = {rc: float(v["capacity"] - v["used"]) for rc, v in resources.items()}
+        state = HostState(host, nodename, node_uuid, up, disabled, free, capacity)
+        out.append(Candidate(state, allocations))
+    return out
+
+
+def candidate_providers(body: dict[str, Any]) -> set[uuid.UUID]:
+    return {uuid.UUID(rp) for req in body.get("allocation_requests", [])
+            for rp in req["allocations"]}

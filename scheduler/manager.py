@@ -1,0 +1,101 @@
+"""The scheduler's work: ask placement, filter and weigh, claim the winner."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.db import transaction
+from common.errors import NoValidHost
+from common.messages import HostSelection, RequestSpec
+from common.settings import Settings
+from placement.client import PlacementClient
+from scheduler.filters import default_filters
+from scheduler.hosts import build_candidates, candidate_providers, load_hosts
+from scheduler.select import Candidate, Selection, Weigher, select_hosts
+from scheduler.weighers import CpuWeigher, RamWeigher
+
+LOG = logging.getLogger(__name__)
+
+CLAIM_ROUNDS = 3
+
+
+class SchedulerManager:
+    def __init__(self, sessions: sessionmaker[Session], placement: PlacementClient,
+                 settings: Settings) -> None:
+        self._sessions = sessions
+        self._placement = placement
+        self._settings = settings
+        self._filters = default_filters()
+        self._weighers: list[Weigher] = [RamWeigher(settings.scheduler.ram_weight_multiplier),
+                          CpuWeigher(settings.scheduler.cpu_weight_multiplier)]
+        # One decision at a time per scheduler process: each sees the claims of the
+        # previous one, so a burst of builds spreads instead of piling on one host.
+        self._lock = threading.Lock()
+
+    def select_destination(self, spec: RequestSpec) -> HostSelection:
+        """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
+        resources = spec.flavor.resources()
+        with self._lock:
+            for _ in range(CLAIM_ROUNDS):
+                selection = self._select(spec, resources)
+                for cand in selection.ordered:
+                    if self._claim(spec, cand):
+                        return HostSelection(
+                            host=cand.state.host, nodename=cand.state.nodename,
+                            compute_node_uuid=cand.state.rp_uuid,
+                            allocations=cand.allocations,
+                        )
+                LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
+        raise NoValidHost(
+            "No valid host was found. Every candidate host was claimed concurrently "
+            f"{CLAIM_ROUNDS} times in a row."
+        )
+
+    def _select(self, spec: RequestSpec, resources: dict[str, int]) -> Selection:
+        body = self._placement.allocation_candidates(
+            resources, limit=self._settings.scheduler.candidate_limit
+        )
+        with transaction(self._sessions) as session:
+            hosts = load_hosts(session, candidate_providers(body),
+                               self._settings.service.service_down_time)
+        candidates = build_candidates(body, hosts)
+        if not candidates:
+            raise NoValidHost(self._explain_no_capacity(resources))
+        selection = select_hosts(spec, candidates, self._filters, self._weighers)
+        if not selection.ordered:
+            raise NoValidHost(
+                f"No valid host was found. {len(candidates)} hosts had room, filters removed "
+                f"them all ({selection.explain()})."
+            )
+        return selection
+
+    def _claim(self, spec: RequestSpec, cand: Candidate) -> bool:
+        return bool(self._placement.claim(
+            spec.instance_uuid, cand.allocations, spec.project_id, spec.user_id,
+            consumer_generation=None,
+        ))
+
+    def _explain_no_capacity(self, resources: dict[str, int]) -> str:
+        report = self._placement.capacity_report(list(resources))
+        return explain_capacity(resources, report)
+
+
+def explain_capacity(resources: dict[str, int], report: list[dict[str, Any]]) -> str:
+    """Say which resource no host has enough of, e.g. 'MEMORY_MB: need 65536, ...'."""
+    if not report:
+        return "No valid host was found. There are no compute hosts with resources."
+    short = []
+    for rc, need in resources.items():
+        free = [p["free"].get(rc, 0) for p in report if rc in p["free"]]
+        largest = max(free, default=0)
+        if largest < need:
+            short.append(f"{rc}: need {need}, largest free {largest:g} on {len(report)} hosts")
+    if short:
+        return "No valid host was found. " + "; ".join(short)
+    wanted = ", ".join(f"{rc}:{n}" for rc, n in resources.items())
+    return (f"No valid host was found. No single host among {len(report)} has "
+            f"{wanted} free at once.")

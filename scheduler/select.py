@@ -1,0 +1,91 @@
+"""Choosing hosts: a pure function over candidates that explains its decisions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from common.messages import RequestSpec
+
+
+@dataclass(frozen=True)
+class HostState:
+    host: str
+    nodename: str
+    rp_uuid: uuid.UUID
+    up: bool
+    disabled: bool
+    free: dict[str, float]
+    capacity: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    state: HostState
+    allocations: dict[str, dict[str, int]]
+
+
+class Filter(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def passes(self, host: HostState, spec: RequestSpec) -> bool: ...
+
+
+class Weigher(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def multiplier(self) -> float: ...
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float: ...
+
+
+@dataclass
+class Selection:
+    """Candidates in order of preference, and how many hosts each filter removed."""
+
+    ordered: list[Candidate]
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        return ", ".join(f"{name}: {count}" for name, count in self.rejected.items() if count)
+
+
+def select_hosts(
+    spec: RequestSpec,
+    candidates: Sequence[Candidate],
+    filters: Sequence[Filter],
+    weighers: Sequence[Weigher],
+) -> Selection:
+    """Filter, then weigh, the candidates; the best comes first."""
+    rejected = {f.name: 0 for f in filters}
+    survivors: list[Candidate] = []
+    for cand in candidates:
+        failed = next((f for f in filters if not f.passes(cand.state, spec)), None)
+        if failed is None:
+            survivors.append(cand)
+        else:
+            rejected[failed.name] += 1
+    scores = _weights(spec, survivors, weighers)
+    order = sorted(range(len(survivors)), key=lambda i: (-scores[i], survivors[i].state.host))
+    return Selection([survivors[i] for i in order], rejected)
+
+
+def _weights(spec: RequestSpec, cands: Sequence[Candidate],
+             weighers: Sequence[Weigher]) -> list[float]:
+    """Sum of each weigher's min-max normalised score times its multiplier."""
+    totals = [0.0] * len(cands)
+    for weigher in weighers:
+        raw = [weigher.weigh(c.state, spec) for c in cands]
+        if not raw:
+            continue
+        low, high = min(raw), max(raw)
+        span = high - low
+        for i, value in enumerate(raw):
+            normalised = 0.0 if span == 0 else (value - low) / span
+            totals[i] += weigher.multiplier * normalised
+    return totals

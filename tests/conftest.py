@@ -1,0 +1,96 @@
+"""Fixtures shared by the functional and integration tests."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():
+    # oslo.messaging imports eventlet (without monkeypatching), which warns on import.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import oslo_messaging  # noqa: F401
+
+from cli.embedded import EmbeddedCloud
+from common.settings import Settings, load_settings
+from tests.cloud import CloudClient
+from tests.dbutil import create_pg_database, drop_pg_database
+from tests.rabbitutil import create_vhost, delete_vhost
+
+# Backends a functional test runs against: the embedded default, and production's.
+BACKENDS = ["sqlite-memory", "postgresql-rabbit"]
+
+
+def cloud_settings(data_dir: Path, backend: str, **compute: object) -> Settings:
+    settings = load_settings(
+        data_dir=data_dir,
+        api={"host": "127.0.0.1", "port": 0},
+        service={"heartbeat_interval": 1.0, "service_down_time": 5.0},
+        conductor={"sweep_interval": 1.0},
+        compute={"fake_hosts": 4, "host": "fake", "sync_interval": 2.0, **compute},
+    )
+    if backend == "postgresql-rabbit":
+        settings.database = settings.database.model_copy(update={
+            "compute_url": create_pg_database("kn_compute"),
+            "placement_url": create_pg_database("kn_placement"),
+        })
+        settings.messaging = settings.messaging.model_copy(
+            update={"transport_url": create_vhost()})
+    return settings
+
+
+def release_backends(settings: Settings) -> None:
+    for url in (settings.database.compute_url, settings.database.placement_url):
+        if url:
+            drop_pg_database(url)
+    if settings.messaging.transport_url.startswith("rabbit"):
+        delete_vhost(settings.messaging.transport_url)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, backend: str) -> Iterator[EmbeddedCloud]:
+    settings = cloud_settings(tmp_path, backend)
+    running = EmbeddedCloud(settings).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        release_backends(settings)
+
+
+@pytest.fixture
+def client(cloud: EmbeddedCloud) -> Iterator[CloudClient]:
+    c = CloudClient(cloud.base_url)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_cloud(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCloud]:
+    """One cloud for a whole module of tests that leave no state behind."""
+    settings = cloud_settings(tmp_path_factory.mktemp("cloud"), str(request.param))
+    running = EmbeddedCloud(settings).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        release_backends(settings)
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_cloud: EmbeddedCloud) -> Iterator[CloudClient]:
+    c = CloudClient(shared_cloud.base_url)
+    try:
+        yield c
+    finally:
+        c.close()

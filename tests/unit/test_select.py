@@ -1,0 +1,65 @@
+"""The scheduler's pure selection: filters count rejections, weighers spread."""
+
+from __future__ import annotations
+
+import uuid
+
+from common.messages import FlavorPayload, RequestSpec
+from scheduler.filters import default_filters
+from scheduler.manager import explain_capacity
+from scheduler.select import Candidate, HostState, select_hosts
+from scheduler.weighers import CpuWeigher, RamWeigher
+
+SPEC = RequestSpec(instance_uuid=uuid.uuid4(), project_id="p", user_id="u",
+                   flavor=FlavorPayload(flavorid="1", name="f", vcpus=1, memory_mb=512,
+                                        root_gb=1))
+
+
+def _cand(host: str, free_ram: float, free_cpu: float = 8, up: bool = True,
+          disabled: bool = False) -> Candidate:
+    state = HostState(host, host, uuid.uuid4(), up, disabled,
+                      {"MEMORY_MB": free_ram, "VCPU": free_cpu},
+                      {"MEMORY_MB": 16384, "VCPU": 16})
+    return Candidate(state, {str(state.rp_uuid): {"VCPU": 1}})
+
+
+def test_most_free_host_comes_first() -> None:
+    sel = select_hosts(SPEC, [_cand("a", 1000), _cand("b", 9000), _cand("c", 5000)],
+                       default_filters(), [RamWeigher(), CpuWeigher()])
+    assert [c.state.host for c in sel.ordered] == ["b", "c", "a"]
+
+
+def test_filters_count_the_hosts_they_remove() -> None:
+    spec = SPEC.model_copy(update={"ignore_hosts": ["c"]})
+    sel = select_hosts(spec, [_cand("a", 1, up=False), _cand("b", 1, disabled=True),
+                              _cand("c", 1), _cand("d", 1)],
+                       default_filters(), [RamWeigher()])
+    assert [c.state.host for c in sel.ordered] == ["d"]
+    assert sel.rejected == {"compute": 2, "retry": 1, "availability_zone": 0}
+    assert sel.explain() == "compute: 2, retry: 1"
+
+
+def test_unknown_availability_zone_is_filtered() -> None:
+    spec = SPEC.model_copy(update={"availability_zone": "elsewhere"})
+    sel = select_hosts(spec, [_cand("a", 1)], default_filters(), [])
+    assert sel.ordered == []
+    assert sel.rejected["availability_zone"] == 1
+
+
+def test_explain_names_the_missing_resource() -> None:
+    report = [{"uuid": "x", "name": f"h{i}", "free": {"MEMORY_MB": 8192, "VCPU": 16}}
+              for i in range(4)]
+    text = explain_capacity({"MEMORY_MB": 65536, "VCPU": 1}, report)
+    assert "MEMORY_MB: need 65536, largest free 8192 on 4 hosts" in text
+    assert "VCPU" not in text
+
+
+def test_explain_when_resources_only_fit_separately() -> None:
+    report = [{"uuid": "a", "name": "a", "free": {"MEMORY_MB": 8192, "VCPU": 0}},
+              {"uuid": "b", "name": "b", "free": {"MEMORY_MB": 0, "VCPU": 4}}]
+    text = explain_capacity({"MEMORY_MB": 4096, "VCPU": 2}, report)
+    assert "No single host among 2" in text
+
+
+def test_explain_without_hosts() -> None:
+    assert "no compute hosts" in explain_capacity({"VCPU": 1}, [])
