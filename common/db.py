@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -64,6 +65,9 @@ def create_engine(url: str, pool_size: int = 10) -> Engine:
                             pool_pre_ping=True)
 
 
+_HOLDS_WRITER = "kilonova_holds_writer"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -76,15 +80,53 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 
+    # SQLite has one writer at a time. Queue this process's writers on a Python lock:
+    # contending inside SQLite means its busy handler sleeping up to 100 ms a round,
+    # which under load turns into multi-second stalls.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that
-        # later writes can fail at once with "database is locked" instead of waiting.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            # WAL readers never block writers nor each other.
+            conn.exec_driver_sql("BEGIN")
+            return
+        writer.acquire()
+        conn.info[_HOLDS_WRITER] = True
+        try:
+            # BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
+            # that later writes can fail at once with "database is locked".
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        # A connection returned without commit/rollback events must not keep the lock.
+        if record.info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+
+READ_ONLY = "kilonova_read_only"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def read_only(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for transactions that only read (on SQLite they skip the write lock)."""
+    engine = factory.kw["bind"]
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}),
+                        expire_on_commit=False)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from oslo_config import cfg
 from oslo_messaging._metrics import client as _metrics_client
 from oslo_messaging._tracing import client as _tracing_client
 
-from common import errors
+from common import errors, memory_transport
 from common.context import RequestContext, request_id_var
 
 LOG = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class Messaging:
     def transport(self) -> Any:
         with self._lock:
             if self._transport is None:
+                if "memory" in self.url:
+                    memory_transport.install()
                 self._transport = om.get_rpc_transport(
                     self.conf, url=self.url, allowed_remote_exmods=ALLOWED_REMOTE_MODULES
                 )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.context import new_request_id, request_id_var
-from common.db import check_at_head, create_engine, session_factory
+from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
 from common.rpc import Messaging
 from common.settings import Settings
@@ -22,7 +21,6 @@ from compute_api.runtime import Runtime
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
-Handler = Callable[[Request], Awaitable[Response]]
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
 
@@ -30,8 +28,9 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str) -
     """Connect to the compute DB (refusing an old schema), the bus and placement."""
     engine = create_engine(settings.compute_db_url, settings.database.pool_size)
     check_at_head("compute", engine)
+    sessions = session_factory(engine)
     return Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine),
+        settings=settings, engine=engine, sessions=sessions, read_sessions=read_only(sessions),
         messaging=messaging, conductor=ConductorClient(messaging),
         compute=ComputeClient(messaging),
         placement=PlacementClient(placement_url, timeout=settings.placement.timeout),
@@ -43,11 +42,62 @@ def close_runtime(runtime: Runtime) -> None:
     runtime.engine.dispose()
 
 
-def _bind_request_id(request: Request) -> str:
-    rid = request.headers.get("x-openstack-request-id") or new_request_id()
-    request.state.request_id = rid
-    request_id_var.set(rid)
-    return rid
+class _RequestIdHeaders:
+    """Pure ASGI middleware: a request id per request, bound for logs and echoed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def extra_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        rid = scope["state"]["request_id"].encode()
+        return [(b"x-openstack-request-id", rid)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        rid = headers.get("x-openstack-request-id") or new_request_id()
+        scope.setdefault("state", {})["request_id"] = rid
+        request_id_var.set(rid)
+        early = self.check(scope, headers)
+        if early is not None:
+            await early(scope, receive, self._wrap(scope, send))
+            return
+        await self.app(scope, receive, self._wrap(scope, send))
+
+    def check(self, scope: Scope, headers: Headers) -> ASGIApp | None:
+        return None
+
+    def _wrap(self, scope: Scope, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *self.extra_headers(scope)]
+            await send(message)
+
+        return wrapped
+
+
+class _ComputeHeaders(_RequestIdHeaders):
+    """Request id plus microversion negotiation and the version headers upstream sends."""
+
+    def check(self, scope: Scope, headers: Headers) -> ASGIApp | None:
+        try:
+            scope["state"]["api_version"] = requested_version(headers)
+        except ControlPlaneError as exc:
+            return errors.fault_response(errors.status_of(exc), exc.message)
+        return None
+
+    def extra_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        rid = scope["state"]["request_id"].encode()
+        out = [(b"x-openstack-request-id", rid), (b"x-compute-request-id", rid),
+               (b"vary", VERSION_HEADERS.encode())]
+        version = scope["state"].get("api_version")
+        if version is not None:
+            out += [(b"openstack-api-version", f"compute {version}".encode()),
+                    (b"x-openstack-nova-api-version", str(version).encode())]
+        return out
 
 
 def create_compute_app() -> FastAPI:
@@ -58,25 +108,7 @@ def create_compute_app() -> FastAPI:
     for module in (versions, flavors, servers):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def _microversion(request: Request, call_next: Handler) -> Response:
-        rid = _bind_request_id(request)
-        try:
-            version = requested_version(request)
-        except ControlPlaneError as exc:
-            response: Response = errors.fault_response(errors.status_of(exc), exc.message)
-            version = None
-        else:
-            request.state.api_version = version
-            response = await call_next(request)
-        response.headers["x-openstack-request-id"] = rid
-        response.headers["x-compute-request-id"] = rid
-        if version is not None:
-            response.headers["OpenStack-API-Version"] = f"compute {version}"
-            response.headers["X-OpenStack-Nova-API-Version"] = str(version)
-        response.headers["Vary"] = VERSION_HEADERS
-        return response
-
+    app.add_middleware(_ComputeHeaders)
     return app
 
 
@@ -94,11 +126,5 @@ def create_image_app() -> FastAPI:
                              "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
         return JSONResponse(doc, status_code=300)
 
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Handler) -> Response:
-        rid = _bind_request_id(request)
-        response = await call_next(request)
-        response.headers["x-openstack-request-id"] = rid
-        return response
-
+    app.add_middleware(_RequestIdHeaders)
     return app

@@ -19,6 +19,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     messaging: Messaging
     conductor: ConductorClient
     compute: ComputeClient

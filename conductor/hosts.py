@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
-from common.db import transaction, utcnow
+from common.db import read_only, transaction, utcnow
 from common.errors import NotFound
 from common.messages import GuestState, InstancePayload, NodeReport
 from common.states import PowerState, TaskState, VmState
@@ -26,6 +26,7 @@ COMPUTE_BINARY = "kilonova-compute"
 class HostRecords:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
 
     def register(self, host: str, node: NodeReport) -> None:
         with transaction(self._sessions) as session:
@@ -40,7 +41,7 @@ class HostRecords:
                 queries.upsert_service(session, host, binary, None)
 
     def instance_for_host(self, host: str, instance_uuid: uuid.UUID) -> InstancePayload | None:
-        with transaction(self._sessions) as session:
+        with transaction(self._reads) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
@@ -59,7 +60,7 @@ class HostRecords:
             )
 
     def instances_on_host(self, host: str) -> Sequence[InstancePayload]:
-        with transaction(self._sessions) as session:
+        with transaction(self._reads) as session:
             rows = session.scalars(
                 sa.select(Instance).where(Instance.host == host, Instance.deleted.is_(False))
             ).all()

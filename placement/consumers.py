@@ -90,7 +90,7 @@ def delete_if_unused(session: Session, consumer_ids: list[int]) -> None:
         sa.delete(Consumer)
         .where(
             Consumer.id.in_(consumer_ids),
-            ~Consumer.id.in_(sa.select(Allocation.consumer_id)),
+            ~sa.exists().where(Allocation.consumer_id == Consumer.id),
         )
         .execution_options(synchronize_session=False)
     )

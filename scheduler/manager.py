@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.db import transaction
+from common.db import read_only, transaction
 from common.errors import NoValidHost
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
@@ -26,7 +26,7 @@ CLAIM_ROUNDS = 3
 class SchedulerManager:
     def __init__(self, sessions: sessionmaker[Session], placement: PlacementClient,
                  settings: Settings) -> None:
-        self._sessions = sessions
+        self._sessions = read_only(sessions)
         self._placement = placement
         self._settings = settings
         self._filters = default_filters()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from common.auth import context_from_token
@@ -20,7 +21,7 @@ from compute_api.runtime import Runtime
 LOG = logging.getLogger(__name__)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -28,7 +29,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
+async def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
     ctx = context_from_token(
         request.headers.get("x-auth-token"), runtime.settings.auth.strategy,
         request.state.request_id,
@@ -40,7 +41,7 @@ def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 
 
-def get_admin_context(ctx: ContextDep) -> RequestContext:
+async def get_admin_context(ctx: ContextDep) -> RequestContext:
     if not ctx.is_admin:
         raise Forbidden("Policy doesn't allow this operation to be performed.")
     return ctx
@@ -49,7 +50,7 @@ def get_admin_context(ctx: ContextDep) -> RequestContext:
 AdminContextDep = Annotated[RequestContext, Depends(get_admin_context)]
 
 
-def get_version(request: Request) -> Version:
+async def get_version(request: Request) -> Version:
     version: Version = request.state.api_version
     return version
 
@@ -75,7 +76,10 @@ class AfterCommit:
                 LOG.exception("after-commit call %s failed", getattr(func, "__name__", func))
 
 
-def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
+    # An async dependency: FastAPI would run a sync one in a worker thread twice per
+    # request. The commit is one short round trip; after-commit calls may be slow and
+    # go to a worker thread.
     session = runtime.sessions()
     request.state.after_commit = AfterCommit()
     try:
@@ -86,13 +90,26 @@ def get_session(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
         raise
     finally:
         session.close()
-    request.state.after_commit.run()
+    if request.state.after_commit.calls:
+        await run_in_threadpool(request.state.after_commit.run)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_after_commit(request: Request, session: SessionDep) -> AfterCommit:
+async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
+    session = runtime.read_sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+async def get_after_commit(request: Request, session: SessionDep) -> AfterCommit:
     after: AfterCommit = request.state.after_commit
     return after
 

@@ -10,7 +10,14 @@ from starlette.requests import Request
 
 from common.compute_db import queries
 from common.errors import BadRequest
-from compute_api.api.deps import AdminContextDep, BodyDep, ContextDep, SessionDep, VersionDep
+from compute_api.api.deps import (
+    AdminContextDep,
+    BodyDep,
+    ContextDep,
+    ReadSessionDep,
+    SessionDep,
+    VersionDep,
+)
 from compute_api.api.query import flavor_list_args
 from compute_api.api.schemas import FlavorCreate, parse
 from compute_api.api.versions import base_url
@@ -20,21 +27,21 @@ router = APIRouter(prefix="/v2.1/flavors")
 
 
 @router.get("")
-def list_flavors(request: Request, ctx: ContextDep, session: SessionDep,
+def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
     rows = queries.list_flavors(session, **flavor_list_args(request, ctx))
     return {"flavors": [flavor_brief(f, base_url(request), version) for f in rows]}
 
 
 @router.get("/detail")
-def list_flavors_detail(request: Request, ctx: ContextDep, session: SessionDep,
+def list_flavors_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
     rows = queries.list_flavors(session, **flavor_list_args(request, ctx))
     return {"flavors": [flavor_detail(f, base_url(request), version) for f in rows]}
 
 
 @router.get("/{flavor_id}")
-def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: SessionDep,
+def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
     return {"flavor": flavor_detail(flavor, base_url(request), version)}

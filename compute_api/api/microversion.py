@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
-from starlette.requests import Request
+from starlette.datastructures import Headers
 
 from common.errors import ControlPlaneError
 
@@ -50,17 +50,17 @@ class BadVersionHeader(ControlPlaneError):
     code = "compute.bad_version_header"
 
 
-def requested_version(request: Request) -> Version:
+def requested_version(headers: Headers) -> Version:
     """The version a request asks for: no header means the minimum, ``latest`` the maximum."""
     text = None
-    header = request.headers.get("openstack-api-version")
+    header = headers.get("openstack-api-version")
     if header:
         for item in header.split(","):
             service, _, value = item.strip().partition(" ")
             if service.lower() == SERVICE:
                 text = value.strip()
     if text is None:
-        text = request.headers.get("x-openstack-nova-api-version")
+        text = headers.get("x-openstack-nova-api-version")
     if text is None:
         return MIN_VERSION
     if text.lower() == "latest":

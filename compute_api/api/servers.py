@@ -15,6 +15,7 @@ from compute_api.api.deps import (
     AfterCommitDep,
     BodyDep,
     ContextDep,
+    ReadSessionDep,
     RuntimeDep,
     SessionDep,
     VersionDep,
@@ -67,7 +68,7 @@ def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str,
 
 
 @router.get("")
-def list_servers(request: Request, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     query = server_list_query(request, ctx)
     rows = list(servers.list_servers(session, ctx, query))
     out: dict[str, Any] = {"servers": [server_brief(i, base_url(request)) for i in rows]}
@@ -78,7 +79,7 @@ def list_servers(request: Request, ctx: ContextDep, session: SessionDep) -> dict
 
 
 @router.get("/detail")
-def list_servers_detail(request: Request, ctx: ContextDep, session: SessionDep,
+def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
     query = server_list_query(request, ctx)
     rows = list(servers.list_servers(session, ctx, query))
@@ -94,7 +95,7 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: SessionDep,
 
 
 @router.get("/{server_id}")
-def show_server(server_id: str, request: Request, ctx: ContextDep, session: SessionDep,
+def show_server(server_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     inst, fault = servers.get(session, ctx, server_id)
     return {"server": server_detail(inst, fault, base_url(request), version, ctx)}

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from common.compute_db.models import Image
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
-from compute_api.api.deps import BodyDep, ContextDep, RuntimeDep, SessionDep
+from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
 from compute_api.images.store import ImageStore, receive
 
 router = APIRouter(prefix="/v2")
@@ -82,7 +82,7 @@ def _validate(fields: dict[str, Any]) -> None:
 
 
 @router.get("/images")
-def list_images(request: Request, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+def list_images(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     stmt = sa.select(Image).order_by(Image.created_at.desc(), Image.id)
     params = request.query_params
     if params.get("name"):
@@ -130,7 +130,7 @@ def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONRes
 
 
 @router.get("/images/{image_id}")
-def show_image(image_id: str, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+def show_image(image_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     return image_view(_get(session, image_id, ctx.project_id, ctx.is_admin))
 
 
@@ -155,7 +155,7 @@ async def upload_image(image_id: str, request: Request, ctx: ContextDep,
 
 
 @router.get("/images/{image_id}/file")
-def download_image(image_id: str, ctx: ContextDep, session: SessionDep,
+def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> Response:
     image = _get(session, image_id, ctx.project_id, ctx.is_admin)
     if image.status != "active":

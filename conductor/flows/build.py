@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.context import RequestContext
-from common.db import transaction
+from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound, NoValidHost
 from common.messages import HostSelection
 from common.settings import Settings
@@ -32,6 +32,7 @@ class BuildFlow:
                  compute: ComputeClient, placement: PlacementClient,
                  settings: Settings) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
         self._scheduler = scheduler
         self._compute = compute
         self._placement = placement
@@ -39,7 +40,7 @@ class BuildFlow:
 
     def build(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Place one server in the scheduling task state and cast its spawn."""
-        with transaction(self._sessions) as session:
+        with transaction(self._reads) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:

@@ -129,7 +129,8 @@ def _root_required(
 ) -> tuple[frozenset[str], frozenset[str]]:
     required: set[str] = set()
     forbidden: set[str] = set()
-    for value in query.every(items, "root_required"):
+    value = query.single(items, "root_required")
+    if value is not None:
         for name in (n.strip() for n in value.split(",")):
             if name.startswith("in:") or not name.lstrip("!"):
                 raise query_error(value)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from placement.api import candidate_query, query
 from placement.api.deps import SessionDep, VersionDep, since
@@ -25,14 +26,15 @@ MAPPINGS_SINCE = Version(1, 34)
 @router.get("/allocation_candidates", dependencies=[since(Version(1, 10))])
 def allocation_candidates(
     request: Request, session: SessionDep, version: VersionDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     wanted = candidate_query.parse(query.params(request), version)
     found = find_candidates(session, wanted)
     requested = {name for group in wanted.groups for name in group.resources}
-    return {
+    # Bodies here get large: skip FastAPI's generic (slow) encoding of plain data.
+    return JSONResponse({
         "allocation_requests": _requests(found, version),
         "provider_summaries": _summaries(found, requested, version),
-    }
+    })
 
 
 def _requests(found: Candidates, version: Version) -> list[dict[str, Any]]:
@@ -54,16 +56,16 @@ def _request(candidate: Candidate, version: Version, world: World) -> dict[str, 
     uuid_of = world.uuid_of
     if version < DICT_FORMAT_SINCE:
         return {"allocations": [
-            {"resource_provider": {"uuid": str(uuid_of[rp])}, "resources": resources}
+            {"resource_provider": {"uuid": uuid_of[rp]}, "resources": resources}
             for rp, resources in candidate.allocations.items()
         ]}
     view: dict[str, Any] = {"allocations": {
-        str(uuid_of[rp]): {"resources": resources}
+        uuid_of[rp]: {"resources": resources}
         for rp, resources in candidate.allocations.items()
     }}
     if version >= MAPPINGS_SINCE:
         view["mappings"] = {
-            suffix: [str(uuid_of[rp]) for rp in rps] for suffix, rps in candidate.mappings.items()
+            suffix: [uuid_of[rp] for rp in rps] for suffix, rps in candidate.mappings.items()
         }
     return view
 
@@ -84,7 +86,7 @@ def _summaries(found: Candidates, requested: set[str], version: Version) -> dict
             summary["traits"] = sorted(world.traits.get(rp, set()))
         if version >= TREE_UUIDS_SINCE:
             parent = world.parent_of.get(rp)
-            summary["parent_provider_uuid"] = str(world.uuid_of[parent]) if parent else None
-            summary["root_provider_uuid"] = str(world.uuid_of[world.root_of[rp]])
-        summaries[str(world.uuid_of[rp])] = summary
+            summary["parent_provider_uuid"] = world.uuid_of[parent] if parent else None
+            summary["root_provider_uuid"] = world.uuid_of[world.root_of[rp]]
+        summaries[world.uuid_of[rp]] = summary
     return summaries

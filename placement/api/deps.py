@@ -22,7 +22,8 @@ from placement.microversion import MIN_VERSION, Version
 M = TypeVar("M")
 
 
-def _session(request: Request) -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on error."""
     with transaction(request.app.state.sessions) as session:
         yield session
 
@@ -86,7 +87,7 @@ def http_date(moment: datetime) -> str:
 
 
 # Commit before the response leaves: a client reading right after a 2xx sees the write.
-SessionDep = Annotated[Session, Depends(_session, scope="function")]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 VersionDep = Annotated[Version, Depends(_version)]
 ContextDep = Annotated[RequestContext, Depends(_context)]
 RootDep = Annotated[str, Depends(_root)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -30,8 +29,6 @@ from placement.errors import (
     wire_code,
 )
 from placement.microversion import MIN_VERSION, Version
-
-LOG = logging.getLogger(__name__)
 
 STATUS: dict[type[ControlPlaneError], int] = {
     BadRequest: 400,
@@ -117,18 +114,9 @@ def _allowed(request: Request) -> list[str]:
     return sorted(methods - {"HEAD"})
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    LOG.exception("unexpected error handling %s %s", request.method, request.url.path)
-    return error_response(
-        500, "An unexpected error prevented the server from fulfilling your request.",
-        DEFAULT_CODE, _version(request),
-    )
-
-
 def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     # FastAPI nests included routers; the 405 handler wants the flat list.
     app.state.all_routes = [route for router in routers for route in router.routes]
     app.add_exception_handler(ControlPlaneError, _on_ours)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)

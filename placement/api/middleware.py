@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from email.utils import formatdate
 from typing import Any
@@ -12,9 +13,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common.auth import context_from_token
 from common.context import new_request_id, request_id_var
 from common.errors import ControlPlaneError, Forbidden
-from placement.api.errors import response_for
+from placement.api.errors import error_response, response_for
+from placement.errors import DEFAULT_CODE
 from placement.microversion import HEADER, MIN_VERSION, SERVICE_TYPE, Version, parse_header
 
+LOG = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-openstack-request-id"
 _REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Last-Modified and Cache-Control headers appear from this microversion.
@@ -52,6 +55,15 @@ class PlacementMiddleware:
                 await response_for(error, state["microversion"])(scope, receive, send)
                 return
             await self.app(scope, receive, send)
+        except Exception:
+            # Here, not in Starlette's outer handler, so the 500 carries our headers.
+            LOG.exception("unexpected error handling %s %s", scope["method"], scope["path"])
+            if state.get("started"):
+                raise
+            await error_response(
+                500, "An unexpected error prevented the server from fulfilling your request.",
+                DEFAULT_CODE, state["microversion"],
+            )(scope, receive, send)
         finally:
             request_id_var.reset(reset)
 
@@ -77,6 +89,7 @@ class PlacementMiddleware:
 def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
+            state["started"] = True
             version: Version = state["microversion"]
             out = MutableHeaders(scope=message)
             out[REQUEST_ID_HEADER] = request_id

@@ -30,13 +30,15 @@ LIST_PARAMS = {
 
 @router.get("/resource_providers")
 def list_providers(
-    request: Request, session: SessionDep, version: VersionDep, root: RootDep, response: Response
-) -> dict[str, Any]:
+    request: Request, session: SessionDep, version: VersionDep, root: RootDep
+) -> JSONResponse:
     flt = _list_filter(query.params(request), version)
     found = provider_list.list_providers(session, flt)
-    if found:
-        response.headers["last-modified"] = http_date(max(p.updated_at for p in found))
-    return {"resource_providers": [provider_view(p, version, root) for p in found]}
+    headers = {"last-modified": http_date(max(p.updated_at for p in found))} if found else {}
+    return JSONResponse(
+        {"resource_providers": [provider_view(p, version, root) for p in found]},
+        headers=headers,
+    )
 
 
 def _list_filter(items: list[tuple[str, str]], version: Version) -> provider_list.ProviderFilter:

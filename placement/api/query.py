@@ -89,11 +89,11 @@ def parse_required(
                 forbidden.add(_trait_name(name[1:], key, value))
             else:
                 required.append(frozenset([_trait_name(name, key, value)]))
-    conflict = sorted(forbidden & {n for s in required if len(s) == 1 for n in s})
+    conflict = [", ".join(sorted(any_of)) for any_of in required if any_of <= forbidden]
     if conflict:
         raise BadRequest(
             "Conflicting required and forbidden traits found in the following traits keys: "
-            f"{key}: ({', '.join(conflict)})"
+            + ", ".join(f"{key}: ({names})" for names in sorted(conflict))
         )
     return required, frozenset(forbidden)
 

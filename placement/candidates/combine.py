@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from placement.candidates.request import Candidate, CandidateRequest, RequestGroup
@@ -105,8 +105,12 @@ def _single_provider_options(
     return dict(options)
 
 
-def _anchors_of(rp: int, root: int, anchors: dict[int, set[int]], share: bool) -> set[int]:
-    return {root} | anchors.get(rp, set()) if share else {root}
+def _anchors_of(
+    rp: int, root: int, anchors: dict[int, set[int]], share: bool
+) -> Collection[int]:
+    if share and rp in anchors:
+        return {root} | anchors[rp]
+    return (root,)
 
 
 def _options_for_root(index: _GroupIndex, root: int, world: World) -> list[Option]:
@@ -117,7 +121,7 @@ def _options_for_root(index: _GroupIndex, root: int, world: World) -> list[Optio
     group = index.group
     found: list[Option] = []
     for providers in itertools.product(*(by_class[name] for name in names)):
-        if world.traits_met(set(providers), group.required):
+        if not group.required or world.traits_met(set(providers), group.required):
             parts = zip(providers, names, strict=True)
             found.append(tuple((rp, name, group.resources[name]) for rp, name in parts))
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,6 +13,9 @@ from placement.capacity import capacity, used_amount
 from placement.db.models import Inventory, ResourceClass, ResourceProvider, Trait
 from placement.db.models import ResourceProviderTrait as RPT
 
+# Trees read per statement: keeps bound parameter lists well under SQLite's limit.
+CHUNK = 500
+
 
 @dataclass(frozen=True)
 class Room:
@@ -24,7 +26,8 @@ class Room:
 
 @dataclass
 class World:
-    uuid_of: dict[int, uuid.UUID] = field(default_factory=dict)
+    # Provider uuids as the text they are sent as.
+    uuid_of: dict[int, str] = field(default_factory=dict)
     parent_of: dict[int, int | None] = field(default_factory=dict)
     root_of: dict[int, int] = field(default_factory=dict)
     traits: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -73,11 +76,14 @@ class World:
 
 def load_trees(session: Session, world: World, roots: set[int]) -> None:
     """Add the providers of these trees, their traits and inventories, to ``world``."""
-    roots = roots - world.loaded_roots
-    if not roots:
-        return
+    todo = sorted(roots - world.loaded_roots)
     world.loaded_roots |= roots
-    in_trees = ResourceProvider.root_provider_id.in_(sorted(roots))
+    for start in range(0, len(todo), CHUNK):
+        _load_chunk(session, world, todo[start:start + CHUNK])
+
+
+def _load_chunk(session: Session, world: World, roots: list[int]) -> None:
+    in_trees = ResourceProvider.root_provider_id.in_(roots)
     rows = session.execute(
         sa.select(
             ResourceProvider.id, ResourceProvider.uuid,
@@ -85,7 +91,7 @@ def load_trees(session: Session, world: World, roots: set[int]) -> None:
         ).where(in_trees)
     )
     for rp, rp_uuid, parent, root in rows.all():
-        world.uuid_of[rp] = rp_uuid
+        world.uuid_of[rp] = str(rp_uuid)
         world.parent_of[rp] = parent
         world.root_of[rp] = rp if root is None else root
     _load_traits(session, world, in_trees)

@@ -59,6 +59,12 @@ ALLOCATIONS = [
     Step("GET", "/usages", 200, params={"project_id": "{project}"}, expect={"usages": {
         "INSTANCE": {"consumer_count": 1, "VCPU": 2, "DISK_GB": 20},
         "unknown": {"consumer_count": 1, "VCPU": 2}}}),
+    Step("GET", "/usages", 200, params={"project_id": "{project}", "consumer_type": "all"},
+         expect={"usages": {"all": {"consumer_count": 2, "VCPU": 4, "DISK_GB": 20}}}),
+    Step("GET", "/usages", 200, params={"project_id": "{project}", "consumer_type": "unknown"},
+         expect={"usages": {"unknown": {"consumer_count": 1, "VCPU": 2}}}),
+    Step("GET", "/usages", 200, params={"project_id": "{project}", "user_id": "nobody"},
+         expect={"usages": {}}),
     Step("GET", "/usages", 400, version="1.37", params={"project_id": "x", "consumer_type": "A"}),
     Step("GET", "/usages", 404, version="1.8", params={"project_id": "x"}),
     Step("GET", "/usages", 400),

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from common.errors import SchemaBehind
+from placement.api.deps import get_session
 from placement.app import create_app
 from tests.httpserver import serve
 
@@ -46,8 +51,39 @@ PROTOCOL = [
 ]
 
 
-def test_protocol(api: httpx.Client) -> None:
-    run(api, PROTOCOL)
+PAGING = [
+    Step("POST", "/resource_providers", 200, {"name": "page-{a}", "uuid": "{a}"}),
+    Step("POST", "/resource_providers", 200, {"name": "page-{b}", "uuid": "{b}"}),
+    Step("GET", "/resource_providers", 200, params={"marker": "{a}", "limit": "1"},
+         expect={"resource_providers": [{"uuid": "{b}"}]}),
+    Step("GET", "/resource_providers", 200, params={"marker": "{b}"},
+         expect={"resource_providers": []}),
+    Step("GET", "/resource_providers", 400, params={"marker": "{nope}"}),
+    Step("GET", "/resource_providers", 400, params={"limit": "0"}),
+]
+
+CACHE_HEADERS = [
+    Step("POST", "/resource_providers", 200, {"name": "cache-{a}", "uuid": "{a}"},
+         headers={"cache-control": "no-cache"}),
+    Step("PUT", "/resource_providers/{a}", 200, {"name": "cache2-{a}"}, version="1.15",
+         headers={"cache-control": "no-cache"}),
+    Step("GET", "/resource_providers/{a}/usages", 200, version="1.14",
+         headers={"cache-control": ABSENT, "last-modified": ABSENT}),
+    Step("DELETE", "/resource_providers/{a}", 204, headers={"cache-control": ABSENT}),
+]
+
+
+@pytest.mark.parametrize("steps", [PROTOCOL, PAGING, CACHE_HEADERS],
+                         ids=["protocol", "paging", "cache_headers"])
+def test_scenario(api: httpx.Client, steps: list[Step]) -> None:
+    run(api, steps)
+
+
+def test_last_modified_is_an_http_date(api: httpx.Client) -> None:
+    r = api.post("/resource_providers", json={"name": f"lm-{uuid.uuid4()}"})
+    provider = r.json()["uuid"]
+    modified = api.get(f"/resource_providers/{provider}").headers["last-modified"]
+    assert parsedate_to_datetime(modified).year >= 2024
 
 
 def test_body_must_be_json(api: httpx.Client) -> None:
@@ -91,5 +127,25 @@ def test_mounted_under_a_prefix(placement_db: str, tmp_path: Path) -> None:
 
 def test_refuses_to_start_on_an_old_schema(tmp_path: Path) -> None:
     app = create_app(placement_settings(tmp_path, f"sqlite:///{tmp_path / 'empty.sqlite'}"))
-    with pytest.raises(RuntimeError), serve(app):
-        pass
+
+    async def start() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    with pytest.raises(SchemaBehind):
+        anyio.run(start)
+
+
+def test_unexpected_errors_are_500_with_our_headers(placement_db: str, tmp_path: Path) -> None:
+    app = create_app(placement_settings(tmp_path, placement_db))
+
+    def broken() -> None:
+        raise RuntimeError("database on fire")
+
+    app.dependency_overrides[get_session] = broken
+    with serve(app) as base:
+        r = httpx.get(base + "/resource_providers", headers={"X-Auth-Token": "admin:admin"})
+    assert r.status_code == 500
+    assert r.headers["x-openstack-request-id"].startswith("req-")
+    assert r.json()["errors"][0]["request_id"] == r.headers["x-openstack-request-id"]
+    assert "fire" not in r.text
