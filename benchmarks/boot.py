@@ -30,7 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.stack import REPO, ProcessStack, free_port  # noqa: E402
+from benchmarks.stack import REPO, ProcessStack, free_port
 
 
 class Api:
@@ -112,7 +112,7 @@ def kilonova_processes() -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmd = " ".join(proc.info["cmdline"] or [])
-        if "kilonova" in cmd and " serve " in f" {cmd} " or "cli.main serve" in cmd:
+        if ("kilonova" in cmd and " serve " in f" {cmd} ") or "cli.main serve" in cmd:
             found.append(proc)
     return found
 

@@ -8,7 +8,6 @@ when a message is put, so idle costs nothing and delivery is immediate.
 
 from __future__ import annotations
 
-import socket
 import threading
 from queue import Empty
 from time import monotonic
@@ -27,33 +26,36 @@ def _announce() -> None:
         _arrived.notify_all()
 
 
-class Channel(memory.Channel):  # type: ignore[misc]
+class Channel(memory.Channel):
     def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
-        super()._put(queue, message, **kwargs)
+        super()._put(queue, message, **kwargs)  # type: ignore[no-untyped-call]
         _announce()
 
     def _put_fanout(self, exchange: str, message: Any, routing_key: str | None = None,
                     **kwargs: Any) -> None:
-        super()._put_fanout(exchange, message, routing_key, **kwargs)
+        super()._put_fanout(  # type: ignore[no-untyped-call]
+            exchange, message, routing_key, **kwargs)
         _announce()
 
 
-class Transport(memory.Transport):  # type: ignore[misc]
+class Transport(memory.Transport):
     Channel = Channel
 
-    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+    def drain_events(self, connection: Any, timeout: Any = None, **kwargs: Any) -> Any:
+        cycle = self.cycle
+        assert cycle is not None
         deadline = None if timeout is None else monotonic() + timeout
         while True:
             with _arrived:
                 seen = _generation
             try:
-                self.cycle.get(self._deliver, timeout=timeout)
+                cycle.get(self._deliver, timeout=timeout)
                 return
             except Empty:
                 pass
             remaining = None if deadline is None else deadline - monotonic()
             if remaining is not None and remaining <= 0:
-                raise socket.timeout()
+                raise TimeoutError()
             with _arrived:
                 if _generation == seen:
                     _arrived.wait(remaining)

@@ -9,8 +9,8 @@ import uuid
 from collections import defaultdict
 
 from common.context import RequestContext, admin_context
-from common.messages import GuestState
 from common.errors import ControlPlaneError, DriverError, ServiceUnavailable
+from common.messages import GuestState
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
