@@ -49,7 +49,7 @@ class Transport(memory.Transport):
             with _arrived:
                 seen = _generation
             try:
-                cycle.get(self._deliver, timeout=timeout)
+                cycle.get(self._deliver, timeout=timeout)  # type: ignore[no-untyped-call]
                 return
             except Empty:
                 pass
