@@ -130,7 +130,7 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process]) -> dict[str, Any]:

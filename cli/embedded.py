@@ -81,6 +81,7 @@ class EmbeddedCloud:
             time.sleep(0.02)
 
     def stop(self) -> None:
+        # Agents first, then the conductor they call, then the scheduler it calls.
         for service in reversed(self.services):
             service.stop()
         self.services.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -107,8 +108,10 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
         manager = ComputeManager(host, driver, conductor, placement)
         service.on_start.append(manager.register)
         service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
-        service.add_periodic(f"heartbeat-{host}", settings.service.heartbeat_interval,
-                             manager.heartbeat)
+        interval = settings.service.heartbeat_interval
+        # A heartbeat older than the next one is worthless: do not wait longer for it.
+        service.add_periodic(f"heartbeat-{host}", interval,
+                             functools.partial(manager.heartbeat, timeout=interval))
         service.add_periodic(f"sync-{host}", settings.compute.sync_interval, manager.sync)
     service.on_stop.append(placement.close)
     return service

@@ -79,15 +79,19 @@ class Service:
         self._started = True
         LOG.info("service %s started", self.name)
 
+    def stop_consuming(self) -> None:
+        """Stop taking new messages and new periodic rounds; returns at once."""
+        for server in self.rpc_servers:
+            server.stop()
+        for task in self.periodic:
+            task.stop()
+
     def stop(self) -> None:
         """Stop consuming, let in-flight messages finish, then stop periodic tasks."""
         if not self._started:
             return
         self._started = False
-        for server in self.rpc_servers:
-            server.stop()
-        for task in self.periodic:
-            task.stop()
+        self.stop_consuming()
         for server in self.rpc_servers:
             server.wait()
         for task in self.periodic:

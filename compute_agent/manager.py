@@ -58,8 +58,12 @@ class ComputeManager:
         self._placement.set_inventory(node.uuid, node.inventories())
         LOG.info("host %s registered node %s", self.host, node.uuid)
 
-    def heartbeat(self) -> None:
-        self._conductor.service_heartbeat(admin_context(), self.host, BINARY)
+    def heartbeat(self, timeout: float | None = None) -> None:
+        try:
+            self._conductor.service_heartbeat(admin_context(), self.host, BINARY,
+                                              timeout=timeout)
+        except ServiceUnavailable as exc:
+            LOG.warning("host %s: heartbeat not delivered: %s", self.host, exc)
 
     def build_and_run_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         with self._lock(instance_uuid):

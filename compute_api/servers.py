@@ -212,15 +212,31 @@ class DeletePlan:
     host: str | None  # None: deleted locally, only the allocations remain to release
 
 
+DELETE_ATTEMPTS = 5
+
+
 def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runtime
            ) -> DeletePlan | None:
-    """Start deleting a server. Returns what to do after commit (None: already deleting)."""
-    inst, _ = get(session, ctx, server_id)
-    if inst.task_state == TaskState.DELETING:
-        return None
-    if not allowed(Action.DELETE, inst.vm_state, inst.task_state):
-        raise Conflict(f"Cannot 'delete' instance {inst.uuid} while it is in vm_state "
-                       f"{inst.vm_state}")
+    """Start deleting a server. Returns what to do after commit (None: already deleting).
+
+    A concurrent state change (the conductor moving a build along) makes the
+    compare-and-swap miss: re-read and try again a bounded number of times.
+    """
+    for _ in range(DELETE_ATTEMPTS):
+        inst, _fault = get(session, ctx, server_id)
+        if inst.task_state == TaskState.DELETING:
+            return None
+        if not allowed(Action.DELETE, inst.vm_state, inst.task_state):
+            raise Conflict(f"Cannot 'delete' instance {inst.uuid} while it is in vm_state "
+                           f"{inst.vm_state}")
+        plan = _try_delete(session, inst, runtime)
+        if plan is not None:
+            return plan
+        session.expire(inst)
+    raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")
+
+
+def _try_delete(session: Session, inst: Instance, runtime: Runtime) -> DeletePlan | None:
     settings = runtime.settings
     local = inst.host is None or not _host_up(session, inst.host,
                                                 settings.service.service_down_time)
@@ -229,7 +245,7 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
                "task_deadline": utcnow() + timedelta(seconds=settings.conductor.task_timeout)})
     if not queries.swap_state(session, inst.uuid, expected_task=[inst.task_state],
                               expected_vm=[inst.vm_state], values=values):
-        raise Conflict(f"Instance {inst.uuid} changed while it was being deleted; retry")
+        return None
     return DeletePlan(inst.uuid, None if local else inst.host)
 
 

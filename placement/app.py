@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from common.db import check_at_head, create_engine, session_factory, transaction
+from common.db import check_at_head, create_engine, read_only, session_factory, transaction
 from common.settings import Settings
 from placement.api import (
     aggregates,
@@ -59,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_prepare, engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.readers = read_only(app.state.sessions)
         yield
     finally:
         engine.dispose()

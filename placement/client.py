@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
 from typing import Any
 
@@ -13,8 +15,11 @@ from common.errors import PlacementError, ServiceUnavailable
 LOG = logging.getLogger(__name__)
 
 CONCURRENT_UPDATE = "placement.concurrent_update"
-# Generation conflicts are retried this often before giving up.
-RETRIES = 10
+# Generation conflicts are retried this often, pausing a random while of at most
+# min(cap, base * 2**attempt) seconds before each retry.
+RETRIES = 20
+BACKOFF_BASE = 0.002
+BACKOFF_CAP = 0.1
 # GET /usages groups by consumer type from 1.38; callers want the flat totals.
 FLAT_USAGES_VERSION = "1.37"
 INSTANCE_CONSUMER_TYPE = "INSTANCE"
@@ -73,7 +78,8 @@ class PlacementClient:
         """Make ``inventories`` the provider's whole inventory."""
         wanted = {rc: _INVENTORY_DEFAULTS | dict(inv) for rc, inv in inventories.items()}
         path = f"resource_providers/{rp_uuid}/inventories"
-        for _ in range(RETRIES):
+        for attempt in range(RETRIES):
+            _pause(attempt)
             current = self._request("GET", path).json()
             if current["inventories"] == wanted:
                 return
@@ -91,7 +97,8 @@ class PlacementClient:
             if name.startswith("CUSTOM_"):
                 self._request("PUT", f"traits/{name}", ok=(201, 204))
         path = f"resource_providers/{rp_uuid}/traits"
-        for _ in range(RETRIES):
+        for attempt in range(RETRIES):
+            _pause(attempt)
             current = self._request("GET", path).json()
             if set(current["traits"]) == set(traits):
                 return
@@ -208,6 +215,11 @@ class PlacementClient:
         if response.status_code not in ok:
             raise _error(response, f"{method} {path}")
         return response
+
+
+def _pause(attempt: int) -> None:
+    if attempt:
+        time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -22,8 +22,9 @@ class ConductorClient(RpcClient):
                          timeout: float | None = None) -> None:
         self._call(ctx, "register_compute", host=host, node=dump(node), timeout=timeout)
 
-    def service_heartbeat(self, ctx: RequestContext, host: str, binary: str) -> None:
-        self._call(ctx, "service_heartbeat", host=host, binary=binary)
+    def service_heartbeat(self, ctx: RequestContext, host: str, binary: str,
+                          timeout: float | None = None) -> None:
+        self._call(ctx, "service_heartbeat", host=host, binary=binary, timeout=timeout)
 
     def get_instance_for_host(
         self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID

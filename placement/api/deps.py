@@ -24,7 +24,10 @@ M = TypeVar("M")
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on error."""
-    with transaction(request.app.state.sessions) as session:
+    # GETs only read: on SQLite they need not queue for the single writer.
+    reading = request.method in ("GET", "HEAD")
+    factory = request.app.state.readers if reading else request.app.state.sessions
+    with transaction(factory) as session:
         yield session
 
 
