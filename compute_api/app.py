@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
@@ -21,6 +23,7 @@ from compute_api.runtime import Runtime
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
+REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
 
@@ -57,7 +60,10 @@ class _RequestIdHeaders:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        rid = headers.get("x-openstack-request-id") or new_request_id()
+        rid = headers.get("x-openstack-request-id", "")
+        if not REQUEST_ID.fullmatch(rid):
+            # Only a well-formed id is adopted: it ends up in every log line.
+            rid = new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         request_id_var.set(rid)
         early = self.check(scope, headers)

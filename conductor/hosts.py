@@ -6,6 +6,7 @@ recorded on that host.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
@@ -19,6 +20,8 @@ from common.errors import NotFound
 from common.messages import GuestState, InstancePayload, NodeReport
 from common.states import PowerState, TaskState, VmState
 from conductor.instances import to_payload
+
+LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
 
@@ -51,13 +54,16 @@ class HostRecords:
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
         """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
         with transaction(self._sessions) as session:
-            return queries.swap_state(
+            won = queries.swap_state(
                 session, instance_uuid, expected_task=[TaskState.SPAWNING],
                 expected_vm=[VmState.BUILDING], host=host,
                 values={"vm_state": VmState.ACTIVE, "task_state": None,
                         "task_deadline": None, "power_state": power_state,
                         "launched_at": utcnow(), "progress": 100},
             )
+        if won:
+            LOG.info("instance %s is active on %s", instance_uuid, host)
+        return won
 
     def instances_on_host(self, host: str) -> Sequence[InstancePayload]:
         with transaction(self._reads) as session:

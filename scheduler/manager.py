@@ -44,6 +44,8 @@ class SchedulerManager:
                 selection = self._select(spec, resources)
                 for cand in selection.ordered:
                     if self._claim(spec, cand):
+                        LOG.info("claimed %s on %s for %s", cand.allocations,
+                                 cand.state.host, spec.instance_uuid)
                         return HostSelection(
                             host=cand.state.host, nodename=cand.state.nodename,
                             compute_node_uuid=cand.state.rp_uuid,

@@ -23,12 +23,13 @@ from tests.rabbitutil import create_vhost, delete_vhost
 BACKENDS = ["sqlite-memory", "postgresql-rabbit"]
 
 
-def cloud_settings(data_dir: Path, backend: str, **compute: object) -> Settings:
+def cloud_settings(data_dir: Path, backend: str, conductor: dict[str, object] | None = None,
+                   **compute: object) -> Settings:
     settings = load_settings(
         data_dir=data_dir,
         api={"host": "127.0.0.1", "port": 0},
         service={"heartbeat_interval": 1.0, "service_down_time": 5.0},
-        conductor={"sweep_interval": 1.0},
+        conductor={"sweep_interval": 1.0, **(conductor or {})},
         compute={"fake_hosts": 4, "host": "fake", "sync_interval": 2.0, **compute},
     )
     if backend == "postgresql-rabbit":

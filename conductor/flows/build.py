@@ -61,6 +61,7 @@ class BuildFlow:
                        f"Scheduling failed: {exc.message}")
             return
         if self._record_host(instance_uuid, selection):
+            LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
             self._compute.build_and_run_instance(ctx, selection.host, instance_uuid)
 
     def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection) -> bool:
