@@ -42,5 +42,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # oslo.messaging and kombu are chatty at INFO about connection details.
-    for noisy in ("oslo_messaging", "kombu", "amqp", "httpx", "uvicorn.access"):
+    for noisy in ("oslo_messaging", "oslo_service", "kombu", "amqp", "httpx", "alembic",
+                  "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -53,7 +53,8 @@ class BadVersionHeader(ControlPlaneError):
 def requested_version(headers: Headers) -> Version:
     """The version a request asks for: no header means the minimum, ``latest`` the maximum."""
     text = None
-    header = headers.get("openstack-api-version")
+    # The header may repeat, or list several services: "compute 2.10, placement 1.2".
+    header = ",".join(headers.getlist("openstack-api-version"))
     if header:
         for item in header.split(","):
             service, _, value = item.strip().partition(" ")
