@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,17 @@ def release_backends(settings: Settings) -> None:
         delete_vhost(settings.messaging.transport_url)
 
 
+@contextlib.contextmanager
+def running_cloud(settings: Settings) -> Iterator[EmbeddedCloud]:
+    """An embedded cloud for the block; its throw-away backends are dropped after."""
+    running = EmbeddedCloud(settings).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        release_backends(settings)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -57,13 +69,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def cloud(tmp_path: Path, backend: str) -> Iterator[EmbeddedCloud]:
-    settings = cloud_settings(tmp_path, backend)
-    running = EmbeddedCloud(settings).start()
-    try:
+    with running_cloud(cloud_settings(tmp_path, backend)) as running:
         yield running
-    finally:
-        running.stop()
-        release_backends(settings)
 
 
 @pytest.fixture
@@ -80,12 +87,8 @@ def shared_cloud(request: pytest.FixtureRequest,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCloud]:
     """One cloud for a whole module of tests that leave no state behind."""
     settings = cloud_settings(tmp_path_factory.mktemp("cloud"), str(request.param))
-    running = EmbeddedCloud(settings).start()
-    try:
+    with running_cloud(settings) as running:
         yield running
-    finally:
-        running.stop()
-        release_backends(settings)
 
 
 @pytest.fixture(scope="module")

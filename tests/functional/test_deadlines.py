@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
-from tests.conftest import cloud_settings, release_backends
+from tests.conftest import cloud_settings, running_cloud
 
 
 @pytest.fixture
@@ -18,14 +17,10 @@ def slow_cloud(tmp_path: Path, backend: str) -> Iterator[CloudClient]:
     # Spawns take 3 s, builds may take 1 s: every build overruns its deadline.
     settings = cloud_settings(tmp_path, backend, conductor={"build_timeout": 1},
                               fake_spawn_seconds=3.0)
-    cloud = EmbeddedCloud(settings).start()
-    client = CloudClient(cloud.base_url)
-    try:
+    with running_cloud(settings) as cloud:
+        client = CloudClient(cloud.base_url)
         yield client
-    finally:
         client.close()
-        cloud.stop()
-        release_backends(settings)
 
 
 def test_a_build_that_overruns_its_deadline_ends_in_error(slow_cloud: CloudClient) -> None:
