@@ -36,6 +36,15 @@ class FlavorPayload(Payload):
         return {rc: amount for rc, amount in wanted.items() if amount > 0}
 
 
+class GroupPayload(Payload):
+    """The server group a server belongs to, and the other members' ids."""
+
+    id: uuid.UUID
+    policy: str  # affinity | anti-affinity | soft-affinity | soft-anti-affinity
+    members: list[uuid.UUID] = Field(default_factory=list)
+    max_server_per_host: int | None = None
+
+
 class RequestSpec(Payload):
     """What the scheduler needs to place one server."""
 
@@ -47,6 +56,14 @@ class RequestSpec(Payload):
     availability_zone: str | None = None
     ignore_hosts: list[str] = Field(default_factory=list)
     scheduler_hints: dict[str, Any] = Field(default_factory=dict)
+    group: GroupPayload | None = None
+    same_host: list[uuid.UUID] = Field(default_factory=list)
+    different_host: list[uuid.UUID] = Field(default_factory=list)
+    # Filled in by the scheduler, from placement's allocations at decision time:
+    # host -> how many group members / hinted servers are there now.
+    group_hosts: dict[str, int] = Field(default_factory=dict)
+    same_hosts: list[str] = Field(default_factory=list)
+    different_hosts: list[str] = Field(default_factory=list)
 
 
 class HostSelection(Payload):

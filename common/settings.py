@@ -63,11 +63,39 @@ class PlacementSettings(_Section):
 
 
 class AuthSettings(_Section):
-    strategy: Literal["noauth"] = Field(
+    strategy: Literal["noauth", "builtin"] = Field(
         "noauth",
         description="Token checking. noauth (development): the token is `user:project`, "
-        "user `admin` has the admin role",
+        "user `admin` has the admin role; builtin: the Keystone v3 subset at /identity "
+        "issues signed tokens for users kept in the compute database",
     )
+
+
+class IdentitySettings(_Section):
+    token_ttl: int = Field(3600, ge=60, description="Seconds a builtin token stays valid")
+    key_file: str | None = Field(
+        None, description="HMAC key signing builtin tokens; empty: keys/token.key in data_dir "
+        "(created on first start; every API and placement process must share it)",
+    )
+    region: str = Field("RegionOne", description="Region name in the service catalog")
+    admin_user: str = Field("admin", description="User `serve all` bootstraps")
+    admin_project: str = Field("admin", description="Project `serve all` bootstraps")
+    admin_password: str | None = Field(
+        None, description="Bootstrap admin password; empty: generated and printed once",
+    )
+
+
+class QuotaSettings(_Section):
+    instances: int = Field(10, ge=-1, description="Default servers per project (-1: no limit)")
+    cores: int = Field(20, ge=-1, description="Default vCPUs per project")
+    ram: int = Field(51200, ge=-1, description="Default MiB of RAM per project")
+    metadata_items: int = Field(128, ge=-1, description="Default metadata items per server")
+    key_pairs: int = Field(100, ge=-1, description="Default key pairs per user")
+    server_groups: int = Field(10, ge=-1, description="Default server groups per project")
+    server_group_members: int = Field(10, ge=-1, description="Default servers per group")
+    injected_files: int = Field(5, ge=-1, description="Default injected files (before 2.57)")
+    injected_file_content_bytes: int = Field(10240, ge=-1, description="Bytes per file")
+    injected_file_path_bytes: int = Field(255, ge=-1, description="Bytes per file path")
 
 
 class SchedulerSettings(_Section):
@@ -77,6 +105,12 @@ class SchedulerSettings(_Section):
     )
     ram_weight_multiplier: float = Field(1.0, description="Weight of free RAM when spreading")
     cpu_weight_multiplier: float = Field(1.0, description="Weight of free vCPUs when spreading")
+    soft_affinity_weight_multiplier: float = Field(
+        10.0, ge=0, description="Pull of soft-affinity group members, against spreading"
+    )
+    soft_anti_affinity_weight_multiplier: float = Field(
+        10.0, ge=0, description="Push of soft-anti-affinity group members apart"
+    )
 
 
 class ConductorSettings(_Section):
@@ -114,6 +148,49 @@ class ComputeSettings(_Section):
     )
 
 
+class LibvirtSettings(_Section):
+    uri: str = Field(
+        "", description="libvirt connection URI; empty: qemu:///system (lxc:///system for lxc)"
+    )
+    virt_type: Literal["qemu", "kvm", "lxc"] = Field(
+        "kvm", description="Guest type: kvm (hardware), qemu (TCG emulation) or lxc"
+    )
+    instances_path: Path | None = Field(
+        None, description="Directory of per-instance files; empty: <data_dir>/instances"
+    )
+    image_cache_path: Path | None = Field(
+        None, description="Directory of cached base images; empty: <instances_path>/_base"
+    )
+    image_url: str | None = Field(
+        None, description="Image API (Glance v2) endpoint; empty: the embedded one at "
+        "http://<api host>:<api port>/image"
+    )
+    image_token: str | None = Field(
+        None, description="Token the agent sends to the image API; empty: the services' token"
+    )
+    network: str | None = Field(
+        None, description="libvirt network guests' interfaces join; empty: none"
+    )
+    bridge: str | None = Field(
+        None, description="Host bridge guests' interfaces join (when no network is set)"
+    )
+    shutdown_timeout: float = Field(
+        60.0, ge=0, description="Seconds a graceful shutdown may take before destroy"
+    )
+    live_migration_uri: str = Field(
+        "qemu+tcp://{host}/system", description="URI of a destination host's libvirtd"
+    )
+    live_migration_inbound_addr: str | None = Field(
+        None, description="Migration data URI on this host (tcp://addr); empty: libvirt's"
+    )
+    live_migration_completion_timeout: float = Field(
+        800.0, gt=0, description="Seconds a live migration may take before it is aborted"
+    )
+    console_log_max_bytes: int = Field(
+        1048576, ge=1024, description="Bytes of console log read for console output"
+    )
+
+
 class ServiceSettings(_Section):
     heartbeat_interval: float = Field(10.0, gt=0, description="Seconds between heartbeats")
     service_down_time: float = Field(
@@ -146,9 +223,12 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     placement: PlacementSettings = Field(default_factory=PlacementSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    libvirt: LibvirtSettings = Field(default_factory=LibvirtSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

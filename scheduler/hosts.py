@@ -56,6 +56,16 @@ def build_candidates(body: dict[str, Any],
     return out
 
 
+def hosts_of_providers(session: Session, rp_uuids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    wanted = list(rp_uuids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        sa.select(ComputeNode.uuid, ComputeNode.host).where(ComputeNode.uuid.in_(wanted))
+    ).all()
+    return {node_uuid: host for node_uuid, host in rows}
+
+
 def candidate_providers(body: dict[str, Any]) -> set[uuid.UUID]:
     return {uuid.UUID(rp) for req in body.get("allocation_requests", [])
             for rp in req["allocations"]}

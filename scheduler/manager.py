@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
+from collections import Counter
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,9 +16,19 @@ from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
 from placement.client import PlacementClient
 from scheduler.filters import default_filters
-from scheduler.hosts import build_candidates, candidate_providers, load_hosts
+from scheduler.hosts import (
+    build_candidates,
+    candidate_providers,
+    hosts_of_providers,
+    load_hosts,
+)
 from scheduler.select import Candidate, Selection, Weigher, select_hosts
-from scheduler.weighers import CpuWeigher, RamWeigher
+from scheduler.weighers import (
+    CpuWeigher,
+    RamWeigher,
+    SoftAffinityWeigher,
+    SoftAntiAffinityWeigher,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -30,8 +42,12 @@ class SchedulerManager:
         self._placement = placement
         self._settings = settings
         self._filters = default_filters()
-        self._weighers: list[Weigher] = [RamWeigher(settings.scheduler.ram_weight_multiplier),
-                          CpuWeigher(settings.scheduler.cpu_weight_multiplier)]
+        cfg = settings.scheduler
+        self._weighers: list[Weigher] = [
+            RamWeigher(cfg.ram_weight_multiplier), CpuWeigher(cfg.cpu_weight_multiplier),
+            SoftAffinityWeigher(cfg.soft_affinity_weight_multiplier),
+            SoftAntiAffinityWeigher(cfg.soft_anti_affinity_weight_multiplier),
+        ]
         # One decision at a time per scheduler process: each sees the claims of the
         # previous one, so a burst of builds spreads instead of piling on one host.
         self._lock = threading.Lock()
@@ -57,7 +73,37 @@ class SchedulerManager:
             f"{CLAIM_ROUNDS} times in a row."
         )
 
+    def _placed(self, servers: list[uuid.UUID]) -> Counter[str]:
+        """Where these servers hold resources right now, per host (from placement).
+
+        Placement, not the instance records, is the truth here: a claim made a moment
+        ago by this scheduler is there before the conductor records the host.
+        """
+        providers: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for server in servers:
+            body = self._placement.get_allocations(server)
+            providers[server] = {uuid.UUID(rp) for rp in body.get("allocations", {})}
+        with transaction(self._sessions) as session:
+            hosts = hosts_of_providers(session, set().union(*providers.values()))
+        counts: Counter[str] = Counter()
+        for rps in providers.values():
+            for host in {hosts[rp] for rp in rps if rp in hosts}:
+                counts[host] += 1
+        return counts
+
+    def _resolve_neighbours(self, spec: RequestSpec) -> RequestSpec:
+        update: dict[str, object] = {}
+        if spec.group is not None and spec.group.members:
+            others = [m for m in spec.group.members if m != spec.instance_uuid]
+            update["group_hosts"] = dict(self._placed(others))
+        if spec.same_host:
+            update["same_hosts"] = sorted(self._placed(spec.same_host))
+        if spec.different_host:
+            update["different_hosts"] = sorted(self._placed(spec.different_host))
+        return spec.model_copy(update=update) if update else spec
+
     def _select(self, spec: RequestSpec, resources: dict[str, int]) -> Selection:
+        spec = self._resolve_neighbours(spec)
         body = self._placement.allocation_candidates(
             resources, limit=self._settings.scheduler.candidate_limit
         )

@@ -43,4 +43,12 @@ class AvailabilityZoneFilter:
 
 
 def default_filters() -> list[Filter]:
-    return [ComputeFilter(), RetryFilter(), AvailabilityZoneFilter()]
+    from scheduler.filters.groups import (
+        AffinityFilter,
+        AntiAffinityFilter,
+        DifferentHostFilter,
+        SameHostFilter,
+    )
+
+    return [ComputeFilter(), RetryFilter(), AvailabilityZoneFilter(), AffinityFilter(),
+            AntiAffinityFilter(), SameHostFilter(), DifferentHostFilter()]

@@ -18,6 +18,32 @@ class RamWeigher:
 
 
 @dataclass(frozen=True)
+class SoftAffinityWeigher:
+    """soft-affinity groups: hosts with more members weigh more."""
+
+    multiplier: float = 1.0
+    name: str = "soft_affinity"
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        if spec.group is None or spec.group.policy != "soft-affinity":
+            return 0.0
+        return float(spec.group_hosts.get(host.host, 0))
+
+
+@dataclass(frozen=True)
+class SoftAntiAffinityWeigher:
+    """soft-anti-affinity groups: hosts with more members weigh less."""
+
+    multiplier: float = 1.0
+    name: str = "soft_anti_affinity"
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        if spec.group is None or spec.group.policy != "soft-anti-affinity":
+            return 0.0
+        return -float(spec.group_hosts.get(host.host, 0))
+
+
+@dataclass(frozen=True)
 class CpuWeigher:
     multiplier: float = 1.0
     name: str = "cpu"

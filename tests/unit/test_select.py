@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from common.messages import FlavorPayload, RequestSpec
+from common.messages import FlavorPayload, GroupPayload, RequestSpec
 from scheduler.filters import default_filters
 from scheduler.manager import explain_capacity
-from scheduler.select import Candidate, HostState, select_hosts
-from scheduler.weighers import CpuWeigher, RamWeigher
+from scheduler.select import Candidate, HostState, Weigher, select_hosts
+from scheduler.weighers import (
+    CpuWeigher,
+    RamWeigher,
+    SoftAffinityWeigher,
+    SoftAntiAffinityWeigher,
+)
 
 SPEC = RequestSpec(instance_uuid=uuid.uuid4(), project_id="p", user_id="u",
                    flavor=FlavorPayload(flavorid="1", name="f", vcpus=1, memory_mb=512,
@@ -35,7 +40,7 @@ def test_filters_count_the_hosts_they_remove() -> None:
                               _cand("c", 1), _cand("d", 1)],
                        default_filters(), [RamWeigher()])
     assert [c.state.host for c in sel.ordered] == ["d"]
-    assert sel.rejected == {"compute": 2, "retry": 1, "availability_zone": 0}
+    assert {k: v for k, v in sel.rejected.items() if v} == {"compute": 2, "retry": 1}
     assert sel.explain() == "compute: 2, retry: 1"
 
 
@@ -63,3 +68,53 @@ def test_explain_when_resources_only_fit_separately() -> None:
 
 def test_explain_without_hosts() -> None:
     assert "no compute hosts" in explain_capacity({"VCPU": 1}, [])
+
+
+def _group(policy: str, max_per_host: int | None = None) -> GroupPayload:
+    return GroupPayload(id=uuid.uuid4(), policy=policy, members=[uuid.uuid4()],
+                        max_server_per_host=max_per_host)
+
+
+def _hosts(spec: RequestSpec, weighers: list[Weigher] | None = None) -> list[str]:
+    cands = [_cand("a", 100), _cand("b", 100), _cand("c", 100)]
+    sel = select_hosts(spec, cands, default_filters(), weighers or [])
+    return [c.state.host for c in sel.ordered]
+
+
+def test_anti_affinity_keeps_members_apart() -> None:
+    spec = SPEC.model_copy(update={"group": _group("anti-affinity"),
+                                   "group_hosts": {"a": 1, "b": 1}})
+    assert _hosts(spec) == ["c"]
+
+
+def test_anti_affinity_honours_max_server_per_host() -> None:
+    spec = SPEC.model_copy(update={"group": _group("anti-affinity", 2),
+                                   "group_hosts": {"a": 2, "b": 1}})
+    assert _hosts(spec) == ["b", "c"]
+
+
+def test_affinity_follows_the_first_member() -> None:
+    spec = SPEC.model_copy(update={"group": _group("affinity"), "group_hosts": {"b": 1}})
+    assert _hosts(spec) == ["b"]
+
+
+def test_affinity_without_placed_members_allows_any_host() -> None:
+    spec = SPEC.model_copy(update={"group": _group("affinity")})
+    assert _hosts(spec) == ["a", "b", "c"]
+
+
+def test_soft_policies_only_weigh() -> None:
+    soft_anti = SPEC.model_copy(update={"group": _group("soft-anti-affinity"),
+                                        "group_hosts": {"a": 3, "b": 1}})
+    assert _hosts(soft_anti, [SoftAntiAffinityWeigher()]) == ["c", "b", "a"]
+    soft = SPEC.model_copy(update={"group": _group("soft-affinity"),
+                                   "group_hosts": {"c": 2, "b": 1}})
+    assert _hosts(soft, [SoftAffinityWeigher()]) == ["c", "b", "a"]
+
+
+def test_same_and_different_host_hints() -> None:
+    same = SPEC.model_copy(update={"same_host": [uuid.uuid4()], "same_hosts": ["b"]})
+    assert _hosts(same) == ["b"]
+    different = SPEC.model_copy(update={"different_host": [uuid.uuid4()],
+                                        "different_hosts": ["a"]})
+    assert _hosts(different) == ["b", "c"]
