@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.db import transaction
-from common.errors import ControlPlaneError
+from common.errors import ControlPlaneError, NotFound
 from common.states import TaskState
 from placement.client import PlacementClient
 
@@ -22,17 +22,26 @@ class DeleteFlow:
         self._placement = placement
 
     def destroyed(self, host: str, instance_uuid: uuid.UUID) -> None:
-        """The agent on ``host`` destroyed the guest: finish the delete."""
+        """The agent on ``host`` destroyed the guest: release its resources, then finish.
+
+        Releasing first means a server that reads as deleted holds nothing any more.
+        A failed release leaves it deleting; its deadline retries the delete.
+        """
         with transaction(self._sessions) as session:
-            done = queries.swap_state(
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return
+            if inst.task_state != TaskState.DELETING or inst.host != host:
+                LOG.info("instance %s was not deleting on %s; nothing to finish",
+                         instance_uuid, host)
+                return
+        self._placement.delete_allocations(instance_uuid)
+        with transaction(self._sessions) as session:
+            queries.swap_state(
                 session, instance_uuid, expected_task=[TaskState.DELETING], host=host,
-                values=queries.deleted_values(),
+                values={**queries.deleted_values(), "cleaned": True},
             )
-        if not done:
-            LOG.info("instance %s was not deleting on %s; nothing to finish",
-                     instance_uuid, host)
-            return
-        self.release(instance_uuid)
 
     def release(self, instance_uuid: uuid.UUID) -> None:
         """Delete the allocations of a deleted server and remember that they are gone."""
