@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli import identity
 from common.errors import ConfigError, SchemaBehind
 from common.log import setup_logging
 from common.settings import Settings, load_settings, render_sample
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     dbp.add_argument("action", choices=["upgrade"])
     cfg = sub.add_parser("config", help="configuration helpers")
     cfg.add_argument("action", choices=["sample"])
+    identity.add_parsers(sub)
     return parser
 
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         setup_logging(settings.log.level, settings.log.format)
+        if args.command in identity.COMMANDS:
+            return identity.run(args, settings)
         if args.command == "db":
             from common import db
 

@@ -45,8 +45,11 @@ def serve(name: str, settings: Settings) -> None:
 
 def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
     if name == "placement":
+        from common.auth import token_verifier
         from placement.app import create_app
 
+        # Registers the token key, so placement's "builtin" strategy can verify tokens.
+        token_verifier(settings)
         run_http(create_app(settings), settings.placement.host, settings.placement.port)
         return
     if not settings.placement.url:
@@ -76,12 +79,21 @@ def run_http(app: Any, host: str, port: int) -> None:
 
 def _serve_all(settings: Settings) -> None:
     cloud = EmbeddedCloud(settings).start()
+    if settings.auth.strategy == "builtin":
+        auth = f"builtin; identity API: {cloud.identity_url}"
+        if cloud.generated_admin_password:
+            auth += ("\n  The admin password was generated and is shown only now; "
+                     "set it with `kilonova user set-password`.")
+        auth += "\n  clouds.yaml (~/.config/openstack/clouds.yaml):\n" + "".join(
+            f"    {line}\n" for line in cloud.clouds_yaml().splitlines())
+    else:
+        auth = "noauth, send 'X-Auth-Token: admin:admin' (user:project)"
     print(
         f"Kilonova is running (data in {settings.data_dir}).\n"
         f"  compute API:   {cloud.compute_url}\n"
         f"  placement API: {cloud.placement_url}\n"
         f"  image API:     {cloud.image_url}\n"
-        f"  auth: noauth, send 'X-Auth-Token: admin:admin' (user:project)\n"
+        f"  auth: {auth}\n"
         f"  {settings.compute.fake_hosts} simulated hosts. Stop with Ctrl-C.",
         file=sys.stderr, flush=True,
     )

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.auth import service_token
 from common.compute_db import queries
 from common.db import check_at_head, create_engine, session_factory, transaction
 from common.rpc import Messaging
@@ -22,7 +23,13 @@ from compute_agent.rpc.client import ComputeClient
 from compute_agent.rpc.server import ComputeEndpoint
 from compute_agent.virt.driver import Driver
 from compute_agent.virt.fake import FakeDriver
-from compute_api.app import close_runtime, create_compute_app, create_image_app, open_runtime
+from compute_api.app import (
+    close_runtime,
+    create_compute_app,
+    create_identity_app,
+    create_image_app,
+    open_runtime,
+)
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.hosts import HostRecords
@@ -59,7 +66,8 @@ def _self_heartbeat(service: Service, sessions: sessionmaker[Session], host: str
 
 def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     sessions = _compute_db(settings)
-    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    placement = PlacementClient(placement_url, token=service_token(settings),
+                                timeout=settings.placement.timeout)
     manager = SchedulerManager(sessions, placement, settings)
     service = Service("scheduler")
     service.add_rpc_server(messaging.server(SCHEDULER_TOPIC, settings.compute.host,
@@ -72,7 +80,8 @@ def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str
 
 def build_conductor(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     sessions = _compute_db(settings)
-    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    placement = PlacementClient(placement_url, token=service_token(settings),
+                                timeout=settings.placement.timeout)
     builds = BuildFlow(sessions, SchedulerClient(messaging), ComputeClient(messaging),
                        placement, settings)
     deletes = DeleteFlow(sessions, placement)
@@ -94,14 +103,15 @@ def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
         names = ([cfg.host] if cfg.fake_hosts == 1 else
                  [f"{cfg.host}-{i}" for i in range(1, cfg.fake_hosts + 1)])
         return [(name, FakeDriver(name, cfg)) for name in names]
-    from compute_agent.virt.libvirt import LibvirtDriver  # type: ignore[import-not-found]
+    from compute_agent.virt.libvirt import LibvirtDriver
 
     return [(cfg.host, LibvirtDriver(settings))]
 
 
 def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     """One agent per host this process serves (many with simulated hosts)."""
-    placement = PlacementClient(placement_url, timeout=settings.placement.timeout)
+    placement = PlacementClient(placement_url, token=service_token(settings),
+                                timeout=settings.placement.timeout)
     conductor = ConductorClient(messaging)
     service = Service("compute")
     for host, driver in _drivers(settings):
@@ -120,16 +130,31 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
 def build_http_app(settings: Settings, messaging: Messaging, placement_url: str | None, *,
                    compute: bool = True, placement: bool = False, prefixed: bool = True
                    ) -> FastAPI:
-    """One HTTP app serving the chosen APIs; ``prefixed`` puts each under its path."""
+    """One HTTP app serving the chosen APIs; ``prefixed`` puts each under its path.
+
+    With ``[auth] strategy = builtin`` the compute API process also serves the identity
+    subset at /identity.
+    """
     children: list[tuple[str, FastAPI]] = []
     runtime_apps: list[FastAPI] = []
+    catalog: dict[str, str] = {}
     if placement:
         children.append(("/placement", create_placement_app(settings)))
+        catalog["placement"] = "/placement"
+    elif placement_url:
+        catalog["placement"] = placement_url
     if compute:
         image_app, compute_app = create_image_app(), create_compute_app()
         runtime_apps = [image_app, compute_app]
+        if settings.auth.strategy == "builtin":
+            identity_app = create_identity_app()
+            runtime_apps.append(identity_app)
+            children.append(("/identity", identity_app))
+            catalog["identity"] = "/identity"
         children.append(("/image", image_app))
         children.append(("/compute" if prefixed else "", compute_app))
+        catalog["compute"] = "/compute/v2.1" if prefixed else "/v2.1"
+        catalog["image"] = "/image"
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,7 +164,7 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
             runtime: Any = None
             if runtime_apps:
                 assert placement_url is not None
-                runtime = open_runtime(settings, messaging, placement_url)
+                runtime = open_runtime(settings, messaging, placement_url, catalog)
                 for child in runtime_apps:
                     child.state.runtime = runtime
             try:

@@ -183,6 +183,9 @@ class LibvirtSettings(_Section):
     live_migration_inbound_addr: str | None = Field(
         None, description="Migration data URI on this host (tcp://addr); empty: libvirt's"
     )
+    live_migration_bandwidth: int = Field(
+        0, ge=0, description="MiB/s a live migration may use; 0: unlimited"
+    )
     live_migration_completion_timeout: float = Field(
         800.0, gt=0, description="Seconds a live migration may take before it is aborted"
     )

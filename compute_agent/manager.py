@@ -7,10 +7,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 from common.context import RequestContext, admin_context
-from common.errors import ControlPlaneError, DriverError, ServiceUnavailable
-from common.messages import GuestState
+from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
+from common.messages import FlavorPayload, GuestState
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
@@ -30,6 +32,7 @@ class ComputeManager:
         # Serialises work on one instance (a build and a delete racing on this host).
         self._locks: defaultdict[uuid.UUID, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        driver.set_power_event_handler(self._power_changed)
 
     def _lock(self, instance_uuid: uuid.UUID) -> threading.Lock:
         with self._locks_guard:
@@ -56,6 +59,7 @@ class ComputeManager:
                 delay = min(delay * 2, 10.0)
         self._placement.ensure_resource_provider(node.uuid, node.hypervisor_hostname)
         self._placement.set_inventory(node.uuid, node.inventories())
+        self._placement.set_traits(node.uuid, self._driver.node_traits())
         LOG.info("host %s registered node %s", self.host, node.uuid)
 
     def heartbeat(self, timeout: float | None = None) -> None:
@@ -125,3 +129,96 @@ class ComputeManager:
 
     def _is_ours(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> bool:
         return self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is not None
+
+    # -- hypervisor events -------------------------------------------------------------
+
+    def _power_changed(self, instance_uuid: uuid.UUID, power_state: int) -> None:
+        """A lifecycle event from the driver: record the new power state at once."""
+        try:
+            self._conductor.sync_power_states(
+                admin_context(), self.host,
+                [GuestState(uuid=instance_uuid, power_state=power_state)])
+        except ControlPlaneError as exc:
+            LOG.warning("power state of %s not recorded (%s); the next sync will",
+                        instance_uuid, exc)
+
+    # -- operations on one guest ---------------------------------------------------
+
+    def _on_guest(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                  operation: Callable[[uuid.UUID], int]) -> int:
+        """Run a power operation on a guest of this host and record its new power state.
+
+        Raises NotFound if the instance is not on this host, DriverError if it fails.
+        """
+        with self._lock(instance_uuid):
+            if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+                raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+            try:
+                power_state = operation(instance_uuid)
+            finally:
+                self._report_power(ctx, instance_uuid)
+            return power_state
+
+    def _report_power(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        state = self._driver.list_guests().get(instance_uuid, 0)
+        self._conductor.sync_power_states(ctx, self.host,
+                                          [GuestState(uuid=instance_uuid, power_state=state)])
+
+    def start_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        return self._on_guest(ctx, instance_uuid, self._driver.power_on)
+
+    def stop_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                      timeout: float | None = None) -> int:
+        return self._on_guest(ctx, instance_uuid,
+                              lambda u: self._driver.power_off(u, timeout))
+
+    def reboot_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        hard: bool = False) -> int:
+        return self._on_guest(ctx, instance_uuid, lambda u: self._driver.reboot(u, hard))
+
+    def pause_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        return self._on_guest(ctx, instance_uuid, self._driver.pause)
+
+    def unpause_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        return self._on_guest(ctx, instance_uuid, self._driver.unpause)
+
+    def suspend_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        return self._on_guest(ctx, instance_uuid, self._driver.suspend)
+
+    def resume_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        return self._on_guest(ctx, instance_uuid, self._driver.resume)
+
+    def resize_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        flavor: FlavorPayload) -> int:
+        inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+        if inst is None:
+            raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+        return self._on_guest(ctx, instance_uuid, lambda u: self._driver.resize(inst, flavor))
+
+    def get_console_output(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                           lines: int | None = None) -> str:
+        if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+            raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+        return self._driver.console_output(instance_uuid, lines)
+
+    def snapshot_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          dest: Path) -> None:
+        with self._lock(instance_uuid):
+            if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+                raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+            self._driver.snapshot(instance_uuid, dest)
+
+    def pre_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """On the destination host, before the source starts moving the guest."""
+        inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+        if inst is None:
+            raise NotFound(f"instance {instance_uuid} is not known to host {self.host}")
+        self._driver.prepare_incoming(inst)
+
+    def live_migrate_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                              dest_host: str, timeout: float | None = None) -> None:
+        """Move the guest; on failure it keeps running here (DriverError)."""
+        with self._lock(instance_uuid):
+            if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+                raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+            self._driver.live_migrate(instance_uuid, dest_host, timeout)

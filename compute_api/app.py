@@ -10,14 +10,28 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.auth import service_token, token_verifier
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
-from compute_api.api import errors, flavors, servers, versions
+from compute_api.api import (
+    availability_zones,
+    errors,
+    flavors,
+    keypairs,
+    quotas,
+    server_groups,
+    server_items,
+    servers,
+    versions,
+)
 from compute_api.api.microversion import requested_version
+from compute_api.api.versions import base_url
+from compute_api.identity import api as identity_api
+from compute_api.identity import errors as identity_errors
 from compute_api.images import api as images_api
 from compute_api.runtime import Runtime
 from conductor.rpc.client import ConductorClient
@@ -27,7 +41,8 @@ REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
 
-def open_runtime(settings: Settings, messaging: Messaging, placement_url: str) -> Runtime:
+def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
+                 catalog: dict[str, str] | None = None) -> Runtime:
     """Connect to the compute DB (refusing an old schema), the bus and placement."""
     engine = create_engine(settings.compute_db_url, settings.database.pool_size)
     check_at_head("compute", engine)
@@ -36,7 +51,9 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str) -
         settings=settings, engine=engine, sessions=sessions, read_sessions=read_only(sessions),
         messaging=messaging, conductor=ConductorClient(messaging),
         compute=ComputeClient(messaging),
-        placement=PlacementClient(placement_url, timeout=settings.placement.timeout),
+        placement=PlacementClient(placement_url, token=service_token(settings),
+                                  timeout=settings.placement.timeout),
+        verifier=token_verifier(settings), catalog=dict(catalog or {}),
     )
 
 
@@ -111,7 +128,8 @@ def create_compute_app() -> FastAPI:
     app = FastAPI(title="Kilonova Compute API", openapi_url=None, docs_url=None,
                   redoc_url=None)
     errors.install(app)
-    for module in (versions, flavors, servers):
+    for module in (versions, flavors, servers, server_items, keypairs, server_groups,
+                   quotas, availability_zones):
         app.include_router(module.router)
 
     app.add_middleware(_ComputeHeaders)
@@ -127,10 +145,20 @@ def create_image_app() -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def _versions(request: Request) -> JSONResponse:
-        base = str(request.base_url).rstrip("/")
+        base = base_url(request)
         doc = {"versions": [{"id": "v2.9", "status": "CURRENT",
                              "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
         return JSONResponse(doc, status_code=300)
 
+    app.add_middleware(_RequestIdHeaders)
+    return app
+
+
+def create_identity_app() -> FastAPI:
+    """The Keystone v3 subset; shares the compute API's runtime."""
+    app = FastAPI(title="Kilonova Identity API", openapi_url=None, docs_url=None,
+                  redoc_url=None)
+    identity_errors.install(app)
+    app.include_router(identity_api.router)
     app.add_middleware(_RequestIdHeaders)
     return app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.auth import TokenSigner
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
@@ -24,3 +25,7 @@ class Runtime:
     conductor: ConductorClient
     compute: ComputeClient
     placement: PlacementClient
+    # What common.auth.context_from_token checks tokens with ("noauth" or a signer).
+    verifier: str | TokenSigner = "noauth"
+    # Service type -> URL (or path below the root URL) the identity catalog lists.
+    catalog: dict[str, str] = field(default_factory=dict)

@@ -13,18 +13,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db import queries
-from common.compute_db.models import Flavor, Image, Instance, InstanceFault, Service
+from common.compute_db.models import Flavor, Image, Instance, InstanceFault, KeyPair, Service
 from common.context import RequestContext
 from common.db import transaction, utcnow
 from common.errors import BadRequest, Conflict, NotFound
 from common.states import Action, TaskState, VmState, allowed, vm_states_for_status
+from compute_api import quotas, server_groups, server_items
 from compute_api.api.microversion import Version
-from compute_api.api.schemas import ServerCreate
+from compute_api.api.schemas import ServerCreate, ServerUpdate
 from compute_api.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
+# Every compute host is in this zone until host aggregates define others.
+DEFAULT_ZONE = "nova"
 
 
 def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
@@ -81,9 +84,52 @@ class Created:
     admin_pass: str
 
 
+def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
+                  version: Version) -> None:
+    """Fields that need a microversion, a lookup or support we do not have."""
+    for field_name, since, until in (("tags", "2.52", None), ("personality", None, "2.57"),
+                                     ("trusted_image_certificates", "2.63", None)):
+        if getattr(body, field_name) is None:
+            continue
+        if (since and not version.at_least(since)) or (until and version.at_least(until)):
+            raise BadRequest(f"Additional properties are not allowed ('{field_name}' was "
+                             "unexpected)")
+    if body.trusted_image_certificates:
+        raise BadRequest("Image signature certificate validation support is not yet "
+                         "enabled.")
+    zone = (body.availability_zone or "").partition(":")[0]
+    if zone and zone != DEFAULT_ZONE:
+        raise BadRequest(f"The requested availability zone is not available: {zone}")
+    if body.key_name is not None:
+        found = session.scalar(sa.select(KeyPair.id).where(
+            KeyPair.user_id == ctx.user_id, KeyPair.name == body.key_name))
+        if found is None:
+            raise BadRequest("Invalid key_name provided.")
+
+
+def _boot_image(body: ServerCreate) -> str | None:
+    """The image to boot from: imageRef, or the one local image block device mapping."""
+    image = body.imageRef
+    for bdm in body.block_device_mapping_v2 or []:
+        source, dest = bdm.get("source_type"), bdm.get("destination_type", "local")
+        if source == "image" and dest == "local" and bdm.get("boot_index") in (0, "0"):
+            if image is not None and str(bdm.get("uuid")) != image:
+                raise BadRequest("The image of the boot block device mapping must be "
+                                 "imageRef.")
+            image = str(bdm.get("uuid"))
+            continue
+        raise BadRequest("Block device mappings other than booting the image locally are "
+                         "not supported yet: there is no block storage service.")
+    return image
+
+
 def create(session: Session, ctx: RequestContext, body: ServerCreate, version: Version,
-           build_timeout: int) -> Created:
-    """Validate and insert the servers of one request (building/scheduling)."""
+           runtime: Runtime, group: str | None = None) -> Created:
+    """Validate, check quota and insert the servers of one request (building/scheduling).
+
+    Raises BadRequest, QuotaExceeded (the count and the insert share the project's quota
+    lock, so concurrent requests cannot overshoot a limit).
+    """
     _check_networks(body, version)
     max_count = body.max_count or body.min_count
     if body.min_count > max_count:
@@ -91,19 +137,30 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
     if body.description is not None and not version.at_least("2.19"):
         raise BadRequest("Additional properties are not allowed ('description' was "
                          "unexpected)")
+    _check_extras(session, ctx, body, version)
     flavor = _resolve_flavor(session, str(body.flavorRef))
-    _resolve_image(session, body.imageRef, flavor)
+    image_ref = _boot_image(body)
+    _resolve_image(session, image_ref, flavor)
+    settings = runtime.settings
+    project = ctx.project_id or ""
+    quotas.check_metadata(session, settings.quota, project, body.metadata)
+    if body.personality is not None:
+        quotas.check_count(session, settings.quota, project, "injected_files", 0,
+                           len(body.personality))
+    count = quotas.fit_instances(session, settings.quota, project, body.min_count,
+                                 max_count, flavor.vcpus, flavor.memory_mb)
     reservation_id = f"r-{secrets.token_hex(4)}"
     now = utcnow()
+    deadline = now + timedelta(seconds=settings.conductor.build_timeout)
     instances = []
-    for index in range(max_count):
+    for index in range(count):
         name = body.name if max_count == 1 else f"{body.name}-{index + 1}"
         instances.append(Instance(
             display_name=name, description=body.description,
-            project_id=ctx.project_id, user_id=ctx.user_id,
-            image_ref=body.imageRef, flavor=flavor_snapshot(flavor),
+            project_id=project, user_id=ctx.user_id,
+            image_ref=image_ref, flavor=flavor_snapshot(flavor),
             vm_state=VmState.BUILDING, task_state=TaskState.SCHEDULING,
-            task_deadline=now + timedelta(seconds=build_timeout),
+            task_deadline=deadline,
             availability_zone=body.availability_zone, key_name=body.key_name,
             user_data=body.user_data, metadata_items=dict(body.metadata),
             access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
@@ -112,7 +169,35 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
             created_at=now, updated_at=now,
         ))
     queries.add_instances(session, instances)
+    for inst in instances:
+        server_items.record_action(session, ctx, inst.uuid, "create")
+        if body.tags:
+            server_items.set_tags(session, inst, body.tags)
+    if group is not None:
+        server_groups.add_members(session, settings.quota, ctx, group,
+                                  [i.uuid for i in instances])
     return Created(instances, reservation_id, body.adminPass or secrets.token_urlsafe(9))
+
+
+def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerUpdate,
+           version: Version) -> Instance:
+    """Rename or re-describe a server. Raises NotFound, BadRequest."""
+    if changes.description is not None and not version.at_least("2.19"):
+        raise BadRequest("Additional properties are not allowed ('description' was "
+                         "unexpected)")
+    inst, _fault = get(session, ctx, server_id)
+    fields = changes.model_fields_set
+    if "name" in fields and changes.name is not None:
+        inst.display_name = changes.name
+    if "description" in fields:
+        inst.description = changes.description
+    if "accessIPv4" in fields:
+        inst.access_ip_v4 = changes.accessIPv4
+    if "accessIPv6" in fields:
+        inst.access_ip_v6 = changes.accessIPv6
+    inst.updated_at = utcnow()
+    session.flush()
+    return inst
 
 
 def get(session: Session, ctx: RequestContext, server_id: str
@@ -127,6 +212,10 @@ def get(session: Session, ctx: RequestContext, server_id: str
     return inst, queries.latest_fault(session, inst.id)
 
 
+def latest_fault(session: Session, inst: Instance) -> InstanceFault | None:
+    return queries.latest_fault(session, inst.id)
+
+
 @dataclass
 class ListQuery:
     limit: int
@@ -134,6 +223,12 @@ class ListQuery:
     name: str | None = None
     status: str | None = None
     changes_since: datetime | None = None
+    changes_before: datetime | None = None
+    locked: bool | None = None
+    tags: list[str] | None = None
+    tags_any: list[str] | None = None
+    not_tags: list[str] | None = None
+    not_tags_any: list[str] | None = None
     all_tenants: bool = False
     project_id: str | None = None
     sort_key: str = "created_at"
@@ -146,10 +241,15 @@ SORT_KEYS = {"created_at", "display_name", "updated_at", "vm_state", "task_state
 
 def list_servers(session: Session, ctx: RequestContext, q: ListQuery) -> Sequence[Instance]:
     stmt: sa.Select[Instance] = sa.select(Instance)
-    if q.changes_since is None:
+    if q.changes_since is None and q.changes_before is None:
         stmt = stmt.where(Instance.deleted.is_(False))
-    else:
+    if q.changes_since is not None:
         stmt = stmt.where(Instance.updated_at >= q.changes_since)
+    if q.changes_before is not None:
+        stmt = stmt.where(Instance.updated_at <= q.changes_before)
+    if q.locked is not None:
+        stmt = stmt.where(Instance.locked.is_(q.locked))
+    stmt = server_items.filter_tags(stmt, q.tags, q.tags_any, q.not_tags, q.not_tags_any)
     if not (ctx.is_admin and q.all_tenants):
         stmt = stmt.where(Instance.project_id == ctx.project_id)
     elif q.project_id:
@@ -200,6 +300,26 @@ def latest_faults(session: Session, instances: Sequence[Instance]) -> dict[int, 
     return {f.instance_id: f for f in rows}
 
 
+def host_statuses(session: Session, instances: Sequence[Instance], down_time: float
+                  ) -> dict[str, str]:
+    """Upstream's ``host_status`` (2.16) per host: UP, DOWN, MAINTENANCE or UNKNOWN."""
+    hosts = {i.host for i in instances if i.host}
+    if not hosts:
+        return {}
+    rows = {svc.host: svc for svc in session.scalars(sa.select(Service).where(
+        Service.host.in_(hosts), Service.binary == COMPUTE_BINARY))}
+    out = {}
+    for host in hosts:
+        svc = rows.get(host)
+        if svc is None:
+            out[host] = "UNKNOWN"
+        elif svc.disabled:
+            out[host] = "MAINTENANCE"
+        else:
+            out[host] = "UP" if queries.is_up(svc, down_time) else "DOWN"
+    return out
+
+
 def _host_up(session: Session, host: str, down_time: float) -> bool:
     svc = session.scalar(sa.select(Service).where(Service.host == host,
                                                   Service.binary == COMPUTE_BINARY))
@@ -231,6 +351,7 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
                            f"{inst.vm_state}")
         plan = _try_delete(session, inst, runtime)
         if plan is not None:
+            server_items.record_action(session, ctx, inst.uuid, "delete")
             return plan
         session.expire(inst)
     raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from common.compute_db.models import Instance
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
 from common.db import utcnow
-from common.messages import FlavorPayload, InstancePayload, RequestSpec
+from common.messages import FlavorPayload, GroupPayload, InstancePayload, RequestSpec
 
 
 def to_payload(inst: Instance) -> InstancePayload:
@@ -20,13 +24,35 @@ def to_payload(inst: Instance) -> InstancePayload:
     )
 
 
-def to_request_spec(inst: Instance) -> RequestSpec:
+def to_request_spec(session: Session, inst: Instance) -> RequestSpec:
     return RequestSpec(
         instance_uuid=inst.uuid, project_id=inst.project_id, user_id=inst.user_id,
         flavor=FlavorPayload.model_validate(inst.flavor), image_id=inst.image_ref,
         availability_zone=inst.availability_zone,
         ignore_hosts=list(inst.attempted_hosts or []),
+        group=_group_of(session, inst.uuid),
     )
+
+
+def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None:
+    """The server's group and its other live members, if it belongs to one."""
+    group = session.scalar(
+        sa.select(ServerGroup).join(ServerGroupMember,
+                                    ServerGroupMember.group_id == ServerGroup.id)
+        .where(ServerGroupMember.instance_uuid == instance_uuid)
+    )
+    if group is None:
+        return None
+    members = session.scalars(
+        sa.select(ServerGroupMember.instance_uuid)
+        .join(Instance, Instance.uuid == ServerGroupMember.instance_uuid)
+        .where(ServerGroupMember.group_id == group.id,
+               ServerGroupMember.instance_uuid != instance_uuid,
+               Instance.deleted.is_(False))
+    ).all()
+    rules = dict(group.rules or {})
+    return GroupPayload(id=group.uuid, policy=group.policy, members=list(members),
+                        max_server_per_host=rules.get("max_server_per_host"))
 
 
 def deadline(seconds: float) -> datetime:

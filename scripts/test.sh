@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,e2e]'
 bash scripts/services.sh
+# libvirt, QEMU, the [libvirt] extra and a tiny test image (idempotent).
+bash scripts/libvirt/setup.sh
 
 .venv/bin/ruff check .
 .venv/bin/mypy

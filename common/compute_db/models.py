@@ -163,3 +163,127 @@ class InstanceFault(ComputeBase):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     instance: Mapped[Instance] = relationship(back_populates="faults", lazy="raise")
+
+
+# --- identity (the builtin Keystone v3 subset) -------------------------------------
+
+
+class IdentityUser(ComputeBase):
+    __tablename__ = "identity_users"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    # "scrypt$n$r$p$salt$hash", see compute_api/identity/passwords.py.
+    password_hash: Mapped[str | None] = mapped_column(String(512))
+    email: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityProject(ComputeBase):
+    __tablename__ = "identity_projects"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoleAssignment(ComputeBase):
+    __tablename__ = "identity_role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "project_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("identity_users.id", ondelete="CASCADE"),
+                                         index=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_projects.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(64))
+
+
+# --- compute API resources ---------------------------------------------------------
+
+
+class KeyPair(ComputeBase):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="ssh")
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerGroup(ComputeBase):
+    __tablename__ = "server_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    policy: Mapped[str] = mapped_column(String(32))
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerGroupMember(ComputeBase):
+    __tablename__ = "server_group_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("server_groups.id", ondelete="CASCADE"),
+                                          index=True)
+    # A server belongs to at most one group.
+    instance_uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+
+
+class Quota(ComputeBase):
+    """A project's limit for one resource, overriding the configured default."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(64))
+    hard_limit: Mapped[int]
+
+
+class QuotaLock(ComputeBase):
+    """One row per project, locked (SELECT ... FOR UPDATE) while usage is counted and
+    new servers are inserted, so concurrent creates cannot both fit under one limit."""
+
+    __tablename__ = "quota_locks"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class InstanceAction(ComputeBase):
+    __tablename__ = "instance_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_uuid: Mapped[uuid.UUID] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str | None] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InstanceTag(ComputeBase):
+    __tablename__ = "instance_tags"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 
 from common.context import RequestContext
+from common.messages import FlavorPayload, dump
 from common.rpc import RpcClient
 
 TOPIC = "compute"
 
 
 class ComputeClient(RpcClient):
+    """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
+    resize and live-migration methods."""
+
     topic = TOPIC
-    version = "1.0"
+    version = "1.1"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -22,3 +26,67 @@ class ComputeClient(RpcClient):
     def terminate_instance(self, ctx: RequestContext, host: str,
                            instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "terminate_instance", server=host, instance_uuid=str(instance_uuid))
+
+    # -- 1.1: each answers the guest's power state afterwards ------------------------
+
+    def start_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "start_instance", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def stop_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                      timeout: float | None = None) -> int:
+        # ``timeout`` bounds the graceful shutdown; the call may take that much longer.
+        return int(self._call(ctx, "stop_instance", server=host,
+                              instance_uuid=str(instance_uuid), shutdown_timeout=timeout,
+                              timeout=self._timeout + (timeout or 0)))
+
+    def reboot_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                        hard: bool = False) -> int:
+        # A soft reboot waits up to [libvirt] shutdown_timeout for the guest.
+        return int(self._call(ctx, "reboot_instance", server=host,
+                              instance_uuid=str(instance_uuid), hard=hard,
+                              timeout=self._timeout * 2))
+
+    def pause_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "pause_instance", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def unpause_instance(self, ctx: RequestContext, host: str,
+                         instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "unpause_instance", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def suspend_instance(self, ctx: RequestContext, host: str,
+                         instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "suspend_instance", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def resume_instance(self, ctx: RequestContext, host: str,
+                        instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "resume_instance", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def resize_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                        flavor: FlavorPayload) -> int:
+        return int(self._call(ctx, "resize_instance", server=host,
+                              instance_uuid=str(instance_uuid), flavor=dump(flavor)))
+
+    def get_console_output(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                           lines: int | None = None) -> str:
+        return str(self._call(ctx, "get_console_output", server=host,
+                              instance_uuid=str(instance_uuid), lines=lines))
+
+    def snapshot_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          dest: str) -> None:
+        self._call(ctx, "snapshot_instance", server=host, instance_uuid=str(instance_uuid),
+                   dest=dest)
+
+    def pre_live_migration(self, ctx: RequestContext, host: str,
+                           instance_uuid: uuid.UUID) -> None:
+        self._call(ctx, "pre_live_migration", server=host, instance_uuid=str(instance_uuid))
+
+    def live_migrate_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                              dest_host: str, timeout: float | None = None) -> None:
+        self._call(ctx, "live_migrate_instance", server=host,
+                   instance_uuid=str(instance_uuid), dest_host=dest_host,
+                   completion_timeout=timeout, timeout=self._timeout + (timeout or 0))

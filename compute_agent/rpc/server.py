@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from typing import Any
 
 import oslo_messaging as om
 
 from common.context import RequestContext
+from common.messages import FlavorPayload
 from common.rpc import endpoint
 from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.0")
+    target = om.Target(version="1.1")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -24,3 +27,60 @@ class ComputeEndpoint:
     @endpoint
     def terminate_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
         self._manager.terminate_instance(ctx, uuid.UUID(instance_uuid))
+
+    # -- 1.1 -----------------------------------------------------------------------
+
+    @endpoint
+    def start_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.start_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def stop_instance(self, ctx: RequestContext, instance_uuid: str,
+                      shutdown_timeout: float | None = None) -> int:
+        return self._manager.stop_instance(ctx, uuid.UUID(instance_uuid), shutdown_timeout)
+
+    @endpoint
+    def reboot_instance(self, ctx: RequestContext, instance_uuid: str,
+                        hard: bool = False) -> int:
+        return self._manager.reboot_instance(ctx, uuid.UUID(instance_uuid), hard)
+
+    @endpoint
+    def pause_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.pause_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def unpause_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.unpause_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def suspend_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.suspend_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def resume_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.resume_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def resize_instance(self, ctx: RequestContext, instance_uuid: str,
+                        flavor: dict[str, Any]) -> int:
+        return self._manager.resize_instance(ctx, uuid.UUID(instance_uuid),
+                                             FlavorPayload.model_validate(flavor))
+
+    @endpoint
+    def get_console_output(self, ctx: RequestContext, instance_uuid: str,
+                           lines: int | None = None) -> str:
+        return self._manager.get_console_output(ctx, uuid.UUID(instance_uuid), lines)
+
+    @endpoint
+    def snapshot_instance(self, ctx: RequestContext, instance_uuid: str, dest: str) -> None:
+        self._manager.snapshot_instance(ctx, uuid.UUID(instance_uuid), Path(dest))
+
+    @endpoint
+    def pre_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.pre_live_migration(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def live_migrate_instance(self, ctx: RequestContext, instance_uuid: str, dest_host: str,
+                              completion_timeout: float | None = None) -> None:
+        self._manager.live_migrate_instance(ctx, uuid.UUID(instance_uuid), dest_host,
+                                            completion_timeout)

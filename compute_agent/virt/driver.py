@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
-from common.messages import InstancePayload, NodeReport
+from common.messages import FlavorPayload, InstancePayload, NodeReport
+
+# Called with (instance uuid, power state) when the hypervisor reports a change.
+PowerEventHandler = Callable[[uuid.UUID, int], None]
 
 
 class HostInfo(Protocol):
     def node_report(self) -> NodeReport:
         """The capacity this hypervisor offers."""
+        ...
+
+    def node_traits(self) -> list[str]:
+        """Standard (os-traits) traits of this host and driver."""
         ...
 
 
@@ -28,5 +37,58 @@ class Lifecycle(Protocol):
         ...
 
 
-class Driver(HostInfo, Lifecycle, Protocol):
+class Power(Protocol):
+    """Each returns the guest's power state afterwards. Raise NotFound, DriverError."""
+
+    def power_on(self, instance_uuid: uuid.UUID) -> int: ...
+
+    def power_off(self, instance_uuid: uuid.UUID, timeout: float | None = None) -> int:
+        """Graceful shutdown, then a hard stop after ``timeout`` seconds (0: at once)."""
+        ...
+
+    def reboot(self, instance_uuid: uuid.UUID, hard: bool = False) -> int: ...
+
+    def pause(self, instance_uuid: uuid.UUID) -> int: ...
+
+    def unpause(self, instance_uuid: uuid.UUID) -> int: ...
+
+    def suspend(self, instance_uuid: uuid.UUID) -> int: ...
+
+    def resume(self, instance_uuid: uuid.UUID) -> int: ...
+
+
+class Console(Protocol):
+    def console_output(self, instance_uuid: uuid.UUID, lines: int | None = None) -> str:
+        """The last ``lines`` lines (all if None) the guest wrote to its console."""
+        ...
+
+
+class Snapshot(Protocol):
+    def snapshot(self, instance_uuid: uuid.UUID, dest: Path) -> None:
+        """Write a standalone qcow2 image of the root disk to ``dest``."""
+        ...
+
+
+class Migration(Protocol):
+    def prepare_incoming(self, instance: InstancePayload) -> None:
+        """On the destination: lay out the files a live migration will fill."""
+        ...
+
+    def live_migrate(self, instance_uuid: uuid.UUID, dest_host: str,
+                     timeout: float | None = None) -> None:
+        """Move the running guest; on failure it keeps running here. Raises DriverError."""
+        ...
+
+    def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:
+        """Cold resize on this host: stop, grow the root disk, apply the flavor, start."""
+        ...
+
+
+class Events(Protocol):
+    def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
+        """Call ``handler`` whenever a guest's power state changes."""
+        ...
+
+
+class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Events, Protocol):
     """Everything the agent needs of a hypervisor."""

@@ -31,8 +31,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
     ctx = context_from_token(
-        request.headers.get("x-auth-token"), runtime.settings.auth.strategy,
-        request.state.request_id,
+        request.headers.get("x-auth-token"), runtime.verifier, request.state.request_id,
     )
     request.state.context = ctx
     return ctx

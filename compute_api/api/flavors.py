@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from starlette.requests import Request
 
 from common.compute_db import queries
-from common.errors import BadRequest
+from common.errors import BadRequest, NotFound
 from compute_api.api.deps import (
     AdminContextDep,
     BodyDep,
@@ -63,7 +63,92 @@ def create_flavor(body: BodyDep, request: Request, ctx: AdminContextDep, session
     return {"flavor": flavor_detail(flavor, base_url(request), version)}
 
 
+@router.put("/{flavor_id}")
+def update_flavor(flavor_id: str, body: BodyDep, request: Request, ctx: AdminContextDep,
+                  session: SessionDep, version: VersionDep) -> dict[str, Any]:
+    if not version.at_least("2.55"):
+        raise NotFound("The resource could not be found.")
+    data = body.get("flavor") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or set(data) != {"description"}:
+        raise BadRequest("Invalid input for field/attribute flavor: only 'description' "
+                         "may be updated")
+    description = data["description"]
+    if description is not None and (not isinstance(description, str)
+                                    or len(description) > 65535):
+        raise BadRequest(f"Invalid input for field/attribute description. Value: "
+                         f"{description}.")
+    flavor = queries.get_flavor(session, flavor_id)
+    flavor.description = description
+    session.flush()
+    return {"flavor": flavor_detail(flavor, base_url(request), version)}
+
+
 @router.delete("/{flavor_id}", status_code=202)
 def delete_flavor(flavor_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     queries.delete_flavor(session, flavor_id)
     return Response(status_code=202)
+
+
+# --- extra specs --------------------------------------------------------------------
+
+
+def _specs(body: Any, exactly_one: str | None = None) -> dict[str, str]:
+    data = body.get("extra_specs", body) if exactly_one is None else body
+    if not isinstance(data, dict) or (exactly_one is None and "extra_specs" not in body):
+        raise BadRequest("Invalid input for field/attribute extra_specs. 'extra_specs' is a "
+                         "required property")
+    for key, value in data.items():
+        if not 1 <= len(key) <= 255 or not isinstance(value, str | int | float | bool) or \
+                len(str(value)) > 255:
+            raise BadRequest(f"Invalid input for field/attribute extra_specs. Value: {key}.")
+    if exactly_one is not None and list(data) != [exactly_one]:
+        raise BadRequest("Request body and URI mismatch")
+    return {k: str(v) for k, v in data.items()}
+
+
+@router.get("/{flavor_id}/os-extra_specs")
+def list_extra_specs(flavor_id: str, ctx: ContextDep, session: ReadSessionDep
+                     ) -> dict[str, Any]:
+    return {"extra_specs": dict(queries.get_flavor(session, flavor_id).extra_specs or {})}
+
+
+@router.post("/{flavor_id}/os-extra_specs")
+def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep
+                    ) -> dict[str, Any]:
+    flavor = queries.get_flavor(session, flavor_id)
+    specs = _specs(body)
+    flavor.extra_specs = {**(flavor.extra_specs or {}), **specs}
+    session.flush()
+    return {"extra_specs": specs}
+
+
+@router.get("/{flavor_id}/os-extra_specs/{key}")
+def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, session: ReadSessionDep
+                    ) -> dict[str, Any]:
+    specs = queries.get_flavor(session, flavor_id).extra_specs or {}
+    if key not in specs:
+        raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    return {key: specs[key]}
+
+
+@router.put("/{flavor_id}/os-extra_specs/{key}")
+def set_extra_spec(flavor_id: str, key: str, body: BodyDep, ctx: AdminContextDep,
+                   session: SessionDep) -> dict[str, Any]:
+    flavor = queries.get_flavor(session, flavor_id)
+    spec = _specs(body, exactly_one=key)
+    flavor.extra_specs = {**(flavor.extra_specs or {}), **spec}
+    session.flush()
+    return dict(spec)
+
+
+@router.delete("/{flavor_id}/os-extra_specs/{key}")
+def delete_extra_spec(flavor_id: str, key: str, ctx: AdminContextDep, session: SessionDep
+                      ) -> Response:
+    flavor = queries.get_flavor(session, flavor_id)
+    specs = dict(flavor.extra_specs or {})
+    if key not in specs:
+        raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    del specs[key]
+    flavor.extra_specs = specs
+    session.flush()
+    return Response(status_code=200)

@@ -39,7 +39,7 @@ class Version:
 
 
 MIN_VERSION = Version(2, 1)
-MAX_VERSION = Version(2, 47)
+MAX_VERSION = Version(2, 73)
 
 
 class VersionNotAcceptable(ControlPlaneError):

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from common.context import RequestContext
 from common.errors import BadRequest
+from compute_api.api.microversion import Version
 from compute_api.servers import ListQuery
 
 
@@ -79,12 +80,42 @@ def _timestamp(raw: str, name: str) -> datetime:
     return value
 
 
-def server_list_query(request: Request, ctx: RequestContext) -> ListQuery:
+def _tag_filters(request: Request, version: Version) -> dict[str, list[str] | None]:
+    if not version.at_least("2.26"):
+        return {}
+    out: dict[str, list[str] | None] = {}
+    for param, key in (("tags", "tags"), ("tags-any", "tags_any"), ("not-tags", "not_tags"),
+                       ("not-tags-any", "not_tags_any")):
+        raw = request.query_params.get(param)
+        out[key] = [t for t in raw.split(",") if t] if raw else None
+    return out
+
+
+# The statuses a server list may be filtered by; others are refused from 2.38.
+STATUSES = {"ACTIVE", "BUILD", "DELETED", "ERROR", "HARD_REBOOT", "MIGRATING", "PASSWORD",
+            "PAUSED", "REBOOT", "REBUILD", "RESCUE", "RESIZE", "REVERT_RESIZE", "SHELVED",
+            "SHELVED_OFFLOADED", "SHUTOFF", "SOFT_DELETED", "SUSPENDED", "UNKNOWN",
+            "VERIFY_RESIZE"}
+
+
+def server_list_query(request: Request, ctx: RequestContext, version: Version) -> ListQuery:
     params = request.query_params
+    status = params.get("status")
+    if status and version.at_least("2.38") and status.upper() not in STATUSES:
+        raise BadRequest("Invalid status value")
     key, direction = _sort(request, "created_at", "desc")
     since = params.get("changes-since")
+    before = params.get("changes-before") if version.at_least("2.66") else None
+    if since and before and _timestamp(since, "changes-since") > _timestamp(
+            before, "changes-before"):
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
     all_tenants = params.get("all_tenants")
+    locked = params.get("locked") if version.at_least("2.73") else None
     return ListQuery(
+        changes_before=_timestamp(before, "changes-before") if before else None,
+        locked=None if locked is None else _bool(locked, "locked"),
+        **_tag_filters(request, version),
         limit=_limit(request, request.app.state.runtime.settings.api.max_limit),
         marker=params.get("marker"), name=params.get("name"), status=params.get("status"),
         changes_since=_timestamp(since, "changes-since") if since else None,
@@ -92,3 +123,27 @@ def server_list_query(request: Request, ctx: RequestContext) -> ListQuery:
         project_id=params.get("project_id") or params.get("tenant_id"),
         sort_key=key, sort_dir=direction,
     )
+
+
+def x_int(request: Request, name: str, minimum: int = 0) -> int | None:
+    """An integer query parameter (None if absent). Raises BadRequest."""
+    return _int(request, name, minimum)
+
+
+def strict_params(request: Request, allowed: set[str], version: Version,
+                  since: str = "2.75") -> None:
+    """From ``since``, unknown query parameters are refused as upstream's schemas do."""
+    if not version.at_least(since):
+        return
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise BadRequest(f"Invalid input for query parameters {unknown[0]}. Additional "
+                         f"properties are not allowed ('{unknown[0]}' was unexpected)")
+
+
+def bool_param(raw: str, name: str) -> bool:
+    return _bool(raw, name)
+
+
+def parse_timestamp(raw: str, name: str) -> datetime:
+    return _timestamp(raw, name)

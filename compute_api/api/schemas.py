@@ -90,8 +90,19 @@ class ServerCreate(Strict):
     config_drive: bool | str | None = None
     security_groups: list[dict[str, str]] | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    block_device_mapping_v2: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    personality: list[dict[str, str]] | None = None
+    trusted_image_certificates: list[str] | None = None
 
     _name = field_validator("name")(_no_edge_spaces)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            check_tags(value)
+        return value
 
     @field_validator("flavorRef")
     @classmethod
@@ -132,6 +143,31 @@ class ServerCreate(Strict):
         except (binascii.Error, ValueError):
             raise ValueError("user_data is not valid base64") from None
         return value
+
+
+MAX_TAGS = 50
+
+
+def check_tag(tag: object) -> str:
+    if not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "/" in tag or "," in tag:
+        raise ValueError(f"Invalid tag {tag!r}: 1-60 characters without '/' or ','")
+    return tag
+
+
+def check_tags(tags: list[Any]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"At most {MAX_TAGS} tags are allowed")
+    return [check_tag(t) for t in tags]
+
+
+class ServerUpdate(Strict):
+    name: Name | None = None
+    description: str | None = Field(None, max_length=255)
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+
+    _name = field_validator("name")(_no_edge_spaces)
 
 
 class SchedulerHints(Strict):

@@ -7,10 +7,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from common.compute_db.models import Instance, InstanceFault
+from common.context import RequestContext
 from common.errors import BadRequest
-from compute_api import servers
+from compute_api import server_groups, server_items, servers
 from compute_api.api.deps import (
     AfterCommitDep,
     BodyDep,
@@ -20,10 +23,12 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
+from compute_api.api.microversion import Version
 from compute_api.api.query import server_list_query
-from compute_api.api.schemas import SchedulerHints, ServerCreate, parse
+from compute_api.api.schemas import SchedulerHints, ServerCreate, ServerUpdate, parse
 from compute_api.api.versions import base_url
 from compute_api.api.views import links, server_brief, server_detail
+from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers")
 
@@ -39,10 +44,12 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     if extra:
         raise BadRequest(f"Additional properties are not allowed ('{sorted(extra)[0]}' was "
                          "unexpected)")
-    if "os:scheduler_hints" in body:
-        parse(SchedulerHints, body, "os:scheduler_hints")
-    created = servers.create(session, ctx, spec, version,
-                             runtime.settings.conductor.build_timeout)
+    hints = None
+    for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
+        if key in body:
+            hints = parse(SchedulerHints, body, key)
+    created = servers.create(session, ctx, spec, version, runtime,
+                             group=hints.group if hints is not None else None)
     for inst in created.instances:
         after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
     if spec.return_reservation_id:
@@ -68,8 +75,9 @@ def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str,
 
 
 @router.get("")
-def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
-    query = server_list_query(request, ctx)
+def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep,
+                 version: VersionDep) -> dict[str, Any]:
+    query = server_list_query(request, ctx, version)
     rows = list(servers.list_servers(session, ctx, query))
     out: dict[str, Any] = {"servers": [server_brief(i, base_url(request)) for i in rows]}
     page = _page_links(request, rows, query.limit)
@@ -80,14 +88,16 @@ def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep) -> 
 
 @router.get("/detail")
 def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
-                        version: VersionDep) -> dict[str, Any]:
-    query = server_list_query(request, ctx)
+                        version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    query = server_list_query(request, ctx, version)
     rows = list(servers.list_servers(session, ctx, query))
     faults = servers.latest_faults(session, rows)
+    tags = server_items.tags_of(session, [i.id for i in rows])
+    hosts = servers.host_statuses(session, rows, runtime.settings.service.service_down_time)
     base = base_url(request)
-    out: dict[str, Any] = {
-        "servers": [server_detail(i, faults.get(i.id), base, version, ctx) for i in rows]
-    }
+    out: dict[str, Any] = {"servers": [
+        server_detail(i, faults.get(i.id), base, version, ctx, tags[i.id], host_states=hosts)
+        for i in rows]}
     page = _page_links(request, rows, query.limit)
     if page:
         out["servers_links"] = page
@@ -98,7 +108,25 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
 def show_server(server_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     inst, fault = servers.get(session, ctx, server_id)
-    return {"server": server_detail(inst, fault, base_url(request), version, ctx)}
+    return {"server": _full(session, inst, fault, request, version, ctx)}
+
+
+def _full(session: Session, inst: Instance, fault: InstanceFault | None, request: Request,
+          version: Version, ctx: RequestContext) -> dict[str, Any]:
+    runtime: Runtime = request.app.state.runtime
+    hosts = servers.host_statuses(session, [inst], runtime.settings.service.service_down_time)
+    return server_detail(inst, fault, base_url(request), version, ctx,
+                         server_items.tags_of(session, [inst.id])[inst.id],
+                         server_groups.groups_of(session, inst.uuid), hosts)
+
+
+@router.put("/{server_id}")
+def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
+                  session: SessionDep, version: VersionDep) -> dict[str, Any]:
+    changes: ServerUpdate = parse(ServerUpdate, body, "server")
+    inst = servers.update(session, ctx, server_id, changes, version)
+    fault = servers.latest_fault(session, inst)
+    return {"server": _full(session, inst, fault, request, version, ctx)}
 
 
 @router.delete("/{server_id}", status_code=204)

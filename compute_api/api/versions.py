@@ -31,7 +31,14 @@ def _v21(base: str) -> dict[str, Any]:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The URL the app answering this request is mounted at (e.g. ``.../compute``)."""
+    root = str(request.base_url).rstrip("/")
+    # Starlette's base_url stops at the outermost app's root; add the mount path below it.
+    app_root = request.scope.get("app_root_path")
+    mount = str(request.scope.get("root_path", ""))
+    if app_root is not None and mount.startswith(app_root):
+        return root + mount[len(app_root):].rstrip("/")
+    return root
 
 
 @router.get("/", include_in_schema=False)

@@ -33,6 +33,8 @@ def links(base: str, collection: str, item_id: str) -> list[dict[str, str]]:
 def flavor_brief(flavor: Flavor, base: str, version: Version) -> dict[str, Any]:
     out: dict[str, Any] = {"id": flavor.flavorid, "name": flavor.name,
                            "links": links(base, "flavors", flavor.flavorid)}
+    if version.at_least("2.55"):
+        out["description"] = flavor.description
     return out
 
 
@@ -41,11 +43,13 @@ def flavor_detail(flavor: Flavor, base: str, version: Version) -> dict[str, Any]
     out.update({
         "ram": flavor.memory_mb, "disk": flavor.root_gb, "vcpus": flavor.vcpus,
         "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
-        "swap": flavor.swap or "",
+        "swap": flavor.swap if version.at_least("2.75") else (flavor.swap or ""),
         "rxtx_factor": flavor.rxtx_factor,
         "os-flavor-access:is_public": flavor.is_public,
         "OS-FLV-DISABLED:disabled": flavor.disabled,
     })
+    if version.at_least("2.61"):
+        out["extra_specs"] = dict(flavor.extra_specs or {})
     return out
 
 
@@ -61,7 +65,10 @@ def server_brief(inst: Instance, base: str) -> dict[str, Any]:
 
 
 def server_detail(inst: Instance, fault: InstanceFault | None, base: str, version: Version,
-                  ctx: RequestContext) -> dict[str, Any]:
+                  ctx: RequestContext, tags: list[str] | None = None,
+                  groups: list[str] | None = None,
+                  host_states: dict[str, str] | None = None) -> dict[str, Any]:
+    """The full server; ``groups`` (2.71+) is given by show and update only."""
     state = status(inst.vm_state, inst.task_state)
     flavor = inst.flavor
     out = server_brief(inst, base)
@@ -96,6 +103,12 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
         out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.node
         out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{inst.id:08x}"
     _versioned_fields(out, inst, version, ctx)
+    if version.at_least("2.26"):
+        out["tags"] = list(tags or [])
+    if version.at_least("2.16") and ctx.is_admin and host_states is not None:
+        out["host_status"] = host_states.get(inst.host or "", "")
+    if version.at_least("2.71") and groups is not None:
+        out["server_groups"] = groups
     if fault is not None and state in ("ERROR", "DELETED"):
         out["fault"] = fault_view(fault, ctx)
     return out
@@ -117,8 +130,10 @@ def _versioned_fields(out: dict[str, Any], inst: Instance, version: Version,
         out["locked"] = inst.locked
     if version.at_least("2.19"):
         out["description"] = inst.description
-    if version.at_least("2.26"):
-        out["tags"] = []
+    if version.at_least("2.63"):
+        out["trusted_image_certificates"] = None
+    if version.at_least("2.73"):
+        out["locked_reason"] = None
 
 
 def _hostname(name: str) -> str:

@@ -50,7 +50,7 @@ class BuildFlow:
                 LOG.info("instance %s is %s/%s, not scheduling it", instance_uuid,
                          inst.vm_state, inst.task_state)
                 return
-            spec = to_request_spec(inst)
+            spec = to_request_spec(session, inst)
         try:
             selection = self._scheduler.select_destination(ctx, spec)
         except NoValidHost as exc:

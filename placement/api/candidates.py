@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from placement.api import candidate_query, query
 from placement.api.deps import SessionDep, VersionDep, since
+from placement.api.views import json_response
 from placement.candidates import Candidate, Candidates, find_candidates
 from placement.candidates.world import World
 from placement.microversion import Version
@@ -26,12 +27,12 @@ MAPPINGS_SINCE = Version(1, 34)
 @router.get("/allocation_candidates", dependencies=[since(Version(1, 10))])
 def allocation_candidates(
     request: Request, session: SessionDep, version: VersionDep
-) -> JSONResponse:
+) -> Response:
     wanted = candidate_query.parse(query.params(request), version)
     found = find_candidates(session, wanted)
     requested = {name for group in wanted.groups for name in group.resources}
     # Bodies here get large: skip FastAPI's generic (slow) encoding of plain data.
-    return JSONResponse({
+    return json_response({
         "allocation_requests": _requests(found, version),
         "provider_summaries": _summaries(found, requested, version),
     })

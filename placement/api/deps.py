@@ -31,19 +31,27 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def _version(request: Request) -> Version:
+# The small dependencies below are ``async`` though they never await: FastAPI runs a
+# plain ``def`` dependency in its thread pool, a hand-off that cost more than the work.
+
+
+def _version_of(request: Request) -> Version:
     version: Version = getattr(request.state, "microversion", MIN_VERSION)
     return version
 
 
-def _context(request: Request) -> RequestContext:
+async def _version(request: Request) -> Version:
+    return _version_of(request)
+
+
+async def _context(request: Request) -> RequestContext:
     context = getattr(request.state, "context", None)
     if not isinstance(context, RequestContext):
         raise Unauthorized("The request you have made requires authentication.")
     return context
 
 
-def _root(request: Request) -> str:
+async def _root(request: Request) -> str:
     """Where the app is mounted, for the links it writes."""
     return str(request.scope.get("root_path", "")).rstrip("/")
 
@@ -100,8 +108,8 @@ BodyDep = Annotated[JsonBody, Depends(_body)]
 def since(version: Version, status: int = 404) -> Any:
     """A route dependency: the route does not exist before ``version``."""
 
-    def check(request: Request) -> None:
-        if _version(request) < version:
+    async def check(request: Request) -> None:
+        if _version_of(request) < version:
             if status == 405:
                 raise MethodNotAllowed(
                     f"The method specified is not allowed for this resource: {request.method}"

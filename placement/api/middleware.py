@@ -71,7 +71,8 @@ class PlacementMiddleware:
         self, scope: Scope, headers: Headers, state: dict[str, Any], request_id: str
     ) -> ControlPlaneError | None:
         try:
-            state["microversion"] = parse_header(headers.get(HEADER))
+            # The header may repeat (one per service): read every occurrence.
+            state["microversion"] = parse_header(",".join(headers.getlist(HEADER)) or None)
             if route_path(scope) == "/" and scope["method"] in ("GET", "HEAD"):
                 return None
             context = context_from_token(
@@ -95,7 +96,11 @@ def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:
             out[REQUEST_ID_HEADER] = request_id
             out[HEADER] = f"{SERVICE_TYPE} {version}"
             out.append("vary", HEADER.lower())
-            if version >= CACHE_HEADERS_SINCE and message["status"] == 200:
+            if version < CACHE_HEADERS_SINCE:
+                # Handlers date what they show; older clients never see it.
+                for name in ("cache-control", "last-modified"):
+                    del out[name]
+            elif message["status"] == 200:
                 out.setdefault("cache-control", "no-cache")
                 out.setdefault("last-modified", formatdate(usegmt=True))
         await send(message)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from placement import provider_list, providers
 from placement.api import query, schemas
 from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, http_date
-from placement.api.views import NESTED_SINCE, provider_url, provider_view
+from placement.api.views import NESTED_SINCE, json_response, provider_url, provider_view
 from placement.microversion import Version
 
 router = APIRouter()
@@ -31,11 +31,11 @@ LIST_PARAMS = {
 @router.get("/resource_providers")
 def list_providers(
     request: Request, session: SessionDep, version: VersionDep, root: RootDep
-) -> JSONResponse:
+) -> Response:
     flt = _list_filter(query.params(request), version)
     found = provider_list.list_providers(session, flt)
     headers = {"last-modified": http_date(max(p.updated_at for p in found))} if found else {}
-    return JSONResponse(
+    return json_response(
         {"resource_providers": [provider_view(p, version, root) for p in found]},
         headers=headers,
     )

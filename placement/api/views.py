@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Any
+
+from fastapi.responses import JSONResponse, Response
 
 from placement.microversion import Version
 from placement.providers import Provider
@@ -11,6 +15,24 @@ AGGREGATES_LINK_SINCE = Version(1, 1)
 TRAITS_LINK_SINCE = Version(1, 6)
 ALLOCATIONS_LINK_SINCE = Version(1, 11)
 NESTED_SINCE = Version(1, 14)
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+# orjson (optional) encodes the large candidate and provider lists ~8x faster.
+_orjson = _optional("orjson")
+
+
+def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response for plain data (dicts, lists, str, int, float, bool, None)."""
+    if _orjson is None:
+        return JSONResponse(body, headers=headers)
+    return Response(_orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 def provider_url(root: str, provider: Provider) -> str:

@@ -41,6 +41,9 @@ class Plan:
     indexes: list[_GroupIndex]
     # Roots of trees every group has options in, in the order candidates come out.
     roots: list[int]
+    # One group and no sharing providers: distinct options are distinct candidates
+    # and no candidate comes out of two trees, so nothing needs remembering.
+    dedupe: bool = True
     seen: set[tuple[object, ...]] = field(default_factory=set)
 
 
@@ -49,7 +52,7 @@ def plan(
 ) -> Plan:
     indexes = [_index(m, anchors) for m in matches]
     roots = set.intersection(*(index.roots() for index in indexes)) if indexes else set()
-    return Plan(request, indexes, sorted(roots))
+    return Plan(request, indexes, sorted(roots), dedupe=len(indexes) > 1 or bool(anchors))
 
 
 def assemble(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
@@ -62,6 +65,9 @@ def assemble(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
         for combo in itertools.product(*per_group):
             candidate = _build(request, indexes, combo, world)
             if candidate is None:
+                continue
+            if not plan.dedupe:
+                yield candidate
                 continue
             key = _key(candidate)
             if key not in plan.seen:

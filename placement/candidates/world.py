@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from placement.capacity import capacity, used_amount
-from placement.db.models import Inventory, ResourceClass, ResourceProvider, Trait
+from placement.db.models import Allocation, Inventory, ResourceClass, ResourceProvider, Trait
 from placement.db.models import ResourceProviderTrait as RPT
 
-# Trees read per statement: keeps bound parameter lists well under SQLite's limit.
+# Trees read per statement on SQLite: keeps bound parameter lists under its limit.
+# PostgreSQL gets them all as one array parameter, so its statements compile once.
 CHUNK = 500
 
 
@@ -78,20 +79,26 @@ def load_trees(session: Session, world: World, roots: set[int]) -> None:
     """Add the providers of these trees, their traits and inventories, to ``world``."""
     todo = sorted(roots - world.loaded_roots)
     world.loaded_roots |= roots
+    if not todo:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        array = sa.bindparam("roots", todo, type_=ARRAY(sa.Integer))
+        _load_chunk(session, world, ResourceProvider.root_provider_id == sa.any_(array))
+        return
     for start in range(0, len(todo), CHUNK):
-        _load_chunk(session, world, todo[start:start + CHUNK])
+        chunk = todo[start:start + CHUNK]
+        _load_chunk(session, world, ResourceProvider.root_provider_id.in_(chunk))
 
 
-def _load_chunk(session: Session, world: World, roots: list[int]) -> None:
-    in_trees = ResourceProvider.root_provider_id.in_(roots)
+def _load_chunk(session: Session, world: World, in_trees: sa.ColumnElement[bool]) -> None:
     rows = session.execute(
         sa.select(
-            ResourceProvider.id, ResourceProvider.uuid,
+            ResourceProvider.id, sa.type_coerce(ResourceProvider.uuid, sa.String),
             ResourceProvider.parent_provider_id, ResourceProvider.root_provider_id,
         ).where(in_trees)
     )
     for rp, rp_uuid, parent, root in rows.all():
-        world.uuid_of[rp] = str(rp_uuid)
+        world.uuid_of[rp] = rp_uuid
         world.parent_of[rp] = parent
         world.root_of[rp] = rp if root is None else root
     _load_traits(session, world, in_trees)
@@ -110,14 +117,30 @@ def _load_traits(session: Session, world: World, in_trees: sa.ColumnElement[bool
 
 
 def _load_room(session: Session, world: World, in_trees: sa.ColumnElement[bool]) -> None:
+    # Usage summed once per tree set and joined: cheaper than a lookup per inventory row
+    # when whole trees are read.
+    usage = (
+        sa.select(
+            Allocation.resource_provider_id.label("rp"),
+            Allocation.resource_class_id.label("rc"),
+            sa.cast(sa.func.sum(Allocation.used), sa.BigInteger).label("used"),
+        )
+        .join(ResourceProvider, ResourceProvider.id == Allocation.resource_provider_id)
+        .where(in_trees)
+        .group_by(Allocation.resource_provider_id, Allocation.resource_class_id)
+        .subquery()
+    )
     rows = session.execute(
         sa.select(
             Inventory.resource_provider_id, ResourceClass.name, Inventory.total,
-            Inventory.reserved, Inventory.allocation_ratio, Inventory.max_unit, used_amount(),
+            Inventory.reserved, Inventory.allocation_ratio, Inventory.max_unit, usage.c.used,
         )
         .join(ResourceClass, ResourceClass.id == Inventory.resource_class_id)
         .join(ResourceProvider, ResourceProvider.id == Inventory.resource_provider_id)
+        .outerjoin(usage, sa.and_(usage.c.rp == Inventory.resource_provider_id,
+                                  usage.c.rc == Inventory.resource_class_id))
         .where(in_trees)
     )
+    room = world.room
     for rp, name, total, reserved, ratio, max_unit, used in rows:
-        world.room[rp][name] = Room(capacity(total, reserved, ratio), int(used), max_unit)
+        room[rp][name] = Room(int((total - reserved) * ratio), used or 0, max_unit)

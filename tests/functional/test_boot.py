@@ -8,9 +8,17 @@ from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
 
 
+def _unlimited(client: CloudClient) -> None:
+    """Lift the admin project's instance/core/RAM quota: these tests are about capacity."""
+    resp = client.compute("PUT", "/os-quota-sets/admin", json={
+        "quota_set": {"instances": -1, "cores": -1, "ram": -1}})
+    assert resp.status_code == 200, resp.text
+
+
 def test_twenty_concurrent_boots_spread_over_hosts_and_release_everything(
     cloud: EmbeddedCloud, client: CloudClient
 ) -> None:
+    _unlimited(client)
     flavor = client.create_flavor("m1.small", ram=512, vcpus=1, disk=2)
     image = client.create_image()
     with ThreadPoolExecutor(10) as pool:
@@ -56,6 +64,7 @@ def test_server_show_has_upstream_shape(client: CloudClient) -> None:
 
 
 def test_flavor_that_fits_nowhere_errors_with_an_explanation(client: CloudClient) -> None:
+    _unlimited(client)
     flavor = client.create_flavor("huge", ram=65536, vcpus=1, disk=1)
     image = client.create_image()
     server_id = client.boot(flavor, image)

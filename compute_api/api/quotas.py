@@ -1,0 +1,118 @@
+"""/limits and /os-quota-sets: show, detail, defaults, update (admin), delete (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from starlette.requests import Request
+
+from common.context import RequestContext
+from common.errors import BadRequest, Forbidden
+from compute_api import quotas
+from compute_api.api.deps import (
+    AdminContextDep,
+    BodyDep,
+    ContextDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
+
+router = APIRouter(prefix="/v2.1")
+
+
+def _project(ctx: RequestContext, project_id: str) -> str:
+    if not ctx.is_admin and project_id != ctx.project_id:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be "
+                        "performed.")
+    return project_id
+
+
+@router.get("/limits")
+def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
+                version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    project = request.query_params.get("tenant_id") if ctx.is_admin else None
+    project = project or ctx.project_id or ""
+    limit = quotas.limits(session, runtime.settings.quota, project)
+    used = quotas.usage(session, project)
+    absolute: dict[str, int] = {
+        "maxImageMeta": limit["metadata_items"], "maxServerMeta": limit["metadata_items"],
+        "maxTotalCores": limit["cores"], "maxTotalInstances": limit["instances"],
+        "maxTotalKeypairs": limit["key_pairs"], "maxTotalRAMSize": limit["ram"],
+        "maxServerGroups": limit["server_groups"],
+        "maxServerGroupMembers": limit["server_group_members"],
+        "totalCoresUsed": used["cores"], "totalInstancesUsed": used["instances"],
+        "totalRAMUsed": used["ram"], "totalServerGroupsUsed": used["server_groups"],
+    }
+    if not version.at_least("2.36"):
+        absolute.update({"maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
+                         "maxTotalFloatingIps": -1, "totalSecurityGroupsUsed": 0,
+                         "totalFloatingIpsUsed": 0})
+    if not version.at_least("2.57"):
+        absolute.update({"maxPersonality": limit["injected_files"],
+                         "maxPersonalitySize": limit["injected_file_content_bytes"]})
+    return {"limits": {"rate": [], "absolute": absolute}}
+
+
+@router.get("/os-quota-sets/{project_id}/defaults")
+def quota_defaults(project_id: str, ctx: ContextDep, version: VersionDep,
+                   runtime: RuntimeDep) -> dict[str, Any]:
+    values = quotas.quota_set(quotas.defaults(runtime.settings.quota), version)
+    return {"quota_set": {"id": project_id, **values}}
+
+
+@router.get("/os-quota-sets/{project_id}/detail")
+def quota_detail(project_id: str, ctx: ContextDep, session: ReadSessionDep,
+                 version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    project = _project(ctx, project_id)
+    limit = quotas.limits(session, runtime.settings.quota, project)
+    used = quotas.usage(session, project, ctx.user_id)
+    detail = {r: {"in_use": used.get(r, 0), "limit": limit[r], "reserved": 0}
+              for r in quotas.RESOURCES}
+    values = quotas.quota_set(detail, version, {"in_use": 0, "limit": -1, "reserved": 0})
+    return {"quota_set": {"id": project, **values}}
+
+
+@router.get("/os-quota-sets/{project_id}")
+def quota_show(project_id: str, ctx: ContextDep, session: ReadSessionDep,
+               version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    project = _project(ctx, project_id)
+    values = quotas.quota_set(quotas.limits(session, runtime.settings.quota, project),
+                              version)
+    return {"quota_set": {"id": project, **values}}
+
+
+@router.put("/os-quota-sets/{project_id}")
+def quota_update(project_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
+                 version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    data = body.get("quota_set") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise BadRequest("Invalid input for field/attribute quota_set. 'quota_set' is a "
+                         "required property")
+    values = dict(data)
+    force = values.pop("force", False)
+    if not isinstance(force, bool) and str(force).lower() not in ("true", "false"):
+        raise BadRequest(f"Invalid input for field/attribute force. Value: {force}.")
+    if version.at_least("2.36"):
+        for name in quotas.NETWORK_RESOURCES:
+            if name in values:
+                raise BadRequest(f"Additional properties are not allowed ('{name}' was "
+                                 "unexpected)")
+    if version.at_least("2.57"):
+        for name in quotas.INJECTED:
+            if name in values:
+                raise BadRequest(f"Additional properties are not allowed ('{name}' was "
+                                 "unexpected)")
+    quotas.lock_project(session, project_id)
+    quotas.update(session, runtime.settings.quota, project_id, values,
+                  force in (True, "true", "True"))
+    return {"quota_set": quotas.quota_set(
+        quotas.limits(session, runtime.settings.quota, project_id), version)}
+
+
+@router.delete("/os-quota-sets/{project_id}", status_code=202)
+def quota_delete(project_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
+    quotas.reset(session, project_id)
+    return Response(status_code=202)

@@ -1,0 +1,176 @@
+"""Quotas: limits per project, usage counted from the records, checked under a lock.
+
+Upstream counts usage and inserts in separate steps, so concurrent requests can all
+pass the check (the "quota burst"). Here the check and the insert happen in one
+transaction holding the project's row in ``quota_locks`` (SELECT ... FOR UPDATE;
+SQLite serialises writers anyway), so concurrent creates never exceed a limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from common.compute_db.models import (
+    Instance,
+    KeyPair,
+    Quota,
+    QuotaLock,
+    ServerGroup,
+    ServerGroupMember,
+)
+from common.errors import BadRequest, QuotaExceeded
+from common.settings import QuotaSettings
+from compute_api.api.microversion import Version
+
+# Every resource a quota set shows, in upstream's order; the last ones are fixed at -1
+# (no network service) and disappear from responses at 2.36, injected files at 2.57.
+RESOURCES = ("cores", "instances", "key_pairs", "metadata_items", "ram", "server_groups",
+             "server_group_members", "injected_files", "injected_file_content_bytes",
+             "injected_file_path_bytes")
+NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "security_group_rules", "security_groups",
+                     "networks")
+INJECTED = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+
+
+def defaults(settings: QuotaSettings) -> dict[str, int]:
+    return {name: int(getattr(settings, name)) for name in RESOURCES}
+
+
+def limits(session: Session, settings: QuotaSettings, project_id: str) -> dict[str, int]:
+    """The project's limits: configured defaults overridden by its own quota rows."""
+    out = defaults(settings)
+    rows = session.execute(sa.select(Quota.resource, Quota.hard_limit)
+                           .where(Quota.project_id == project_id)).all()
+    out.update({resource: hard for resource, hard in rows if resource in out})
+    return out
+
+
+def usage(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """What the project uses now (key pairs: what ``user_id`` owns)."""
+    flavors = session.scalars(sa.select(Instance.flavor).where(
+        Instance.project_id == project_id, Instance.deleted.is_(False))).all()
+    groups = session.scalar(sa.select(sa.func.count()).select_from(ServerGroup)
+                            .where(ServerGroup.project_id == project_id)) or 0
+    keypairs = 0
+    if user_id is not None:
+        keypairs = session.scalar(sa.select(sa.func.count()).select_from(KeyPair)
+                                  .where(KeyPair.user_id == user_id)) or 0
+    return {"instances": len(flavors), "cores": sum(int(f["vcpus"]) for f in flavors),
+            "ram": sum(int(f["memory_mb"]) for f in flavors), "server_groups": groups,
+            "key_pairs": keypairs}
+
+
+def lock_project(session: Session, project_id: str) -> None:
+    """Hold the project's quota lock until the transaction ends."""
+    stmt = sa.select(QuotaLock).where(QuotaLock.project_id == project_id).with_for_update()
+    if session.scalar(stmt) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(QuotaLock(project_id=project_id))
+    except IntegrityError:
+        pass  # created concurrently: the locking select below waits for its owner
+    session.scalar(stmt)
+
+
+def exceeded(resource: str, requested: int, used: int, limit: int) -> QuotaExceeded:
+    return QuotaExceeded(f"Quota exceeded for {resource}: Requested {requested}, but "
+                         f"already used {used} of {limit} {resource}")
+
+
+def fit_instances(session: Session, settings: QuotaSettings, project_id: str,
+                  min_count: int, max_count: int, vcpus: int, ram: int) -> int:
+    """Lock the project and return how many servers (min..max) fit. Raises QuotaExceeded."""
+    lock_project(session, project_id)
+    limit = limits(session, settings, project_id)
+    used = usage(session, project_id)
+    fits = max_count
+    for resource, each in (("instances", 1), ("cores", vcpus), ("ram", ram)):
+        if limit[resource] < 0 or each == 0:
+            continue
+        room = max(limit[resource] - used[resource], 0) // each
+        if room < min_count:
+            raise exceeded(resource, each * min_count, used[resource], limit[resource])
+        fits = min(fits, room)
+    return fits
+
+
+def check_count(session: Session, settings: QuotaSettings, project_id: str, resource: str,
+                used: int, adding: int = 1, message: str | None = None) -> None:
+    """Raise QuotaExceeded if ``used + adding`` passes the project's limit."""
+    limit = limits(session, settings, project_id)[resource]
+    if 0 <= limit < used + adding:
+        raise QuotaExceeded(message or f"Quota exceeded for {resource}: Requested {adding}, "
+                            f"but already used {used} of {limit} {resource}")
+
+
+def check_metadata(session: Session, settings: QuotaSettings, project_id: str,
+                   metadata: Mapping[str, Any]) -> None:
+    limit = limits(session, settings, project_id)["metadata_items"]
+    if 0 <= limit < len(metadata):
+        raise QuotaExceeded(f"Quota exceeded for metadata_items: Requested "
+                            f"{len(metadata)}, but already used 0 of {limit} metadata_items")
+
+
+def group_members(session: Session, group_id: int) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(ServerGroupMember)
+        .join(Instance, Instance.uuid == ServerGroupMember.instance_uuid)
+        .where(ServerGroupMember.group_id == group_id, Instance.deleted.is_(False))) or 0
+
+
+def update(session: Session, settings: QuotaSettings, project_id: str,
+           values: Mapping[str, Any], force: bool) -> None:
+    """Set the project's limits. Raises BadRequest for unknown keys, bad values, or a
+    limit below current usage (unless ``force``)."""
+    used = usage(session, project_id)
+    for resource, value in values.items():
+        if resource not in RESOURCES and resource not in NETWORK_RESOURCES:
+            raise BadRequest(f"Additional properties are not allowed ('{resource}' was "
+                             "unexpected)")
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
+                             f"{value}. {value!r} is not of type 'integer'")
+        try:
+            number = int(value)
+        except ValueError:
+            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
+                             f"{value}. '{value}' is not of type 'integer'") from None
+        if number < -1:
+            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
+                             f"{value}. {number} is less than the minimum of -1")
+        if resource in NETWORK_RESOURCES:
+            continue
+        in_use = used.get(resource, 0)
+        if not force and number != -1 and number < in_use:
+            raise BadRequest(f"Quota limit {number} for {resource} must be greater than or "
+                             f"equal to already used and reserved {in_use}.")
+        row = session.scalar(sa.select(Quota).where(Quota.project_id == project_id,
+                                                    Quota.resource == resource))
+        if row is None:
+            session.add(Quota(project_id=project_id, resource=resource, hard_limit=number))
+        else:
+            row.hard_limit = number
+    session.flush()
+
+
+def reset(session: Session, project_id: str) -> None:
+    session.execute(sa.delete(Quota).where(Quota.project_id == project_id))
+
+
+def quota_set(values: Mapping[str, Any], version: Version, fill: Any = -1) -> dict[str, Any]:
+    """A quota set's visible keys for ``version`` (values or detail dicts)."""
+    out: dict[str, Any] = {}
+    for resource in RESOURCES:
+        if resource in INJECTED and version.at_least("2.57"):
+            continue
+        out[resource] = values[resource]
+    if not version.at_least("2.36"):
+        for resource in NETWORK_RESOURCES:
+            out[resource] = fill
+    return out
