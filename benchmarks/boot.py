@@ -93,7 +93,11 @@ class Watcher:
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
-            for server in self.api.changes_since(self.since):
+            # Ask only for what changed lately (with margin): a watcher needs changes.
+            started = time.time()
+            changed = self.api.changes_since(self.since)
+            self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 2))
+            for server in changed:
                 with self.lock:
                     self.status[server["id"]] = server["status"]
                     wanted = self.events.get(server["id"])
