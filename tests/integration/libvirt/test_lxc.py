@@ -56,10 +56,11 @@ def lxc_driver(real_libvirt: None, tmp_path: Path) -> LibvirtDriver:
         images=TarImage(), hostname="lxc-host")
 
 
-def wait_for(path: Path, timeout: float = 20) -> None:
+def wait_for(path: Path, content: str = "KILONOVA-LXC-UP\n", timeout: float = 20) -> None:
+    """Wait until the guest's init wrote ``content`` (the file appears before its text)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while not (path.exists() and path.read_text() == content):
+        assert time.monotonic() < deadline, f"{path} never got {content!r}"
         time.sleep(0.2)
 
 
@@ -76,7 +77,6 @@ def test_lxc_guest_runs_its_init_and_is_stopped_started_and_removed(
     try:
         assert drv.spawn(inst) == PowerState.RUNNING
         wait_for(marker)
-        assert marker.read_text() == "KILONOVA-LXC-UP\n"
 
         assert drv.power_off(inst.uuid) == PowerState.SHUTDOWN
         marker.unlink()
