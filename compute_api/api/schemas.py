@@ -21,13 +21,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def parse(model: type[Strict], data: Any, key: str) -> Any:
-    """Validate ``{key: {...}}`` with ``model``; raise BadRequest the upstream way."""
+def member(data: Any, key: str) -> Any:
+    """``data[key]`` of a body that must be ``{key: ...}``; BadRequest the upstream way."""
     if not isinstance(data, dict) or key not in data:
         raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required "
                          "property")
+    return data[key]
+
+
+def parse(model: type[Strict], data: Any, key: str) -> Any:
+    """Validate ``{key: {...}}`` with ``model``; raise BadRequest the upstream way."""
+    value = member(data, key)
     try:
-        return model.model_validate(data[key])
+        return model.model_validate(value)
     except ValidationError as exc:
         raise BadRequest(describe_validation(
             [{**e, "loc": (key, *e["loc"])} for e in exc.errors()]

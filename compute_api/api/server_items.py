@@ -23,18 +23,11 @@ from compute_api.api.deps import (
 )
 from compute_api.api.microversion import Version
 from compute_api.api.query import parse_timestamp, x_int
-from compute_api.api.schemas import check_tags
+from compute_api.api.schemas import check_tags, member
 from compute_api.api.versions import base_url
 from compute_api.api.views import usage_time
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}")
-
-
-def _object(body: Any, key: str) -> Any:
-    if not isinstance(body, dict) or key not in body:
-        raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required "
-                         "property")
-    return body[key]
 
 
 # --- metadata -----------------------------------------------------------------------
@@ -52,7 +45,7 @@ def merge_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: Sess
                    runtime: RuntimeDep) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {"metadata": server_items.set_metadata(
-        session, runtime.settings.quota, inst, _object(body, "metadata"), replace=False)}
+        session, runtime.settings.quota, inst, member(body, "metadata"), replace=False)}
 
 
 @router.put("/metadata")
@@ -60,7 +53,7 @@ def replace_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: Se
                      runtime: RuntimeDep) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {"metadata": server_items.set_metadata(
-        session, runtime.settings.quota, inst, _object(body, "metadata"), replace=True)}
+        session, runtime.settings.quota, inst, member(body, "metadata"), replace=True)}
 
 
 @router.get("/metadata/{key}")
@@ -75,7 +68,7 @@ def show_metadata_item(server_id: str, key: str, ctx: ContextDep, session: ReadS
 @router.put("/metadata/{key}")
 def set_metadata_item(server_id: str, key: str, body: BodyDep, ctx: ContextDep,
                       session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    meta = _object(body, "meta")
+    meta = member(body, "meta")
     if not isinstance(meta, dict) or len(meta) != 1:
         raise BadRequest("Request body contains too many items")
     if key not in meta:
@@ -114,7 +107,7 @@ def list_tags(server_id: str, ctx: ContextDep, session: ReadSessionDep, version:
 def replace_tags(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                  version: VersionDep) -> dict[str, Any]:
     inst = _tagged(session, ctx, server_id, version)
-    tags = _object(body, "tags")
+    tags = member(body, "tags")
     try:
         wanted = check_tags(tags if isinstance(tags, list) else [None])
     except ValueError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cli.embedded import EmbeddedCloud
-from tests.conftest import cloud_settings, release_backends
+from tests.conftest import cloud_settings, running_cloud
 
 ADMIN_PASSWORD = "e2e-admin-secret"
 
@@ -34,12 +34,8 @@ def builtin_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
     settings = cloud_settings(tmp_path_factory.mktemp("e2e"), "sqlite-memory")
     settings.auth = settings.auth.model_copy(update={"strategy": "builtin"})
     settings.identity = settings.identity.model_copy(update={"admin_password": ADMIN_PASSWORD})
-    running = EmbeddedCloud(settings).start()
-    try:
+    with running_cloud(settings) as running:
         yield running
-    finally:
-        running.stop()
-        release_backends(settings)
 
 
 @pytest.fixture(scope="module")

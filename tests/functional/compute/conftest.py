@@ -9,7 +9,7 @@ import pytest
 
 from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
-from tests.conftest import BACKENDS, cloud_settings, release_backends
+from tests.conftest import BACKENDS, cloud_settings, running_cloud
 
 ADMIN_PASSWORD = "functional-admin"
 
@@ -23,12 +23,8 @@ def shared_cloud(request: pytest.FixtureRequest,
     their own project names (tokens ``user:project``) and clean up what they create.
     """
     settings = cloud_settings(tmp_path_factory.mktemp("compute"), str(request.param))
-    running = EmbeddedCloud(settings).start()
-    try:
+    with running_cloud(settings) as running:
         yield running
-    finally:
-        running.stop()
-        release_backends(settings)
 
 
 @pytest.fixture(scope="package", params=BACKENDS)
@@ -38,12 +34,8 @@ def identity_cloud(request: pytest.FixtureRequest,
     settings = cloud_settings(tmp_path_factory.mktemp("idcloud"), str(request.param))
     settings.auth = settings.auth.model_copy(update={"strategy": "builtin"})
     settings.identity = settings.identity.model_copy(update={"admin_password": ADMIN_PASSWORD})
-    running = EmbeddedCloud(settings).start()
-    try:
+    with running_cloud(settings) as running:
         yield running
-    finally:
-        running.stop()
-        release_backends(settings)
 
 
 def password_token(base_url: str, user: str, password: str, project: str | None
