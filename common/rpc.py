@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -61,6 +62,9 @@ class Messaging:
         self._lock = threading.Lock()
         self._transport: Any = None
         self._serializer = ContextSerializer()
+        # The in-memory bus is one per process: scope this bus's topics so that two
+        # embedded clouds in one process (tests) never consume each other's messages.
+        self._scope = f"m{uuid.uuid4().hex[:8]}." if "memory" in transport_url else ""
 
     @property
     def transport(self) -> Any:
@@ -79,11 +83,11 @@ class Messaging:
             return self._transport
 
     def client(self, topic: str, version: str) -> Any:
-        target = om.Target(exchange=EXCHANGE, topic=topic, version=version)
+        target = om.Target(exchange=EXCHANGE, topic=self._scope + topic, version=version)
         return om.get_rpc_client(self.transport, target, serializer=self._serializer)
 
     def server(self, topic: str, server: str, endpoints: list[Any]) -> Any:
-        target = om.Target(exchange=EXCHANGE, topic=topic, server=server)
+        target = om.Target(exchange=EXCHANGE, topic=self._scope + topic, server=server)
         return om.get_rpc_server(
             self.transport, target, endpoints, serializer=self._serializer
         )
