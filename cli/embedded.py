@@ -102,6 +102,8 @@ class EmbeddedCloud:
     def _start_http(self, s: Settings) -> None:
         connect_host = "127.0.0.1" if s.api.host in ("0.0.0.0", "") else s.api.host
         port = s.api.port or _free_port(s.api.host)
+        # Agents find the image API (snapshot uploads, image downloads) by this port.
+        s.api = s.api.model_copy(update={"port": port})
         self.base_url = f"http://{connect_host}:{port}"
         assert self._messaging is not None
         app = build_http_app(s, self._messaging, s.placement.url or self.placement_url,

@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     dbp.add_argument("action", choices=["upgrade"])
     cfg = sub.add_parser("config", help="configuration helpers")
     cfg.add_argument("action", choices=["sample"])
+    pol = sub.add_parser("policy", help="policy rules (defaults and the policy file)")
+    pol.add_argument("action", choices=["sample"])
+    pol.add_argument("--service", choices=["api", "placement"], default="api",
+                     help="api: compute and image APIs (default); placement")
     identity.add_parsers(sub)
     return parser
 
@@ -60,10 +64,26 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _policy_sample(service: str) -> str:
+    """The default rules as a commented policy file for ``[auth] policy_file``."""
+    from common.policy import Enforcer
+
+    if service == "placement":
+        from placement import policies
+
+        return Enforcer(policies.DEFAULTS).sample("Kilonova placement policy")
+    from compute_api.runtime import api_enforcer
+
+    return api_enforcer(None).sample("Kilonova compute and image API policy")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "config":
         sys.stdout.write(render_sample())
+        return 0
+    if args.command == "policy":
+        sys.stdout.write(_policy_sample(args.service))
         return 0
     try:
         settings = _settings(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -46,17 +47,36 @@ def serve(name: str, settings: Settings) -> None:
 def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
     if name == "placement":
         from common.auth import token_verifier
+        from placement import asgi
         from placement.app import create_app
 
+        section = settings.placement
+        if section.workers > 1:
+            LOG.info("serving placement on %s:%d with %d workers",
+                     section.host, section.port, section.workers)
+            asgi.serve(section.host, section.port, section.workers, settings)
+            return
         # Registers the token key, so placement's "builtin" strategy can verify tokens.
         token_verifier(settings)
-        run_http(create_app(settings), settings.placement.host, settings.placement.port)
+        run_http(create_app(settings), section.host, section.port)
         return
     if not settings.placement.url:
         raise ConfigError("placement.url: required when services run separately")
     app = build_http_app(settings, messaging, settings.placement.url, compute=True,
                          placement=False, prefixed=False)
     run_http(app, settings.api.host, settings.api.port)
+
+
+# A detail page of 1000 servers or a candidates answer builds ~100k objects: with the
+# default threshold (700) the collector ran dozens of times per request.
+GC_THRESHOLD = (50_000, 20, 20)
+
+
+def _tune_gc() -> None:
+    """Collect less often, and never rescan what was loaded at start-up."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def run_http(app: Any, host: str, port: int) -> None:
@@ -71,6 +91,7 @@ def run_http(app: Any, host: str, port: int) -> None:
                 raise SystemExit(f"the HTTP server on {host}:{port} failed to start")
             time.sleep(0.05)
         LOG.info("serving HTTP on %s:%d", host, port)
+        _tune_gc()
         wait_for_signal(lambda: not thread.is_alive())
     finally:
         server.should_exit = True

@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.auth import service_token
+from common.auth import client_auth
 from common.compute_db import queries
 from common.db import check_at_head, create_engine, session_factory, transaction
 from common.rpc import Messaging
 from common.service import Service
 from common.settings import Settings
+from compute_agent.images import HttpImageSource, image_api_token, image_api_url
 from compute_agent.manager import ComputeManager
 from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
 from compute_agent.rpc.client import ComputeClient
@@ -30,13 +31,17 @@ from compute_api.app import (
     create_image_app,
     open_runtime,
 )
+from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.live_migrate import LiveMigrateFlow
+from conductor.flows.resize import MoveRecovery, ResizeFlow
 from conductor.hosts import HostRecords
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
 from conductor.sweeper import Sweeper
+from conductor.tasks import Tasks
 from placement.app import create_app as create_placement_app
 from placement.client import PlacementClient
 from scheduler.manager import SchedulerManager
@@ -66,7 +71,7 @@ def _self_heartbeat(service: Service, sessions: sessionmaker[Session], host: str
 
 def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     sessions = _compute_db(settings)
-    placement = PlacementClient(placement_url, token=service_token(settings),
+    placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
     manager = SchedulerManager(sessions, placement, settings)
     service = Service("scheduler")
@@ -80,16 +85,22 @@ def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str
 
 def build_conductor(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     sessions = _compute_db(settings)
-    placement = PlacementClient(placement_url, token=service_token(settings),
+    placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
     builds = BuildFlow(sessions, SchedulerClient(messaging), ComputeClient(messaging),
                        placement, settings)
     deletes = DeleteFlow(sessions, placement)
-    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions))
+    compute, scheduler, tasks = ComputeClient(messaging), SchedulerClient(messaging), \
+        Tasks(sessions)
+    moves = (tasks, scheduler, compute, placement, settings)
+    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
+                                 ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
+                                 ResizeFlow(*moves),
+                                 LiveMigrateFlow(*moves))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))
-    sweeper = Sweeper(sessions, deletes)
+    sweeper = Sweeper(sessions, deletes, MoveRecovery(*moves))
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
@@ -110,12 +121,13 @@ def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
 
 def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     """One agent per host this process serves (many with simulated hosts)."""
-    placement = PlacementClient(placement_url, token=service_token(settings),
+    placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
     conductor = ConductorClient(messaging)
     service = Service("compute")
+    images = HttpImageSource(image_api_url(settings), image_api_token(settings))
     for host, driver in _drivers(settings):
-        manager = ComputeManager(host, driver, conductor, placement)
+        manager = ComputeManager(host, driver, conductor, placement, images)
         service.on_start.append(manager.register)
         service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
         interval = settings.service.heartbeat_interval
@@ -151,10 +163,15 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
             runtime_apps.append(identity_app)
             children.append(("/identity", identity_app))
             catalog["identity"] = "/identity"
-        children.append(("/image", image_app))
+        if settings.images.backend == "glance" and settings.images.glance_url:
+            # Images live in an external Glance: /image is not served.
+            runtime_apps.remove(image_app)
+            catalog["image"] = settings.images.glance_url.rstrip("/")
+        else:
+            children.append(("/image", image_app))
+            catalog["image"] = "/image"
         children.append(("/compute" if prefixed else "", compute_app))
         catalog["compute"] = "/compute/v2.1" if prefixed else "/v2.1"
-        catalog["image"] = "/image"
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

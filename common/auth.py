@@ -20,15 +20,19 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from common.context import RequestContext, new_request_id
 from common.errors import Unauthorized
 
 if TYPE_CHECKING:
+    import httpx
+
+    from common.keystone import KeystoneValidator
     from common.settings import Settings
 
 TOKEN_PREFIX = "kn1"
@@ -110,6 +114,25 @@ class TokenSigner:
         return data
 
 
+@runtime_checkable
+class TokenValidator(Protocol):
+    """Checks tokens some other way (an external Keystone); may block on I/O."""
+
+    def context(self, token: str, request_id: str) -> RequestContext:
+        """The caller of ``token``. Raises Unauthorized."""
+        ...
+
+
+# What ``context_from_token`` checks tokens with: "noauth", a TokenSigner (builtin),
+# or a TokenValidator (keystone).
+Verifier = str | TokenSigner | TokenValidator
+
+
+def verifier_blocks(verifier: Verifier) -> bool:
+    """Whether checking a token may wait on the network (run it in a worker thread)."""
+    return isinstance(verifier, TokenValidator)
+
+
 def key_path(settings: Settings) -> Path:
     configured = settings.identity.key_file
     return Path(configured) if configured else settings.data_dir / "keys" / "token.key"
@@ -136,21 +159,63 @@ def load_key(path: Path) -> bytes:
 # name (``context_from_token(token, "builtin")``) verify tokens of any cloud this
 # process serves. Callers should prefer passing the TokenSigner itself.
 _SIGNERS: dict[str, TokenSigner] = {}
+_KEYSTONES: dict[str, KeystoneValidator] = {}
+_KEYSTONE_LOCK = threading.Lock()
 
 
-def token_verifier(settings: Settings) -> str | TokenSigner:
+def token_verifier(settings: Settings) -> Verifier:
     """What ``context_from_token`` needs as ``strategy`` for these settings."""
     if settings.auth.strategy == "noauth":
         return "noauth"
+    if settings.auth.strategy == "keystone":
+        return _keystone(settings)
     signer = TokenSigner(load_key(key_path(settings)))
     _SIGNERS[signer.key_id] = signer
     return signer
 
 
+def _keystone(settings: Settings) -> KeystoneValidator:
+    """One validator (service user session, token cache) per Keystone configuration."""
+    from common.keystone import KeystoneValidator
+
+    key = settings.keystone.model_dump_json()
+    with _KEYSTONE_LOCK:
+        if key not in _KEYSTONES:
+            _KEYSTONES[key] = KeystoneValidator(settings.keystone)
+        return _KEYSTONES[key]
+
+
+def service_auth(settings: Settings) -> httpx.Auth | None:
+    """What a service's HTTP client authenticates with when a static token will not do:
+    with Keystone, the service user's token, renewed as it expires."""
+    if settings.auth.strategy != "keystone":
+        return None
+    from common.keystone import ServiceAuth
+
+    return ServiceAuth(_keystone(settings))
+
+
+class ClientAuth(TypedDict):
+    token: str
+    auth: httpx.Auth | None
+
+
+def client_auth(settings: Settings) -> ClientAuth:
+    """``token=`` and ``auth=`` for a service's HTTP client (``PlacementClient``)."""
+    if settings.auth.strategy == "keystone":
+        return {"token": "", "auth": service_auth(settings)}
+    return {"token": service_token(settings), "auth": None}
+
+
 def service_token(settings: Settings) -> str:
-    """A token the services send to each other (placement); admin, never expiring."""
+    """A token the services send to each other (placement); admin, never expiring.
+
+    With Keystone: the service user's current token (prefer ``service_auth``).
+    """
+    if settings.auth.strategy == "keystone":
+        return _keystone(settings).service_token()
     verifier = token_verifier(settings)
-    if isinstance(verifier, str):
+    if not isinstance(verifier, TokenSigner):
         return "admin:admin"
     token, _ = verifier.issue(SERVICE_USER, SERVICE_PROJECT, ALL_ROLES, None,
                               methods=("service",))
@@ -166,11 +231,13 @@ def _signer_for(token: str) -> TokenSigner:
 
 
 def context_from_token(
-    token: str | None, strategy: str | TokenSigner, request_id: str | None = None
+    token: str | None, strategy: Verifier, request_id: str | None = None
 ) -> RequestContext:
     """Turn a request's token into a RequestContext. Raises Unauthorized."""
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
+    if isinstance(strategy, TokenValidator):
+        return strategy.context(token, request_id or new_request_id())
     if isinstance(strategy, TokenSigner) or strategy == "builtin":
         signer = strategy if isinstance(strategy, TokenSigner) else _signer_for(token)
         data = signer.verify(token)

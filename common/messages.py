@@ -59,6 +59,9 @@ class RequestSpec(Payload):
     group: GroupPayload | None = None
     same_host: list[uuid.UUID] = Field(default_factory=list)
     different_host: list[uuid.UUID] = Field(default_factory=list)
+    # An admin's requested destination (compute API 2.74): only this host / node.
+    requested_host: str | None = None
+    requested_node: str | None = None
     # Filled in by the scheduler, from placement's allocations at decision time:
     # host -> how many group members / hinted servers are there now.
     group_hosts: dict[str, int] = Field(default_factory=dict)
@@ -90,6 +93,10 @@ class InstancePayload(Payload):
     user_data: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     key_name: str | None = None
+    key_data: str | None = None
+    hostname: str | None = None
+    availability_zone: str | None = None
+    launch_index: int = 0
 
 
 class NodeReport(Payload):
@@ -125,6 +132,15 @@ class NodeReport(Payload):
 class GuestState(Payload):
     uuid: uuid.UUID
     power_state: int
+
+
+class GuestAddress(Payload):
+    """An address a guest's interface got, as the hypervisor learned it (a DHCP lease)."""
+
+    network: str  # the libvirt network (or bridge) the interface is plugged into
+    mac: str
+    addr: str
+    version: int = 4
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -60,14 +60,53 @@ class PlacementSettings(_Section):
     host: str = Field("127.0.0.1", description="Address `serve placement` listens on")
     port: int = Field(8778, ge=0, le=65535, description="Port of `serve placement`")
     timeout: float = Field(30.0, gt=0, description="Seconds a placement HTTP call may take")
+    workers: int = Field(
+        1, ge=1, description="Processes `serve placement` forks to share its port; on "
+        "PostgreSQL, up to one per CPU (SQLite serialises writers: keep 1)"
+    )
 
 
 class AuthSettings(_Section):
-    strategy: Literal["noauth", "builtin"] = Field(
+    strategy: Literal["noauth", "builtin", "keystone"] = Field(
         "noauth",
         description="Token checking. noauth (development): the token is `user:project`, "
         "user `admin` has the admin role; builtin: the Keystone v3 subset at /identity "
-        "issues signed tokens for users kept in the compute database",
+        "issues signed tokens for users kept in the compute database; keystone: tokens "
+        "are validated by the Keystone of [keystone]",
+    )
+    policy_file: str | None = Field(
+        None, description="YAML or JSON file of policy rules overriding the defaults "
+        "(`kilonova policy sample` lists them); re-read when it changes",
+    )
+
+
+class KeystoneSettings(_Section):
+    auth_url: str | None = Field(
+        None, description="Keystone (identity v3) endpoint the services validate tokens "
+        "with and get their own tokens from, e.g. http://keystone:5000/v3",
+    )
+    www_authenticate_uri: str | None = Field(
+        None, description="Identity endpoint 401 answers point clients to; empty: auth_url"
+    )
+    username: str = Field("kilonova", description="Service user that validates tokens")
+    password: str | None = Field(None, description="The service user's password")
+    project_name: str = Field("service", description="Project of the service user's token")
+    user_domain_name: str = Field("Default", description="Domain of the service user")
+    project_domain_name: str = Field("Default", description="Domain of its project")
+    cache_ttl: float = Field(
+        300.0, ge=0, description="Seconds a validated token is remembered (never past "
+        "its expiry); 0: ask Keystone every time",
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds a call to Keystone may take")
+
+
+class ImagesSettings(_Section):
+    backend: Literal["builtin", "glance"] = Field(
+        "builtin", description="builtin: the Glance v2 subset at /image, images in the "
+        "compute database; glance: an external Glance at glance_url (/image not served)",
+    )
+    glance_url: str | None = Field(
+        None, description="Glance endpoint (without /v2) when backend = glance"
     )
 
 
@@ -122,6 +161,9 @@ class ConductorSettings(_Section):
     )
     sweep_interval: float = Field(
         10.0, gt=0, description="Seconds between sweeps for expired tasks and leftovers"
+    )
+    allow_resize_to_same_host: bool = Field(
+        False, description="Let a resize stay on the server's host (upstream's option)"
     )
 
 
@@ -227,6 +269,8 @@ class Settings(BaseSettings):
     placement: PlacementSettings = Field(default_factory=PlacementSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
+    images: ImagesSettings = Field(default_factory=ImagesSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)

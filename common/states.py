@@ -46,6 +46,7 @@ class TaskState(StrEnum):
     RESIZE_CONFIRMING = "resize_confirming"
     MIGRATING = "migrating"
     DELETING = "deleting"
+    IMAGE_SNAPSHOT = "image_snapshot"
 
 
 class PowerState(IntEnum):
@@ -67,6 +68,12 @@ class Action(StrEnum):
     UNPAUSE = "unpause"
     SUSPEND = "suspend"
     RESUME = "resume"
+    SNAPSHOT = "createImage"
+    RESIZE = "resize"
+    MIGRATE = "migrate"
+    CONFIRM_RESIZE = "confirmResize"
+    REVERT_RESIZE = "revertResize"
+    LIVE_MIGRATE = "live-migration"
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,28 @@ ACTIONS: Mapping[Action, Rule] = {
     Action.UNPAUSE: Rule(frozenset({VmState.PAUSED}), TaskState.UNPAUSING),
     Action.SUSPEND: Rule(frozenset({VmState.ACTIVE}), TaskState.SUSPENDING),
     Action.RESUME: Rule(frozenset({VmState.SUSPENDED}), TaskState.RESUMING),
+    Action.SNAPSHOT: Rule(
+        frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
+        TaskState.IMAGE_SNAPSHOT,
+    ),
+    Action.RESIZE: Rule(frozenset({VmState.ACTIVE, VmState.STOPPED}), TaskState.RESIZE_PREP),
+    Action.MIGRATE: Rule(frozenset({VmState.ACTIVE, VmState.STOPPED}), TaskState.RESIZE_PREP),
+    Action.CONFIRM_RESIZE: Rule(frozenset({VmState.RESIZED}), TaskState.RESIZE_CONFIRMING),
+    Action.REVERT_RESIZE: Rule(frozenset({VmState.RESIZED}), TaskState.RESIZE_REVERTING),
+    Action.LIVE_MIGRATE: Rule(frozenset({VmState.ACTIVE, VmState.PAUSED}),
+                              TaskState.MIGRATING),
+}
+
+# The vm_state a power action leaves the server in when it succeeds.
+POWER_RESULTS: Mapping[Action, VmState] = {
+    Action.START: VmState.ACTIVE,
+    Action.STOP: VmState.STOPPED,
+    Action.REBOOT_SOFT: VmState.ACTIVE,
+    Action.REBOOT_HARD: VmState.ACTIVE,
+    Action.PAUSE: VmState.PAUSED,
+    Action.UNPAUSE: VmState.ACTIVE,
+    Action.SUSPEND: VmState.SUSPENDED,
+    Action.RESUME: VmState.ACTIVE,
 }
 
 # The status a vm_state shows when no task overrides it.

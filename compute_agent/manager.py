@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 import uuid
@@ -12,7 +13,9 @@ from pathlib import Path
 
 from common.context import RequestContext, admin_context
 from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
-from common.messages import FlavorPayload, GuestState
+from common.messages import FlavorPayload, GuestAddress, GuestState, InstancePayload
+from common.states import PowerState
+from compute_agent.images import ImageUploader
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
@@ -24,14 +27,17 @@ BINARY = "kilonova-compute"
 
 class ComputeManager:
     def __init__(self, host: str, driver: Driver, conductor: ConductorClient,
-                 placement: PlacementClient) -> None:
+                 placement: PlacementClient, images: ImageUploader | None = None) -> None:
         self.host = host
         self._driver = driver
         self._conductor = conductor
         self._placement = placement
+        self._images = images
         # Serialises work on one instance (a build and a delete racing on this host).
         self._locks: defaultdict[uuid.UUID, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        # The addresses last recorded per guest: only changes are sent to the conductor.
+        self._addresses: dict[uuid.UUID, list[GuestAddress]] = {}
         driver.set_power_event_handler(self._power_changed)
 
     def _lock(self, instance_uuid: uuid.UUID) -> threading.Lock:
@@ -126,6 +132,22 @@ class ComputeManager:
                    if i.uuid not in guests and i.vm_state == "active"]
         if known or missing:
             self._conductor.sync_power_states(ctx, self.host, known + missing)
+        self._sync_addresses(ctx, [u for u, p in guests.items()
+                                   if u in records and p == PowerState.RUNNING])
+
+    def _sync_addresses(self, ctx: RequestContext, running: list[uuid.UUID]) -> None:
+        """Record the addresses running guests hold (leases arrive after the boot)."""
+        for gone in self._addresses.keys() - set(running):
+            del self._addresses[gone]
+        for guest_uuid in running:
+            try:
+                found = self._driver.guest_addresses(guest_uuid)
+                if found != self._addresses.get(guest_uuid, []):
+                    self._conductor.set_instance_addresses(ctx, self.host, guest_uuid, found)
+                    self._addresses[guest_uuid] = found
+            except ControlPlaneError as exc:
+                LOG.warning("addresses of %s not recorded (%s); the next sync retries",
+                            guest_uuid, exc)
 
     def _is_ours(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> bool:
         return self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is not None
@@ -222,3 +244,58 @@ class ComputeManager:
             if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
             self._driver.live_migrate(instance_uuid, dest_host, timeout)
+
+    # -- 1.2: snapshots to images, the steps of migrations -----------------------------
+
+    def _instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> InstancePayload:
+        """The instance, if this host may act on it (its host, or a migration's end)."""
+        inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+        if inst is None:
+            raise NotFound(f"instance {instance_uuid} is not known to host {self.host}")
+        return inst
+
+    def snapshot_to_image(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> None:
+        """Snapshot the root disk and upload it as the data of the queued ``image_id``."""
+        if self._images is None:
+            raise DriverError(f"host {self.host} has no image API to upload snapshots to")
+        with tempfile.TemporaryDirectory(prefix="kilonova-snapshot-") as tmp:
+            dest = Path(tmp) / "snapshot.qcow2"
+            self.snapshot_instance(ctx, instance_uuid, dest)
+            self._images.upload(str(image_id), dest)
+
+    def post_live_migration_at_destination(self, ctx: RequestContext,
+                                           instance_uuid: uuid.UUID) -> int:
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            return self._driver.post_live_migration_at_destination(inst)
+
+    def rollback_live_migration_at_destination(self, ctx: RequestContext,
+                                               instance_uuid: uuid.UUID) -> None:
+        with self._lock(instance_uuid):
+            self._driver.rollback_live_migration_at_destination(instance_uuid)
+
+    def migrate_disk_and_power_off(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                                   dest_host: str) -> dict[str, str]:
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            return self._driver.migrate_disk_and_power_off(inst, dest_host)
+
+    def finish_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         flavor: FlavorPayload, power_on: bool,
+                         disk_info: dict[str, str]) -> int:
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            return self._driver.finish_migration(inst, flavor, power_on, disk_info)
+
+    def destroy_migrated(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """The end of a move the guest left (confirmed: source; reverted: destination)."""
+        with self._lock(instance_uuid):
+            self._instance(ctx, instance_uuid)
+            self._driver.destroy(instance_uuid)
+
+    def finish_revert_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                                power_on: bool) -> int:
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            return self._driver.finish_revert_migration(inst, power_on)

@@ -10,10 +10,11 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.auth import service_token, token_verifier
+from common.auth import client_auth, token_verifier
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
+from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
@@ -22,18 +23,25 @@ from compute_api.api import (
     errors,
     flavors,
     keypairs,
+    migrations,
     quotas,
+    server_actions,
     server_groups,
     server_items,
     servers,
     versions,
 )
 from compute_api.api.microversion import requested_version
+from compute_api.api.policy_check import PolicyCheck
 from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
 from compute_api.identity import errors as identity_errors
 from compute_api.images import api as images_api
-from compute_api.runtime import Runtime
+from compute_api.images import errors as image_errors
+from compute_api.images import policies as image_policies
+from compute_api.images.source import image_lookup
+from compute_api.policies import route_table
+from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
@@ -51,13 +59,15 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
         settings=settings, engine=engine, sessions=sessions, read_sessions=read_only(sessions),
         messaging=messaging, conductor=ConductorClient(messaging),
         compute=ComputeClient(messaging),
-        placement=PlacementClient(placement_url, token=service_token(settings),
+        placement=PlacementClient(placement_url, **client_auth(settings),
                                   timeout=settings.placement.timeout),
         verifier=token_verifier(settings), catalog=dict(catalog or {}),
+        policy=api_enforcer(settings.auth.policy_file), images=image_lookup(settings),
     )
 
 
 def close_runtime(runtime: Runtime) -> None:
+    runtime.images.close()
     runtime.placement.close()
     runtime.engine.dispose()
 
@@ -128,19 +138,30 @@ def create_compute_app() -> FastAPI:
     app = FastAPI(title="Kilonova Compute API", openapi_url=None, docs_url=None,
                   redoc_url=None)
     errors.install(app)
-    for module in (versions, flavors, servers, server_items, keypairs, server_groups,
-                   quotas, availability_zones):
+    for module in (versions, flavors, servers, server_items, server_actions, migrations,
+                   keypairs, server_groups, quotas, availability_zones):
         app.include_router(module.router)
 
+    app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
     app.add_middleware(_ComputeHeaders)
     return app
+
+
+def _compute_error(status: int, message: str, headers: dict[str, str] | None) -> ASGIApp:
+    return errors.fault_response(status, message, headers)
+
+
+def _glance_message(exc: ControlPlaneError) -> str:
+    if isinstance(exc, PolicyForbidden):
+        return f"You are not authorized to complete {exc.rule} action."
+    return exc.message
 
 
 def create_image_app() -> FastAPI:
     """The Glance v2 subset; shares the compute API's runtime."""
     app = FastAPI(title="Kilonova Image API", openapi_url=None, docs_url=None,
                   redoc_url=None)
-    errors.install(app)
+    image_errors.install(app)
     app.include_router(images_api.router)
 
     @app.get("/", include_in_schema=False)
@@ -150,6 +171,8 @@ def create_image_app() -> FastAPI:
                              "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
         return JSONResponse(doc, status_code=300)
 
+    app.add_middleware(PolicyCheck, table=image_policies.route_table(),
+                       render=image_errors.error_response, message=_glance_message)
     app.add_middleware(_RequestIdHeaders)
     return app
 

@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common import policy
 from common.compute_db.models import KeyPair
 from common.context import RequestContext
-from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from common.errors import BadRequest, Conflict, NotFound
 from common.settings import QuotaSettings
 from compute_api import quotas
 from compute_api.api.microversion import Version
@@ -107,8 +108,8 @@ def owner(ctx: RequestContext, requested: str | None, version: Version) -> str:
     """Whose key pairs a request is about: another user's only for admins (2.10+)."""
     if requested is None or not version.at_least("2.10") or requested == ctx.user_id:
         return ctx.user_id or ""
-    if not ctx.is_admin:
-        raise Forbidden("Policy doesn't allow os_compute_api:os-keypairs to be performed.")
+    # The route's rule (os-keypairs:index/show/create/delete) again, on that user.
+    policy.authorize_route(ctx, {"user_id": requested})
     return requested
 
 

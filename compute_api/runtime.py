@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.auth import TokenSigner
+from common.auth import Verifier
+from common.policy import Enforcer
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
+from compute_api.images.source import ImageLookup, LocalImages
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
@@ -25,7 +27,22 @@ class Runtime:
     conductor: ConductorClient
     compute: ComputeClient
     placement: PlacementClient
-    # What common.auth.context_from_token checks tokens with ("noauth" or a signer).
-    verifier: str | TokenSigner = "noauth"
+    # What common.auth.context_from_token checks tokens with ("noauth", a signer or a
+    # Keystone validator).
+    verifier: Verifier = "noauth"
+    # The compute and image APIs' policy (their rule names do not collide).
+    policy: Enforcer = field(default_factory=lambda: api_enforcer(None))
+    # Where imageRef is looked up: the image table, or an external Glance.
+    images: ImageLookup = field(default_factory=LocalImages)
     # Service type -> URL (or path below the root URL) the identity catalog lists.
     catalog: dict[str, str] = field(default_factory=dict)
+
+
+def api_enforcer(policy_file: str | None) -> Enforcer:
+    """The policy of the compute and image APIs: their defaults and the policy file."""
+    from compute_api import policies
+    from compute_api.images import policies as image_policies
+
+    names = {d.name for d in policies.DEFAULTS}
+    extra = [d for d in image_policies.DEFAULTS if d.name not in names]
+    return Enforcer([*policies.DEFAULTS, *extra], policy_file)

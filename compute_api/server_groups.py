@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from common import policy
 from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
 from common.context import RequestContext
 from common.errors import BadRequest, NotFound
@@ -93,10 +94,13 @@ def get(session: Session, ctx: RequestContext, group_id: str) -> ServerGroup:
     return group
 
 
+ALL_PROJECTS_RULE = "os_compute_api:os-server-groups:index:all_projects"
+
+
 def list_groups(session: Session, ctx: RequestContext, all_projects: bool,
                 limit: int | None, offset: int | None) -> Sequence[ServerGroup]:
     stmt = sa.select(ServerGroup).order_by(ServerGroup.id)
-    if not (ctx.is_admin and all_projects):
+    if not (all_projects and policy.allowed(ctx, ALL_PROJECTS_RULE)):
         stmt = stmt.where(ServerGroup.project_id == ctx.project_id)
     if offset:
         stmt = stmt.offset(offset)

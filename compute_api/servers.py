@@ -6,21 +6,37 @@ import logging
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
+from common import policy
 from common.compute_db import queries
-from common.compute_db.models import Flavor, Image, Instance, InstanceFault, KeyPair, Service
+from common.compute_db.models import (
+    ComputeNode,
+    Flavor,
+    Image,
+    Instance,
+    InstanceFault,
+    KeyPair,
+    Service,
+)
 from common.context import RequestContext
 from common.db import transaction, utcnow
-from common.errors import BadRequest, Conflict, NotFound
+from common.errors import BadRequest, Conflict, Forbidden, NotFound
 from common.states import Action, TaskState, VmState, allowed, vm_states_for_status
 from compute_api import quotas, server_groups, server_items
 from compute_api.api.microversion import Version
-from compute_api.api.schemas import ServerCreate, ServerUpdate
+from compute_api.api.schemas import (
+    SchedulerHints,
+    ServerCreate,
+    ServerUpdate,
+    check_hostname,
+)
+from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
@@ -38,9 +54,9 @@ def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
             "extra_specs": dict(flavor.extra_specs or {})}
 
 
-def _resolve_flavor(session: Session, ref: str) -> Flavor:
+def _resolve_flavor(session: Session, ctx: RequestContext, ref: str) -> Flavor:
     try:
-        flavor = queries.get_flavor(session, ref)
+        flavor = queries.get_flavor(session, ref, None if ctx.is_admin else ctx.project_id)
     except NotFound:
         raise BadRequest("Invalid flavorRef provided.") from None
     if flavor.disabled:
@@ -48,11 +64,12 @@ def _resolve_flavor(session: Session, ref: str) -> Flavor:
     return flavor
 
 
-def _resolve_image(session: Session, ref: str | None, flavor: Flavor) -> Image | None:
+def _resolve_image(session: Session, images: ImageLookup, ref: str | None, flavor: Flavor
+                   ) -> ImageRecord | None:
     if ref is None:
         raise BadRequest("Invalid input for field/attribute imageRef. imageRef is required "
                          "when not booting from a volume")
-    image = session.get(Image, uuid.UUID(ref))
+    image = images.get(session, uuid.UUID(ref))
     if image is None:
         raise BadRequest("Can not find requested image")
     if image.status != "active":
@@ -88,7 +105,10 @@ def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
                   version: Version) -> None:
     """Fields that need a microversion, a lookup or support we do not have."""
     for field_name, since, until in (("tags", "2.52", None), ("personality", None, "2.57"),
-                                     ("trusted_image_certificates", "2.63", None)):
+                                     ("trusted_image_certificates", "2.63", None),
+                                     ("host", "2.74", None),
+                                     ("hypervisor_hostname", "2.74", None),
+                                     ("hostname", "2.90", None)):
         if getattr(body, field_name) is None:
             continue
         if (since and not version.at_least(since)) or (until and version.at_least(until)):
@@ -100,11 +120,93 @@ def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
     zone = (body.availability_zone or "").partition(":")[0]
     if zone and zone != DEFAULT_ZONE:
         raise BadRequest(f"The requested availability zone is not available: {zone}")
-    if body.key_name is not None:
-        found = session.scalar(sa.select(KeyPair.id).where(
-            KeyPair.user_id == ctx.user_id, KeyPair.name == body.key_name))
-        if found is None:
-            raise BadRequest("Invalid key_name provided.")
+    if body.key_name is not None and _key_data(session, ctx, body.key_name) is None:
+        raise BadRequest("Invalid key_name provided.")
+    _check_destination(session, ctx, body.host, body.hypervisor_hostname)
+    if body.hostname is not None:
+        check_hostname(body.hostname, fqdn=version.at_least("2.94"))
+        if (body.max_count or body.min_count) > 1:
+            raise BadRequest("Unable to specify a hostname when creating more than one "
+                             "server.")
+
+
+def _key_data(session: Session, ctx: RequestContext, name: str) -> str | None:
+    """The public key of the caller's key pair ``name`` (None: no such key pair)."""
+    return session.scalar(sa.select(KeyPair.public_key).where(
+        KeyPair.user_id == ctx.user_id, KeyPair.name == name))
+
+
+REQUESTED_DESTINATION_RULE = "compute:servers:create:requested_destination"
+
+
+def all_tenants_rule() -> str:
+    """The all_tenants rule of the list being served (servers:index or servers:detail)."""
+    route = policy.current_rule()
+    if route == "os_compute_api:servers:detail":
+        return "os_compute_api:servers:detail:get_all_tenants"
+    return "os_compute_api:servers:index:get_all_tenants"
+
+
+def _check_destination(session: Session, ctx: RequestContext, host: str | None,
+                       node: str | None) -> None:
+    """2.74: only admins may name a host / node, and it must exist."""
+    if host is None and node is None:
+        return
+    if not policy.allowed(ctx, REQUESTED_DESTINATION_RULE):
+        raise Forbidden(f"Policy doesn't allow {REQUESTED_DESTINATION_RULE} to be "
+                        "performed.")
+    if host is not None and session.scalar(
+            sa.select(ComputeNode.id).where(ComputeNode.host == host).limit(1)) is None:
+        raise BadRequest(f"Compute host {host} could not be found.")
+    if node is not None:
+        stmt = sa.select(ComputeNode.id).where(ComputeNode.hypervisor_hostname == node)
+        if host is not None:
+            stmt = stmt.where(ComputeNode.host == host)
+        if session.scalar(stmt.limit(1)) is None:
+            where = f" on host {host}" if host is not None else ""
+            raise BadRequest(f"Compute node {node}{where} could not be found.")
+
+
+def default_hostname(name: str) -> str:
+    """A hostname derived from a display name, as upstream sanitises it."""
+    cleaned = "".join(c if c.isalnum() or c in "-." else "-" for c in name.lower())
+    cleaned = "-".join(part for part in cleaned.split("-") if part)
+    return cleaned.strip(".-")[:63].rstrip(".-") or "server"
+
+
+def image_meta(image: Image | ImageRecord | None) -> dict[str, str]:
+    """The image metadata a server keeps from its boot image (shown at 2.98)."""
+    if image is None:
+        return {}
+    meta = {"base_image_ref": str(image.id), "min_disk": str(image.min_disk),
+            "min_ram": str(image.min_ram)}
+    if image.container_format:
+        meta["container_format"] = image.container_format
+    if image.disk_format:
+        meta["disk_format"] = image.disk_format
+    meta.update({key: str(value) for key, value in (image.properties or {}).items()})
+    return meta
+
+
+def stored_hints(hints: SchedulerHints | None) -> dict[str, list[str]]:
+    """Scheduler hints as kept with the server: every value a list of strings.
+
+    Raises BadRequest for a same_host / different_host entry that is not a uuid.
+    """
+    if hints is None:
+        return {}
+    out: dict[str, list[str]] = {}
+    for key, value in hints.model_dump(exclude_none=True).items():
+        values = value if isinstance(value, list) else [value]
+        if key in ("same_host", "different_host", "group"):
+            for item in values:
+                try:
+                    uuid.UUID(str(item))
+                except ValueError:
+                    raise BadRequest(f"Invalid input for field/attribute {key}. Value: "
+                                     f"{item}. '{item}' is not a 'uuid'") from None
+        out[key] = [v if isinstance(v, str) else str(v) for v in values]
+    return out
 
 
 def _boot_image(body: ServerCreate) -> str | None:
@@ -124,7 +226,7 @@ def _boot_image(body: ServerCreate) -> str | None:
 
 
 def create(session: Session, ctx: RequestContext, body: ServerCreate, version: Version,
-           runtime: Runtime, group: str | None = None) -> Created:
+           runtime: Runtime, hints: SchedulerHints | None = None) -> Created:
     """Validate, check quota and insert the servers of one request (building/scheduling).
 
     Raises BadRequest, QuotaExceeded (the count and the insert share the project's quota
@@ -138,9 +240,12 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
         raise BadRequest("Additional properties are not allowed ('description' was "
                          "unexpected)")
     _check_extras(session, ctx, body, version)
-    flavor = _resolve_flavor(session, str(body.flavorRef))
+    flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
     image_ref = _boot_image(body)
-    _resolve_image(session, image_ref, flavor)
+    image = _resolve_image(session, runtime.images, image_ref, flavor)
+    group = hints.group if hints is not None else None
+    kept_hints = stored_hints(hints)
+    key_data = _key_data(session, ctx, body.key_name) if body.key_name else None
     settings = runtime.settings
     project = ctx.project_id or ""
     quotas.check_metadata(session, settings.quota, project, body.metadata)
@@ -156,6 +261,10 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
     for index in range(count):
         name = body.name if max_count == 1 else f"{body.name}-{index + 1}"
         instances.append(Instance(
+            hostname=body.hostname or default_hostname(name),
+            scheduler_hints=kept_hints, image_meta=image_meta(image),
+            key_data=key_data,
+            requested_host=body.host, requested_node=body.hypervisor_hostname,
             display_name=name, description=body.description,
             project_id=project, user_id=ctx.user_id,
             image_ref=image_ref, flavor=flavor_snapshot(flavor),
@@ -185,10 +294,17 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
     if changes.description is not None and not version.at_least("2.19"):
         raise BadRequest("Additional properties are not allowed ('description' was "
                          "unexpected)")
+    if changes.hostname is not None:
+        if not version.at_least("2.90"):
+            raise BadRequest("Additional properties are not allowed ('hostname' was "
+                             "unexpected)")
+        check_hostname(changes.hostname, fqdn=version.at_least("2.94"))
     inst, _fault = get(session, ctx, server_id)
     fields = changes.model_fields_set
     if "name" in fields and changes.name is not None:
         inst.display_name = changes.name
+    if changes.hostname is not None:
+        inst.hostname = changes.hostname
     if "description" in fields:
         inst.description = changes.description
     if "accessIPv4" in fields:
@@ -220,28 +336,114 @@ def latest_fault(session: Session, inst: Instance) -> InstanceFault | None:
 class ListQuery:
     limit: int
     marker: str | None = None
-    name: str | None = None
     status: str | None = None
     changes_since: datetime | None = None
     changes_before: datetime | None = None
     locked: bool | None = None
+    deleted: bool | None = None
     tags: list[str] | None = None
     tags_any: list[str] | None = None
     not_tags: list[str] | None = None
     not_tags_any: list[str] | None = None
     all_tenants: bool = False
     project_id: str | None = None
-    sort_key: str = "created_at"
-    sort_dir: str = "desc"
+    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
+    # Other filters by upstream parameter name (already limited to what ctx may use).
+    filters: dict[str, str] = field(default_factory=dict)
 
 
-SORT_KEYS = {"created_at", "display_name", "updated_at", "vm_state", "task_state",
-             "uuid", "launched_at", "host", "node", "project_id", "user_id"}
+# Upstream sort keys -> our columns; keys without a column here do not affect order.
+SORT_COLUMNS: dict[str, Any] = {
+    "access_ip_v4": Instance.access_ip_v4, "access_ip_v6": Instance.access_ip_v6,
+    "availability_zone": Instance.availability_zone, "config_drive": Instance.config_drive,
+    "created_at": Instance.created_at, "display_description": Instance.description,
+    "display_name": Instance.display_name, "host": Instance.host,
+    "hostname": Instance.hostname, "image_ref": Instance.image_ref,
+    "key_name": Instance.key_name, "launch_index": Instance.launch_index,
+    "launched_at": Instance.launched_at, "locked": Instance.locked, "node": Instance.node,
+    "power_state": Instance.power_state, "progress": Instance.progress,
+    "project_id": Instance.project_id, "task_state": Instance.task_state,
+    "terminated_at": Instance.terminated_at, "updated_at": Instance.updated_at,
+    "user_id": Instance.user_id, "uuid": Instance.uuid, "vm_state": Instance.vm_state,
+}
+# Filters matched as regular expressions (upstream's regex parameters) and exactly.
+_REGEX_COLUMNS: dict[str, Any] = {
+    "name": Instance.display_name, "display_name": Instance.display_name,
+    "description": Instance.description, "display_description": Instance.description,
+    "hostname": Instance.hostname, "node": Instance.node, "key_name": Instance.key_name,
+    "reservation_id": Instance.reservation_id,
+    "availability_zone": Instance.availability_zone,
+    "access_ip_v4": Instance.access_ip_v4, "access_ip_v6": Instance.access_ip_v6,
+}
+_EXACT_COLUMNS: dict[str, Any] = {
+    "user_id": Instance.user_id, "image": Instance.image_ref,
+    "image_ref": Instance.image_ref, "vm_state": Instance.vm_state,
+    "task_state": Instance.task_state, "host": Instance.host, "uuid": Instance.uuid,
+}
+_INT_COLUMNS: dict[str, Any] = {
+    "power_state": Instance.power_state, "progress": Instance.progress,
+    "launch_index": Instance.launch_index,
+}
+_SINCE_COLUMNS: dict[str, Any] = {
+    "created_at": Instance.created_at, "launched_at": Instance.launched_at,
+    "terminated_at": Instance.terminated_at,
+}
+# Parameters that match nothing here: no server has these set (no kernel/ramdisk ids,
+# no addresses without networking).
+_NEVER_SET = {"kernel_id", "ramdisk_id", "locked_by", "root_device_name", "ip", "ip6"}
 
 
-def list_servers(session: Session, ctx: RequestContext, q: ListQuery) -> Sequence[Instance]:
+def _filter_clause(name: str, value: str) -> Any:
+    """The WHERE clause of one filter, or None when it cannot match anything."""
+    if name in _REGEX_COLUMNS:
+        return _REGEX_COLUMNS[name].regexp_match(value)
+    if name in _EXACT_COLUMNS:
+        column = _EXACT_COLUMNS[name]
+        if name == "uuid":
+            try:
+                return column == uuid.UUID(value)
+            except ValueError:
+                return None
+        if name in ("image", "image_ref"):
+            value = value.rstrip("/").rsplit("/", 1)[-1]
+        return column == value
+    if name in _INT_COLUMNS:
+        try:
+            return _INT_COLUMNS[name] == int(value)
+        except ValueError:
+            return None
+    if name in _SINCE_COLUMNS:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
+                             f"'{value}' is not a 'date-time'") from None
+        return _SINCE_COLUMNS[name] >= moment
+    if name == "flavor":
+        return Instance.flavor["flavorid"].as_string() == value
+    if name == "config_drive":
+        return Instance.config_drive == ("True" if value.lower() in ("true", "1") else "")
+    if name == "auto_disk_config":
+        return sa.false() if value.lower() in ("true", "1") else sa.true()
+    if name in _NEVER_SET:
+        return None
+    return sa.true()
+
+
+def list_servers(session: Session, ctx: RequestContext, q: ListQuery,
+                 brief: bool = False) -> Sequence[Instance]:
+    """Servers ``ctx`` may list, filtered, sorted and paged.
+
+    ``brief`` loads only what the brief view shows (and the paging keys).
+    """
     stmt: sa.Select[Instance] = sa.select(Instance)
-    if q.changes_since is None and q.changes_before is None:
+    if brief:
+        stmt = stmt.options(load_only(Instance.id, Instance.uuid, Instance.display_name,
+                                      *{SORT_COLUMNS[k] for k, _ in q.sort
+                                        if k in SORT_COLUMNS}, raiseload=True))
+    if q.deleted is not None:
+        stmt = stmt.where(Instance.deleted.is_(q.deleted))
+    elif q.changes_since is None and q.changes_before is None:
         stmt = stmt.where(Instance.deleted.is_(False))
     if q.changes_since is not None:
         stmt = stmt.where(Instance.updated_at >= q.changes_since)
@@ -250,12 +452,15 @@ def list_servers(session: Session, ctx: RequestContext, q: ListQuery) -> Sequenc
     if q.locked is not None:
         stmt = stmt.where(Instance.locked.is_(q.locked))
     stmt = server_items.filter_tags(stmt, q.tags, q.tags_any, q.not_tags, q.not_tags_any)
-    if not (ctx.is_admin and q.all_tenants):
+    if not (q.all_tenants and policy.allowed(ctx, all_tenants_rule())):
         stmt = stmt.where(Instance.project_id == ctx.project_id)
     elif q.project_id:
         stmt = stmt.where(Instance.project_id == q.project_id)
-    if q.name:
-        stmt = stmt.where(Instance.display_name.contains(q.name, autoescape=True))
+    for name, value in q.filters.items():
+        clause = _filter_clause(name, value)
+        if clause is None:
+            return []
+        stmt = stmt.where(clause)
     if q.status:
         states = vm_states_for_status(q.status)
         if not states:
@@ -267,10 +472,10 @@ def list_servers(session: Session, ctx: RequestContext, q: ListQuery) -> Sequenc
 
 def _paginate(session: Session, stmt: sa.Select[Instance],
               q: ListQuery) -> sa.Select[Instance]:
-    if q.sort_key not in SORT_KEYS:
-        raise BadRequest(f"Invalid sort_key {q.sort_key}")
-    column = getattr(Instance, q.sort_key)
-    desc = q.sort_dir == "desc"
+    """Keyset pagination over the sort keys and the id; NULL sorts as the smallest value."""
+    keys = [(SORT_COLUMNS[key], direction == "desc") for key, direction in q.sort
+            if key in SORT_COLUMNS]
+    keys.append((Instance.id, keys[-1][1] if keys else True))
     if q.marker is not None:
         try:
             anchor = session.scalar(sa.select(Instance).where(
@@ -279,13 +484,27 @@ def _paginate(session: Session, stmt: sa.Select[Instance],
             anchor = None
         if anchor is None:
             raise BadRequest(f"marker [{q.marker}] not found")
-        value = getattr(anchor, q.sort_key)
-        beyond = column < value if desc else column > value
-        tie = sa.and_(column == value, Instance.id < anchor.id if desc
-                      else Instance.id > anchor.id)
-        stmt = stmt.where(sa.or_(beyond, tie))
-    order = [column.desc(), Instance.id.desc()] if desc else [column.asc(), Instance.id.asc()]
+        stmt = stmt.where(_after(anchor, keys))
+    order = [column.desc().nulls_last() if desc else column.asc().nulls_first()
+             for column, desc in keys]
     return stmt.order_by(*order).limit(q.limit)
+
+
+def _after(anchor: Instance, keys: list[tuple[Any, bool]]) -> Any:
+    """Rows strictly after ``anchor`` in the order of ``keys``."""
+    alternatives = []
+    equal: list[Any] = []
+    for column, desc in keys:
+        value = getattr(anchor, column.key)
+        if value is None:
+            beyond = sa.false() if desc else column.is_not(None)
+            same = column.is_(None)
+        else:
+            beyond = sa.or_(column < value, column.is_(None)) if desc else column > value
+            same = column == value
+        alternatives.append(sa.and_(*equal, beyond))
+        equal.append(same)
+    return sa.or_(*alternatives)
 
 
 def latest_faults(session: Session, instances: Sequence[Instance]) -> dict[int, InstanceFault]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,7 @@ from common.compute_db import queries
 from common.compute_db.models import Instance
 from common.db import read_only, transaction, utcnow
 from common.errors import NotFound
-from common.messages import GuestState, InstancePayload, NodeReport
+from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
 from common.states import PowerState, TaskState, VmState
 from conductor.instances import to_payload
 
@@ -49,7 +50,15 @@ class HostRecords:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
                 return None
-            return to_payload(inst) if inst.host == host else None
+            if inst.host == host:
+                return to_payload(inst)
+            # Either end of a move in progress may act on the server: the destination
+            # prepares for it before the server is recorded there, the source cleans
+            # up after it left.
+            moving = queries.current_migration(session, instance_uuid)
+            if moving is not None and host in (moving.source_compute, moving.dest_compute):
+                return to_payload(inst)
+            return None
 
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
         """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
@@ -72,6 +81,17 @@ class HostRecords:
             ).all()
             return [to_payload(i) for i in rows]
 
+    def set_addresses(self, host: str, instance_uuid: uuid.UUID,
+                      addresses: Sequence[GuestAddress]) -> None:
+        """Record the addresses a guest on ``host`` holds, as the API's ``addresses``."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                sa.update(Instance)
+                .where(Instance.uuid == instance_uuid, Instance.host == host,
+                       Instance.deleted.is_(False))
+                .values(addresses=addresses_view(addresses))
+            )
+
     def sync_power_states(self, host: str, guests: Sequence[GuestState]) -> None:
         """Record the power state the hypervisor reports for idle servers on ``host``."""
         with transaction(self._sessions) as session:
@@ -83,3 +103,13 @@ class HostRecords:
                            Instance.power_state != guest.power_state)
                     .values(power_state=PowerState(guest.power_state))
                 )
+
+
+def addresses_view(addresses: Sequence[GuestAddress]) -> dict[str, list[dict[str, Any]]]:
+    """Network name -> its addresses, in the shape of the compute API's ``addresses``."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for a in addresses:
+        out.setdefault(a.network, []).append({
+            "version": a.version, "addr": a.addr, "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": a.mac})
+    return out

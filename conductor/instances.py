@@ -20,7 +20,8 @@ def to_payload(inst: Instance) -> InstancePayload:
         image_ref=inst.image_ref, vm_state=inst.vm_state, task_state=inst.task_state,
         power_state=inst.power_state, host=inst.host, node=inst.node,
         user_data=inst.user_data, metadata=dict(inst.metadata_items),
-        key_name=inst.key_name,
+        key_name=inst.key_name, key_data=inst.key_data, hostname=inst.hostname,
+        availability_zone=inst.availability_zone, launch_index=inst.launch_index,
     )
 
 
@@ -31,7 +32,17 @@ def to_request_spec(session: Session, inst: Instance) -> RequestSpec:
         availability_zone=inst.availability_zone,
         ignore_hosts=list(inst.attempted_hosts or []),
         group=_group_of(session, inst.uuid),
+        scheduler_hints=dict(inst.scheduler_hints or {}),
+        same_host=_hinted_servers(inst, "same_host"),
+        different_host=_hinted_servers(inst, "different_host"),
+        requested_host=inst.requested_host, requested_node=inst.requested_node,
     )
+
+
+def _hinted_servers(inst: Instance, hint: str) -> list[uuid.UUID]:
+    """The server uuids of a same_host / different_host hint (validated by the API)."""
+    values = (inst.scheduler_hints or {}).get(hint) or []
+    return [uuid.UUID(str(v)) for v in values]
 
 
 def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None:

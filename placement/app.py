@@ -26,6 +26,7 @@ from placement.api import (
     usages,
 )
 from placement.api.middleware import PlacementMiddleware
+from placement.candidates import SnapshotCache
 from placement.sync import sync_standards
 
 LOG = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url=None, docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
+    # Per worker: what allocation candidates keep of the providers between requests.
+    app.state.snapshots = SnapshotCache()
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
     errors.install(app, ROUTERS)
     for router in ROUTERS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import os
 import signal
@@ -22,7 +23,8 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from common.settings import load_settings
+from common.auth import token_verifier
+from common.settings import Settings, load_settings
 from placement.app import create_app
 
 # An allocation-candidates answer builds ~10 objects per provider; with the default
@@ -32,8 +34,12 @@ GC_THRESHOLD = (50_000, 20, 20)
 
 def create_application() -> FastAPI:
     """A placement app configured from the environment. Raises ConfigError."""
+    return _worker_app(load_settings())
+
+
+def _worker_app(settings: Settings) -> FastAPI:
     tune_gc()
-    return create_app(load_settings())
+    return create_app(settings)
 
 
 def tune_gc() -> None:
@@ -52,15 +58,22 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    """Fork ``workers`` servers on one socket; SIGTERM or SIGINT stops them all."""
+def serve(host: str, port: int, workers: int, settings: Settings | None = None) -> None:
+    """Fork ``workers`` servers on one socket; SIGTERM or SIGINT stops them all.
+
+    Each worker builds its app from ``settings`` (default: read from the environment
+    in the worker). Raises ConfigError.
+    """
+    settings = settings or load_settings()
+    # Registers the token key before forking, so every worker can verify tokens.
+    token_verifier(settings)
     sock = listen(host, port)
     children = []
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
-            config = uvicorn.Config(create_application, factory=True, log_level="warning",
-                                    access_log=False, lifespan="on")
+            config = uvicorn.Config(functools.partial(_worker_app, settings), factory=True,
+                                    log_level="warning", access_log=False, lifespan="on")
             uvicorn.Server(config).run(sockets=[sock])
             os._exit(0)
         children.append(pid)

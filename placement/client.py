@@ -33,11 +33,13 @@ class PlacementClient:
     """Synchronous and thread-safe: one pooled ``httpx.Client`` underneath."""
 
     def __init__(self, base_url: str, token: str = "admin:admin", timeout: float = 30.0,
-                 microversion: str = "1.39") -> None:
+                 microversion: str = "1.39", auth: httpx.Auth | None = None) -> None:
+        # ``auth`` (a Keystone service user) replaces the static token on every request.
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             timeout=timeout,
+            auth=auth,
             headers={
                 "X-Auth-Token": token,
                 "OpenStack-API-Version": f"placement {microversion}",
@@ -161,6 +163,40 @@ class PlacementClient:
 
     def delete_allocations(self, consumer_uuid: uuid.UUID) -> None:
         self._request("DELETE", f"allocations/{consumer_uuid}", ok=(204, 404))
+
+    def move_allocations(self, source: uuid.UUID, target: uuid.UUID, project_id: str,
+                         user_id: str, target_type: str = INSTANCE_CONSUMER_TYPE
+                         ) -> dict[str, dict[str, int]]:
+        """Give ``source``'s allocations to ``target`` in one POST /allocations.
+
+        Whatever ``target`` held is replaced and ``source`` ends with nothing (a move's
+        migration record takes the source host's share, or hands it back). Returns
+        the allocations moved (empty: ``source`` held none, nothing was written).
+        Generation conflicts are retried.
+        """
+        for attempt in range(RETRIES):
+            _pause(attempt)
+            held = self.get_allocations(source)
+            moved = {rp: dict(a["resources"]) for rp, a in held.get("allocations", {}).items()}
+            if not moved:
+                return {}
+            other = self.get_allocations(target)
+            body = {
+                str(target): {"allocations": {rp: {"resources": r} for rp, r in moved.items()},
+                              "project_id": project_id, "user_id": user_id,
+                              "consumer_generation": other.get("consumer_generation"),
+                              "consumer_type": target_type},
+                str(source): {"allocations": {}, "project_id": project_id,
+                              "user_id": user_id,
+                              "consumer_generation": held.get("consumer_generation"),
+                              "consumer_type": held.get("consumer_type",
+                                                        INSTANCE_CONSUMER_TYPE)},
+            }
+            response = self._request("POST", "allocations", json=body, ok=(204, 409))
+            if response.status_code == 204:
+                return moved
+            _raise_unless_generation_conflict(response, f"moving allocations of {source}")
+        raise PlacementError(f"allocations of {source} kept changing; gave up", status=409)
 
     # -- usages -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,10 +43,16 @@ def trait_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     found = dict(
         session.execute(sa.select(Trait.name, Trait.id).where(Trait.name.in_(wanted))).all()
     )
-    missing = wanted - set(found)
+    return traits_among(found, wanted)
+
+
+def traits_among(known: Mapping[str, int], names: Iterable[str]) -> dict[str, int]:
+    """Ids of the named traits among ``known`` (name -> id). Raises BadRequest."""
+    wanted = set(names)
+    missing = wanted - set(known)
     if missing:
         raise BadRequest(f"No such trait(s): {', '.join(sorted(missing))}")
-    return found
+    return {name: known[name] for name in wanted}
 
 
 def aggregate_ids(session: Session, uuids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import os_resource_classes
 import sqlalchemy as sa
@@ -37,6 +37,19 @@ def class_ids(session: Session, names: Iterable[str], what: str = "resources") -
             sa.select(ResourceClass.name, ResourceClass.id).where(ResourceClass.name.in_(wanted))
         ).all()
     )
+    return _all_found(wanted, found, what)
+
+
+def ids_among(
+    names_by_id: Mapping[int, str], names: Iterable[str], what: str = "resources"
+) -> dict[str, int]:
+    """Ids of the named classes, from ``class_names``'s answer. Raises BadRequest."""
+    wanted = set(names)
+    found = {name: class_id for class_id, name in names_by_id.items() if name in wanted}
+    return _all_found(wanted, found, what)
+
+
+def _all_found(wanted: set[str], found: dict[str, int], what: str) -> dict[str, int]:
     missing = sorted(wanted - set(found))
     if missing:
         raise BadRequest(f"Invalid resource class in {what} parameter: {', '.join(missing)}")

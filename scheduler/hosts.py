@@ -9,7 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.compute_db.models import ComputeNode, Service
+from common.compute_db.models import (
+    ComputeNode,
+    Instance,
+    ServerGroup,
+    ServerGroupMember,
+    Service,
+)
 from common.compute_db.queries import is_up
 from common.db import utcnow
 from scheduler.select import Candidate, HostState
@@ -69,3 +75,25 @@ def hosts_of_providers(session: Session, rp_uuids: Iterable[uuid.UUID]) -> dict[
 def candidate_providers(body: dict[str, Any]) -> set[uuid.UUID]:
     return {uuid.UUID(rp) for req in body.get("allocation_requests", [])
             for rp in req["allocations"]}
+
+
+def requested_nodes(session: Session, host: str | None, node: str | None) -> list[uuid.UUID]:
+    """Compute node uuids matching a requested host and/or hypervisor hostname."""
+    stmt = sa.select(ComputeNode.uuid)
+    if host is not None:
+        stmt = stmt.where(ComputeNode.host == host)
+    if node is not None:
+        stmt = stmt.where(ComputeNode.hypervisor_hostname == node)
+    return list(session.scalars(stmt).all())
+
+
+def group_members(session: Session, group_uuid: uuid.UUID,
+                  exclude: uuid.UUID) -> list[uuid.UUID]:
+    """The live members of a server group now, other than ``exclude``."""
+    return list(session.scalars(
+        sa.select(ServerGroupMember.instance_uuid)
+        .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+        .join(Instance, Instance.uuid == ServerGroupMember.instance_uuid)
+        .where(ServerGroup.uuid == group_uuid, ServerGroupMember.instance_uuid != exclude,
+               Instance.deleted.is_(False))
+    ).all())

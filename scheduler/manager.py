@@ -19,8 +19,10 @@ from scheduler.filters import default_filters
 from scheduler.hosts import (
     build_candidates,
     candidate_providers,
+    group_members,
     hosts_of_providers,
     load_hosts,
+    requested_nodes,
 )
 from scheduler.select import Candidate, Selection, Weigher, select_hosts
 from scheduler.weighers import (
@@ -93,9 +95,13 @@ class SchedulerManager:
 
     def _resolve_neighbours(self, spec: RequestSpec) -> RequestSpec:
         update: dict[str, object] = {}
-        if spec.group is not None and spec.group.members:
-            others = [m for m in spec.group.members if m != spec.instance_uuid]
-            update["group_hosts"] = dict(self._placed(others))
+        if spec.group is not None:
+            # Members are read now, inside the decision lock, not taken from the spec:
+            # the conductor built the spec before the burst's other members existed, and
+            # a member decided earlier must be seen by every later decision.
+            with transaction(self._sessions) as session:
+                others = group_members(session, spec.group.id, spec.instance_uuid)
+            update["group_hosts"] = dict(self._placed(others)) if others else {}
         if spec.same_host:
             update["same_hosts"] = sorted(self._placed(spec.same_host))
         if spec.different_host:
@@ -105,7 +111,8 @@ class SchedulerManager:
     def _select(self, spec: RequestSpec, resources: dict[str, int]) -> Selection:
         spec = self._resolve_neighbours(spec)
         body = self._placement.allocation_candidates(
-            resources, limit=self._settings.scheduler.candidate_limit
+            resources, limit=self._settings.scheduler.candidate_limit,
+            in_tree=self._requested_tree(spec),
         )
         with transaction(self._sessions) as session:
             hosts = load_hosts(session, candidate_providers(body),
@@ -120,6 +127,18 @@ class SchedulerManager:
                 f"them all ({selection.explain()})."
             )
         return selection
+
+    def _requested_tree(self, spec: RequestSpec) -> uuid.UUID | None:
+        """The compute node a requested destination names, if it names exactly one.
+
+        Asking placement for that tree only keeps the candidate limit from cutting
+        the requested host out of the answer.
+        """
+        if spec.requested_host is None and spec.requested_node is None:
+            return None
+        with transaction(self._sessions) as session:
+            nodes = requested_nodes(session, spec.requested_host, spec.requested_node)
+        return nodes[0] if len(nodes) == 1 else None
 
     def _claim(self, spec: RequestSpec, cand: Candidate) -> bool:
         return bool(self._placement.claim(

@@ -76,6 +76,17 @@ class Flavor(ComputeBase):
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 
 
+class FlavorProject(ComputeBase):
+    """A project allowed to use a private flavor (os-flavor-access)."""
+
+    __tablename__ = "flavor_projects"
+    __table_args__ = (UniqueConstraint("flavor_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+
+
 class Image(ComputeBase):
     """An image of the built-in image service (a Glance v2 subset)."""
 
@@ -136,6 +147,20 @@ class Instance(ComputeBase):
     reservation_id: Mapped[str] = mapped_column(String(255))
     launch_index: Mapped[int] = mapped_column(default=0)
     locked: Mapped[bool] = mapped_column(default=False)
+    # The guest's hostname (2.90+ settable; derived from the name otherwise).
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    # Hints as given at create (values as lists, the way upstream shows them at 2.100).
+    scheduler_hints: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # 2.74: an admin's requested host / hypervisor node for the build.
+    requested_host: Mapped[str | None] = mapped_column(String(255))
+    requested_node: Mapped[str | None] = mapped_column(String(255))
+    # The boot image's metadata at create time, as strings (shown at 2.98).
+    image_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The public key of key_name at create time (the config drive's public_keys).
+    key_data: Mapped[str | None] = mapped_column(Text)
+    # The guest's addresses as the API shows them ({network: [{version, addr, ...}]}),
+    # recorded by the conductor from what the host's agent learned (DHCP leases).
+    addresses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     launched_at: Mapped[datetime | None]
     terminated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -287,3 +312,54 @@ class InstanceTag(ComputeBase):
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class InstanceActionEvent(ComputeBase):
+    """One step of an instance action (e.g. ``compute_stop_instance``) and its result."""
+
+    __tablename__ = "instance_action_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("instance_actions.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    start_time: Mapped[datetime] = mapped_column(default=utcnow)
+    finish_time: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(255))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+
+
+class Migration(ComputeBase):
+    """A resize, cold migration or live migration of one server.
+
+    Its ``uuid`` is the placement consumer that holds the source host's resources
+    while the move is in progress (upstream's allocation handling).
+    """
+
+    __tablename__ = "migrations"
+    __table_args__ = (Index(None, "instance_uuid", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Before ``uuid``: that attribute shadows the module for the annotations below it.
+    instance_uuid: Mapped[uuid.UUID]
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    migration_type: Mapped[str] = mapped_column(String(32))  # resize|migration|live-migration
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    # The host an admin asked for (migrate 2.56, live migration), None: the scheduler's pick.
+    requested_host: Mapped[str | None] = mapped_column(String(255))
+    force: Mapped[bool] = mapped_column(default=False)
+    block_migration: Mapped[bool] = mapped_column(default=False)
+    old_flavor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    new_flavor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The vm_state to return to once the move is confirmed or reverted (active|stopped).
+    old_vm_state: Mapped[str] = mapped_column(String(32), default="active")
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,7 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from common.compute_db.models import ComputeNode, Flavor, Image, Instance, InstanceFault, Service
+from common.compute_db.models import (
+    ComputeNode,
+    Flavor,
+    FlavorProject,
+    Image,
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceFault,
+    Migration,
+    Service,
+)
 from common.db import utcnow
 from common.errors import Conflict, NotFound
 
@@ -83,6 +94,11 @@ def upsert_compute_node(session: Session, values: dict[str, Any]) -> ComputeNode
     return node
 
 
+def compute_node_of_host(session: Session, host: str) -> ComputeNode | None:
+    return session.scalar(sa.select(ComputeNode).where(ComputeNode.host == host)
+                          .order_by(ComputeNode.id).limit(1))
+
+
 # --- flavors --------------------------------------------------------------------
 
 
@@ -98,8 +114,19 @@ def create_flavor(session: Session, values: dict[str, Any]) -> Flavor:
     return flavor
 
 
-def get_flavor(session: Session, flavorid: str) -> Flavor:
-    flavor = session.scalar(sa.select(Flavor).where(Flavor.flavorid == flavorid))
+def _accessible(project_id: str) -> Any:
+    """Flavors a project may use: the public ones and the private ones shared with it."""
+    shared = sa.select(FlavorProject.id).where(FlavorProject.flavor_id == Flavor.id,
+                                               FlavorProject.project_id == project_id)
+    return sa.or_(Flavor.is_public.is_(True), shared.exists())
+
+
+def get_flavor(session: Session, flavorid: str, project_id: str | None = None) -> Flavor:
+    """One flavor; with ``project_id``, only if that project may see it. Raises NotFound."""
+    stmt = sa.select(Flavor).where(Flavor.flavorid == flavorid)
+    if project_id is not None:
+        stmt = stmt.where(_accessible(project_id))
+    flavor = session.scalar(stmt)
     if flavor is None:
         raise NotFound(f"Flavor {flavorid} could not be found.")
     return flavor
@@ -108,10 +135,13 @@ def get_flavor(session: Session, flavorid: str) -> Flavor:
 def list_flavors(
     session: Session, *, is_public: bool | None = True, min_ram: int | None = None,
     min_disk: int | None = None, limit: int | None = None, marker: str | None = None,
-    sort_key: str = "flavorid", sort_dir: str = "asc",
+    sort_key: str = "flavorid", sort_dir: str = "asc", project_id: str | None = None,
 ) -> Sequence[Flavor]:
+    """Flavors; ``is_public=True`` also lists private ones shared with ``project_id``."""
     stmt = sa.select(Flavor).where(Flavor.disabled.is_(False))
-    if is_public is not None:
+    if is_public and project_id is not None:
+        stmt = stmt.where(_accessible(project_id))
+    elif is_public is not None:
         stmt = stmt.where(Flavor.is_public.is_(is_public))
     if min_ram is not None:
         stmt = stmt.where(Flavor.memory_mb >= min_ram)
@@ -132,8 +162,35 @@ def list_flavors(
 
 
 def delete_flavor(session: Session, flavorid: str) -> None:
-    session.delete(get_flavor(session, flavorid))
+    flavor = get_flavor(session, flavorid)
+    session.execute(sa.delete(FlavorProject).where(FlavorProject.flavor_id == flavor.id))
+    session.delete(flavor)
     session.flush()
+
+
+def flavor_projects(session: Session, flavor: Flavor) -> list[str]:
+    return list(session.scalars(sa.select(FlavorProject.project_id).where(
+        FlavorProject.flavor_id == flavor.id).order_by(FlavorProject.project_id)))
+
+
+def add_flavor_project(session: Session, flavor: Flavor, project_id: str) -> None:
+    """Share a private flavor with a project. Raises Conflict."""
+    if flavor.is_public:
+        raise Conflict("Can not add access to a public flavor.")
+    if project_id in flavor_projects(session, flavor):
+        raise Conflict(f"Flavor access already exists for flavor {flavor.flavorid} and "
+                       f"project {project_id} combination.")
+    session.add(FlavorProject(flavor_id=flavor.id, project_id=project_id))
+    session.flush()
+
+
+def remove_flavor_project(session: Session, flavor: Flavor, project_id: str) -> None:
+    """Stop sharing a flavor with a project. Raises NotFound."""
+    gone = session.execute(sa.delete(FlavorProject).where(
+        FlavorProject.flavor_id == flavor.id, FlavorProject.project_id == project_id))
+    if not getattr(gone, "rowcount", 0):
+        raise NotFound(f"Flavor access not found for {flavor.flavorid} / {project_id} "
+                       "combination.")
 
 
 # --- images ---------------------------------------------------------------------
@@ -252,3 +309,109 @@ def mark_cleaned(session: Session, instance_ids: Iterable[int]) -> None:
     ids = list(instance_ids)
     if ids:
         session.execute(sa.update(Instance).where(Instance.id.in_(ids)).values(cleaned=True))
+
+
+# --- instance action events -----------------------------------------------------
+
+
+def find_action(session: Session, instance_uuid: uuid.UUID, request_id: str
+                ) -> InstanceAction | None:
+    return session.scalar(
+        sa.select(InstanceAction)
+        .where(InstanceAction.instance_uuid == instance_uuid,
+               InstanceAction.request_id == request_id)
+        .order_by(InstanceAction.id.desc()).limit(1))
+
+
+def start_event(session: Session, instance_uuid: uuid.UUID, request_id: str, event: str,
+                host: str | None) -> None:
+    """Record that a step of the action of ``request_id`` began (no action: no event)."""
+    action = find_action(session, instance_uuid, request_id)
+    if action is None:
+        return
+    session.add(InstanceActionEvent(action_id=action.id, event=event, host=host))
+    action.updated_at = utcnow()
+    session.flush()
+
+
+def finish_event(session: Session, instance_uuid: uuid.UUID, request_id: str, event: str,
+                 error: str | None = None) -> None:
+    """Record a step's result; a failed step marks its action's message "Error"."""
+    action = find_action(session, instance_uuid, request_id)
+    if action is None:
+        return
+    row = session.scalar(
+        sa.select(InstanceActionEvent)
+        .where(InstanceActionEvent.action_id == action.id,
+               InstanceActionEvent.event == event)
+        .order_by(InstanceActionEvent.id.desc()).limit(1))
+    if row is not None and row.finish_time is not None:
+        return  # already ended, by the sweeper when its task expired: that stands
+    if row is None:
+        row = InstanceActionEvent(action_id=action.id, event=event)
+        session.add(row)
+    row.finish_time = utcnow()
+    row.result = "Error" if error else "Success"
+    row.details = error
+    if error:
+        action.message = "Error"
+    action.updated_at = utcnow()
+    session.flush()
+
+
+def action_events(session: Session, action_id: int) -> Sequence[InstanceActionEvent]:
+    return session.scalars(
+        sa.select(InstanceActionEvent).where(InstanceActionEvent.action_id == action_id)
+        .order_by(InstanceActionEvent.id)).all()
+
+
+# --- migrations -----------------------------------------------------------------
+
+# Migration statuses during which the move holds resources on both hosts.
+MIGRATION_IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "finished",
+                         "confirming", "reverting", "queued", "preparing", "running")
+
+
+def get_migration(session: Session, migration_uuid: uuid.UUID) -> Migration:
+    found = session.scalar(sa.select(Migration).where(Migration.uuid == migration_uuid))
+    if found is None:
+        raise NotFound(f"Migration {migration_uuid} could not be found.")
+    return found
+
+
+def current_migration(session: Session, instance_uuid: uuid.UUID,
+                      statuses: Iterable[str] = MIGRATION_IN_PROGRESS) -> Migration | None:
+    """The server's newest migration in one of ``statuses``."""
+    return session.scalar(
+        sa.select(Migration)
+        .where(Migration.instance_uuid == instance_uuid, Migration.status.in_(list(statuses)))
+        .order_by(Migration.id.desc()).limit(1))
+
+
+def set_migration_status(session: Session, migration_uuid: uuid.UUID, status: str,
+                         **values: Any) -> None:
+    session.execute(sa.update(Migration).where(Migration.uuid == migration_uuid)
+                    .values(status=status, updated_at=utcnow(), **values))
+
+
+def migrations_of_deleted(session: Session, limit: int = 100) -> Sequence[Migration]:
+    """Migrations still in progress whose server is deleted."""
+    return session.scalars(
+        sa.select(Migration)
+        .join(Instance, Instance.uuid == Migration.instance_uuid)
+        .where(Instance.deleted.is_(True), Migration.status.in_(MIGRATION_IN_PROGRESS))
+        .limit(limit)).all()
+
+
+def fail_open_events(session: Session, instance_uuid: uuid.UUID, message: str) -> None:
+    """Finish the server's unfinished action events as errors (their task expired)."""
+    rows = session.execute(
+        sa.select(InstanceActionEvent, InstanceAction)
+        .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
+        .where(InstanceAction.instance_uuid == instance_uuid,
+               InstanceActionEvent.finish_time.is_(None))).all()
+    now = utcnow()
+    for event, action in rows:
+        event.finish_time, event.result, event.details = now, "Error", message
+        action.message, action.updated_at = "Error", now
+    session.flush()

@@ -13,10 +13,11 @@ TOPIC = "compute"
 
 class ComputeClient(RpcClient):
     """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
-    resize and live-migration methods."""
+    resize and live-migration methods. 1.2: snapshot_to_image and the steps of cold and
+    live migrations."""
 
     topic = TOPIC
-    version = "1.1"
+    version = "1.2"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -90,3 +91,48 @@ class ComputeClient(RpcClient):
         self._call(ctx, "live_migrate_instance", server=host,
                    instance_uuid=str(instance_uuid), dest_host=dest_host,
                    completion_timeout=timeout, timeout=self._timeout + (timeout or 0))
+
+    # -- 1.2 ---------------------------------------------------------------------------
+
+    def snapshot_to_image(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> None:
+        # Copying and uploading a disk takes a while.
+        self._call(ctx, "snapshot_to_image", server=host, instance_uuid=str(instance_uuid),
+                   image_id=str(image_id), timeout=self._timeout * 10)
+
+    def post_live_migration_at_destination(self, ctx: RequestContext, host: str,
+                                           instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "post_live_migration_at_destination", server=host,
+                              instance_uuid=str(instance_uuid)))
+
+    def rollback_live_migration_at_destination(self, ctx: RequestContext, host: str,
+                                               instance_uuid: uuid.UUID) -> None:
+        self._call(ctx, "rollback_live_migration_at_destination", server=host,
+                   instance_uuid=str(instance_uuid))
+
+    def migrate_disk_and_power_off(self, ctx: RequestContext, host: str,
+                                   instance_uuid: uuid.UUID, dest_host: str
+                                   ) -> dict[str, str]:
+        """Answers the ``disk_info`` the destination's ``finish_migration`` needs."""
+        info = self._call(ctx, "migrate_disk_and_power_off", server=host,
+                          instance_uuid=str(instance_uuid), dest_host=dest_host,
+                          timeout=self._timeout * 10)
+        return {str(k): str(v) for k, v in (info or {}).items()}
+
+    def finish_migration(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                         flavor: FlavorPayload, power_on: bool,
+                         disk_info: dict[str, str]) -> int:
+        # Receiving the disks takes a while.
+        return int(self._call(ctx, "finish_migration", server=host,
+                              instance_uuid=str(instance_uuid), flavor=dump(flavor),
+                              power_on=power_on, disk_info=disk_info,
+                              timeout=self._timeout * 10))
+
+    def destroy_migrated(self, ctx: RequestContext, host: str,
+                         instance_uuid: uuid.UUID) -> None:
+        self._call(ctx, "destroy_migrated", server=host, instance_uuid=str(instance_uuid))
+
+    def finish_revert_migration(self, ctx: RequestContext, host: str,
+                                instance_uuid: uuid.UUID, power_on: bool) -> int:
+        return int(self._call(ctx, "finish_revert_migration", server=host,
+                              instance_uuid=str(instance_uuid), power_on=power_on))

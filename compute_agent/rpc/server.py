@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.1")
+    target = om.Target(version="1.2")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -84,3 +84,42 @@ class ComputeEndpoint:
                               completion_timeout: float | None = None) -> None:
         self._manager.live_migrate_instance(ctx, uuid.UUID(instance_uuid), dest_host,
                                             completion_timeout)
+
+    # -- 1.2 -----------------------------------------------------------------------
+
+    @endpoint
+    def snapshot_to_image(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> None:
+        self._manager.snapshot_to_image(ctx, uuid.UUID(instance_uuid), uuid.UUID(image_id))
+
+    @endpoint
+    def post_live_migration_at_destination(self, ctx: RequestContext,
+                                           instance_uuid: str) -> int:
+        return self._manager.post_live_migration_at_destination(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def rollback_live_migration_at_destination(self, ctx: RequestContext,
+                                               instance_uuid: str) -> None:
+        self._manager.rollback_live_migration_at_destination(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def migrate_disk_and_power_off(self, ctx: RequestContext, instance_uuid: str,
+                                   dest_host: str) -> dict[str, str]:
+        return self._manager.migrate_disk_and_power_off(ctx, uuid.UUID(instance_uuid),
+                                                        dest_host)
+
+    @endpoint
+    def finish_migration(self, ctx: RequestContext, instance_uuid: str,
+                         flavor: dict[str, Any], power_on: bool,
+                         disk_info: dict[str, str] | None = None) -> int:
+        return self._manager.finish_migration(ctx, uuid.UUID(instance_uuid),
+                                              FlavorPayload.model_validate(flavor), power_on,
+                                              dict(disk_info or {}))
+
+    @endpoint
+    def destroy_migrated(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.destroy_migrated(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def finish_revert_migration(self, ctx: RequestContext, instance_uuid: str,
+                                power_on: bool) -> int:
+        return self._manager.finish_revert_migration(ctx, uuid.UUID(instance_uuid), power_on)

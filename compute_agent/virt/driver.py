@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from common.messages import FlavorPayload, InstancePayload, NodeReport
+from common.messages import FlavorPayload, GuestAddress, InstancePayload, NodeReport
 
 # Called with (instance uuid, power state) when the hypervisor reports a change.
 PowerEventHandler = Callable[[uuid.UUID, int], None]
@@ -83,6 +83,40 @@ class Migration(Protocol):
         """Cold resize on this host: stop, grow the root disk, apply the flavor, start."""
         ...
 
+    def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
+        """On the destination, once the guest arrived: adopt it, answer its power state."""
+        ...
+
+    def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:
+        """On the destination, after a failed live migration: drop what was prepared."""
+        ...
+
+    def migrate_disk_and_power_off(self, instance: InstancePayload, dest_host: str
+                                   ) -> dict[str, str]:
+        """Cold migration, on the source: stop the guest and send its disks to
+        ``dest_host``; the guest stays defined here until the move is confirmed.
+        Returns what the destination needs to find the disks (``disk_info``)."""
+        ...
+
+    def finish_migration(self, instance: InstancePayload, flavor: FlavorPayload,
+                         power_on: bool, disk_info: dict[str, str]) -> int:
+        """Cold migration, on the destination: define the guest with ``flavor`` on the
+        received disks, start it if ``power_on``; answer its power state."""
+        ...
+
+    def finish_revert_migration(self, instance: InstancePayload, power_on: bool) -> int:
+        """Cold migration reverted, on the source: start the kept guest if ``power_on``."""
+        ...
+
+
+class Addresses(Protocol):
+    def guest_addresses(self, instance_uuid: uuid.UUID) -> list[GuestAddress]:
+        """The addresses the guest's interfaces hold now (empty until it got a lease).
+
+        Raises NotFound, DriverError.
+        """
+        ...
+
 
 class Events(Protocol):
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
@@ -90,5 +124,6 @@ class Events(Protocol):
         ...
 
 
-class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Events, Protocol):
+class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Addresses, Events,
+             Protocol):
     """Everything the agent needs of a hypervisor."""

@@ -8,12 +8,21 @@ import uuid
 from pathlib import Path
 
 from common.errors import DriverError, NotFound
-from common.messages import FlavorPayload, InstancePayload, NodeReport
+from common.messages import FlavorPayload, GuestAddress, InstancePayload, NodeReport
 from common.settings import ComputeSettings
 from common.states import PowerState
 from compute_agent.virt.driver import PowerEventHandler
 
 FAIL_SPAWN_KEY = "fake:fail_spawn"
+# Metadata naming hosts ("host1,host2" or "*") where a live migration into them fails.
+FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
+# Metadata: seconds every power operation on the guest takes (to watch transient states).
+POWER_SECONDS_KEY = "fake:power_seconds"
+
+
+def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
+    value = instance.metadata.get(key, "")
+    return value == "*" or hostname in value.split(",")
 
 
 class FakeDriver:
@@ -22,6 +31,9 @@ class FakeDriver:
         self._settings = settings
         self._guests: dict[uuid.UUID, int] = {}
         self._consoles: dict[uuid.UUID, list[str]] = {}
+        # Live migrations prepared on this (destination) host, not yet arrived.
+        self.incoming: set[uuid.UUID] = set()
+        self._power_seconds: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
         self._handler: PowerEventHandler | None = None
         # A stable node uuid per simulated host, so restarts reuse the same provider.
@@ -45,20 +57,22 @@ class FakeDriver:
 
     def spawn(self, instance: InstancePayload) -> int:
         # Lets tests provoke a spawn failure on chosen hosts: "host1,host2" or "*".
-        failing = instance.metadata.get(FAIL_SPAWN_KEY, "")
-        if failing == "*" or self.hostname in failing.split(","):
+        if _names(instance, FAIL_SPAWN_KEY, self.hostname):
             raise DriverError(f"simulated spawn failure on {self.hostname}")
         if self._settings.fake_spawn_seconds:
             time.sleep(self._settings.fake_spawn_seconds)
         with self._lock:
             self._guests[instance.uuid] = PowerState.RUNNING
             self._consoles[instance.uuid] = [f"fake guest {instance.uuid} booted\n"]
+            if POWER_SECONDS_KEY in instance.metadata:
+                self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
         return PowerState.RUNNING
 
     def destroy(self, instance_uuid: uuid.UUID) -> None:
         with self._lock:
             self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
+            self._power_seconds.pop(instance_uuid, None)
 
     def list_guests(self) -> dict[uuid.UUID, int]:
         with self._lock:
@@ -67,6 +81,9 @@ class FakeDriver:
     # -- power -----------------------------------------------------------------------
 
     def _set(self, instance_uuid: uuid.UUID, allowed: set[PowerState], new: int) -> int:
+        delay = self._power_seconds.get(instance_uuid)
+        if delay:
+            time.sleep(delay)
         with self._lock:
             current = self._guests.get(instance_uuid)
             if current is None:
@@ -117,14 +134,56 @@ class FakeDriver:
         dest.write_bytes(b"fake snapshot of " + str(instance_uuid).encode())
 
     def prepare_incoming(self, instance: InstancePayload) -> None:
-        return None
+        if _names(instance, FAIL_LIVE_MIGRATION_KEY, self.hostname):
+            raise DriverError(f"simulated live migration failure into {self.hostname}")
+        with self._lock:
+            self.incoming.add(instance.uuid)
 
     def live_migrate(self, instance_uuid: uuid.UUID, dest_host: str,
                      timeout: float | None = None) -> None:
-        raise DriverError("the fake driver cannot migrate guests between processes")
+        """The guest leaves this host; the destination adopts it afterwards."""
+        delay = self._power_seconds.get(instance_uuid)
+        if delay:
+            time.sleep(delay)
+        with self._lock:
+            if instance_uuid not in self._guests:
+                raise NotFound(f"guest {instance_uuid} not found")
+            del self._guests[instance_uuid]
+            self._consoles.pop(instance_uuid, None)
+
+    def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
+        return self._arrive(instance.uuid, instance.power_state or PowerState.RUNNING)
+
+    def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:
+        with self._lock:
+            self.incoming.discard(instance_uuid)
+
+    def _arrive(self, instance_uuid: uuid.UUID, power_state: int) -> int:
+        with self._lock:
+            self.incoming.discard(instance_uuid)
+            self._guests[instance_uuid] = power_state
+            self._consoles[instance_uuid] = [f"fake guest {instance_uuid} arrived\n"]
+        return power_state
 
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:
         return self._set(instance.uuid, set(PowerState), PowerState.RUNNING)
+
+    def migrate_disk_and_power_off(self, instance: InstancePayload, dest_host: str
+                                   ) -> dict[str, str]:
+        self._set(instance.uuid, set(PowerState), PowerState.SHUTDOWN)
+        return {"from": self.hostname}
+
+    def finish_migration(self, instance: InstancePayload, flavor: FlavorPayload,
+                         power_on: bool, disk_info: dict[str, str]) -> int:
+        return self._arrive(instance.uuid,
+                            PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
+
+    def finish_revert_migration(self, instance: InstancePayload, power_on: bool) -> int:
+        return self._set(instance.uuid, set(PowerState),
+                         PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
+
+    def guest_addresses(self, instance_uuid: uuid.UUID) -> list[GuestAddress]:
+        return []  # simulated guests have no interfaces
 
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
         self._handler = handler

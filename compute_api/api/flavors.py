@@ -1,4 +1,4 @@
-"""/flavors: create (admin), list, show, delete (admin)."""
+"""/flavors: create (admin), list, show, delete (admin), extra specs, access lists."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from common.compute_db import queries
 from common.errors import BadRequest, NotFound
+from compute_api import extra_specs
+from compute_api.api import schemas
 from compute_api.api.deps import (
     AdminContextDep,
     BodyDep,
@@ -18,6 +20,7 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
+from compute_api.api.microversion import Version
 from compute_api.api.query import flavor_list_args
 from compute_api.api.schemas import FlavorCreate, parse
 from compute_api.api.versions import base_url
@@ -43,7 +46,8 @@ def list_flavors_detail(request: Request, ctx: ContextDep, session: ReadSessionD
 @router.get("/{flavor_id}")
 def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
-    flavor = queries.get_flavor(session, flavor_id)
+    flavor = queries.get_flavor(session, flavor_id,
+                                None if ctx.is_admin else ctx.project_id)
     return {"flavor": flavor_detail(flavor, base_url(request), version)}
 
 
@@ -92,7 +96,7 @@ def delete_flavor(flavor_id: str, ctx: AdminContextDep, session: SessionDep) -> 
 # --- extra specs --------------------------------------------------------------------
 
 
-def _specs(body: Any, exactly_one: str | None = None) -> dict[str, str]:
+def _specs(body: Any, version: Version, exactly_one: str | None = None) -> dict[str, str]:
     data = body.get("extra_specs", body) if exactly_one is None else body
     if not isinstance(data, dict) or (exactly_one is None and "extra_specs" not in body):
         raise BadRequest("Invalid input for field/attribute extra_specs. 'extra_specs' is a "
@@ -103,20 +107,25 @@ def _specs(body: Any, exactly_one: str | None = None) -> dict[str, str]:
             raise BadRequest(f"Invalid input for field/attribute extra_specs. Value: {key}.")
     if exactly_one is not None and list(data) != [exactly_one]:
         raise BadRequest("Request body and URI mismatch")
-    return {k: str(v) for k, v in data.items()}
+    specs = {k: str(v) for k, v in data.items()}
+    if version.at_least("2.86"):
+        for key, value in specs.items():
+            extra_specs.validate(key, value)
+    return specs
 
 
 @router.get("/{flavor_id}/os-extra_specs")
 def list_extra_specs(flavor_id: str, ctx: ContextDep, session: ReadSessionDep
                      ) -> dict[str, Any]:
-    return {"extra_specs": dict(queries.get_flavor(session, flavor_id).extra_specs or {})}
+    flavor = queries.get_flavor(session, flavor_id, None if ctx.is_admin else ctx.project_id)
+    return {"extra_specs": dict(flavor.extra_specs or {})}
 
 
 @router.post("/{flavor_id}/os-extra_specs")
-def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep
-                    ) -> dict[str, Any]:
+def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
+                    version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
-    specs = _specs(body)
+    specs = _specs(body, version)
     flavor.extra_specs = {**(flavor.extra_specs or {}), **specs}
     session.flush()
     return {"extra_specs": specs}
@@ -125,7 +134,8 @@ def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session
 @router.get("/{flavor_id}/os-extra_specs/{key}")
 def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, session: ReadSessionDep
                     ) -> dict[str, Any]:
-    specs = queries.get_flavor(session, flavor_id).extra_specs or {}
+    specs = queries.get_flavor(session, flavor_id,
+                               None if ctx.is_admin else ctx.project_id).extra_specs or {}
     if key not in specs:
         raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
     return {key: specs[key]}
@@ -133,9 +143,9 @@ def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, session: ReadSess
 
 @router.put("/{flavor_id}/os-extra_specs/{key}")
 def set_extra_spec(flavor_id: str, key: str, body: BodyDep, ctx: AdminContextDep,
-                   session: SessionDep) -> dict[str, Any]:
+                   session: SessionDep, version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
-    spec = _specs(body, exactly_one=key)
+    spec = _specs(body, version, exactly_one=key)
     flavor.extra_specs = {**(flavor.extra_specs or {}), **spec}
     session.flush()
     return dict(spec)
@@ -152,3 +162,54 @@ def delete_extra_spec(flavor_id: str, key: str, ctx: AdminContextDep, session: S
     flavor.extra_specs = specs
     session.flush()
     return Response(status_code=200)
+
+
+# --- access lists of private flavors (os-flavor-access) ---------------------------
+
+
+def _access_view(session: Any, flavor: Any) -> dict[str, Any]:
+    return {"flavor_access": [{"flavor_id": flavor.flavorid, "tenant_id": project}
+                              for project in queries.flavor_projects(session, flavor)]}
+
+
+@router.get("/{flavor_id}/os-flavor-access")
+def list_flavor_access(flavor_id: str, ctx: AdminContextDep, session: ReadSessionDep
+                       ) -> dict[str, Any]:
+    flavor = queries.get_flavor(session, flavor_id)
+    if flavor.is_public:
+        raise NotFound("Access list not available for public flavors.")
+    return _access_view(session, flavor)
+
+
+def _tenant(body: Any, action: str) -> str:
+    data = schemas.member(body, action)
+    if not isinstance(data, dict) or "tenant" not in data:
+        raise BadRequest(f"Invalid input for field/attribute {action}. 'tenant' is a "
+                         "required property")
+    extra = sorted(set(data) - {"tenant"})
+    if extra:
+        raise BadRequest(f"Additional properties are not allowed ('{extra[0]}' was "
+                         "unexpected)")
+    tenant = data["tenant"]
+    if not isinstance(tenant, str) or not 1 <= len(tenant) <= 255:
+        raise BadRequest(f"Invalid input for field/attribute tenant. Value: {tenant}. "
+                         "It must be a string of 1 to 255 characters.")
+    return tenant
+
+
+@router.post("/{flavor_id}/action")
+def flavor_action(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep
+                  ) -> dict[str, Any]:
+    """``addTenantAccess`` / ``removeTenantAccess``: answer the new access list."""
+    if not isinstance(body, dict) or len(body) != 1 or \
+            next(iter(body)) not in ("addTenantAccess", "removeTenantAccess"):
+        raise BadRequest("Invalid input for field/attribute: expected exactly one of "
+                         "'addTenantAccess', 'removeTenantAccess'")
+    action = next(iter(body))
+    tenant = _tenant(body, action)
+    flavor = queries.get_flavor(session, flavor_id)
+    if action == "addTenantAccess":
+        queries.add_flavor_project(session, flavor, tenant)
+    else:
+        queries.remove_flavor_project(session, flavor, tenant)
+    return _access_view(session, flavor)

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.requests import Request
 
+from common import policy
 from common.context import RequestContext
-from common.errors import BadRequest, Forbidden
+from common.errors import BadRequest
 from compute_api import quotas
 from compute_api.api.deps import (
     AdminContextDep,
@@ -24,16 +25,16 @@ router = APIRouter(prefix="/v2.1")
 
 
 def _project(ctx: RequestContext, project_id: str) -> str:
-    if not ctx.is_admin and project_id != ctx.project_id:
-        raise Forbidden("Policy doesn't allow os_compute_api:os-quota-sets:show to be "
-                        "performed.")
+    # The route's rule (os-quota-sets:show/detail), on the project of the path.
+    policy.authorize_route(ctx, {"project_id": project_id})
     return project_id
 
 
 @router.get("/limits")
 def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
-    project = request.query_params.get("tenant_id") if ctx.is_admin else None
+    project = (request.query_params.get("tenant_id")
+               if policy.allowed(ctx, "os_compute_api:limits:other_project") else None)
     project = project or ctx.project_id or ""
     limit = quotas.limits(session, runtime.settings.quota, project)
     used = quotas.usage(session, project)

@@ -100,6 +100,9 @@ class ServerCreate(Strict):
     tags: list[str] | None = None
     personality: list[dict[str, str]] | None = None
     trusted_image_certificates: list[str] | None = None
+    host: str | None = Field(None, min_length=1, max_length=255)
+    hypervisor_hostname: str | None = Field(None, min_length=1, max_length=255)
+    hostname: str | None = Field(None, min_length=1, max_length=255)
 
     _name = field_validator("name")(_no_edge_spaces)
 
@@ -168,6 +171,7 @@ def check_tags(tags: list[Any]) -> list[str]:
 
 class ServerUpdate(Strict):
     name: Name | None = None
+    hostname: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=255)
     accessIPv4: str | None = None
     accessIPv6: str | None = None
@@ -182,3 +186,28 @@ class SchedulerHints(Strict):
     group: str | None = None
     same_host: str | list[str] | None = None
     different_host: str | list[str] | None = None
+
+
+HOSTNAME_CHARS = re.compile(r"[a-zA-Z0-9.\-_]*")
+
+
+def check_hostname(value: str, fqdn: bool) -> str:
+    """A requested hostname: 2.90 allows 2-63 characters, 2.94 a FQDN up to 255.
+
+    Raises BadRequest with upstream's field message.
+    """
+    problem = None
+    if not HOSTNAME_CHARS.fullmatch(value):
+        problem = f"'{value}' does not match '^[a-zA-Z0-9-._]*$'"
+    elif fqdn and not 1 <= len(value) <= 255:
+        problem = f"'{value}' is too long" if value else f"'{value}' is too short"
+    elif fqdn and any(not 1 <= len(label) <= 63 for label in value.rstrip(".").split(".")):
+        problem = f"'{value}' has a label that is empty or longer than 63 characters"
+    elif not fqdn and len(value) > 63:
+        problem = f"'{value}' is too long"
+    elif not fqdn and len(value) < 2:
+        problem = f"'{value}' is too short"
+    if problem is not None:
+        raise BadRequest(f"Invalid input for field/attribute hostname. Value: {value}. "
+                         f"{problem}")
+    return value

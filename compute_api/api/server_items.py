@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.requests import Request
 
+from common import policy
 from common.compute_db import queries
-from common.compute_db.models import Instance, InstanceAction
+from common.compute_db.models import Instance, InstanceAction, InstanceActionEvent
 from common.context import RequestContext
 from common.errors import BadRequest, NotFound
 from compute_api import server_items, servers
@@ -25,7 +26,7 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import parse_timestamp, x_int
 from compute_api.api.schemas import check_tags, member
 from compute_api.api.versions import base_url
-from compute_api.api.views import usage_time
+from compute_api.api.views import host_id, usage_time
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}")
 
@@ -204,8 +205,26 @@ def show_action(server_id: str, request_id: str, ctx: ContextDep, session: ReadS
                 version: VersionDep) -> dict[str, Any]:
     instance_uuid = _acted_on(session, ctx, server_id, version)
     action = server_items.get_action(session, instance_uuid, request_id)
-    # Events (per-step results) are not recorded yet; upstream shows them to admins
-    # and, from 2.51, to the owner.
-    show_events = ctx.is_admin or version.at_least("2.51")
+    # Upstream shows the events (per-step results) to admins and, from 2.51, to the owner.
+    show_events = version.at_least("2.51") or policy.allowed(
+        ctx, "os_compute_api:os-instance-actions:events")
+    events = ([_event_view(e, action.project_id, ctx, version)
+               for e in queries.action_events(session, action.id)] if show_events else None)
     return {"instanceAction": {**_action_view(action, version),
-                               **({"events": []} if show_events else {})}}
+                               **({"events": events} if events is not None else {})}}
+
+
+def _event_view(event: InstanceActionEvent, project_id: str | None, ctx: RequestContext,
+                version: Version) -> dict[str, Any]:
+    out: dict[str, Any] = {"event": event.event, "start_time": usage_time(event.start_time),
+                           "finish_time": usage_time(event.finish_time),
+                           "result": event.result}
+    if ctx.is_admin:
+        out["traceback"] = event.traceback
+    if version.at_least("2.84"):
+        out["details"] = event.details
+    if version.at_least("2.62"):
+        out["hostId"] = host_id(project_id or "", event.host) if event.host else ""
+        if ctx.is_admin:
+            out["host"] = event.host or ""
+    return out

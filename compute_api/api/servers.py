@@ -27,7 +27,7 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import server_list_query
 from compute_api.api.schemas import SchedulerHints, ServerCreate, ServerUpdate, parse
 from compute_api.api.versions import base_url
-from compute_api.api.views import links, server_brief, server_detail
+from compute_api.api.views import json_response, links, server_brief, server_detail
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -48,8 +48,7 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if key in body:
             hints = parse(SchedulerHints, body, key)
-    created = servers.create(session, ctx, spec, version, runtime,
-                             group=hints.group if hints is not None else None)
+    created = servers.create(session, ctx, spec, version, runtime, hints=hints)
     for inst in created.instances:
         after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
     if spec.return_reservation_id:
@@ -76,19 +75,19 @@ def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str,
 
 @router.get("")
 def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep,
-                 version: VersionDep) -> dict[str, Any]:
+                 version: VersionDep) -> Response:
     query = server_list_query(request, ctx, version)
-    rows = list(servers.list_servers(session, ctx, query))
+    rows = list(servers.list_servers(session, ctx, query, brief=True))
     out: dict[str, Any] = {"servers": [server_brief(i, base_url(request)) for i in rows]}
     page = _page_links(request, rows, query.limit)
     if page:
         out["servers_links"] = page
-    return out
+    return json_response(out)
 
 
 @router.get("/detail")
 def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
-                        version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+                        version: VersionDep, runtime: RuntimeDep) -> Response:
     query = server_list_query(request, ctx, version)
     rows = list(servers.list_servers(session, ctx, query))
     faults = servers.latest_faults(session, rows)
@@ -101,7 +100,7 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
     page = _page_links(request, rows, query.limit)
     if page:
         out["servers_links"] = page
-    return out
+    return json_response(out)
 
 
 @router.get("/{server_id}")
@@ -112,12 +111,13 @@ def show_server(server_id: str, request: Request, ctx: ContextDep, session: Read
 
 
 def _full(session: Session, inst: Instance, fault: InstanceFault | None, request: Request,
-          version: Version, ctx: RequestContext) -> dict[str, Any]:
+          version: Version, ctx: RequestContext, extended: bool = True) -> dict[str, Any]:
     runtime: Runtime = request.app.state.runtime
     hosts = servers.host_statuses(session, [inst], runtime.settings.service.service_down_time)
     return server_detail(inst, fault, base_url(request), version, ctx,
                          server_items.tags_of(session, [inst.id])[inst.id],
-                         server_groups.groups_of(session, inst.uuid), hosts)
+                         server_groups.groups_of(session, inst.uuid), hosts,
+                         extended=extended)
 
 
 @router.put("/{server_id}")
@@ -126,7 +126,8 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
     changes: ServerUpdate = parse(ServerUpdate, body, "server")
     inst = servers.update(session, ctx, server_id, changes, version)
     fault = servers.latest_fault(session, inst)
-    return {"server": _full(session, inst, fault, request, version, ctx)}
+    return {"server": _full(session, inst, fault, request, version, ctx,
+                            extended=version.at_least("2.75"))}
 
 
 @router.delete("/{server_id}", status_code=204)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.requests import Request
 
+from common import policy
 from common.compute_db.models import Image
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
@@ -111,8 +112,10 @@ def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONRes
     if not isinstance(body, dict):
         raise BadRequest("Image body must be a JSON object")
     _validate(body)
-    if body.get("visibility") == "public" and not ctx.is_admin:
-        raise Forbidden("Only admins may create public images")
+    rule = {"public": "publicize_image", "community": "communitize_image"}.get(
+        str(body.get("visibility")))
+    if rule is not None and not policy.allowed(ctx, rule):
+        raise Forbidden(f"You are not authorized to complete {rule} action.")
     props = {k: v for k, v in body.items() if k not in CORE}
     image = Image(
         id=uuid.UUID(body["id"]) if body.get("id") else uuid.uuid4(), name=body.get("name"),

@@ -5,15 +5,19 @@ from __future__ import annotations
 import uuid
 
 from common.context import RequestContext
-from common.messages import GuestState, InstancePayload, NodeReport, dump
+from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport, dump
 from common.rpc import RpcClient
 
 TOPIC = "conductor"
 
 
 class ConductorClient(RpcClient):
+    """1.0: builds and host records. 1.1: server actions (power, snapshot, resize,
+    migrations), cast by the compute API. 1.2: agents report guests'
+    addresses (``set_instance_addresses``)."""
+
     topic = TOPIC
-    version = "1.0"
+    version = "1.2"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -54,3 +58,43 @@ class ConductorClient(RpcClient):
     def sync_power_states(self, ctx: RequestContext, host: str,
                           guests: list[GuestState]) -> None:
         self._call(ctx, "sync_power_states", host=host, guests=[dump(g) for g in guests])
+
+    # -- 1.2 -------------------------------------------------------------------------
+
+    def set_instance_addresses(self, ctx: RequestContext, host: str,
+                               instance_uuid: uuid.UUID, addresses: list[GuestAddress]) -> None:
+        """Record the addresses a guest of ``host`` holds now (replacing the old ones)."""
+        self._call(ctx, "set_instance_addresses", host=host, instance_uuid=str(instance_uuid),
+                   addresses=[dump(a) for a in addresses])
+
+    # -- 1.1: server actions, cast by the API once the task state is committed -------
+
+    def power_action(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: str) -> None:
+        """``action``: a ``common.states.Action`` value of a power action."""
+        self._cast(ctx, "power_action", instance_uuid=str(instance_uuid), action=action)
+
+    def snapshot_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> None:
+        self._cast(ctx, "snapshot_instance", instance_uuid=str(instance_uuid),
+                   image_id=str(image_id))
+
+    def migrate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                       migration_uuid: uuid.UUID) -> None:
+        """Resize or cold-migrate, as the migration record says."""
+        self._cast(ctx, "migrate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def confirm_resize(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                       migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "confirm_resize", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def revert_resize(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                      migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "revert_resize", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def live_migrate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                            migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "live_migrate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))

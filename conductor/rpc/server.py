@@ -8,20 +8,29 @@ from typing import Any
 import oslo_messaging as om
 
 from common.context import RequestContext
-from common.messages import GuestState, NodeReport, dump
+from common.errors import BadRequest
+from common.messages import GuestAddress, GuestState, NodeReport, dump
 from common.rpc import endpoint
+from common.states import POWER_RESULTS, Action
+from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.live_migrate import LiveMigrateFlow
+from conductor.flows.resize import ResizeFlow
 from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.0")
+    target = om.Target(version="1.2")
 
-    def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords) -> None:
+    def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
+                 actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
+        self._actions = actions
+        self._resizes = resizes
+        self._live = live
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -63,3 +72,44 @@ class ConductorEndpoint:
     def sync_power_states(self, ctx: RequestContext, host: str,
                           guests: list[dict[str, Any]]) -> None:
         self._hosts.sync_power_states(host, [GuestState.model_validate(g) for g in guests])
+
+    # -- 1.2 -------------------------------------------------------------------------
+
+    @endpoint
+    def set_instance_addresses(self, ctx: RequestContext, host: str, instance_uuid: str,
+                               addresses: list[dict[str, Any]]) -> None:
+        self._hosts.set_addresses(host, uuid.UUID(instance_uuid),
+                                  [GuestAddress.model_validate(a) for a in addresses])
+
+    # -- 1.1 -------------------------------------------------------------------------
+
+    @endpoint
+    def power_action(self, ctx: RequestContext, instance_uuid: str, action: str) -> None:
+        wanted = Action(action)
+        if wanted not in POWER_RESULTS:
+            raise BadRequest(f"{action} is not a power action")
+        self._actions.power(ctx, uuid.UUID(instance_uuid), wanted)
+
+    @endpoint
+    def snapshot_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> None:
+        self._actions.snapshot(ctx, uuid.UUID(instance_uuid), uuid.UUID(image_id))
+
+    @endpoint
+    def migrate_server(self, ctx: RequestContext, instance_uuid: str,
+                       migration_uuid: str) -> None:
+        self._resizes.migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    @endpoint
+    def confirm_resize(self, ctx: RequestContext, instance_uuid: str,
+                       migration_uuid: str) -> None:
+        self._resizes.confirm(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    @endpoint
+    def revert_resize(self, ctx: RequestContext, instance_uuid: str,
+                      migration_uuid: str) -> None:
+        self._resizes.revert(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    @endpoint
+    def live_migrate_server(self, ctx: RequestContext, instance_uuid: str,
+                            migration_uuid: str) -> None:
+        self._live.live_migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from placement.api import candidate_query, query
-from placement.api.deps import SessionDep, VersionDep, since
+from placement.api import candidate_json, candidate_query, query
+from placement.api.deps import SessionDep, SnapshotsDep, VersionDep, since
 from placement.api.views import json_response
 from placement.candidates import Candidate, Candidates, find_candidates
 from placement.candidates.world import World
@@ -26,10 +26,12 @@ MAPPINGS_SINCE = Version(1, 34)
 
 @router.get("/allocation_candidates", dependencies=[since(Version(1, 10))])
 def allocation_candidates(
-    request: Request, session: SessionDep, version: VersionDep
+    request: Request, session: SessionDep, version: VersionDep, snapshots: SnapshotsDep
 ) -> Response:
     wanted = candidate_query.parse(query.params(request), version)
-    found = find_candidates(session, wanted)
+    found = find_candidates(session, wanted, snapshots)
+    if version >= MAPPINGS_SINCE:
+        return Response(candidate_json.body(found), media_type="application/json")
     requested = {name for group in wanted.groups for name in group.resources}
     # Bodies here get large: skip FastAPI's generic (slow) encoding of plain data.
     return json_response({
@@ -73,21 +75,23 @@ def _request(candidate: Candidate, version: Version, world: World) -> dict[str, 
 
 def _summaries(found: Candidates, requested: set[str], version: Version) -> dict[str, Any]:
     world = found.world
+    uuid_of, parent_of, root_of, traits = (
+        world.uuid_of, world.parent_of, world.root_of, world.traits)
+    all_resources = version >= ALL_RESOURCES_SINCE
+    with_traits, with_tree = version >= TRAITS_SINCE, version >= TREE_UUIDS_SINCE
     summaries: dict[str, Any] = {}
     for rp in found.summarised:
-        rooms = world.room.get(rp, {})
-        shown = rooms if version >= ALL_RESOURCES_SINCE else {
-            name: room for name, room in rooms.items() if name in requested
-        }
+        rooms = world.room[rp]
         summary: dict[str, Any] = {"resources": {
             name: {"capacity": room.capacity, "used": room.used}
-            for name, room in sorted(shown.items())
+            for name, room in sorted(rooms.items())
+            if all_resources or name in requested
         }}
-        if version >= TRAITS_SINCE:
-            summary["traits"] = sorted(world.traits.get(rp, set()))
-        if version >= TREE_UUIDS_SINCE:
-            parent = world.parent_of.get(rp)
-            summary["parent_provider_uuid"] = world.uuid_of[parent] if parent else None
-            summary["root_provider_uuid"] = world.uuid_of[world.root_of[rp]]
-        summaries[world.uuid_of[rp]] = summary
+        if with_traits:
+            summary["traits"] = sorted(traits.get(rp, ()))
+        if with_tree:
+            parent = parent_of.get(rp)
+            summary["parent_provider_uuid"] = uuid_of[parent] if parent else None
+            summary["root_provider_uuid"] = uuid_of[root_of[rp]]
+        summaries[uuid_of[rp]] = summary
     return summaries

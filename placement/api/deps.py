@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from common.context import RequestContext
 from common.db import transaction
 from common.errors import BadRequest, NotFound, Unauthorized
+from placement.candidates import SnapshotCache
 from placement.errors import MethodNotAllowed, UnsupportedMediaType
 from placement.microversion import MIN_VERSION, Version
 
@@ -49,6 +50,11 @@ async def _context(request: Request) -> RequestContext:
     if not isinstance(context, RequestContext):
         raise Unauthorized("The request you have made requires authentication.")
     return context
+
+
+async def _snapshots(request: Request) -> SnapshotCache:
+    cache: SnapshotCache = request.app.state.snapshots
+    return cache
 
 
 async def _root(request: Request) -> str:
@@ -102,6 +108,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 VersionDep = Annotated[Version, Depends(_version)]
 ContextDep = Annotated[RequestContext, Depends(_context)]
 RootDep = Annotated[str, Depends(_root)]
+SnapshotsDep = Annotated[SnapshotCache, Depends(_snapshots)]
 BodyDep = Annotated[JsonBody, Depends(_body)]
 
 

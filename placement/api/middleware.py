@@ -10,11 +10,15 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.auth import context_from_token
+from common.auth import token_verifier
 from common.context import new_request_id, request_id_var
-from common.errors import ControlPlaneError, Forbidden
+from common.errors import ControlPlaneError, Unauthorized
+from common.gate import Gate, www_authenticate
+from common.policy import Enforcer
+from common.settings import Settings
+from placement import policies
 from placement.api.errors import error_response, response_for
-from placement.errors import DEFAULT_CODE
+from placement.errors import DEFAULT_CODE, wire_code
 from placement.microversion import HEADER, MIN_VERSION, SERVICE_TYPE, Version, parse_header
 
 LOG = logging.getLogger(__name__)
@@ -24,19 +28,11 @@ _REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 CACHE_HEADERS_SINCE = Version(1, 15)
 
 
-def route_path(scope: Scope) -> str:
-    """The path below the mount point (``root_path``)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root):]
-    return path or "/"
-
-
 class PlacementMiddleware:
     def __init__(self, app: ASGIApp, auth_strategy: str) -> None:
         self.app = app
         self.auth_strategy = auth_strategy
+        self._checker: Gate | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +46,12 @@ class PlacementMiddleware:
         state["microversion"] = MIN_VERSION
         send = _decorating(send, state, request_id)
         try:
-            error = self._prepare(scope, headers, state, request_id)
+            error, receive = await self._prepare(scope, receive, headers, state, request_id)
+            if isinstance(error, Unauthorized):
+                www = www_authenticate(scope["app"].state.settings, scope)
+                await error_response(401, error.message, wire_code(error),
+                                     state["microversion"], www)(scope, receive, send)
+                return
             if error is not None:
                 await response_for(error, state["microversion"])(scope, receive, send)
                 return
@@ -67,24 +68,31 @@ class PlacementMiddleware:
         finally:
             request_id_var.reset(reset)
 
-    def _prepare(
-        self, scope: Scope, headers: Headers, state: dict[str, Any], request_id: str
-    ) -> ControlPlaneError | None:
+    def _gate(self, scope: Scope) -> Gate:
+        """Built on first use from the app's settings (policy file, token verifier)."""
+        if self._checker is None:
+            settings: Settings = scope["app"].state.settings
+            enforcer = Enforcer(policies.DEFAULTS, settings.auth.policy_file)
+            verifier = token_verifier(settings)
+            self._checker = Gate(policies.route_table(), lambda _: enforcer,
+                                 lambda _: verifier, read_default="admin_or_service_api",
+                                 write_default="admin_or_service_api")
+        return self._checker
+
+    async def _prepare(
+        self, scope: Scope, receive: Receive, headers: Headers, state: dict[str, Any],
+        request_id: str,
+    ) -> tuple[ControlPlaneError | None, Receive]:
         try:
             # The header may repeat (one per service): read every occurrence.
             state["microversion"] = parse_header(",".join(headers.getlist(HEADER)) or None)
-            if route_path(scope) == "/" and scope["method"] in ("GET", "HEAD"):
-                return None
-            context = context_from_token(
-                headers.get("x-auth-token"), self.auth_strategy, request_id
-            )
-            if not context.is_admin:
-                raise Forbidden("Policy does not allow this placement action: admin only")
-            state["context"] = context
-            context.bind()
+            passed = await self._gate(scope).check(scope, receive, request_id)
+            if passed.context is not None:
+                state["context"] = passed.context
+                passed.context.bind()
         except ControlPlaneError as exc:
-            return exc
-        return None
+            return exc, receive
+        return None, passed.receive
 
 
 def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from placement.candidates import combine
@@ -14,20 +14,28 @@ from placement.candidates.request import Candidate, CandidateRequest, RequestGro
 from placement.candidates.search import (
     GroupMatches,
     Lookup,
+    Scope,
     Window,
+    group_scope,
     match_group,
     resolve_names,
     sharing_anchors,
 )
-from placement.candidates.world import World, load_trees
-from placement.db.models import ResourceProvider
+from placement.candidates.snapshot import (
+    Snapshot,
+    SnapshotCache,
+    consistent_reads,
+    read_usage,
+)
+from placement.candidates.world import Rooms, World, world_of
 
-# Trees read per round when a limit may stop the search early.
-BATCH = 64
-# Root ids matched in the first range when a limit is set (the range then grows 4x).
+# Trees matched in the first range when a limit is set (the range then grows 4x).
 WINDOW = 256
 
-__all__ = ["Candidate", "CandidateRequest", "Candidates", "RequestGroup", "find_candidates"]
+__all__ = [
+    "Candidate", "CandidateRequest", "Candidates", "RequestGroup", "SnapshotCache",
+    "find_candidates",
+]
 
 
 @dataclass
@@ -36,27 +44,50 @@ class Candidates:
     world: World
     # Providers the summaries describe: those in candidates, and from 1.29 their trees.
     summarised: list[int]
+    # Class id -> name.
+    class_names: dict[int, str]
+    # What the world was built from: the providers, and the usage read.
+    snapshot: Snapshot
+    rooms: Rooms
 
 
-def find_candidates(session: Session, request: CandidateRequest) -> Candidates:
+@dataclass
+class _Search:
+    """What one request's rounds share."""
+
+    session: Session
+    request: CandidateRequest
+    snap: Snapshot
+    lookup: Lookup
+    # Holds the usage read so far, and which trees it covers.
+    rooms: Rooms
+
+
+def find_candidates(
+    session: Session, request: CandidateRequest, cache: SnapshotCache
+) -> Candidates:
     """Candidates for ``request``, at most ``request.limit`` of them.
 
-    Raises BadRequest naming unknown traits or resource classes.
+    ``session`` must not have read anything yet. Raises BadRequest naming unknown
+    traits or resource classes.
     """
-    lookup = resolve_names(session, request)
-    world = World()
+    consistent_reads(session)
+    snap = cache.current(session)
+    lookup = resolve_names(request, snap)
+    rooms = Rooms(snap, {}, lookup.class_names, covered=set())
+    search = _Search(session, request, snap, lookup, rooms)
+    world = world_of(snap, rooms)
     found: list[Candidate] = []
-    for window in _windows(session, request, lookup):
+    for window in _windows(snap, request, lookup):
         wanted = None if request.limit is None else request.limit - len(found)
-        found += _search(session, request, lookup, window, world, wanted)
+        found += _search(search, window, world, wanted)
         if request.limit is not None and len(found) >= request.limit:
             break
-    return Candidates(found, world, _summarised(request, found, world))
+    return Candidates(found, world, _summarised(request, found, world), lookup.class_names,
+                      snap, rooms)
 
 
-def _windows(
-    session: Session, request: CandidateRequest, lookup: Lookup
-) -> Iterator[Window | None]:
+def _windows(snap: Snapshot, request: CandidateRequest, lookup: Lookup) -> Iterator[Window | None]:
     """Ranges of root ids to search in turn; one unbounded range unless a limit is set.
 
     With a limit, matching every provider first cost far more than assembling the few
@@ -66,39 +97,67 @@ def _windows(
     if request.limit is None or lookup.sharing:
         yield None
         return
-    top = session.scalar(sa.select(sa.func.max(ResourceProvider.id))) or 0
-    low, span = 0, max(WINDOW, 16 * request.limit)
-    while low <= top:
-        yield low, low + span
-        low, span = low + span, span * 4
+    roots = snap.roots
+    start, span = 0, max(WINDOW, 16 * request.limit)
+    while start < len(roots):
+        end = start + span
+        yield roots[start], roots[end] if end < len(roots) else roots[-1] + 1
+        start, span = end, span * 4
 
 
 def _search(
-    session: Session, request: CandidateRequest, lookup: Lookup, window: Window | None,
-    world: World, wanted: int | None,
+    search: _Search, window: Window | None, world: World, wanted: int | None
 ) -> list[Candidate]:
-    """At most ``wanted`` candidates in the trees of ``window``, read into ``world``."""
+    """At most ``wanted`` candidates in the trees of ``window``."""
+    snap, request, lookup = search.snap, search.request, search.lookup
+    scopes = [group_scope(snap, group, lookup) for group in request.groups]
+    if any(scope is None for scope in scopes):
+        return []
+    _read_usage(search, _trees_in_play(snap, scopes, window))
     matches: list[GroupMatches] = []
-    for group in request.groups:
-        matched = match_group(session, group, lookup, window)
+    for group, scope in zip(request.groups, scopes, strict=True):
+        assert scope is not None
+        matched = match_group(snap, search.rooms.usage, group, lookup, scope, window)
         if matched is None:
             return []
         matches.append(matched)
     root_of = _matched_roots(matches)
-    anchors = sharing_anchors(session, set(root_of)) if lookup.sharing else {}
+    anchors = sharing_anchors(snap, set(root_of)) if lookup.sharing else {}
     todo = combine.plan(request, matches, anchors)
-    # Sharing providers may join candidates of any tree: read theirs up front.
-    load_trees(session, world, {root_of[rp] for rp in anchors})
-    found: list[Candidate] = []
-    batch = len(todo.roots) if wanted is None else max(BATCH, wanted)
-    for start in range(0, len(todo.roots), batch or 1):
-        roots = todo.roots[start:start + batch]
-        load_trees(session, world, set(roots))
-        left = None if wanted is None else wanted - len(found)
-        found += itertools.islice(combine.assemble(todo, roots, world), left)
-        if wanted is not None and len(found) >= wanted:
-            break
-    return found
+    return list(itertools.islice(combine.assemble(todo, todo.roots, world), wanted))
+
+
+def _trees_in_play(
+    snap: Snapshot, scopes: list[Scope | None], window: Window | None
+) -> set[int] | None:
+    """Roots of the trees a search may touch; None: all of them."""
+    if window is not None:
+        return set(snap.roots[bisect.bisect_left(snap.roots, window[0]):
+                              bisect.bisect_left(snap.roots, window[1])])
+    allowed = [scope[0] for scope in scopes if scope is not None]
+    if any(providers is None for providers in allowed):
+        return None
+    roots = {snap.root_of[rp] for providers in allowed if providers for rp in providers}
+    # Past a few trees, one statement over everything is as quick as an id list.
+    return roots if len(roots) * 4 < len(snap.roots) else None
+
+
+def _read_usage(search: _Search, roots: set[int] | None) -> None:
+    """Read the usage of these trees (None: all) unless read already."""
+    rooms = search.rooms
+    if rooms.covered is None:
+        return
+    if roots is not None:
+        roots = roots - rooms.covered
+        if not roots:
+            return
+    ids = None if roots is None else [rp for root in roots for rp in search.snap.members[root]]
+    for class_id, used in read_usage(search.session, ids).items():
+        rooms.usage.setdefault(class_id, {}).update(used)
+    if roots is None:
+        rooms.covered = None
+    else:
+        rooms.covered |= roots
 
 
 def _matched_roots(matches: list[GroupMatches]) -> dict[int, int]:
@@ -112,8 +171,12 @@ def _matched_roots(matches: list[GroupMatches]) -> dict[int, int]:
 
 
 def _summarised(request: CandidateRequest, found: list[Candidate], world: World) -> list[int]:
-    used = {rp for c in found for rps in c.mappings.values() for rp in rps}
-    used |= {rp for c in found for rp in c.allocations}
-    if not request.nested_aware:
-        return sorted(used)
-    return sorted(set(world.tree_members({world.root_of[rp] for rp in used})) | used)
+    used: set[int] = set()
+    for candidate in found:
+        used.update(candidate.allocations)
+        for rps in candidate.mappings.values():
+            used.update(rps)
+    if request.nested_aware:
+        root_of = world.root_of
+        used.update(world.tree_members({root_of[rp] for rp in used}))
+    return sorted(used)

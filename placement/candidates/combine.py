@@ -58,6 +58,9 @@ def plan(
 def assemble(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
     """The distinct candidates in these trees (``world`` must describe them)."""
     request, indexes = plan.request, plan.indexes
+    if _lone_tree_group(plan):
+        yield from _assemble_lone(plan, roots, world)
+        return
     for root in roots:
         if not world.root_matches(root, request.root_required, request.root_forbidden):
             continue
@@ -75,6 +78,47 @@ def assemble(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
                 yield candidate
 
 
+def _lone_tree_group(plan: Plan) -> bool:
+    """Only the unnumbered group, no sharing providers, and candidates may span a tree."""
+    request = plan.request
+    return (
+        len(plan.indexes) == 1 and not plan.dedupe and bool(plan.indexes[0].per_class)
+        and request.nested_aware and not request.same_subtree
+    )
+
+
+def _assemble_lone(plan: Plan, roots: list[int], world: World) -> Iterator[Candidate]:
+    """``assemble`` for the most common request, without the general bookkeeping.
+
+    Each class is asked for once, so every (provider, class) in a candidate was
+    checked for room when matched, and every combination is distinct.
+    """
+    request, index = plan.request, plan.indexes[0]
+    group = index.group
+    resources, required, suffix = group.resources, group.required, group.suffix
+    names = list(resources)
+    # Candidates served by one provider share one (never modified) amounts dict.
+    whole = dict(resources)
+    check_root = bool(request.root_required or request.root_forbidden)
+    for root in roots:
+        if check_root and not world.root_matches(
+            root, request.root_required, request.root_forbidden
+        ):
+            continue
+        by_class = index.per_class[root]
+        for providers in itertools.product(*map(by_class.__getitem__, names)):
+            if required and not world.traits_met(set(providers), required):
+                continue
+            first = providers[0]
+            if providers.count(first) == len(providers):
+                yield Candidate({first: whole}, {suffix: [first]})
+                continue
+            allocations: dict[int, dict[str, int]] = {}
+            for rp, name in zip(providers, names, strict=True):
+                allocations.setdefault(rp, {})[name] = resources[name]
+            yield Candidate(allocations, {suffix: list(allocations)})
+
+
 def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
     group = m.group
     share = group.in_tree is None
@@ -87,6 +131,10 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
         return _GroupIndex(group, _single_provider_options(m, anchors, share), {})
     per_class: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for name, providers in m.by_class.items():
+        if not anchors:
+            for rp, root in sorted(providers.items()):
+                per_class[root][name].append(rp)
+            continue
         for rp, root in sorted(providers.items()):
             for anchor in _anchors_of(rp, root, anchors, share):
                 per_class[anchor][name].append(rp)

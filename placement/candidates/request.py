@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,7 @@ class CandidateRequest:
     nested_aware: bool = True
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One way to satisfy the request: amounts per provider id and class."""
 
     allocations: dict[int, dict[str, int]]

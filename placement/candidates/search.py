@@ -1,21 +1,19 @@
-"""The SQL half of allocation candidates: which providers could serve each group."""
+"""Which providers could serve each group, looked up in a snapshot with fresh usage."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
-
-import os_traits
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from placement import filters
 from placement.candidates.request import CandidateRequest, RequestGroup
-from placement.capacity import fits
-from placement.db.models import Inventory, ResourceProvider, ResourceProviderAggregate, Trait
-from placement.db.models import ResourceProviderTrait as RPT
-from placement.resource_classes import class_ids
+from placement.candidates.snapshot import Snapshot, Usage
+from placement.resource_classes import ids_among
+
+# Root provider ids from (inclusive) and to (exclusive).
+Window = tuple[int, int]
 
 
 @dataclass
@@ -33,11 +31,13 @@ class Lookup:
     trait_ids: dict[str, int]
     aggregate_ids: dict[uuid.UUID, int]
     class_ids: dict[str, int]
-    # Whether any provider shares its inventory (only asked when it matters).
+    # Whether any provider shares its inventory.
     sharing: bool = True
+    # Every class id -> name, for the summaries.
+    class_names: dict[int, str] = field(default_factory=dict)
 
 
-def resolve_names(session: Session, request: CandidateRequest) -> Lookup:
+def resolve_names(request: CandidateRequest, snap: Snapshot) -> Lookup:
     """Ids of every trait, aggregate and class named. Raises BadRequest for unknown ones."""
     traits: set[str] = set(request.root_required | request.root_forbidden)
     aggs: set[uuid.UUID] = set()
@@ -46,144 +46,138 @@ def resolve_names(session: Session, request: CandidateRequest) -> Lookup:
         traits |= group.trait_names
         aggs |= set().union(*group.member_of) | set(group.forbidden_aggs)
         classes |= set(group.resources)
-    tree_traits = any(g.required and not g.same_provider for g in request.groups)
+    names = snap.names
     return Lookup(
-        trait_ids=filters.trait_ids(session, traits),
-        aggregate_ids=filters.aggregate_ids(session, aggs),
-        class_ids=class_ids(session, classes),
-        sharing=_any_sharing(session) if tree_traits or request.limit else True,
+        trait_ids=filters.traits_among(names.traits, traits),
+        aggregate_ids={agg: names.aggregates[str(agg)] for agg in aggs
+                       if str(agg) in names.aggregates},
+        class_ids=ids_among(names.classes, classes),
+        sharing=bool(snap.sharing),
+        class_names=names.classes,
     )
-
-
-def _any_sharing(session: Session) -> bool:
-    shares = sa.select(Trait.id).where(Trait.name == os_traits.MISC_SHARES_VIA_AGGREGATE)
-    return session.scalar(
-        sa.select(sa.exists().where(RPT.trait_id.in_(shares.scalar_subquery())))
-    ) is True
-
-
-# Root provider ids from (inclusive) and to (exclusive).
-Window = tuple[int, int]
 
 
 def match_group(
-    session: Session, group: RequestGroup, lookup: Lookup, window: Window | None = None
+    snap: Snapshot, usage: Usage, group: RequestGroup, lookup: Lookup, scope: Scope,
+    window: Window | None = None,
 ) -> GroupMatches | None:
     """Providers for each class of ``group`` (in trees whose root id is in ``window``).
 
-    None when some class has none.
+    ``scope`` is the group's ``group_scope``; ``usage`` must cover those trees. None
+    when some class has none.
     """
-    tree_root = _tree_root(session, group.in_tree)
-    if group.in_tree is not None and tree_root is None:
-        return None
-    rp = ResourceProvider
-    conds = _group_conditions(group, lookup, tree_root)
-    if window is not None:
-        conds += [rp.root_provider_id >= window[0], rp.root_provider_id < window[1]]
+    if group.in_tree is not None:
+        tree = snap.id_of.get(str(group.in_tree))
+        if tree is None:
+            return None
+        root = snap.root_of[tree]
+        if window is not None and not window[0] <= root < window[1]:
+            return None
+        window = (root, root + 1)
+    allowed, denied = scope
+    root_of = snap.root_of
     if not group.resources:
-        rows = session.execute(sa.select(rp.id, rp.root_provider_id).where(*conds))
-        found = {row.id: row.root_provider_id for row in rows}
+        found = {
+            rp: root_of[rp] for rp in snap.in_window(window)
+            if (allowed is None or rp in allowed) and rp not in denied
+        }
         return GroupMatches(group, {}, found) if found else None
-    # One statement for every class of the group: a round trip each cost more than the
-    # lookups themselves.
-    name_of = {lookup.class_ids[name]: name for name in group.resources}
-    # "+ 0" keeps the class index out of the plan: right after a bulk load PostgreSQL
-    # thinks a class is rare and intersects its index with every provider's (0.3 ms a
-    # provider, 80 ms for a 256-tree window); a class is rarely selective anyway.
-    class_col = Inventory.resource_class_id + 0
-    stmt = (
-        sa.select(rp.id, rp.root_provider_id, Inventory.resource_class_id)
-        .join(Inventory, Inventory.resource_provider_id == rp.id)
-        .where(sa.or_(*(
-            sa.and_(class_col == lookup.class_ids[name], fits(amount))
-            for name, amount in group.resources.items()
-        )), *conds)
-    )
-    by_class: dict[str, dict[int, int]] = {name: {} for name in group.resources}
-    for rp_id, root, class_id in session.execute(stmt):
-        by_class[name_of[class_id]][rp_id] = rp_id if root is None else root
-    if not all(by_class.values()):
-        return None
+    by_class: dict[str, dict[int, int]] = {}
+    for name, amount in group.resources.items():
+        class_id = lookup.class_ids[name]
+        used_of = usage.get(class_id, {})
+        providers, inventories = snap.with_class(class_id, window)
+        if allowed is not None and len(allowed) * 4 < len(providers):
+            # A few providers qualify (member_of, required): look only at those.
+            matched = {}
+            for rp in allowed - denied:
+                inv = snap.facts[rp].inventory.get(class_id)
+                root = root_of[rp]
+                if (inv is not None and (window is None or window[0] <= root < window[1])
+                        and inv.fits(amount, used_of.get(rp, 0))):
+                    matched[rp] = root
+        else:
+            matched = {
+                rp: root_of[rp]
+                for rp, (low, high, step, limit, _) in zip(providers, inventories, strict=True)
+                if low <= amount <= high and amount % step == 0
+                and used_of.get(rp, 0) + amount <= limit
+            }
+        if allowed is not None or denied:
+            matched = {
+                rp: root for rp, root in matched.items()
+                if (allowed is None or rp in allowed) and rp not in denied
+            }
+        if not matched:
+            return None
+        by_class[name] = matched
     return GroupMatches(group, by_class)
 
 
-def _group_conditions(
-    group: RequestGroup, lookup: Lookup, tree_root: int | None
-) -> list[sa.ColumnElement[bool]]:
-    rp = ResourceProvider
-    conds: list[sa.ColumnElement[bool]] = []
-    if tree_root is not None:
-        conds.append(rp.root_provider_id == tree_root)
+# Providers a group may use (None: any) and providers it may not.
+Scope = tuple[set[int] | None, set[int]]
+
+
+def group_scope(snap: Snapshot, group: RequestGroup, lookup: Lookup) -> Scope | None:
+    """The providers the group's trait and aggregate conditions leave; None: none do."""
+    allowed: set[int] | None = None
+
+    def narrow(providers: set[int]) -> None:
+        nonlocal allowed
+        allowed = providers if allowed is None else allowed & providers
+
     if group.same_provider:
-        conds += filters.trait_conditions(rp.id, group.required, group.forbidden, lookup.trait_ids)
-        agg_cols: list[filters.Column] = [rp.id]
-    else:
+        for any_of in group.required:
+            narrow(_with_traits(snap, any_of))
+    elif not lookup.sharing:
         # Required traits of the unnumbered group are met by the providers of a
         # candidate together; that is checked once candidates are assembled. Without
         # sharing providers those all sit in one tree, so trees lacking a trait are out.
-        conds += filters.trait_conditions(rp.id, [], group.forbidden, lookup.trait_ids)
-        if not lookup.sharing:
-            conds += [_tree_has_any(lookup, any_of) for any_of in group.required]
-        agg_cols = [rp.id, rp.root_provider_id]
-    conds += filters.aggregate_conditions(
-        agg_cols, group.member_of, group.forbidden_aggs, lookup.aggregate_ids
-    )
-    return conds
+        for any_of in group.required:
+            narrow(_trees_of(snap, {snap.root_of[rp] for rp in _with_traits(snap, any_of)}))
+    denied = _with_traits(snap, group.forbidden)
+    ids = lookup.aggregate_ids
+    for any_agg in group.member_of:
+        known = {ids[agg] for agg in any_agg if agg in ids}
+        if not known:
+            return None
+        narrow(_in_aggregates(snap, known, group.same_provider))
+    bad = {ids[agg] for agg in group.forbidden_aggs if agg in ids}
+    if bad:
+        denied |= _in_aggregates(snap, bad, group.same_provider)
+    return allowed, denied
 
 
-def _tree_has_any(lookup: Lookup, names: frozenset[str]) -> sa.ColumnElement[bool]:
-    member = aliased(ResourceProvider)
-    roots = (
-        sa.select(member.root_provider_id)
-        .join(RPT, RPT.resource_provider_id == member.id)
-        .where(RPT.trait_id.in_([lookup.trait_ids[name] for name in names]))
-    )
-    return ResourceProvider.root_provider_id.in_(roots)
+def _with_traits(snap: Snapshot, names: Iterable[str]) -> set[int]:
+    """Providers having any of the traits."""
+    return {rp for name in names for rp in snap.trait_members.get(name, ())}
 
 
-def _tree_root(session: Session, in_tree: uuid.UUID | None) -> int | None:
-    if in_tree is None:
-        return None
-    return session.scalar(
-        sa.select(ResourceProvider.root_provider_id).where(ResourceProvider.uuid == in_tree)
-    )
+def _trees_of(snap: Snapshot, roots: Iterable[int]) -> set[int]:
+    return {rp for root in roots for rp in snap.members.get(root, ())}
 
 
-def sharing_anchors(session: Session, provider_ids: set[int]) -> dict[int, set[int]]:
+def _in_aggregates(snap: Snapshot, ids: set[int], alone: bool) -> set[int]:
+    """Providers in any of the aggregates; unless ``alone``, also those whose root is.
+
+    For the unnumbered group an aggregate on a root spans its whole tree.
+    """
+    found = {rp for agg in ids for rp in snap.aggregate_members.get(agg, ())}
+    if alone:
+        return found
+    return found | _trees_of(snap, (rp for rp in found if snap.root_of[rp] == rp))
+
+
+def sharing_anchors(snap: Snapshot, provider_ids: set[int]) -> dict[int, set[int]]:
     """For each sharing provider among ``provider_ids``: the roots it shares with.
 
     A provider shares (trait MISC_SHARES_VIA_AGGREGATE) with every tree that has a
     provider in one of its aggregates, and with its own tree.
     """
-    if not provider_ids:
-        return {}
-    shares = sa.select(Trait.id).where(Trait.name == os_traits.MISC_SHARES_VIA_AGGREGATE)
-    # Sharing providers are few: read them all rather than pass a long id list.
-    sharing = provider_ids & set(
-        session.scalars(
-            sa.select(RPT.resource_provider_id).where(RPT.trait_id.in_(shares.scalar_subquery()))
-        )
-    )
-    if not sharing:
-        return {}
-    mine = aliased(ResourceProviderAggregate)
-    theirs = aliased(ResourceProviderAggregate)
-    rows = session.execute(
-        sa.select(mine.resource_provider_id, ResourceProvider.root_provider_id)
-        .join(theirs, theirs.aggregate_id == mine.aggregate_id)
-        .join(ResourceProvider, ResourceProvider.id == theirs.resource_provider_id)
-        .where(mine.resource_provider_id.in_(sharing))
-    )
     anchors: dict[int, set[int]] = defaultdict(set)
-    for sharer, root in rows.all():
-        if root is not None:
-            anchors[sharer].add(root)
-    own_roots = session.execute(
-        sa.select(ResourceProvider.id, ResourceProvider.root_provider_id).where(
-            ResourceProvider.id.in_(sharing)
-        )
-    )
-    for sharer, root in own_roots.all():
-        if root is not None:
-            anchors[sharer].add(root)
+    for sharer in provider_ids & snap.sharing:
+        roots = anchors[sharer]
+        roots.add(snap.root_of[sharer])
+        for agg in snap.facts[sharer].aggregates:
+            roots.update(snap.root_of[rp] for rp in snap.aggregate_members.get(agg, ()))
     return dict(anchors)

@@ -1,25 +1,17 @@
-"""Everything about the provider trees in play, read in a few queries up front."""
+"""Everything about the provider trees in play, taken from a snapshot and fresh usage."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
-
-from placement.db.models import Allocation, Inventory, ResourceClass, ResourceProvider, Trait
-from placement.db.models import ResourceProviderTrait as RPT
-
-# Trees read per statement on SQLite: keeps bound parameter lists under its limit.
-# PostgreSQL gets them all as one array parameter, so its statements compile once.
-CHUNK = 500
+from placement.candidates.snapshot import Snapshot, Usage
 
 
-@dataclass(frozen=True)
-class Room:
+class Room(NamedTuple):
     capacity: int
     used: int
     max_unit: int
@@ -31,18 +23,19 @@ class World:
     uuid_of: dict[int, str] = field(default_factory=dict)
     parent_of: dict[int, int | None] = field(default_factory=dict)
     root_of: dict[int, int] = field(default_factory=dict)
-    traits: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    traits: Mapping[int, AbstractSet[str]] = field(default_factory=lambda: defaultdict(set))
     room: dict[int, dict[str, Room]] = field(default_factory=lambda: defaultdict(dict))
-    loaded_roots: set[int] = field(default_factory=set)
+    # Root -> the providers of its tree; scanned out of ``root_of`` when empty.
+    members: Mapping[int, list[int]] = field(default_factory=dict)
 
     def root_matches(self, root: int, required: Iterable[str], forbidden: Iterable[str]) -> bool:
-        have = self.traits.get(root, set())
+        have = self.traits.get(root, frozenset())
         return set(required) <= have and not have & set(forbidden)
 
     def traits_met(self, providers: set[int], required: list[frozenset[str]]) -> bool:
         if not required:
             return True
-        have: set[str] = set().union(*(self.traits.get(rp, set()) for rp in providers))
+        have: set[str] = set().union(*(self.traits.get(rp, ()) for rp in providers))
         return all(have & any_of for any_of in required)
 
     def fits(self, allocations: dict[int, dict[str, int]]) -> bool:
@@ -72,75 +65,45 @@ class World:
         return chain
 
     def tree_members(self, roots: set[int]) -> list[int]:
-        return sorted(rp for rp, root in self.root_of.items() if root in roots)
+        if self.members:
+            members = self.members
+            return [rp for root in roots for rp in members.get(root, ())]
+        return [rp for rp, root in self.root_of.items() if root in roots]
 
 
-def load_trees(session: Session, world: World, roots: set[int]) -> None:
-    """Add the providers of these trees, their traits and inventories, to ``world``."""
-    todo = sorted(roots - world.loaded_roots)
-    world.loaded_roots |= roots
-    if not todo:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        array = sa.bindparam("roots", todo, type_=ARRAY(sa.Integer))
-        _load_chunk(session, world, ResourceProvider.root_provider_id == sa.any_(array))
-        return
-    for start in range(0, len(todo), CHUNK):
-        chunk = todo[start:start + CHUNK]
-        _load_chunk(session, world, ResourceProvider.root_provider_id.in_(chunk))
+class Rooms(dict[int, dict[str, Room]]):
+    """Each provider's rooms by class name, worked out when first asked for.
+
+    Only providers whose usage was read (``covered``: their roots, None for all) may
+    be asked for: any other would show nothing used.
+    """
+
+    def __init__(self, snap: Snapshot, usage: Usage, names: Mapping[int, str],
+                 covered: set[int] | None) -> None:
+        super().__init__()
+        self.snap, self.usage, self.names, self.covered = snap, usage, names, covered
+
+    def check_read(self, providers: Iterable[int]) -> None:
+        """Raise LookupError unless the usage of these providers was read."""
+        covered, root_of = self.covered, self.snap.root_of
+        if covered is not None:
+            for rp in providers:
+                if root_of.get(rp) not in covered:
+                    raise LookupError(f"usage of provider {rp} was not read")
+
+    def __missing__(self, rp: int) -> dict[str, Room]:
+        facts = self.snap.facts.get(rp)
+        self.check_read((rp,))
+        rooms: dict[str, Room] = {}
+        if facts is not None:
+            for class_id, inv in facts.inventory.items():
+                used = self.usage.get(class_id, {}).get(rp, 0)
+                rooms[self.names[class_id]] = Room(inv.capacity, used, inv.max_unit)
+        self[rp] = rooms
+        return rooms
 
 
-def _load_chunk(session: Session, world: World, in_trees: sa.ColumnElement[bool]) -> None:
-    rows = session.execute(
-        sa.select(
-            ResourceProvider.id, sa.type_coerce(ResourceProvider.uuid, sa.String),
-            ResourceProvider.parent_provider_id, ResourceProvider.root_provider_id,
-        ).where(in_trees)
-    )
-    for rp, rp_uuid, parent, root in rows.all():
-        world.uuid_of[rp] = rp_uuid
-        world.parent_of[rp] = parent
-        world.root_of[rp] = rp if root is None else root
-    _load_traits(session, world, in_trees)
-    _load_room(session, world, in_trees)
-
-
-def _load_traits(session: Session, world: World, in_trees: sa.ColumnElement[bool]) -> None:
-    rows = session.execute(
-        sa.select(RPT.resource_provider_id, Trait.name)
-        .join(Trait, Trait.id == RPT.trait_id)
-        .join(ResourceProvider, ResourceProvider.id == RPT.resource_provider_id)
-        .where(in_trees)
-    )
-    for rp, name in rows:
-        world.traits[rp].add(name)
-
-
-def _load_room(session: Session, world: World, in_trees: sa.ColumnElement[bool]) -> None:
-    # Usage summed once per tree set and joined: cheaper than a lookup per inventory row
-    # when whole trees are read.
-    usage = (
-        sa.select(
-            Allocation.resource_provider_id.label("rp"),
-            Allocation.resource_class_id.label("rc"),
-            sa.cast(sa.func.sum(Allocation.used), sa.BigInteger).label("used"),
-        )
-        .join(ResourceProvider, ResourceProvider.id == Allocation.resource_provider_id)
-        .where(in_trees)
-        .group_by(Allocation.resource_provider_id, Allocation.resource_class_id)
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(
-            Inventory.resource_provider_id, ResourceClass.name, Inventory.total,
-            Inventory.reserved, Inventory.allocation_ratio, Inventory.max_unit, usage.c.used,
-        )
-        .join(ResourceClass, ResourceClass.id == Inventory.resource_class_id)
-        .join(ResourceProvider, ResourceProvider.id == Inventory.resource_provider_id)
-        .outerjoin(usage, sa.and_(usage.c.rp == Inventory.resource_provider_id,
-                                  usage.c.rc == Inventory.resource_class_id))
-        .where(in_trees)
-    )
-    room = world.room
-    for rp, name, total, reserved, ratio, max_unit, used in rows:
-        room[rp][name] = Room(int((total - reserved) * ratio), used or 0, max_unit)
+def world_of(snap: Snapshot, rooms: Rooms) -> World:
+    """A world sharing the snapshot's read-only maps."""
+    return World(uuid_of=snap.uuid_of, parent_of=snap.parent_of, root_of=snap.root_of,
+                 traits=snap.traits, room=rooms, members=snap.members)

@@ -42,6 +42,18 @@ class AvailabilityZoneFilter:
         return zone.split(":", 1)[0] in ("", self.default_zone)
 
 
+@dataclass(frozen=True)
+class RequestedDestinationFilter:
+    """Only the host (and node) an admin asked for at create (2.74)."""
+
+    name: str = "requested_destination"
+
+    def passes(self, host: HostState, spec: RequestSpec) -> bool:
+        if spec.requested_host is not None and host.host != spec.requested_host:
+            return False
+        return spec.requested_node is None or host.nodename == spec.requested_node
+
+
 def default_filters() -> list[Filter]:
     from scheduler.filters.groups import (
         AffinityFilter,
@@ -50,5 +62,6 @@ def default_filters() -> list[Filter]:
         SameHostFilter,
     )
 
-    return [ComputeFilter(), RetryFilter(), AvailabilityZoneFilter(), AffinityFilter(),
+    return [ComputeFilter(), RetryFilter(), AvailabilityZoneFilter(),
+            RequestedDestinationFilter(), AffinityFilter(),
             AntiAffinityFilter(), SameHostFilter(), DifferentHostFilter()]

@@ -9,9 +9,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 IMAGE_DIR="${KILONOVA_LIBVIRT_IMAGE_DIR:-/var/cache/kilonova/libvirt-test-image}"
 # Bump when the image's content changes: the next run rebuilds it.
-IMAGE_VERSION=2
+IMAGE_VERSION=3
 PACKAGES=(libvirt-dev libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients
-          qemu-system-x86 qemu-utils busybox-static libvirt-daemon-driver-lxc)
+          qemu-system-x86 qemu-utils busybox-static libvirt-daemon-driver-lxc
+          dnsmasq-base iptables)
 
 log() { echo "setup-libvirt: $*" >&2; }
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -86,7 +87,8 @@ build_image() {
              drivers/scsi/scsi_common.ko drivers/scsi/scsi_mod.ko drivers/cdrom/cdrom.ko \
              drivers/scsi/sr_mod.ko drivers/ata/libata.ko drivers/ata/ata_piix.ko \
              drivers/ata/ahci.ko drivers/ata/libahci.ko fs/isofs/isofs.ko lib/crc-t10dif.ko \
-             drivers/scsi/sd_mod.ko; do
+             drivers/scsi/sd_mod.ko net/core/failover.ko drivers/net/net_failover.ko \
+             drivers/net/virtio_net.ko; do
         for f in "$mods/$m" "$mods/$m.xz"; do
             [[ -f "$f" ]] && cp "$f" "$rootfs/modules/"
         done
@@ -102,7 +104,7 @@ mount -t devtmpfs devtmpfs /dev
 echo "KILONOVA-TEST-GUEST-UP"
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
          scsi_common scsi_mod cdrom sr_mod libata ata_piix libahci ahci sd_mod \
-         virtio_blk isofs; do
+         virtio_blk isofs failover net_failover virtio_net; do
     [ -f /modules/$m.ko ] && insmod /modules/$m.ko 2>/dev/null
 done
 sleep 1
@@ -116,10 +118,27 @@ for dev in /dev/sr0 /dev/sr1 /dev/vdb /dev/vdc /dev/vda /dev/sda /dev/sdb; do
         umount /mnt
     fi
 done
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set lo up
+    ip link set eth0 up
+    udhcpc -i eth0 -n -q -t 10 -T 2 -s /bin/dhcp-event >/dev/null 2>&1 ||
+        echo "KILONOVA-DHCP-FAILED"
+fi
 echo "KILONOVA-TEST-GUEST-READY"
 while true; do sleep 3600; done
 INIT
     chmod +x "$rootfs/init"
+    # udhcpc's hook: configure the address it got and print it on the console.
+    cat >"$rootfs/bin/dhcp-event" <<'DHCP'
+#!/bin/busybox sh
+case "$1" in
+    bound|renew)
+        ip addr add "$ip/${mask:-24}" dev "$interface"
+        echo "KILONOVA-IPV4=$ip" >/dev/console
+        ;;
+esac
+DHCP
+    chmod +x "$rootfs/bin/dhcp-event"
     (cd "$rootfs" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$IMAGE_DIR/initrd.gz.tmp"
     cp "$work/kernel/boot/vmlinuz-$kver" "$IMAGE_DIR/vmlinuz.tmp"
     mv "$IMAGE_DIR/initrd.gz.tmp" "$IMAGE_DIR/initrd.gz"

@@ -8,6 +8,7 @@ from pathlib import Path
 import libvirt
 
 from common.settings import LibvirtSettings
+from compute_agent.images import ImageTransfer
 from compute_agent.virt.libvirt.connection import Connection
 
 
@@ -15,9 +16,13 @@ class DriverBase:
     _cfg: LibvirtSettings
     conn: Connection
     hostname: str
+    transfer: ImageTransfer | None
 
     def _domain(self, instance_uuid: uuid.UUID) -> libvirt.virDomain:
         raise NotImplementedError
 
     def instance_dir(self, instance_uuid: uuid.UUID) -> Path:
+        raise NotImplementedError
+
+    def power_off(self, instance_uuid: uuid.UUID, timeout: float | None = None) -> int:
         raise NotImplementedError

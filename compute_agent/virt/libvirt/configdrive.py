@@ -14,14 +14,23 @@ import pycdlib
 from common.messages import InstancePayload
 
 LABEL = "config-2"
+# Where an LXC guest finds the config drive's files: cloud-init's ConfigDrive datasource
+# reads this seed directory when there is no config-2 device.
+LXC_SEED_DIR = "var/lib/cloud/seed/config_drive"
 
 
 def meta_data(instance: InstancePayload) -> dict[str, Any]:
     return {
         "uuid": str(instance.uuid), "name": instance.display_name,
-        "hostname": instance.display_name, "project_id": instance.project_id,
-        "availability_zone": None, "launch_index": 0, "meta": dict(instance.metadata),
-        "public_keys": {}, "files": [],
+        "hostname": instance.hostname or instance.display_name,
+        "project_id": instance.project_id,
+        "availability_zone": instance.availability_zone or "nova",
+        "launch_index": instance.launch_index, "meta": dict(instance.metadata),
+        "public_keys": ({instance.key_name: instance.key_data}
+                        if instance.key_name and instance.key_data else {}),
+        "keys": ([{"name": instance.key_name, "type": "ssh", "data": instance.key_data}]
+                 if instance.key_name and instance.key_data else []),
+        "files": [],
     }
 
 
@@ -35,22 +44,39 @@ def user_data(instance: InstancePayload) -> bytes | None:
         return instance.user_data.encode()
 
 
-def build(instance: InstancePayload, dest: Path,
-          network_data: dict[str, Any] | None = None) -> None:
-    """Write the config drive ISO of ``instance`` to ``dest``."""
-    files: dict[str, bytes] = {
+def files(instance: InstancePayload, network_data: dict[str, Any] | None = None
+          ) -> dict[str, bytes]:
+    """The files of ``openstack/latest`` on the config drive, by name."""
+    out: dict[str, bytes] = {
         "meta_data.json": json.dumps(meta_data(instance)).encode(),
         "network_data.json": json.dumps(
             network_data or {"links": [], "networks": [], "services": []}).encode(),
     }
     data = user_data(instance)
     if data is not None:
-        files["user_data"] = data
+        out["user_data"] = data
+    return out
+
+
+def write_tree(instance: InstancePayload, rootfs: Path) -> Path:
+    """The config drive's files under ``rootfs``/LXC_SEED_DIR (LXC guests have no
+    block devices to attach an ISO to); returns the seed directory."""
+    seed = rootfs / LXC_SEED_DIR
+    latest = seed / "openstack" / "latest"
+    latest.mkdir(parents=True, exist_ok=True)
+    for name, content in files(instance).items():
+        (latest / name).write_bytes(content)
+    return seed
+
+
+def build(instance: InstancePayload, dest: Path,
+          network_data: dict[str, Any] | None = None) -> None:
+    """Write the config drive ISO of ``instance`` to ``dest``."""
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=3, rock_ridge="1.09", joliet=3, vol_ident=LABEL)
     iso.add_directory("/OPENSTAC", rr_name="openstack", joliet_path="/openstack")
     iso.add_directory("/OPENSTAC/LATEST", rr_name="latest", joliet_path="/openstack/latest")
-    for index, (name, content) in enumerate(sorted(files.items())):
+    for index, (name, content) in enumerate(sorted(files(instance, network_data).items())):
         iso_name = f"/OPENSTAC/LATEST/F{index}.;1"
         iso.add_fp(io.BytesIO(content), len(content), iso_name, rr_name=name,
                    joliet_path=f"/openstack/latest/{name}")

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import libvirt
 
-from common.auth import service_token
 from common.errors import ControlPlaneError, DriverError
 from common.messages import InstancePayload, NodeReport
 from common.settings import Settings
+from compute_agent.images import ImageTransfer, image_api_token, image_api_url
 from compute_agent.virt.driver import PowerEventHandler
 from compute_agent.virt.libvirt import configdrive, disks, guest_xml, host
+from compute_agent.virt.libvirt.addresses import AddressOps
 from compute_agent.virt.libvirt.connection import Connection
 from compute_agent.virt.libvirt.errors import GuestNotFound, translated
 from compute_agent.virt.libvirt.images import HttpImageSource, ImageCache, ImageSource
+from compute_agent.virt.libvirt.lxc_console import ConsolePumps
 from compute_agent.virt.libvirt.migration import MigrationOps
 from compute_agent.virt.libvirt.power import PowerOps
 from compute_agent.virt.libvirt.state import power_state
@@ -37,22 +39,24 @@ def default_uri(virt_type: str) -> str:
     return "lxc:///system" if virt_type == "lxc" else "qemu:///system"
 
 
-class LibvirtDriver(PowerOps, MigrationOps):
+class LibvirtDriver(PowerOps, MigrationOps, AddressOps):
     def __init__(self, settings: Settings, *, images: ImageSource | None = None,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, transfer: ImageTransfer | None = None) -> None:
         self._settings = settings
         self._cfg = cfg = settings.libvirt
         self.hostname = hostname or settings.compute.host
         self.uri = cfg.uri or default_uri(cfg.virt_type)
         self.instances_path = cfg.instances_path or settings.data_dir / "instances"
         if images is None:
-            api_host = "127.0.0.1" if settings.api.host in ("", "0.0.0.0") else settings.api.host
-            image_url = cfg.image_url or f"http://{api_host}:{settings.api.port}/image"
-            images = HttpImageSource(image_url, cfg.image_token or service_token(settings))
+            http = HttpImageSource(image_api_url(settings), image_api_token(settings))
+            images, transfer = http, transfer or http
+        # Carries root disks of cold migrations between hosts (through the image API).
+        self.transfer = transfer
         self.images = ImageCache(cfg.image_cache_path or self.instances_path / "_base", images)
         self._handler: PowerEventHandler | None = None
         self._events: queue.SimpleQueue[uuid.UUID | None] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
+        self._consoles = ConsolePumps()
         self.conn = Connection(self.uri, on_lifecycle=self._lifecycle_event,
                                on_reconnect=self._readopt)
 
@@ -145,9 +149,22 @@ class LibvirtDriver(PowerOps, MigrationOps):
                     if self._owner(dom) != self.hostname:
                         continue  # another agent's, or not ours at all
                     out[uuid.UUID(dom.UUIDString())] = power_state(dom)
+                    self._pump_console(dom)
                 except libvirt.libvirtError:
                     continue  # vanished while listing
             return out
+
+    def _pump_console(self, dom: libvirt.virDomain) -> None:
+        """LXC: (re)attach the console copier of a running guest; each listing (the
+        periodic sync) converges it after starts, reboots and agent restarts."""
+        if self._cfg.virt_type != "lxc" or not dom.isActive():
+            return
+        log = self.instance_dir(uuid.UUID(dom.UUIDString())) / "console.log"
+        try:
+            self.conn.call(lambda c: self._consoles.ensure(c, dom, log))
+        except libvirt.libvirtError as exc:
+            # E.g. another client holds the console: the next listing tries again.
+            LOG.warning("console of %s not copied: %s", dom.name(), exc)
 
     @staticmethod
     def _owner(dom: libvirt.virDomain) -> str | None:
@@ -170,6 +187,7 @@ class LibvirtDriver(PowerOps, MigrationOps):
             with translated(f"starting guest {instance.uuid}"):
                 dom = self.conn.call(lambda c: c.defineXML(guest_xml.to_xml(spec)))
                 dom.create()
+                self._pump_console(dom)
                 return power_state(dom)
         except ControlPlaneError as exc:
             self._cleanup_failed(instance.uuid)
@@ -197,9 +215,11 @@ class LibvirtDriver(PowerOps, MigrationOps):
         initrd = self.images.fetch(props["ramdisk_id"]) if props.get("ramdisk_id") else None
         cfg = self._cfg
         if self._cfg.virt_type == "lxc":
+            rootfs = self._lxc_rootfs(base, inst_dir)
+            configdrive.write_tree(instance, rootfs)
             return guest_xml.spec_for(instance, self.hostname, props, "lxc", inst_dir, [],
                                       network=cfg.network, bridge=cfg.bridge,
-                                      lxc_rootfs=self._lxc_rootfs(base, inst_dir))
+                                      lxc_rootfs=rootfs)
         return guest_xml.spec_for(instance, self.hostname, props, self.domain_type, inst_dir,
                                   self._layout_disks(instance, props, base, base_fmt, inst_dir),
                                   kernel=kernel, initrd=initrd, network=cfg.network,
@@ -210,7 +230,11 @@ class LibvirtDriver(PowerOps, MigrationOps):
         bus = guest_xml.disk_bus(props)
         flavor = instance.flavor
         root = inst_dir / "disk"
-        disks.create_overlay(base, base_fmt, root, flavor.root_gb)
+        if root.exists():
+            # A cold migration brought the root disk (finish_migration): grow it, keep it.
+            disks.resize(root, flavor.root_gb)
+        else:
+            disks.create_overlay(base, base_fmt, root, flavor.root_gb)
         out = [guest_xml.Disk(root, "qcow2", bus)]
         if flavor.ephemeral_gb:
             eph = inst_dir / "disk.eph0"
@@ -246,6 +270,7 @@ class LibvirtDriver(PowerOps, MigrationOps):
             with translated(f"destroying guest {instance_uuid}"):
                 _destroy_quietly(dom)
                 _undefine(dom)
+        self._consoles.forget(instance_uuid)
         shutil.rmtree(self.instance_dir(instance_uuid), ignore_errors=True)
 
 

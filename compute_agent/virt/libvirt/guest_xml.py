@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -49,12 +50,20 @@ class GuestSpec:
     vif_model: str = "virtio"
     network: str | None = None
     bridge: str | None = None
+    mac: str | None = None
     lxc_rootfs: Path | None = None
     lxc_init: str = "/sbin/init"
 
 
 def domain_name(instance_uuid: uuid.UUID) -> str:
     return f"instance-{instance_uuid}"
+
+
+def mac_address(instance_uuid: uuid.UUID) -> str:
+    """The guest's MAC: upstream's fa:16:3e prefix, the rest derived from the uuid, so a
+    redefined guest (resize, migration) keeps the address its DHCP lease is bound to."""
+    tail = hashlib.sha256(instance_uuid.bytes).digest()[:3]
+    return "fa:16:3e:" + ":".join(f"{b:02x}" for b in tail)
 
 
 def image_choice(props: Mapping[str, str], key: str, allowed: set[str], default: str) -> str:
@@ -90,6 +99,7 @@ def spec_for(instance: InstancePayload, host: str, props: Mapping[str, str], dom
         os_type=props.get("os_type") or None, kernel=kernel, initrd=initrd, cmdline=cmdline,
         vif_model=image_choice(props, "hw_vif_model", VIF_MODELS, "virtio"),
         network=network, bridge=bridge, lxc_rootfs=lxc_rootfs,
+        mac=mac_address(instance.uuid) if network or bridge else None,
         lxc_init=props.get("os_init", "/sbin/init"),
     )
 
@@ -187,6 +197,8 @@ def _interfaces(devices: ET.Element, spec: GuestSpec) -> None:
         _sub(iface, "source", bridge=spec.bridge)
     else:
         return
+    if spec.mac:
+        _sub(iface, "mac", address=spec.mac)
     _sub(iface, "model", type=spec.vif_model)
 
 

@@ -1,4 +1,8 @@
-"""Base images fetched once from the image API into a local cache."""
+"""Base images fetched once from the image API into a local cache.
+
+The HTTP client itself is ``compute_agent.images.HttpImageSource`` (also used to upload
+snapshots); it is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
+from compute_agent.images import HttpImageSource
 
-from common.errors import DriverError, NotFound
+__all__ = ["HttpImageSource", "ImageCache", "ImageSource"]
 
 
 class ImageSource(Protocol):
@@ -22,41 +26,6 @@ class ImageSource(Protocol):
     def download(self, image_id: str, dest: Path) -> None:
         """Write the image's data to ``dest``. Raises DriverError."""
         ...
-
-
-class HttpImageSource:
-    """The Glance v2 compatible image API (the built-in one or a real Glance)."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
-        self._base = base_url.rstrip("/")
-        self._headers = {"X-Auth-Token": token}
-        self._timeout = timeout
-
-    def metadata(self, image_id: str) -> dict[str, Any]:
-        try:
-            resp = httpx.get(f"{self._base}/v2/images/{image_id}", headers=self._headers,
-                             timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise DriverError(f"image API at {self._base} unreachable: {exc}") from exc
-        if resp.status_code == 404:
-            raise NotFound(f"image {image_id} not found")
-        if resp.status_code != 200:
-            raise DriverError(f"image {image_id}: image API answered {resp.status_code}")
-        data: dict[str, Any] = resp.json()
-        return data
-
-    def download(self, image_id: str, dest: Path) -> None:
-        url = f"{self._base}/v2/images/{image_id}/file"
-        try:
-            with httpx.stream("GET", url, headers=self._headers, timeout=self._timeout) as resp:
-                if resp.status_code != 200:
-                    raise DriverError(f"image {image_id} data: image API answered "
-                                      f"{resp.status_code}")
-                with dest.open("wb") as fh:
-                    for chunk in resp.iter_bytes(1 << 20):
-                        fh.write(chunk)
-        except httpx.HTTPError as exc:
-            raise DriverError(f"downloading image {image_id} failed: {exc}") from exc
 
 
 class ImageCache:

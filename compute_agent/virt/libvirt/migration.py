@@ -104,3 +104,78 @@ class MigrationOps(DriverBase):
             dom.setMemoryFlags(flavor.memory_mb * 1024, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
             dom.create()
             return power_state(dom)
+
+    def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
+        """The guest arrived persistent and owned by this host (its XML said so)."""
+        dom = self._domain(instance.uuid)
+        with translated(f"reading state of {instance.uuid}"):
+            return power_state(dom)
+
+    def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:
+        # The files prepare_incoming laid out stay: with shared instance storage they
+        # would be the source's own disks, and nothing tells the two cases apart here.
+        LOG.info("live migration of %s into this host failed; nothing defined here",
+                 instance_uuid)
+
+    def migrate_disk_and_power_off(self, instance: InstancePayload, dest_host: str
+                                   ) -> dict[str, str]:
+        """Stop the guest and send a standalone copy of its root disk to ``dest_host``.
+
+        The copy travels through the image API (a private image, deleted by the
+        destination once it has it); the guest stays defined here, stopped, for a revert.
+        Other disks (ephemeral, swap, config drive) are made anew on the destination.
+        """
+        if self.transfer is None:
+            raise DriverError("no image API to carry the disk to another host")
+        self.power_off(instance.uuid, self._cfg.shutdown_timeout)
+        root = self.instance_dir(instance.uuid) / "disk"
+        if not root.exists():
+            raise DriverError(f"guest {instance.uuid} has no root disk file to migrate")
+        copy = root.with_name("disk.migrating")
+        try:
+            disks.flatten(root, copy)
+            image_id = self.transfer.create({
+                "name": f"migration of {instance.uuid} to {dest_host}",
+                "disk_format": "qcow2", "container_format": "bare",
+                "visibility": "private", "kilonova_migration_of": str(instance.uuid)})
+            try:
+                self.transfer.upload(image_id, copy)
+            except DriverError:
+                self.transfer.delete(image_id)
+                raise
+        finally:
+            copy.unlink(missing_ok=True)
+        LOG.info("root disk of %s sent to %s as image %s", instance.uuid, dest_host,
+                 image_id)
+        return {"root_image": image_id}
+
+    def finish_migration(self, instance: InstancePayload, flavor: FlavorPayload,
+                         power_on: bool, disk_info: dict[str, str]) -> int:
+        """Define the guest here with ``flavor`` on the received root disk."""
+        image_id = disk_info.get("root_image")
+        if self.transfer is None or not image_id:
+            raise DriverError("the cold migration brought no root disk to this host")
+        inst_dir = self.instance_dir(instance.uuid)
+        inst_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.transfer.download(image_id, inst_dir / "disk")
+        finally:
+            # Received or not, the copy has served: a failed move restarts the source.
+            try:
+                self.transfer.delete(image_id)
+            except DriverError as exc:
+                LOG.warning("transfer image %s of %s not deleted: %s", image_id,
+                            instance.uuid, exc)
+        spec = self._prepare(instance.model_copy(update={"flavor": flavor}))
+        with translated(f"defining migrated guest {instance.uuid}"):
+            dom = self.conn.call(lambda c: c.defineXML(guest_xml.to_xml(spec)))
+            if power_on:
+                dom.create()
+            return power_state(dom)
+
+    def finish_revert_migration(self, instance: InstancePayload, power_on: bool) -> int:
+        dom = self._domain(instance.uuid)
+        with translated(f"restarting guest {instance.uuid} after a reverted move"):
+            if power_on and not dom.isActive():
+                dom.create()
+            return power_state(dom)

@@ -84,3 +84,29 @@ def test_availability_zones_quota_and_limits(osc: OpenStackCLI) -> None:
     limits = {row["Name"]: row["Value"] for row in osc.json("limits", "show", "--absolute")}
     assert limits["max_total_instances"] == 10
     assert limits["total_instances_used"] == 0
+
+
+def test_private_flavor_hostname_and_hints_at_the_negotiated_version(
+        osc: OpenStackCLI, tmp_path: Path) -> None:
+    project = osc.json("token", "issue")["project_id"]
+    osc.run("flavor", "create", "--ram", "256", "--vcpus", "1", "--disk", "1", "--private",
+            "--project", project, "e2e.private")
+    disk = tmp_path / "boot.raw"
+    disk.write_bytes(b"\0" * 1024)
+    osc.run("image", "create", "--file", str(disk), "--disk-format", "raw",
+            "--container-format", "bare", "e2e-hint-img")
+    first = osc.json("server", "create", "--flavor", "e2e.private", "--image", "e2e-hint-img",
+                     "--nic", "none", "--hostname", "first-host", "--wait", "e2e-first")
+    second = osc.json("server", "create", "--flavor", "e2e.private", "--image",
+                      "e2e-hint-img", "--nic", "none", "--hint", f"same_host={first['id']}",
+                      "--wait", "e2e-second")
+    try:
+        shown = osc.json("server", "show", "e2e-second")
+        assert shown["scheduler_hints"] == {"same_host": [first["id"]]}
+        assert shown["hostId"] == osc.json("server", "show", "e2e-first")["hostId"]
+        assert osc.json("server", "show", "e2e-first")["OS-EXT-SRV-ATTR:hostname"] == "first-host"
+        assert second["status"] == "ACTIVE"
+    finally:
+        osc.run("server", "delete", "--wait", "e2e-first", "e2e-second")
+        osc.run("flavor", "delete", "e2e.private")
+        osc.run("image", "delete", "e2e-hint-img")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from common.db import upgrade
 from placement.asgi import listen
@@ -54,3 +55,38 @@ def test_two_workers_serve_then_stop_on_sigterm(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
+
+
+def test_serve_placement_forks_the_configured_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'placement.sqlite'}"
+    upgrade("placement", url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "KILONOVA_DATABASE__PLACEMENT_URL": url,
+           "KILONOVA_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "KILONOVA_PLACEMENT__PORT": str(port), "KILONOVA_PLACEMENT__WORKERS": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "placement"],
+                            env=env, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_answering(proc, base)
+        assert len(psutil.Process(proc.pid).children()) == 2
+        with httpx.Client(base_url=base, headers={"X-Auth-Token": "admin:admin"}) as client:
+            for _ in range(4):
+                assert client.get("/resource_providers").json() == {"resource_providers": []}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def _wait_until_answering(proc: subprocess.Popen[bytes], base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, "the server exited early"
+        try:
+            if httpx.get(base + "/", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.1)

@@ -58,15 +58,17 @@ def free_port() -> int:
         return port
 
 
-def use_libvirt(settings: Settings, data_dir: Path, host: str = "lvhost") -> Settings:
-    """Point ``settings`` (an embedded cloud's) at this machine's libvirtd with TCG guests."""
+def use_libvirt(settings: Settings, data_dir: Path, host: str = "lvhost", *, uri: str = URI,
+                network: str | None = None) -> Settings:
+    """Point ``settings`` (an embedded cloud's) at this machine's libvirtd with TCG guests,
+    their interface (if any) plugged into the libvirt ``network``."""
     # The agent reads images from the embedded image API, so its port must be known.
     settings.api = settings.api.model_copy(update={"port": free_port()})
     settings.compute = settings.compute.model_copy(update={
         "driver": "libvirt", "host": host, "fake_hosts": 1})
     # virt_type qemu: guests hang in early boot under KVM on these machines.
     settings.libvirt = LibvirtSettings(
-        uri=URI, virt_type="qemu", shutdown_timeout=3.0,
+        uri=uri, virt_type="qemu", shutdown_timeout=3.0, network=network,
         instances_path=data_dir / "instances", image_cache_path=data_dir / "image-cache")
     return settings
 
@@ -90,11 +92,11 @@ def upload_test_image(http: httpx.Client, image_url: str) -> str:
                   ramdisk_id=ramdisk, os_command_line="console=ttyS0 quiet")
 
 
-def destroy_guests_under(path: Path) -> None:
+def destroy_guests_under(path: Path, uri: str = URI) -> None:
     """Remove every guest whose files live under ``path`` (a test's leftovers)."""
     import libvirt
 
-    conn = libvirt.open(URI)
+    conn = libvirt.open(uri)
     try:
         for dom in conn.listAllDomains(0):
             if str(path) in dom.XMLDesc(0):

@@ -45,3 +45,22 @@ def test_config_drive_carries_metadata_user_data_and_network_data(tmp_path: Path
     iso.open(str(iso_path))
     assert iso.pvd.volume_identifier.decode().strip() == "config-2"
     iso.close()
+
+
+def test_config_drive_carries_hostname_zone_and_the_public_key(tmp_path: Path) -> None:
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOXt1ZK8Vb0k4d2qZ0y7bqQ3kq9k2fW0 me@host"
+    inst = InstancePayload(
+        uuid=uuid.uuid4(), display_name="My VM", project_id="p", user_id="u",
+        flavor=FlavorPayload(flavorid="f", name="f", vcpus=1, memory_mb=64),
+        image_ref="i", vm_state="building", task_state="spawning", power_state=0,
+        host="h", node="h", key_name="mykey", key_data=key, hostname="web-01",
+        availability_zone="zone-a", launch_index=2)
+    iso_path = tmp_path / "disk.config"
+
+    configdrive.build(inst, iso_path)
+
+    meta = json.loads(read(iso_path, "meta_data.json"))
+    assert (meta["hostname"], meta["name"]) == ("web-01", "My VM")
+    assert (meta["availability_zone"], meta["launch_index"]) == ("zone-a", 2)
+    assert meta["public_keys"] == {"mykey": key}
+    assert meta["keys"] == [{"name": "mykey", "type": "ssh", "data": key}]

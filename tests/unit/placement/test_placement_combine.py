@@ -85,3 +85,23 @@ def test_old_microversions_take_one_provider_per_tree() -> None:
     world.room[NUMA0]["MEMORY_MB"] = Room(capacity=10, used=0, max_unit=10)
     matches = [GroupMatches(group, {"VCPU": {NUMA1: ROOT}, "MEMORY_MB": {NUMA0: ROOT}})]
     assert _assemble(CandidateRequest([group], nested_aware=False), matches, world=world) == []
+
+
+def test_lone_group_shortcut_matches_the_general_assembly() -> None:
+    group = RequestGroup(resources={"VCPU": 1, "DISK_GB": 10},
+                         required=[frozenset({"CUSTOM_FAST", "CUSTOM_SLOW"})])
+    world = _world()
+    world.room[ROOT]["DISK_GB"] = Room(capacity=100, used=0, max_unit=100)
+    world.room[NUMA0]["DISK_GB"] = Room(capacity=100, used=0, max_unit=100)
+    matches = [GroupMatches(group, {"VCPU": {NUMA0: ROOT, NUMA1: ROOT},
+                                    "DISK_GB": {ROOT: ROOT, NUMA0: ROOT}})]
+    request = CandidateRequest([group])
+    lone = combine.plan(request, matches, {})
+    general = combine.plan(request, matches, {})
+    general.dedupe = True  # takes the general path
+    got = list(combine.assemble(lone, lone.roots, world))
+    assert got == list(combine.assemble(general, general.roots, world))
+    assert [c.allocations for c in got] == [
+        {NUMA1: {"VCPU": 1}, ROOT: {"DISK_GB": 10}},
+        {NUMA1: {"VCPU": 1}, NUMA0: {"DISK_GB": 10}},
+    ]

@@ -1,0 +1,103 @@
+"""Power actions and snapshots: one call to the server's agent, then end the task.
+
+The API set the task state (powering-off, rebooting, image_snapshot, ...) and recorded
+the instance action; this flow records the agent's step as an action event, then moves
+the server to the action's resulting vm_state, or clears the task and records a fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from common.compute_db.models import Image
+from common.context import RequestContext
+from common.db import transaction
+from common.errors import ControlPlaneError
+from common.states import ACTIONS, POWER_RESULTS, Action, TaskState
+from compute_agent.rpc.client import ComputeClient
+from conductor.tasks import Tasks
+
+LOG = logging.getLogger(__name__)
+
+# (agent, ctx, host, instance, seconds a graceful shutdown may take) -> power state
+AgentCall = Callable[[ComputeClient, RequestContext, str, uuid.UUID, float], int]
+
+# action -> (upstream's event name, the agent call answering the new power state)
+POWER_CALLS: dict[Action, tuple[str, AgentCall]] = {
+    Action.START: ("compute_start_instance",
+                   lambda c, x, h, u, g: c.start_instance(x, h, u)),
+    Action.STOP: ("compute_stop_instance",
+                  lambda c, x, h, u, g: c.stop_instance(x, h, u, timeout=g)),
+    Action.REBOOT_SOFT: ("compute_reboot_instance",
+                         lambda c, x, h, u, g: c.reboot_instance(x, h, u, hard=False)),
+    Action.REBOOT_HARD: ("compute_reboot_instance",
+                         lambda c, x, h, u, g: c.reboot_instance(x, h, u, hard=True)),
+    Action.PAUSE: ("compute_pause_instance",
+                   lambda c, x, h, u, g: c.pause_instance(x, h, u)),
+    Action.UNPAUSE: ("compute_unpause_instance",
+                     lambda c, x, h, u, g: c.unpause_instance(x, h, u)),
+    Action.SUSPEND: ("compute_suspend_instance",
+                     lambda c, x, h, u, g: c.suspend_instance(x, h, u)),
+    Action.RESUME: ("compute_resume_instance",
+                    lambda c, x, h, u, g: c.resume_instance(x, h, u)),
+}
+
+
+class ActionFlow:
+    def __init__(self, tasks: Tasks, compute: ComputeClient,
+                 shutdown_timeout: float = 60.0) -> None:
+        self._tasks = tasks
+        self._compute = compute
+        self._shutdown_timeout = shutdown_timeout
+
+    def power(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: Action) -> None:
+        """Run a power action on the server's host and record the outcome."""
+        task = ACTIONS[action].sets_task
+        inst = self._tasks.load(instance_uuid, task)
+        if inst is None:
+            return
+        host = inst.host
+        if host is None:
+            self._tasks.fail(instance_uuid, task, f"{action.value}: the server has no host")
+            return
+        event, call = POWER_CALLS[action]
+        try:
+            with self._tasks.event(ctx, instance_uuid, event, host):
+                power_state = call(self._compute, ctx, host, instance_uuid,
+                                   self._shutdown_timeout)
+        except ControlPlaneError as exc:
+            self._tasks.fail(instance_uuid, task,
+                             f"{action.value} failed on {host}: {exc.message}")
+            return
+        if self._tasks.end(instance_uuid, task, {"vm_state": POWER_RESULTS[action],
+                                                 "power_state": power_state}):
+            LOG.info("instance %s: %s done on %s", instance_uuid, action.value, host)
+
+    def snapshot(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                 image_id: uuid.UUID) -> None:
+        """Have the host snapshot the root disk into ``image_id`` (queued→saving→active)."""
+        task = TaskState.IMAGE_SNAPSHOT
+        inst = self._tasks.load(instance_uuid, task)
+        if inst is None or inst.host is None:
+            self._drop_image(image_id)
+            return
+        host = inst.host
+        try:
+            with self._tasks.event(ctx, instance_uuid, "compute_snapshot_instance", host):
+                self._compute.snapshot_to_image(ctx, host, instance_uuid, image_id)
+        except ControlPlaneError as exc:
+            self._drop_image(image_id)
+            self._tasks.fail(instance_uuid, task,
+                             f"snapshot failed on {host}: {exc.message}")
+            return
+        self._tasks.end(instance_uuid, task, {})
+
+    def _drop_image(self, image_id: uuid.UUID) -> None:
+        """A snapshot that did not finish leaves no image behind (as upstream)."""
+        with transaction(self._tasks.sessions) as session:
+            session.execute(sa.delete(Image).where(Image.id == image_id,
+                                                   Image.status != "active"))

@@ -1,0 +1,92 @@
+"""What every action flow does with its task: record its steps, end it, or fail it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.compute_db import queries
+from common.compute_db.models import Instance
+from common.context import RequestContext
+from common.db import read_only, transaction
+from common.errors import ControlPlaneError, NotFound
+
+LOG = logging.getLogger(__name__)
+
+
+class Tasks:
+    """Instance records as the action flows see them."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.reads = read_only(sessions)
+
+    def load(self, instance_uuid: uuid.UUID, task: str) -> Instance | None:
+        """The instance if it is still in ``task`` (None: deleted or changed meanwhile)."""
+        with transaction(self.reads) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return None
+            if inst.task_state != task:
+                LOG.info("instance %s is in task %s, not %s: nothing to do", instance_uuid,
+                         inst.task_state, task)
+                return None
+            session.expunge(inst)
+            return inst
+
+    @contextlib.contextmanager
+    def event(self, ctx: RequestContext, instance_uuid: uuid.UUID, name: str,
+              host: str | None) -> Iterator[None]:
+        """Record one step of the request's instance action: Success, or Error and raise."""
+        with transaction(self.sessions) as session:
+            queries.start_event(session, instance_uuid, ctx.request_id, name, host)
+        try:
+            yield
+        except ControlPlaneError as exc:
+            self._finish(ctx, instance_uuid, name, exc.message or type(exc).__name__)
+            raise
+        except Exception as exc:
+            self._finish(ctx, instance_uuid, name, f"unexpected error: {exc!r}")
+            raise
+        self._finish(ctx, instance_uuid, name, None)
+
+    def _finish(self, ctx: RequestContext, instance_uuid: uuid.UUID, name: str,
+                error: str | None) -> None:
+        with transaction(self.sessions) as session:
+            queries.finish_event(session, instance_uuid, ctx.request_id, name, error)
+
+    def end(self, instance_uuid: uuid.UUID, task: str, values: dict[str, Any]) -> bool:
+        """Leave ``task`` with ``values`` (task cleared). False if the server changed."""
+        with transaction(self.sessions) as session:
+            won = queries.swap_state(session, instance_uuid, expected_task=[task],
+                                     values={"task_state": None, "task_deadline": None,
+                                             **values})
+        if not won:
+            LOG.info("instance %s left task %s meanwhile (deleted?)", instance_uuid, task)
+        return won
+
+    def fail(self, instance_uuid: uuid.UUID, task: str, message: str,
+             values: dict[str, Any] | None = None) -> bool:
+        """Leave ``task`` (with ``values``) and record a fault saying why."""
+        with transaction(self.sessions) as session:
+            won = queries.swap_state(session, instance_uuid, expected_task=[task],
+                                     values={"task_state": None, "task_deadline": None,
+                                             **(values or {})})
+            if won:
+                inst = queries.get_instance(session, instance_uuid)
+                queries.add_fault(session, inst, 500, message)
+        LOG.warning("instance %s: %s failed: %s", instance_uuid, task, message)
+        return won
+
+    def advance(self, instance_uuid: uuid.UUID, task: str, new_task: str,
+                values: dict[str, Any] | None = None) -> bool:
+        """Move from ``task`` to ``new_task`` (compare-and-swap)."""
+        with transaction(self.sessions) as session:
+            return queries.swap_state(session, instance_uuid, expected_task=[task],
+                                      values={"task_state": new_task, **(values or {})})

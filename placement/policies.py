@@ -1,0 +1,83 @@
+"""Default policy of placement: upstream's rule names; admin (or service) only."""
+
+from __future__ import annotations
+
+from common.policy import RouteTable, RuleDefault
+
+RULE = "rule:admin_or_service_api"
+RP = "/resource_providers"
+RPU = "/resource_providers/{uuid}"
+
+
+def _rule(name: str, description: str, *operations: tuple[str, str]) -> RuleDefault:
+    return RuleDefault(name, RULE, description, tuple(operations))
+
+
+DEFAULTS: list[RuleDefault] = [
+    RuleDefault("admin_api", "role:admin", "Decides who counts as an administrator."),
+    RuleDefault("service_api", "role:service", "Decides who counts as a service."),
+    RuleDefault("admin_or_service_api", "rule:admin_api or rule:service_api",
+                "Default rule for every placement API."),
+    _rule("placement:resource_providers:list", "List resource providers", ("GET", RP)),
+    _rule("placement:resource_providers:create", "Create a resource provider", ("POST", RP)),
+    _rule("placement:resource_providers:show", "Show a resource provider", ("GET", RPU)),
+    _rule("placement:resource_providers:update", "Update a resource provider", ("PUT", RPU)),
+    _rule("placement:resource_providers:delete", "Delete a resource provider",
+          ("DELETE", RPU)),
+    _rule("placement:resource_providers:inventories:list", "List inventories",
+          ("GET", f"{RPU}/inventories")),
+    _rule("placement:resource_providers:inventories:create", "Create an inventory",
+          ("POST", f"{RPU}/inventories")),
+    _rule("placement:resource_providers:inventories:show", "Show an inventory",
+          ("GET", f"{RPU}/inventories/{{resource_class}}")),
+    _rule("placement:resource_providers:inventories:update", "Update inventories",
+          ("PUT", f"{RPU}/inventories"), ("PUT", f"{RPU}/inventories/{{resource_class}}")),
+    _rule("placement:resource_providers:inventories:delete", "Delete inventories",
+          ("DELETE", f"{RPU}/inventories"),
+          ("DELETE", f"{RPU}/inventories/{{resource_class}}")),
+    _rule("placement:resource_providers:aggregates:list", "List a provider's aggregates",
+          ("GET", f"{RPU}/aggregates")),
+    _rule("placement:resource_providers:aggregates:update", "Set a provider's aggregates",
+          ("PUT", f"{RPU}/aggregates")),
+    _rule("placement:resource_providers:usages", "Show a provider's usages",
+          ("GET", f"{RPU}/usages")),
+    _rule("placement:usages", "Show a project's usages", ("GET", "/usages")),
+    _rule("placement:traits:list", "List traits", ("GET", "/traits")),
+    _rule("placement:traits:show", "Check a trait", ("GET", "/traits/{name}")),
+    _rule("placement:traits:update", "Create a trait", ("PUT", "/traits/{name}")),
+    _rule("placement:traits:delete", "Delete a trait", ("DELETE", "/traits/{name}")),
+    _rule("placement:resource_providers:traits:list", "List a provider's traits",
+          ("GET", f"{RPU}/traits")),
+    _rule("placement:resource_providers:traits:update", "Set a provider's traits",
+          ("PUT", f"{RPU}/traits")),
+    _rule("placement:resource_providers:traits:delete", "Delete a provider's traits",
+          ("DELETE", f"{RPU}/traits")),
+    _rule("placement:resource_classes:list", "List resource classes",
+          ("GET", "/resource_classes")),
+    _rule("placement:resource_classes:create", "Create a resource class",
+          ("POST", "/resource_classes")),
+    _rule("placement:resource_classes:show", "Show a resource class",
+          ("GET", "/resource_classes/{name}")),
+    _rule("placement:resource_classes:update", "Create or update a resource class",
+          ("PUT", "/resource_classes/{name}")),
+    _rule("placement:resource_classes:delete", "Delete a resource class",
+          ("DELETE", "/resource_classes/{name}")),
+    _rule("placement:allocations:list", "List a consumer's allocations",
+          ("GET", "/allocations/{consumer_uuid}")),
+    _rule("placement:allocations:manage", "Write allocations of many consumers",
+          ("POST", "/allocations")),
+    _rule("placement:allocations:update", "Write a consumer's allocations",
+          ("PUT", "/allocations/{consumer_uuid}")),
+    _rule("placement:allocations:delete", "Delete a consumer's allocations",
+          ("DELETE", "/allocations/{consumer_uuid}")),
+    _rule("placement:resource_providers:allocations:list", "List a provider's allocations",
+          ("GET", f"{RPU}/allocations")),
+    _rule("placement:allocation_candidates:list", "List allocation candidates",
+          ("GET", "/allocation_candidates")),
+    _rule("placement:reshaper:reshape", "Reshape provider inventories and allocations",
+          ("POST", "/reshaper")),
+]
+
+
+def route_table() -> RouteTable:
+    return RouteTable(DEFAULTS, public=[("GET", "/")])

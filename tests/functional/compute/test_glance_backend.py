@@ -1,0 +1,143 @@
+"""``[images] backend = glance``: imageRef resolved by an external Glance v2.
+
+The "Glance" is another cloud's built-in image API. Both clouds use builtin identity
+with one shared token key, as two services behind one Keystone would, so a token of
+the compute cloud is valid at the image cloud and Glance sees the caller's project.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from cli.embedded import EmbeddedCloud
+from common.settings import Settings
+from compute_agent.images import image_api_url
+from tests.conftest import cloud_settings, running_cloud
+from tests.functional.compute.conftest import ADMIN_PASSWORD, password_token
+
+
+@dataclass
+class Clouds:
+    glance: EmbeddedCloud
+    nova: EmbeddedCloud
+    admin: str  # the compute cloud's admin token (valid at both)
+    member: str  # a member of another project of the compute cloud
+    catalog: list[dict[str, Any]]
+
+
+def _builtin(settings: Settings, key_file: str) -> Settings:
+    settings.auth = settings.auth.model_copy(update={"strategy": "builtin"})
+    settings.identity = settings.identity.model_copy(update={
+        "admin_password": ADMIN_PASSWORD, "key_file": key_file})
+    return settings
+
+
+@pytest.fixture(scope="module")
+def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
+    key_file = str(tmp_path_factory.mktemp("keys") / "token.key")
+    one = _builtin(cloud_settings(tmp_path_factory.mktemp("glance"), "sqlite-memory",
+                                  fake_hosts=1), key_file)
+    with running_cloud(one) as glance:
+        two = _builtin(cloud_settings(tmp_path_factory.mktemp("nova"), "sqlite-memory",
+                                      fake_hosts=1), key_file)
+        two.images = two.images.model_copy(update={"backend": "glance",
+                                                   "glance_url": glance.image_url})
+        with running_cloud(two) as nova:
+            issued = password_token(nova.base_url, "admin", ADMIN_PASSWORD, "admin")
+            assert issued.status_code == 201, issued.text
+            admin = issued.headers["X-Subject-Token"]
+            yield Clouds(glance, nova, admin, _member(nova, admin),
+                         issued.json()["token"]["catalog"])
+
+
+def _member(nova: EmbeddedCloud, admin: str) -> str:
+    base, headers = f"{nova.identity_url}/v3", {"X-Auth-Token": admin}
+    project = httpx.post(f"{base}/projects", json={"project": {"name": "gl-p"}},
+                         headers=headers, timeout=30).json()["project"]["id"]
+    user = httpx.post(f"{base}/users", json={"user": {"name": "gl-m", "password": "pw-gl"}},
+                      headers=headers, timeout=30).json()["user"]["id"]
+    grant = httpx.put(f"{base}/projects/{project}/users/{user}/roles/member",
+                      headers=headers, timeout=30)
+    assert grant.status_code == 204, grant.text
+    issued = password_token(nova.base_url, "gl-m", "pw-gl", "gl-p")
+    assert issued.status_code == 201, issued.text
+    return issued.headers["X-Subject-Token"]
+
+
+def _upload(clouds: Clouds, token: str, name: str, visibility: str = "private") -> str:
+    headers = {"X-Auth-Token": token}
+    made = httpx.post(f"{clouds.glance.image_url}/v2/images", headers=headers, timeout=30,
+                      json={"name": name, "disk_format": "raw", "container_format": "bare",
+                            "visibility": visibility, "min_ram": 32, "os_distro": "test"})
+    assert made.status_code == 201, made.text
+    image_id = str(made.json()["id"])
+    put = httpx.put(f"{clouds.glance.image_url}/v2/images/{image_id}/file", content=b"\0" * 64,
+                    headers={**headers, "Content-Type": "application/octet-stream"}, timeout=30)
+    assert put.status_code == 204, put.text
+    return image_id
+
+
+def _boot(clouds: Clouds, image_id: str, token: str | None = None) -> httpx.Response:
+    headers = {"X-Auth-Token": clouds.admin, "OpenStack-API-Version": "compute 2.73"}
+    base = f"{clouds.nova.compute_url}"
+    if httpx.get(f"{base}/flavors/gl", headers=headers, timeout=30).status_code == 404:
+        made = httpx.post(f"{base}/flavors", headers=headers, timeout=30, json={"flavor": {
+            "name": "gl", "ram": 64, "vcpus": 1, "disk": 0, "id": "gl"}})
+        assert made.status_code == 200, made.text
+    headers["X-Auth-Token"] = token or clouds.admin
+    return httpx.post(f"{base}/servers", headers=headers, timeout=30, json={"server": {
+        "name": "gl-vm", "flavorRef": "gl", "imageRef": image_id, "networks": "none"}})
+
+
+def test_image_ref_is_resolved_by_the_external_glance(clouds: Clouds) -> None:
+    image_id = _upload(clouds, clouds.admin, "gl-img")
+    boot = _boot(clouds, image_id)
+    assert boot.status_code == 202, boot.text
+    server_id = boot.json()["server"]["id"]
+    headers = {"X-Auth-Token": clouds.admin, "OpenStack-API-Version": "compute 2.73"}
+    deadline = time.monotonic() + 60
+    while True:
+        server = httpx.get(f"{clouds.nova.compute_url}/servers/{server_id}", headers=headers,
+                           timeout=30).json()["server"]
+        if server["status"] == "ACTIVE" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert server["status"] == "ACTIVE"
+    assert server["image"]["id"] == image_id
+    gone = httpx.delete(f"{clouds.nova.compute_url}/servers/{server_id}", headers=headers,
+                        timeout=30)
+    assert gone.status_code == 204
+
+
+def test_images_glance_hides_or_lacks_are_refused(clouds: Clouds) -> None:
+    # Private to the image cloud's own admin project: invisible to the caller's project.
+    glance_admin = password_token(clouds.glance.base_url, "admin", ADMIN_PASSWORD, "admin")
+    hidden = _upload(clouds, glance_admin.headers["X-Subject-Token"], "gl-hidden")
+    for image_id in (hidden, "6b0cbd68-5bd5-4cfa-9c8c-6c5a5c1b8f8e"):
+        resp = _boot(clouds, image_id, clouds.member)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["badRequest"]["message"] == "Can not find requested image"
+    queued = httpx.post(f"{clouds.glance.image_url}/v2/images", timeout=30,
+                        headers={"X-Auth-Token": clouds.member},
+                        json={"name": "gl-queued", "disk_format": "raw",
+                              "container_format": "bare"}).json()["id"]
+    resp = _boot(clouds, queued, clouds.member)
+    assert resp.status_code == 400 and "is not active" in resp.text
+    # The same hidden image is visible to an admin, whom Glance shows everything.
+    assert _boot(clouds, hidden).status_code == 202
+
+
+def test_builtin_image_api_is_not_served_and_catalog_points_at_glance(clouds: Clouds) -> None:
+    local = httpx.get(f"{clouds.nova.base_url}/image/v2/images", timeout=30,
+                      headers={"X-Auth-Token": clouds.admin})
+    assert local.status_code == 404
+    (image,) = [s for s in clouds.catalog if s["type"] == "image"]
+    assert {e["url"] for e in image["endpoints"]} == {clouds.glance.image_url}
+    # Compute hosts fetch image data from the same Glance.
+    assert image_api_url(clouds.nova.settings) == clouds.glance.image_url

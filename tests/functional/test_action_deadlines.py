@@ -1,0 +1,87 @@
+"""Server actions that overrun their deadline end: the task clears, the step is an error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.states import PowerState
+from tests.cloud import CloudClient
+from tests.conftest import cloud_settings, running_cloud
+from tests.functional.compute.actions_helpers import (
+    act,
+    actions,
+    allocations,
+    events,
+    migration_of,
+    provider_of,
+    settled,
+)
+
+
+@pytest.fixture
+def slow_cloud(tmp_path: Path, backend: str) -> Iterator[CloudClient]:
+    # Tasks may take 1 s; the servers below take 3 s per power operation.
+    settings = cloud_settings(tmp_path, backend, conductor={"task_timeout": 1})
+    with running_cloud(settings) as cloud:
+        client = CloudClient(cloud.base_url, version="2.73")
+        yield client
+        client.close()
+
+
+def test_overdue_power_actions_and_moves_are_ended_by_the_sweeper(
+        slow_cloud: CloudClient) -> None:
+    client = slow_cloud
+    small = client.create_flavor("small", ram=64)
+    client.create_flavor("large", ram=128)
+    image = client.create_image()
+    server_id = client.boot(small, image, metadata={"fake:power_seconds": "3"})
+    settled(client, server_id, "ACTIVE")
+    source = client.server(server_id)["OS-EXT-SRV-ATTR:host"]
+
+    assert act(client, server_id, {"os-stop": None}).status_code == 202
+    assert client.server(server_id)["OS-EXT-STS:task_state"] == "powering-off"
+    settled(client, server_id, "ACTIVE", timeout=5)  # the sweeper ended the task
+    [step] = events(client, server_id, "stop")
+    assert (step["event"], step["result"]) == ("compute_stop_instance", "Error")
+    assert actions(client, server_id)[0]["message"] == "Error"
+
+    # The late stop lands on an idle server: only its power state is recorded.
+    wait_power(client, server_id, PowerState.SHUTDOWN)
+    assert client.server(server_id)["status"] == "ACTIVE"
+
+    assert act(client, server_id, {"resize": {"flavorRef": "large"}}).status_code == 202
+    server = settled(client, server_id, "ERROR", timeout=10)
+    assert "did not finish in time" in server["fault"]["message"]
+    migration = wait_migration(client, server_id, "error")
+    # Still recorded on the source, holding only the source's resources.
+    assert server["OS-EXT-SRV-ATTR:host"] == source
+    assert allocations(client, server_id) == {
+        provider_of(client, source): {"VCPU": 1, "MEMORY_MB": 64, "DISK_GB": 1}}
+    assert allocations(client, migration["uuid"]) == {}
+    # The late move finds its task gone, goes no further and restarts the source guest.
+    wait_power(client, server_id, PowerState.RUNNING, timeout=20)
+    assert client.server(server_id)["OS-EXT-SRV-ATTR:host"] == source
+
+    assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    client.wait_gone(server_id)
+    assert client.total_usage() == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
+
+
+def wait_power(client: CloudClient, server_id: str, power: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while client.server(server_id)["OS-EXT-STS:power_state"] != power:
+        assert time.monotonic() < deadline, client.server(server_id)
+        time.sleep(0.1)
+
+
+def wait_migration(client: CloudClient, server_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while (migration := migration_of(client, server_id))["status"] != status:
+        assert time.monotonic() < deadline, migration
+        time.sleep(0.1)
+    return migration
