@@ -230,20 +230,23 @@ class ComputeManager:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
             self._driver.snapshot(instance_uuid, dest)
 
-    def pre_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
-        """On the destination host, before the source starts moving the guest."""
+    def pre_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID
+                           ) -> dict[str, str]:
+        """On the destination host, before the source starts moving the guest; answers
+        what the source needs to reach this host (``migrate_uri``)."""
         inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
         if inst is None:
             raise NotFound(f"instance {instance_uuid} is not known to host {self.host}")
-        self._driver.prepare_incoming(inst)
+        return self._driver.prepare_incoming(inst)
 
     def live_migrate_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
-                              dest_host: str, timeout: float | None = None) -> None:
+                              dest_host: str, timeout: float | None = None,
+                              migrate_uri: str | None = None) -> None:
         """Move the guest; on failure it keeps running here (DriverError)."""
         with self._lock(instance_uuid):
             if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
-            self._driver.live_migrate(instance_uuid, dest_host, timeout)
+            self._driver.live_migrate(instance_uuid, dest_host, timeout, migrate_uri)
 
     # -- 1.2: snapshots to images, the steps of migrations -----------------------------
 

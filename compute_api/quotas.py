@@ -27,13 +27,16 @@ from common.errors import BadRequest, QuotaExceeded
 from common.settings import QuotaSettings
 from compute_api.api.microversion import Version
 
-# Every resource a quota set shows, in upstream's order; the last ones are fixed at -1
+# Every resource a quota set shows, in upstream's order; the network ones are fixed at -1
 # (no network service) and disappear from responses at 2.36, injected files at 2.57.
 RESOURCES = ("cores", "instances", "key_pairs", "metadata_items", "ram", "server_groups",
              "server_group_members", "injected_files", "injected_file_content_bytes",
              "injected_file_path_bytes")
-NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "security_group_rules", "security_groups",
-                     "networks")
+SHOWN_NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "security_group_rules",
+                           "security_groups")
+# Accepted (and ignored) in updates before 2.36; ``networks`` was nova-network's own quota
+# and upstream no longer shows it at any version.
+NETWORK_RESOURCES = (*SHOWN_NETWORK_RESOURCES, "networks")
 INJECTED = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 
 
@@ -171,6 +174,6 @@ def quota_set(values: Mapping[str, Any], version: Version, fill: Any = -1) -> di
             continue
         out[resource] = values[resource]
     if not version.at_least("2.36"):
-        for resource in NETWORK_RESOURCES:
+        for resource in SHOWN_NETWORK_RESOURCES:
             out[resource] = fill
     return out

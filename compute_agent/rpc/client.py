@@ -14,10 +14,11 @@ TOPIC = "compute"
 class ComputeClient(RpcClient):
     """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
     resize and live-migration methods. 1.2: snapshot_to_image and the steps of cold and
-    live migrations."""
+    live migrations. 1.3: pre_live_migration answers the destination's migration data
+    (``migrate_uri``), which live_migrate_instance takes."""
 
     topic = TOPIC
-    version = "1.2"
+    version = "1.3"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -83,14 +84,19 @@ class ComputeClient(RpcClient):
                    dest=dest)
 
     def pre_live_migration(self, ctx: RequestContext, host: str,
-                           instance_uuid: uuid.UUID) -> None:
-        self._call(ctx, "pre_live_migration", server=host, instance_uuid=str(instance_uuid))
+                           instance_uuid: uuid.UUID) -> dict[str, str]:
+        """The destination's migration data for the source (1.3; {} from older agents)."""
+        data = self._call(ctx, "pre_live_migration", server=host,
+                          instance_uuid=str(instance_uuid))
+        return {str(k): str(v) for k, v in (data or {}).items()}
 
     def live_migrate_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
-                              dest_host: str, timeout: float | None = None) -> None:
+                              dest_host: str, timeout: float | None = None,
+                              migrate_uri: str | None = None) -> None:
         self._call(ctx, "live_migrate_instance", server=host,
                    instance_uuid=str(instance_uuid), dest_host=dest_host,
-                   completion_timeout=timeout, timeout=self._timeout + (timeout or 0))
+                   completion_timeout=timeout, migrate_uri=migrate_uri,
+                   timeout=self._timeout + (timeout or 0))
 
     # -- 1.2 ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.2")
+    target = om.Target(version="1.3")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -76,14 +76,15 @@ class ComputeEndpoint:
         self._manager.snapshot_instance(ctx, uuid.UUID(instance_uuid), Path(dest))
 
     @endpoint
-    def pre_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:
-        self._manager.pre_live_migration(ctx, uuid.UUID(instance_uuid))
+    def pre_live_migration(self, ctx: RequestContext, instance_uuid: str) -> dict[str, str]:
+        return self._manager.pre_live_migration(ctx, uuid.UUID(instance_uuid))
 
     @endpoint
     def live_migrate_instance(self, ctx: RequestContext, instance_uuid: str, dest_host: str,
-                              completion_timeout: float | None = None) -> None:
+                              completion_timeout: float | None = None,
+                              migrate_uri: str | None = None) -> None:
         self._manager.live_migrate_instance(ctx, uuid.UUID(instance_uuid), dest_host,
-                                            completion_timeout)
+                                            completion_timeout, migrate_uri)
 
     # -- 1.2 -----------------------------------------------------------------------
 

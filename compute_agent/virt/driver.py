@@ -70,13 +70,15 @@ class Snapshot(Protocol):
 
 
 class Migration(Protocol):
-    def prepare_incoming(self, instance: InstancePayload) -> None:
-        """On the destination: lay out the files a live migration will fill."""
+    def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
+        """On the destination: lay out the files a live migration will fill; answer
+        what the source needs to reach this host (``migrate_uri``, if configured)."""
         ...
 
     def live_migrate(self, instance_uuid: uuid.UUID, dest_host: str,
-                     timeout: float | None = None) -> None:
-        """Move the running guest; on failure it keeps running here. Raises DriverError."""
+                     timeout: float | None = None, migrate_uri: str | None = None) -> None:
+        """Move the running guest (its data to the destination's ``migrate_uri``); on
+        failure it keeps running here. Raises DriverError."""
         ...
 
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:

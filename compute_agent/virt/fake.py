@@ -133,14 +133,15 @@ class FakeDriver:
             raise NotFound(f"guest {instance_uuid} not found")
         dest.write_bytes(b"fake snapshot of " + str(instance_uuid).encode())
 
-    def prepare_incoming(self, instance: InstancePayload) -> None:
+    def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
         if _names(instance, FAIL_LIVE_MIGRATION_KEY, self.hostname):
             raise DriverError(f"simulated live migration failure into {self.hostname}")
         with self._lock:
             self.incoming.add(instance.uuid)
+        return {}
 
     def live_migrate(self, instance_uuid: uuid.UUID, dest_host: str,
-                     timeout: float | None = None) -> None:
+                     timeout: float | None = None, migrate_uri: str | None = None) -> None:
         """The guest leaves this host; the destination adopts it afterwards."""
         delay = self._power_seconds.get(instance_uuid)
         if delay:

@@ -24,7 +24,7 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import flavor_list_args
 from compute_api.api.schemas import FlavorCreate, parse
 from compute_api.api.versions import base_url
-from compute_api.api.views import flavor_brief, flavor_detail
+from compute_api.api.views import flavor_brief, flavor_detail, next_links
 
 router = APIRouter(prefix="/v2.1/flavors")
 
@@ -32,15 +32,28 @@ router = APIRouter(prefix="/v2.1/flavors")
 @router.get("")
 def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
-    rows = queries.list_flavors(session, **flavor_list_args(request, ctx))
-    return {"flavors": [flavor_brief(f, base_url(request), version) for f in rows]}
+    args = flavor_list_args(request, ctx)
+    rows = queries.list_flavors(session, **args)
+    return _page(request, [flavor_brief(f, base_url(request), version) for f in rows],
+                 args["limit"])
 
 
 @router.get("/detail")
 def list_flavors_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
-    rows = queries.list_flavors(session, **flavor_list_args(request, ctx))
-    return {"flavors": [flavor_detail(f, base_url(request), version) for f in rows]}
+    args = flavor_list_args(request, ctx)
+    rows = queries.list_flavors(session, **args)
+    return _page(request, [flavor_detail(f, base_url(request), version) for f in rows],
+                 args["limit"])
+
+
+def _page(request: Request, flavors: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"flavors": flavors}
+    marker = flavors[-1]["id"] if flavors else ""
+    page = next_links(request, base_url(request), len(flavors), limit, marker)
+    if page:
+        out["flavors_links"] = page
+    return out
 
 
 @router.get("/{flavor_id}")

@@ -39,7 +39,7 @@ def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
     limit = quotas.limits(session, runtime.settings.quota, project)
     used = quotas.usage(session, project)
     absolute: dict[str, int] = {
-        "maxImageMeta": limit["metadata_items"], "maxServerMeta": limit["metadata_items"],
+        "maxServerMeta": limit["metadata_items"],
         "maxTotalCores": limit["cores"], "maxTotalInstances": limit["instances"],
         "maxTotalKeypairs": limit["key_pairs"], "maxTotalRAMSize": limit["ram"],
         "maxServerGroups": limit["server_groups"],
@@ -47,6 +47,9 @@ def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
         "totalCoresUsed": used["cores"], "totalInstancesUsed": used["instances"],
         "totalRAMUsed": used["ram"], "totalServerGroupsUsed": used["server_groups"],
     }
+    if not version.at_least("2.39"):
+        # The image-metadata proxy's limit went with the proxy APIs at 2.39.
+        absolute["maxImageMeta"] = limit["metadata_items"]
     if not version.at_least("2.36"):
         absolute.update({"maxSecurityGroups": -1, "maxSecurityGroupRules": -1,
                          "maxTotalFloatingIps": -1, "totalSecurityGroupsUsed": 0,

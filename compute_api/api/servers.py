@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -27,7 +26,13 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import server_list_query
 from compute_api.api.schemas import SchedulerHints, ServerCreate, ServerUpdate, parse
 from compute_api.api.versions import base_url
-from compute_api.api.views import json_response, links, server_brief, server_detail
+from compute_api.api.views import (
+    json_response,
+    links,
+    next_links,
+    server_brief,
+    server_detail,
+)
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -65,12 +70,8 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
 
 
 def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str, str]]:
-    if not rows or len(rows) < limit:
-        return []
-    params = dict(request.query_params)
-    params["marker"] = str(rows[-1].uuid)
-    url = f"{base_url(request)}{request.url.path.removeprefix(request.scope.get('root_path', ''))}"
-    return [{"rel": "next", "href": f"{url}?{urlencode(params)}"}]
+    marker = str(rows[-1].uuid) if rows else ""
+    return next_links(request, base_url(request), len(rows), limit, marker)
 
 
 @router.get("")

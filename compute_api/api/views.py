@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Response
+from starlette.requests import Request
 
 from common import policy
 from common.compute_db.models import Flavor, Instance, InstanceFault
@@ -43,6 +45,17 @@ def links(base: str, collection: str, item_id: str) -> list[dict[str, str]]:
         {"rel": "self", "href": f"{root}/v2.1/{collection}/{item_id}"},
         {"rel": "bookmark", "href": f"{root}/{collection}/{item_id}"},
     ]
+
+
+def next_links(request: Request, base: str, count: int, limit: int, marker: str
+               ) -> list[dict[str, str]]:
+    """A collection's ``*_links``: upstream adds a "next" link when a page is full."""
+    if not count or count < limit:
+        return []
+    params = dict(request.query_params)
+    params["marker"] = marker
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    return [{"rel": "next", "href": f"{base}{path}?{urlencode(params)}"}]
 
 
 def flavor_brief(flavor: Flavor, base: str, version: Version) -> dict[str, Any]:

@@ -41,13 +41,14 @@ class LiveMigrateFlow(MoveFlow):
         source, dest = mig.source_compute or "", selection.host
         try:
             with self._tasks.event(ctx, instance_uuid, "compute_pre_live_migration", dest):
-                self._compute.pre_live_migration(ctx, dest, instance_uuid)
+                migrate_data = self._compute.pre_live_migration(ctx, dest, instance_uuid)
             self._set_status(mig.uuid, "running")
             with self._tasks.event(ctx, instance_uuid, "compute_live_migration", source):
                 # The call lasts as long as the source lets the migration run.
                 self._compute.live_migrate_instance(
                     ctx, source, instance_uuid, dest,
-                    timeout=self._settings.libvirt.live_migration_completion_timeout)
+                    timeout=self._settings.libvirt.live_migration_completion_timeout,
+                    migrate_uri=migrate_data.get("migrate_uri"))
         except ControlPlaneError as exc:
             self._best_effort("cleaning up the destination",
                               self._compute.rollback_live_migration_at_destination, ctx,
@@ -57,10 +58,10 @@ class LiveMigrateFlow(MoveFlow):
             self._tasks.fail(instance_uuid, TaskState.MIGRATING,
                              f"live migration to {dest} failed: {exc.message}")
             return
-        self._finish(ctx, inst.uuid, inst.power_state, mig.uuid, selection)
+        self._finish(ctx, inst.uuid, inst.power_state, mig.uuid, source, selection)
 
     def _finish(self, ctx: RequestContext, instance_uuid: uuid.UUID, old_power: int,
-                migration_uuid: uuid.UUID, selection: HostSelection) -> None:
+                migration_uuid: uuid.UUID, source: str, selection: HostSelection) -> None:
         """The guest runs on the destination now: record it there, free the source."""
         dest = selection.host
         power = old_power
@@ -73,6 +74,10 @@ class LiveMigrateFlow(MoveFlow):
             # The guest moved regardless; the destination's sync records its power state.
             LOG.warning("post live migration of %s on %s failed: %s", instance_uuid, dest,
                         exc)
+        # The source's copy of the disks and its console log; while the migration is in
+        # progress the source may still act on the instance. Left files waste space only.
+        self._best_effort("cleaning up the source", self._compute.destroy_migrated, ctx,
+                          source, instance_uuid)
         self._tasks.end(instance_uuid, TaskState.MIGRATING,
                         {"host": dest, "node": selection.nodename, "power_state": power})
         self._placement.delete_allocations(migration_uuid)

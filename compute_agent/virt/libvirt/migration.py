@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -13,7 +14,7 @@ from common.errors import DriverError
 from common.messages import FlavorPayload, InstancePayload
 from compute_agent.virt.libvirt import disks, guest_xml
 from compute_agent.virt.libvirt.base import DriverBase
-from compute_agent.virt.libvirt.errors import translate, translated
+from compute_agent.virt.libvirt.errors import GuestNotFound, translate, translated
 from compute_agent.virt.libvirt.state import power_state
 
 LOG = logging.getLogger(__name__)
@@ -29,13 +30,21 @@ class MigrationOps(DriverBase):
     def _prepare(self, instance: InstancePayload) -> guest_xml.GuestSpec:
         raise NotImplementedError
 
-    def prepare_incoming(self, instance: InstancePayload) -> None:
-        """Fetch bases and create empty overlays and the config drive, define nothing."""
+    def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
+        """Fetch bases and create empty overlays and the config drive, define nothing;
+        answer this host's ``live_migration_inbound_addr`` as ``migrate_uri``."""
         self._prepare(instance)
+        inbound = self._cfg.live_migration_inbound_addr
+        return {"migrate_uri": inbound} if inbound else {}
 
     def live_migrate(self, instance_uuid: uuid.UUID, dest_host: str,
-                     timeout: float | None = None) -> None:
-        """migrateToURI3 watched by a monitor: aborted after ``timeout`` seconds."""
+                     timeout: float | None = None, migrate_uri: str | None = None) -> None:
+        """migrateToURI3 watched by a monitor: aborted after ``timeout`` seconds.
+
+        The migration data goes to ``migrate_uri`` (the destination's inbound address);
+        without one, to this host's own setting (drivers used without an agent), else
+        wherever the destination's libvirtd says.
+        """
         dom = self._domain(instance_uuid)
         timeout = timeout or self._cfg.live_migration_completion_timeout
         dest_uri = self._cfg.live_migration_uri.format(host=dest_host)
@@ -45,8 +54,9 @@ class MigrationOps(DriverBase):
             libvirt.VIR_MIGRATE_PARAM_DEST_XML: guest_xml.with_owner(xml, dest_host)}
         if self._cfg.live_migration_bandwidth:
             params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = self._cfg.live_migration_bandwidth
-        if self._cfg.live_migration_inbound_addr:
-            params[libvirt.VIR_MIGRATE_PARAM_URI] = self._cfg.live_migration_inbound_addr
+        migrate_uri = migrate_uri or self._cfg.live_migration_inbound_addr
+        if migrate_uri:
+            params[libvirt.VIR_MIGRATE_PARAM_URI] = migrate_uri
         failure: list[BaseException] = []
 
         def run() -> None:
@@ -112,10 +122,21 @@ class MigrationOps(DriverBase):
             return power_state(dom)
 
     def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:
-        # The files prepare_incoming laid out stay: with shared instance storage they
-        # would be the source's own disks, and nothing tells the two cases apart here.
-        LOG.info("live migration of %s into this host failed; nothing defined here",
-                 instance_uuid)
+        """Remove what prepare_incoming laid out, unless a guest of it is defined here.
+
+        Instance storage is never shared between hosts (the move copies the disks,
+        MIGRATE_FLAGS), so the directory holds only this host's preparation; a stale
+        overlay left there would otherwise be reused by the next attempt.
+        """
+        try:
+            self._domain(instance_uuid)
+        except GuestNotFound:
+            LOG.info("live migration of %s into this host failed; removing its files",
+                     instance_uuid)
+            shutil.rmtree(self.instance_dir(instance_uuid), ignore_errors=True)
+            return
+        LOG.warning("live migration of %s into this host failed but a guest of it is "
+                    "defined here; its files stay", instance_uuid)
 
     def migrate_disk_and_power_off(self, instance: InstancePayload, dest_host: str
                                    ) -> dict[str, str]:
