@@ -180,7 +180,8 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
 @contextmanager
 def embedded(tmp: Path) -> Iterator[tuple[str, str, list[psutil.Process]]]:
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(REPO), KILONOVA_LOG__LEVEL="WARNING")
+    env = dict(os.environ, PYTHONPATH=str(REPO), KILONOVA_LOG__LEVEL="WARNING",
+               KILONOVA_AUTH__STRATEGY="noauth")
     log = (tmp / "serve-all.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all", "--data-dir",
                              str(tmp / "data"), "--port", str(port)], env=env, cwd=REPO,

@@ -61,6 +61,7 @@ def run(counts: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="kn-libvirt-bench-") as tmp:
         data_dir = Path(tmp)
         settings = load_settings(data_dir=data_dir, log={"level": "WARNING"},
+                                 auth={"strategy": "noauth"},
                                  service={"heartbeat_interval": 2.0},
                                  compute={"sync_interval": 10.0})
         settings = use_libvirt(settings, data_dir, host="bench")

@@ -305,7 +305,8 @@ def ours(kind: str, tmp: Path, workers: int) -> Iterator[str]:
         port = free_port()
         command = [sys.executable, "-m", "placement.asgi", "--port", str(port),
                    "--workers", str(workers)]
-        env = {"KILONOVA_DATABASE__PLACEMENT_URL": url, "KILONOVA_DATA_DIR": str(tmp),
+        env = {"KILONOVA_AUTH__STRATEGY": "noauth",
+               "KILONOVA_DATABASE__PLACEMENT_URL": url, "KILONOVA_DATA_DIR": str(tmp),
                "PYTHONPATH": str(ROOT)}
         with process(command, env, port, tmp / "ours.log") as base:
             yield base

@@ -60,6 +60,8 @@ compute_url = "{self.compute_db_url}"
 placement_url = "{self.placement_db_url}"
 [messaging]
 transport_url = "{self.transport_url}"
+[auth]
+strategy = "noauth"
 [api]
 port = {self.api_port}
 [placement]

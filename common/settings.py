@@ -68,11 +68,11 @@ class PlacementSettings(_Section):
 
 class AuthSettings(_Section):
     strategy: Literal["noauth", "builtin", "keystone"] = Field(
-        "noauth",
-        description="Token checking. noauth (development): the token is `user:project`, "
-        "user `admin` has the admin role; builtin: the Keystone v3 subset at /identity "
+        "builtin",
+        description="Token checking. builtin (default): the Keystone v3 subset at /identity "
         "issues signed tokens for users kept in the compute database; keystone: tokens "
-        "are validated by the Keystone of [keystone]",
+        "are validated by the Keystone of [keystone]; noauth (development only, never "
+        "the default): the token is `user:project`, user `admin` has the admin role",
     )
     policy_file: str | None = Field(
         None, description="YAML or JSON file of policy rules overriding the defaults "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from common.settings import Settings, load_settings
 from tests.cloud import CloudClient
 from tests.dbutil import create_pg_database, drop_pg_database
 from tests.rabbitutil import create_vhost, delete_vhost
+
+# The test clouds run in the development auth mode, set explicitly (the default is
+# builtin); tests of builtin and keystone auth switch their clouds over. Processes the
+# tests start inherit it.
+os.environ.setdefault("KILONOVA_AUTH__STRATEGY", "noauth")
 
 # Backends a functional test runs against: the embedded default, and production's.
 BACKENDS = ["sqlite-memory", "postgresql-rabbit"]

@@ -12,6 +12,7 @@ from placement.api import candidate_json, candidate_query, query
 from placement.api.deps import SessionDep, SnapshotsDep, VersionDep, since
 from placement.api.views import json_response
 from placement.candidates import Candidate, Candidates, find_candidates
+from placement.candidates.snapshot import consistent_reads
 from placement.candidates.world import World
 from placement.microversion import Version
 
@@ -29,9 +30,19 @@ def allocation_candidates(
     request: Request, session: SessionDep, version: VersionDep, snapshots: SnapshotsDep
 ) -> Response:
     wanted = candidate_query.parse(query.params(request), version)
-    found = find_candidates(session, wanted, snapshots)
     if version >= MAPPINGS_SINCE:
-        return Response(candidate_json.body(found), media_type="application/json")
+        # The same question over unchanged providers and allocations has the same
+        # answer: schedulers ask it in bursts, between which nothing may have moved.
+        consistent_reads(session)
+        snap = snapshots.current(session)
+        key = snapshots.answer_key(
+            session, snap, (str(version), tuple(sorted(request.query_params.multi_items()))))
+        body = snapshots.answer(key)
+        if body is None:
+            body = candidate_json.body(find_candidates(session, wanted, snapshots, snap))
+            snapshots.keep(key, body)
+        return Response(body, media_type="application/json")
+    found = find_candidates(session, wanted, snapshots)
     requested = {name for group in wanted.groups for name in group.resources}
     # Bodies here get large: skip FastAPI's generic (slow) encoding of plain data.
     return json_response({

@@ -64,15 +64,18 @@ class _Search:
 
 
 def find_candidates(
-    session: Session, request: CandidateRequest, cache: SnapshotCache
+    session: Session, request: CandidateRequest, cache: SnapshotCache,
+    snap: Snapshot | None = None,
 ) -> Candidates:
     """Candidates for ``request``, at most ``request.limit`` of them.
 
-    ``session`` must not have read anything yet. Raises BadRequest naming unknown
-    traits or resource classes.
+    ``session`` must not have read anything yet, unless ``snap`` is the snapshot
+    ``cache.current`` gave it after ``consistent_reads``. Raises BadRequest naming
+    unknown traits or resource classes.
     """
-    consistent_reads(session)
-    snap = cache.current(session)
+    if snap is None:
+        consistent_reads(session)
+        snap = cache.current(session)
     lookup = resolve_names(request, snap)
     rooms = Rooms(snap, {}, lookup.class_names, covered=set())
     search = _Search(session, request, snap, lookup, rooms)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -151,11 +151,43 @@ class Snapshot:
 
 
 class SnapshotCache:
-    """One worker's latest snapshot; ``current`` checks it and refreshes what changed."""
+    """One worker's latest snapshot; ``current`` checks it and refreshes what changed.
+
+    It also keeps the last few rendered candidate answers (``answer`` / ``keep``), each
+    under the snapshot's key and a digest of every allocation read in the same database
+    snapshot: an answer is reused only while nothing it was computed from has changed.
+    """
+
+    ANSWERS = 32
 
     def __init__(self) -> None:
         self._latest: Snapshot | None = None
         self._lock = threading.Lock()
+        self._answers: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def answer_key(self, session: Session, snap: Snapshot, request: object
+                   ) -> tuple[object, ...] | None:
+        """Where an answer to ``request`` over what ``session`` sees is kept (PostgreSQL)."""
+        if not _is_postgres(session):
+            return None
+        return (snap.key, tuple(_rows(session, _ALLOCATION_DIGEST).one()), request)
+
+    def answer(self, key: tuple[object, ...] | None) -> bytes | None:
+        if key is None:
+            return None
+        with self._lock:
+            body = self._answers.get(key)
+            if body is not None:
+                self._answers.move_to_end(key)
+            return body
+
+    def keep(self, key: tuple[object, ...] | None, body: bytes) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._answers[key] = body
+            while len(self._answers) > self.ANSWERS:
+                self._answers.popitem(last=False)
 
     def current(self, session: Session) -> Snapshot:
         """The snapshot matching the database as ``session`` sees it.
@@ -260,6 +292,11 @@ def _hash_sum(table: Any, row_hash: sa.ColumnElement[Any]) -> sa.Subquery:
 
 # Built once: composing these took longer than running them.
 _DIGEST = _digest_statement()
+# Every allocation row (count and hash sum): usage is whatever these rows add up to.
+_ALLOCATION_DIGEST = sa.select(sa.func.count(), sa.func.sum(sa.func.hashint8extended(
+    Allocation.id, sa.func.hashint8extended(Allocation.consumer_id, sa.func.hashint8extended(
+        Allocation.resource_provider_id, sa.func.hashint8extended(
+            Allocation.resource_class_id, Allocation.used))))))
 _USAGE = sa.select(
     Allocation.resource_provider_id.label("rp"), Allocation.resource_class_id.label("rc"),
     sa.cast(sa.func.sum(Allocation.used), sa.BigInteger).label("used"),

@@ -35,7 +35,8 @@ def test_two_workers_serve_then_stop_on_sigterm(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "KILONOVA_DATABASE__PLACEMENT_URL": url,
-           "KILONOVA_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+           "KILONOVA_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "KILONOVA_AUTH__STRATEGY": "noauth"}
     proc = subprocess.Popen([sys.executable, "-m", "placement.asgi", "--port", str(port),
                              "--workers", "2"], env=env, cwd=tmp_path)
     try:
@@ -65,7 +66,8 @@ def test_serve_placement_forks_the_configured_workers(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     env = {**os.environ, "KILONOVA_DATABASE__PLACEMENT_URL": url,
            "KILONOVA_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "KILONOVA_PLACEMENT__PORT": str(port), "KILONOVA_PLACEMENT__WORKERS": "2"}
+           "KILONOVA_PLACEMENT__PORT": str(port), "KILONOVA_PLACEMENT__WORKERS": "2",
+           "KILONOVA_AUTH__STRATEGY": "noauth"}
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "placement"],
                             env=env, cwd=tmp_path)
     try:
