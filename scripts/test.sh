@@ -13,4 +13,6 @@ bash scripts/libvirt/setup.sh
 
 .venv/bin/ruff check .
 .venv/bin/mypy
-.venv/bin/pytest -q "$@"
+# Two workers: most tests wait on HTTP, databases and guests; the real-guest tests
+# (one libvirtd) stay together on one worker (tests/conftest.py).
+.venv/bin/pytest -q -n 2 --dist loadgroup --durations=15 "$@"
