@@ -223,6 +223,9 @@ OTHERS = [
           ("GET", "/os-migrations")),
     _rule("os_compute_api:servers:migrations:index", ADMIN,
           "List a server's live migrations in progress", ("GET", f"{SID}/migrations")),
+    _rule("os_compute_api:servers:migrations:show", ADMIN,
+          "Show a server's live migration in progress",
+          ("GET", f"{SID}/migrations/{{migration_id}}")),
 ]
 
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)

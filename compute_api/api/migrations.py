@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 from starlette.requests import Request
 
 from common.compute_db.models import Migration
-from common.errors import NotFound
+from common.errors import BadRequest, NotFound
 from compute_api import servers
 from compute_api.api.deps import AdminContextDep, ReadSessionDep, VersionDep
 from compute_api.api.microversion import Version
+from compute_api.api.query import parse_timestamp, strict_params, x_int
 from compute_api.api.versions import base_url
 from compute_api.api.views import isotime
 
@@ -48,19 +51,76 @@ def _view(mig: Migration, version: Version, base: str, *, server: bool = False
     return out
 
 
+_FILTERS = {"hidden", "host", "instance_uuid", "source_compute", "status", "migration_type"}
+_SINCE = (("2.59", {"limit", "marker", "changes-since"}), ("2.66", {"changes-before"}),
+          ("2.80", {"user_id", "project_id"}))
+
+
+def _allowed_params(version: Version) -> set[str]:
+    allowed = set(_FILTERS)
+    for since, names in _SINCE:
+        if version.at_least(since):
+            allowed |= names
+    return allowed
+
+
 @router.get("/os-migrations")
 def list_migrations(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                     version: VersionDep) -> dict[str, Any]:
-    params = request.query_params
-    stmt = sa.select(Migration).order_by(Migration.created_at.desc(), Migration.id.desc())
-    for key in ("instance_uuid", "status", "source_compute", "migration_type"):
+    """Migrations, newest first; from 2.59 paged (limit, marker) and strict in its query."""
+    allowed = _allowed_params(version)
+    # Before 2.59 upstream ignored unknown parameters; from 2.59 its schema refuses them.
+    strict_params(request, allowed, version, since="2.59")
+    params = {k: v for k, v in request.query_params.items() if k in allowed}
+    stmt = sa.select(Migration)
+    for key in ("instance_uuid", "status", "source_compute", "migration_type", "user_id",
+                "project_id"):
         if params.get(key):
             stmt = stmt.where(getattr(Migration, key) == params[key])
     if params.get("host"):
         stmt = stmt.where(sa.or_(Migration.source_compute == params["host"],
                                  Migration.dest_compute == params["host"]))
+    since, before = params.get("changes-since"), params.get("changes-before")
+    if since:
+        stmt = stmt.where(Migration.updated_at >= parse_timestamp(since, "changes-since"))
+    if before:
+        stmt = stmt.where(Migration.updated_at <= parse_timestamp(before, "changes-before"))
+    if since and before and parse_timestamp(since, "changes-since") > parse_timestamp(
+            before, "changes-before"):
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
+    limit = x_int(request, "limit") if "limit" in params else None
+    if limit is not None:
+        limit = min(limit, request.app.state.runtime.settings.api.max_limit)
+    marker = params.get("marker")
+    if marker is not None:
+        stmt = stmt.where(_after_marker(session, marker))
+    stmt = stmt.order_by(Migration.created_at.desc(), Migration.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.scalars(stmt).all()
     base = base_url(request)
-    return {"migrations": [_view(m, version, base) for m in session.scalars(stmt).all()]}
+    out: dict[str, Any] = {"migrations": [_view(m, version, base) for m in rows]}
+    if limit is not None and rows and len(rows) >= limit:
+        query = {k: v for k, v in params.items() if k != "marker"}
+        query["marker"] = str(rows[-1].uuid)
+        out["migrations_links"] = [{"rel": "next",
+                                    "href": f"{base}/v2.1/os-migrations?{urlencode(query)}"}]
+    return out
+
+
+def _after_marker(session: Any, marker: str) -> Any:
+    """Rows after the migration ``marker`` in (created_at, id) descending order."""
+    try:
+        anchor = session.scalar(sa.select(Migration).where(
+            Migration.uuid == uuid.UUID(marker)))
+    except ValueError:
+        anchor = None
+    if anchor is None:
+        raise BadRequest(f"Marker {marker} could not be found.")
+    return sa.or_(Migration.created_at < anchor.created_at,
+                  sa.and_(Migration.created_at == anchor.created_at,
+                          Migration.id < anchor.id))
 
 
 @router.get("/servers/{server_id}/migrations")
@@ -74,3 +134,22 @@ def server_migrations(server_id: str, request: Request, ctx: AdminContextDep,
         Migration.status.in_(LIVE_IN_PROGRESS)).order_by(Migration.id)).all()
     base = base_url(request)
     return {"migrations": [_view(m, version, base, server=True) for m in rows]}
+
+
+@router.get("/servers/{server_id}/migrations/{migration_id}")
+def show_server_migration(server_id: str, migration_id: str, request: Request,
+                          ctx: AdminContextDep, session: ReadSessionDep,
+                          version: VersionDep) -> dict[str, Any]:
+    """One in-progress live migration of the server (2.23+); others are 404, as upstream."""
+    if not version.at_least("2.23"):
+        raise NotFound("The resource could not be found.")
+    inst, _ = servers.get(session, ctx, server_id)
+    mig = session.scalar(sa.select(Migration).where(
+        Migration.id == (int(migration_id) if migration_id.isdigit() else -1),
+        Migration.instance_uuid == inst.uuid))
+    if mig is None:
+        raise NotFound(f"Migration {migration_id} could not be found.")
+    if mig.migration_type != "live-migration" or mig.status not in LIVE_IN_PROGRESS:
+        raise NotFound(f"Migration {migration_id} for instance {inst.uuid} is not an "
+                       "in-progress live migration.")
+    return {"migration": _view(mig, version, base_url(request), server=True)}

@@ -380,3 +380,45 @@ def test_extra_specs_are_validated_from_2_86(shared_cloud: EmbeddedCloud,
         old.close()
         new.close()
         admin.compute("DELETE", f"/flavors/{flavor}/os-extra_specs/{key}")
+
+
+def test_os_migrations_pages_and_filters_from_2_59(shared_cloud: EmbeddedCloud,
+                                                   root: CloudClient,
+                                                   boot: dict[str, str]) -> None:
+    from tests.functional.compute.actions_helpers import act, settled
+
+    server = _boot(root, boot, name="mig-pages")
+    try:
+        for _ in range(3):
+            assert act(root, server, {"migrate": None}).status_code == 202
+            settled(root, server, "VERIFY_RESIZE")
+            assert act(root, server, {"confirmResize": None}).status_code == 204
+            settled(root, server, "ACTIVE")
+        mine = f"instance_uuid={server}"
+        every = root.compute("GET", f"/os-migrations?{mine}").json()["migrations"]
+        assert len(every) == 3 and all(m["user_id"] == "admin" for m in every)
+        first = root.compute("GET", f"/os-migrations?{mine}&limit=2").json()
+        assert [m["uuid"] for m in first["migrations"]] == [m["uuid"] for m in every[:2]]
+        link = first["migrations_links"][0]
+        assert link["rel"] == "next" and f"marker={every[1]['uuid']}" in link["href"]
+        rest = root.compute("GET", f"/os-migrations?{mine}&limit=2&marker={every[1]['uuid']}")
+        assert [m["uuid"] for m in rest.json()["migrations"]] == [every[2]["uuid"]]
+        assert "migrations_links" not in rest.json()
+        assert root.compute("GET", f"/os-migrations?{mine}&project_id=admin").json()[
+            "migrations"] == every
+        assert root.compute("GET", f"/os-migrations?{mine}&user_id=nobody").json()[
+            "migrations"] == []
+        future = "2999-01-01T00:00:00Z"
+        assert root.compute("GET", f"/os-migrations?{mine}&changes-since={future}").json()[
+            "migrations"] == []
+        for bad in ("colour=red", "marker=" + server, "limit=-1", "changes-since=yesterday"):
+            assert root.compute("GET", f"/os-migrations?{bad}").status_code == 400, bad
+        old = at(shared_cloud, "admin:admin", "2.58")
+        try:
+            assert old.compute("GET", "/os-migrations?colour=red").status_code == 200
+            assert "uuid" not in old.compute("GET", f"/os-migrations?{mine}").json()[
+                "migrations"][0]
+        finally:
+            old.close()
+    finally:
+        _delete(root, server)
