@@ -13,6 +13,11 @@ bash scripts/libvirt/setup.sh
 
 .venv/bin/ruff check .
 .venv/bin/mypy
-# Two workers: most tests wait on HTTP, databases and guests; the real-guest tests
-# (one libvirtd) stay together on one worker (tests/conftest.py).
-.venv/bin/pytest -q -n 2 --dist loadgroup --durations=15 "$@"
+if [ "$#" -gt 0 ]; then
+    exec .venv/bin/pytest -q "$@"
+fi
+# Unit, functional and end-to-end tests on two workers (they mostly wait on HTTP and
+# databases); then the integration tests alone, one at a time: real QEMU guests under
+# TCG need the CPU, and starved, their libvirt connections time out.
+.venv/bin/pytest -q -n 2 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e
+.venv/bin/pytest -q --durations=10 tests/integration

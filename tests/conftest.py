@@ -105,10 +105,3 @@ def shared_client(shared_cloud: EmbeddedCloud) -> Iterator[CloudClient]:
     finally:
         c.close()
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Real-guest tests share this machine's libvirtd: one xdist worker runs them all,
-    one after another, while the other workers run the rest."""
-    for item in items:
-        if "integration/libvirt" in item.path.as_posix():
-            item.add_marker(pytest.mark.xdist_group("libvirt-host"))
