@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -77,6 +78,33 @@ def install(app: FastAPI) -> None:
             500, "Unexpected API Error. Please report this at your cloud operator with "
             f"the request id {rid or getattr(request.state, 'request_id', '')}."
         )
+
+
+# (status, message, headers) -> the error answer in an API's own body format.
+Responder = Callable[[int, str, "dict[str, str] | None"], JSONResponse]
+
+
+def install_plain(app: FastAPI, respond: Responder) -> None:
+    """Handlers for an API whose error body is only a status and a message (the image
+    and identity APIs), in the format ``respond`` writes."""
+    @app.exception_handler(errors.ControlPlaneError)
+    async def _ours(request: Request, exc: errors.ControlPlaneError) -> JSONResponse:
+        return respond(status_of(exc), exc.message, None)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Error"
+        return respond(exc.status_code, message, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return respond(400, "Invalid input.", None)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        LOG.exception("unexpected error serving %s %s", request.method, request.url.path)
+        return respond(500, "An unexpected error prevented the server from fulfilling "
+                       "your request.", None)
 
 
 def describe_validation(problems: Any) -> str:

@@ -15,7 +15,7 @@ from common.errors import BadRequest, NotFound
 from compute_api import servers
 from compute_api.api.deps import AdminContextDep, ReadSessionDep, VersionDep
 from compute_api.api.microversion import Version
-from compute_api.api.query import parse_timestamp, strict_params, x_int
+from compute_api.api.query import change_window, params_at, strict_params, x_int
 from compute_api.api.versions import base_url
 from compute_api.api.views import isotime
 
@@ -56,19 +56,11 @@ _SINCE = (("2.59", {"limit", "marker", "changes-since"}), ("2.66", {"changes-bef
           ("2.80", {"user_id", "project_id"}))
 
 
-def _allowed_params(version: Version) -> set[str]:
-    allowed = set(_FILTERS)
-    for since, names in _SINCE:
-        if version.at_least(since):
-            allowed |= names
-    return allowed
-
-
 @router.get("/os-migrations")
 def list_migrations(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                     version: VersionDep) -> dict[str, Any]:
     """Migrations, newest first; from 2.59 paged (limit, marker) and strict in its query."""
-    allowed = _allowed_params(version)
+    allowed = params_at(version, _FILTERS, _SINCE)
     # Before 2.59 upstream ignored unknown parameters; from 2.59 its schema refuses them.
     strict_params(request, allowed, version, since="2.59")
     params = {k: v for k, v in request.query_params.items() if k in allowed}
@@ -80,15 +72,11 @@ def list_migrations(request: Request, ctx: AdminContextDep, session: ReadSession
     if params.get("host"):
         stmt = stmt.where(sa.or_(Migration.source_compute == params["host"],
                                  Migration.dest_compute == params["host"]))
-    since, before = params.get("changes-since"), params.get("changes-before")
-    if since:
-        stmt = stmt.where(Migration.updated_at >= parse_timestamp(since, "changes-since"))
-    if before:
-        stmt = stmt.where(Migration.updated_at <= parse_timestamp(before, "changes-before"))
-    if since and before and parse_timestamp(since, "changes-since") > parse_timestamp(
-            before, "changes-before"):
-        raise BadRequest("The value of changes-since must be less than or equal to "
-                         "changes-before.")
+    since, before = change_window(params.get("changes-since"), params.get("changes-before"))
+    if since is not None:
+        stmt = stmt.where(Migration.updated_at >= since)
+    if before is not None:
+        stmt = stmt.where(Migration.updated_at <= before)
     limit = x_int(request, "limit") if "limit" in params else None
     if limit is not None:
         limit = min(limit, request.app.state.runtime.settings.api.max_limit)

@@ -141,20 +141,33 @@ IGNORED_SORT_KEYS = {"architecture", "cell_name", "cleaned", "default_ephemeral_
                      "shutdown_terminate", "user_data", "vcpus", "vm_mode"}
 
 
-def known_server_params(version: Version) -> set[str]:
-    known = _EXACT | _REGEX | _JOINED
-    for since, names in _BY_VERSION:
+def params_at(version: Version, base: set[str],
+              added: tuple[tuple[str, set[str]], ...]) -> set[str]:
+    """``base`` plus the names each microversion in ``added`` brought, up to ``version``."""
+    out = set(base)
+    for since, names in added:
         if version.at_least(since):
-            known |= names
-    return known
+            out |= names
+    return out
+
+
+def known_server_params(version: Version) -> set[str]:
+    return params_at(version, _EXACT | _REGEX | _JOINED, _BY_VERSION)
 
 
 def _user_filters(version: Version) -> set[str]:
-    allowed = set(_USER_FILTERS)
-    for since, names in _USER_FILTERS_BY_VERSION:
-        if version.at_least(since):
-            allowed |= names
-    return allowed
+    return params_at(version, _USER_FILTERS, _USER_FILTERS_BY_VERSION)
+
+
+def change_window(since: str | None, before: str | None
+                  ) -> tuple[datetime | None, datetime | None]:
+    """``changes-since`` / ``changes-before`` as times. Raises BadRequest if since > before."""
+    start = _timestamp(since, "changes-since") if since else None
+    end = _timestamp(before, "changes-before") if before else None
+    if start is not None and end is not None and start > end:
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
+    return start, end
 
 
 def _server_sort(request: Request, version: Version) -> list[tuple[str, str]]:
@@ -200,12 +213,9 @@ def server_list_query(request: Request, ctx: RequestContext, version: Version) -
     status = params.get("status") if "status" in visible else None
     if status and version.at_least("2.38") and status.upper() not in STATUSES:
         raise BadRequest("Invalid status value")
-    since = params.get("changes-since") if "changes-since" in visible else None
-    before = params.get("changes-before") if "changes-before" in visible else None
-    if since and before and _timestamp(since, "changes-since") > _timestamp(
-            before, "changes-before"):
-        raise BadRequest("The value of changes-since must be less than or equal to "
-                         "changes-before.")
+    changes_since, changes_before = change_window(
+        params.get("changes-since") if "changes-since" in visible else None,
+        params.get("changes-before") if "changes-before" in visible else None)
     all_tenants = params.get("all_tenants")
     locked = params.get("locked") if "locked" in visible else None
     deleted = params.get("deleted") if "deleted" in visible else None
@@ -219,13 +229,13 @@ def server_list_query(request: Request, ctx: RequestContext, version: Version) -
         if name in filters:
             _check_regex(filters[name], name)
     return ListQuery(
-        changes_before=_timestamp(before, "changes-before") if before else None,
+        changes_before=changes_before,
         locked=None if locked is None else _bool(locked, "locked"),
         deleted=None if deleted is None else _bool(deleted, "deleted"),
         **_tag_filters(request, version),
         limit=_limit(request, request.app.state.runtime.settings.api.max_limit),
         marker=params.get("marker"), status=status,
-        changes_since=_timestamp(since, "changes-since") if since else None,
+        changes_since=changes_since,
         all_tenants=all_tenants is not None and _bool(all_tenants, "all_tenants"),
         project_id=params.get("project_id") or params.get("tenant_id"),
         sort=sort, filters=filters,
