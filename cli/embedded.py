@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -59,6 +60,8 @@ class EmbeddedCloud:
             self._bootstrap_identity(s)
         self._messaging = Messaging(s.messaging.transport_url, s.messaging.rpc_timeout)
         self._start_http(s)
+        if s.auth.strategy == "builtin" and not s.agent_auth.password:
+            self._agent_credential(s)
         placement_url = s.placement.url or self.placement_url
         for build in (build_scheduler, build_conductor, build_computes):
             service = build(s, self._messaging, placement_url)
@@ -80,6 +83,23 @@ class EmbeddedCloud:
                 s.identity.admin_password)
         finally:
             engine.dispose()
+
+    def _agent_credential(self, s: Settings) -> None:
+        """The in-process agents' own credential, bound to their simulated hosts, with a
+        password made anew on every start and kept in memory only."""
+        from cli.wiring import compute_hosts
+        from compute_api.identity.store import agent_credential
+
+        name = s.agent_auth.username or f"compute-{s.compute.host}"
+        password = secrets.token_urlsafe(24)
+        engine = db.create_engine(s.compute_db_url)
+        try:
+            with db.transaction(db.session_factory(engine)) as session:
+                agent_credential(session, name, compute_hosts(s), password)
+        finally:
+            engine.dispose()
+        s.agent_auth = s.agent_auth.model_copy(update={
+            "username": name, "password": password, "auth_url": self.identity_url})
 
     def clouds_yaml(self, password: str | None = None, cloud: str = "kilonova") -> str:
         """A clouds.yaml for the bootstrap admin of this cloud (builtin auth)."""

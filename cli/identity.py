@@ -20,7 +20,7 @@ from common.errors import ControlPlaneError
 from common.settings import Settings
 from compute_api.identity import store
 
-COMMANDS = ("user", "project", "role")
+COMMANDS = ("user", "project", "role", "agent")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +53,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         parser.add_argument("--user", required=True)
         parser.add_argument("--project", required=True)
     role.add_parser("list", help="list role assignments")
+    agent = sub.add_parser("agent", help="builtin identity: compute agents' credentials"
+                           ).add_subparsers(dest="action", required=True)
+    cred = agent.add_parser(
+        "credential", help="create (or reset) a compute agent's own service user, bound "
+        "to its hosts, and print its [agent_auth] section")
+    cred.add_argument("hosts", nargs="+", metavar="HOST",
+                      help="the hosts it may act for (a simulated-hosts process: each one)")
+    cred.add_argument("--user", help="its user name (default: compute-<first HOST>)")
 
 
 def _password(given: str | None, generate: bool = False) -> str:
@@ -110,6 +118,13 @@ def _dispatch(session: Session, args: argparse.Namespace) -> None:
         change = store.assign_role if args.action == "add" else store.remove_role
         change(session, store.find_user(session, args.user),
                store.find_project(session, args.project), args.role)
+    elif key == ("agent", "credential"):
+        name = args.user or f"compute-{args.hosts[0]}"
+        password = secrets.token_urlsafe(24)
+        store.agent_credential(session, name, args.hosts, password)
+        print(f"# the [agent_auth] section of {', '.join(args.hosts)}'s configuration; "
+              "the password is shown only now")
+        print(f'[agent_auth]\nusername = "{name}"\npassword = "{password}"')
     elif key == ("role", "list"):
         for grant in store.list_assignments(session):
             print(f"{grant.role:8}  user {grant.user_id}  project {grant.project_id}")

@@ -46,7 +46,7 @@ def serve(name: str, settings: Settings) -> None:
 
 def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
     if name == "placement":
-        from common.auth import token_verifier
+        from common.auth import builtin_signer
         from placement import asgi
         from placement.app import create_app
 
@@ -56,8 +56,8 @@ def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
                      section.host, section.port, section.workers)
             asgi.serve(section.host, section.port, section.workers, settings)
             return
-        # Registers the token key, so placement's "builtin" strategy can verify tokens.
-        token_verifier(settings)
+        if settings.auth.strategy == "builtin":
+            builtin_signer(settings)  # creates the key now, not in the first request
         run_http(create_app(settings), section.host, section.port)
         return
     if not settings.placement.url:

@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.agent_auth import agent_client_auth
 from common.auth import client_auth
 from common.compute_db import queries
 from common.db import check_at_head, create_engine, session_factory, transaction
 from common.rpc import Messaging
 from common.service import Service
 from common.settings import Settings
-from compute_agent.images import HttpImageSource, image_api_token, image_api_url
+from compute_agent.images import HttpImageSource, image_api_auth, image_api_url
 from compute_agent.manager import ComputeManager
 from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
 from compute_agent.rpc.client import ComputeClient
@@ -108,12 +109,18 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     return service
 
 
+def compute_hosts(settings: Settings) -> list[str]:
+    """The hosts one compute process serves: itself, or its simulated hosts."""
+    cfg = settings.compute
+    if cfg.driver == "fake" and cfg.fake_hosts > 1:
+        return [f"{cfg.host}-{i}" for i in range(1, cfg.fake_hosts + 1)]
+    return [cfg.host]
+
+
 def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
     cfg = settings.compute
     if cfg.driver == "fake":
-        names = ([cfg.host] if cfg.fake_hosts == 1 else
-                 [f"{cfg.host}-{i}" for i in range(1, cfg.fake_hosts + 1)])
-        return [(name, FakeDriver(name, cfg)) for name in names]
+        return [(name, FakeDriver(name, cfg)) for name in compute_hosts(settings)]
     from compute_agent.virt.libvirt import LibvirtDriver
 
     return [(cfg.host, LibvirtDriver(settings))]
@@ -121,11 +128,12 @@ def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
 
 def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     """One agent per host this process serves (many with simulated hosts)."""
-    placement = PlacementClient(placement_url, **client_auth(settings),
+    # The agent's own host-bound credential, never the token-signing key.
+    placement = PlacementClient(placement_url, **agent_client_auth(settings),
                                 timeout=settings.placement.timeout)
     conductor = ConductorClient(messaging)
     service = Service("compute")
-    images = HttpImageSource(image_api_url(settings), image_api_token(settings))
+    images = HttpImageSource(image_api_url(settings), **image_api_auth(settings))
     for host, driver in _drivers(settings):
         manager = ComputeManager(host, driver, conductor, placement, images)
         service.on_start.append(manager.register)

@@ -6,9 +6,10 @@ Two strategies:
   user ``admin`` carries the admin role.
 - ``builtin``: tokens issued by the identity subset (``compute_api/identity``). A token
   is self-contained and signed with HMAC-SHA256 under a key kept in the data directory,
-  so any process holding the key (compute API, placement) verifies it without a database
-  round trip. Like Keystone's Fernet tokens, roles are fixed when the token is issued;
-  revoking a role takes effect when the token expires (``[identity] token_ttl``).
+  so any process holding the key (compute API, placement) verifies its signature; then,
+  as Keystone does with Fernet tokens, ``common.token_check`` re-reads the user, its
+  roles and the revocations, so a deleted user, a removed role or a revoked token stops
+  working at once.
 """
 
 from __future__ import annotations
@@ -27,19 +28,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from common.context import RequestContext, new_request_id
-from common.errors import Unauthorized
+from common.errors import ConfigError, Unauthorized
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy.orm import Session, sessionmaker
 
     from common.keystone import KeystoneValidator
     from common.settings import Settings
 
 TOKEN_PREFIX = "kn1"
-ALL_ROLES = ("admin", "member", "reader")
-# Each role implies the ones after it, as Keystone's default implied roles do.
+ALL_ROLES = ("admin", "member", "reader", "service")
+# admin implies member implies reader, as Keystone's default implied roles do; service
+# (what compute agents' credentials hold) implies nothing.
 IMPLIED = {"admin": ("admin", "member", "reader"), "member": ("member", "reader"),
-           "reader": ("reader",)}
+           "reader": ("reader",), "service": ("service",)}
 SERVICE_USER = "kilonova-service"
 SERVICE_PROJECT = "service"
 
@@ -163,12 +166,26 @@ _KEYSTONES: dict[str, KeystoneValidator] = {}
 _KEYSTONE_LOCK = threading.Lock()
 
 
-def token_verifier(settings: Settings) -> Verifier:
-    """What ``context_from_token`` needs as ``strategy`` for these settings."""
+def token_verifier(settings: Settings,
+                   identity: sessionmaker[Session] | None = None) -> Verifier:
+    """What ``context_from_token`` needs as ``strategy`` for these settings.
+
+    With builtin auth, tokens are checked against the identity records in the compute
+    database, read through ``identity``. Raises ConfigError without it.
+    """
     if settings.auth.strategy == "noauth":
         return "noauth"
     if settings.auth.strategy == "keystone":
         return _keystone(settings)
+    from common.token_check import BuiltinTokens
+
+    if identity is None:
+        raise ConfigError("builtin tokens are checked against the compute database")
+    return BuiltinTokens(builtin_signer(settings), identity)
+
+
+def builtin_signer(settings: Settings) -> TokenSigner:
+    """The signer of this cloud's builtin tokens (only control-plane hosts hold the key)."""
     signer = TokenSigner(load_key(key_path(settings)))
     _SIGNERS[signer.key_id] = signer
     return signer
@@ -214,10 +231,9 @@ def service_token(settings: Settings) -> str:
     """
     if settings.auth.strategy == "keystone":
         return _keystone(settings).service_token()
-    verifier = token_verifier(settings)
-    if not isinstance(verifier, TokenSigner):
+    if settings.auth.strategy != "builtin":
         return "admin:admin"
-    token, _ = verifier.issue(SERVICE_USER, SERVICE_PROJECT, ALL_ROLES, None,
+    token, _ = builtin_signer(settings).issue(SERVICE_USER, SERVICE_PROJECT, ALL_ROLES, None,
                               methods=("service",))
     return token
 

@@ -23,6 +23,8 @@ class RequestContext:
     project_id: str | None
     roles: tuple[str, ...] = ()
     request_id: str = field(default_factory=new_request_id)
+    # Set for a compute agent's host-bound credential: the hosts it may act for.
+    service_hosts: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -34,6 +36,8 @@ class RequestContext:
             "project_id": self.project_id,
             "roles": list(self.roles),
             "request_id": self.request_id,
+            **({} if self.service_hosts is None
+               else {"service_hosts": sorted(self.service_hosts)}),
         }
 
     @classmethod
@@ -43,6 +47,8 @@ class RequestContext:
             project_id=data.get("project_id"),
             roles=tuple(data.get("roles") or ()),
             request_id=data.get("request_id") or new_request_id(),
+            service_hosts=(None if data.get("service_hosts") is None
+                           else frozenset(data["service_hosts"])),
         )
 
     def bind(self) -> contextvars.Token[str | None]:

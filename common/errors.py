@@ -75,6 +75,16 @@ class Retryable(ControlPlaneError):
     code = "kilonova.retryable"
 
 
+class Throttled(ControlPlaneError):
+    """Refused for now (too many failures); ``retry_after`` seconds until it may pass."""
+
+    code = "kilonova.throttled"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(ControlPlaneError):
     code = "kilonova.service_unavailable"
 

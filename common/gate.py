@@ -57,7 +57,7 @@ class Passed:
     receive: Receive
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
     chunks: list[bytes] = []
     while True:
         message = await receive()
@@ -114,7 +114,7 @@ class Gate:
         if match.rule is None:
             LOG.debug("%s %s has no policy rule: checking %s", method, path, fallback)
         if match.actions is not None:
-            body, receive = await _buffered(receive)
+            body, receive = await buffered(receive)
             try:
                 parsed = json.loads(body) if body else None
             except ValueError:

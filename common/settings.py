@@ -122,6 +122,32 @@ class IdentitySettings(_Section):
     admin_password: str | None = Field(
         None, description="Bootstrap admin password; empty: generated and printed once",
     )
+    lockout_failure_attempts: int = Field(
+        5, ge=0, description="Wrong passwords in a row that lock a user out (0: never)",
+    )
+    lockout_duration: int = Field(
+        300, ge=1, description="Seconds a locked-out user is refused, even the right password",
+    )
+    source_failure_attempts: int = Field(
+        20, ge=0, description="Failed logins from one client address, within "
+        "source_failure_window, before it is refused with 429 (0: never; per API process)",
+    )
+    source_failure_window: int = Field(
+        60, ge=1, description="Seconds over which source_failure_attempts are counted",
+    )
+
+
+class AgentAuthSettings(_Section):
+    username: str | None = Field(
+        None, description="A compute agent's own service user (builtin auth): created with "
+        "`kilonova agent credential HOST`; it may act for its hosts only",
+    )
+    password: str | None = Field(None, description="That user's password")
+    project_name: str = Field("service", description="Project of the agent's token")
+    auth_url: str | None = Field(
+        None, description="Identity endpoint the agent gets its tokens from; empty: "
+        "/identity beside the compute API of [api]",
+    )
 
 
 class QuotaSettings(_Section):
@@ -270,6 +296,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
+    agent_auth: AgentAuthSettings = Field(default_factory=AgentAuthSettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from common.auth import service_token
+from common.agent_auth import agent_client_auth
+from common.auth import ClientAuth
 from common.errors import DriverError, NotFound
 from common.settings import Settings
 
@@ -27,8 +28,11 @@ def image_api_url(settings: Settings) -> str:
     return f"http://{api_host}:{settings.api.port}/image"
 
 
-def image_api_token(settings: Settings) -> str:
-    return settings.libvirt.image_token or service_token(settings)
+def image_api_auth(settings: Settings) -> ClientAuth:
+    """``[libvirt] image_token`` if set, else the agent's own credential."""
+    if settings.libvirt.image_token:
+        return {"token": settings.libvirt.image_token, "auth": None}
+    return agent_client_auth(settings)
 
 
 class ImageUploader(Protocol):
@@ -56,15 +60,18 @@ class ImageTransfer(Protocol):
 class HttpImageSource:
     """Reads and writes images through the image API's HTTP interface."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, token: str = "", timeout: float = 60.0,
+                 auth: httpx.Auth | None = None) -> None:
+        # ``auth`` (the agent's own credential, renewed as it expires) replaces ``token``.
         self._base = base_url.rstrip("/")
-        self._headers = {"X-Auth-Token": token}
+        self._headers = {"X-Auth-Token": token} if token else {}
         self._timeout = timeout
+        self._auth = auth
 
     def metadata(self, image_id: str) -> dict[str, Any]:
         try:
             resp = httpx.get(f"{self._base}/v2/images/{image_id}", headers=self._headers,
-                             timeout=self._timeout)
+                             timeout=self._timeout, auth=self._auth)
         except httpx.HTTPError as exc:
             raise DriverError(f"image API at {self._base} unreachable: {exc}") from exc
         if resp.status_code == 404:
@@ -77,7 +84,8 @@ class HttpImageSource:
     def download(self, image_id: str, dest: Path) -> None:
         url = f"{self._base}/v2/images/{image_id}/file"
         try:
-            with httpx.stream("GET", url, headers=self._headers, timeout=self._timeout) as resp:
+            with httpx.stream("GET", url, headers=self._headers, timeout=self._timeout,
+                              auth=self._auth) as resp:
                 if resp.status_code != 200:
                     raise DriverError(f"image {image_id} data: image API answered "
                                       f"{resp.status_code}")
@@ -98,7 +106,8 @@ class HttpImageSource:
         url = f"{self._base}/v2/images/{image_id}/file"
         headers = {**self._headers, "Content-Type": "application/octet-stream"}
         try:
-            resp = httpx.put(url, content=chunks(), headers=headers, timeout=self._timeout)
+            resp = httpx.put(url, content=chunks(), headers=headers, timeout=self._timeout,
+                             auth=self._auth)
         except httpx.HTTPError as exc:
             raise DriverError(f"uploading image {image_id} failed: {exc}") from exc
         if resp.status_code not in (200, 204):
@@ -108,7 +117,7 @@ class HttpImageSource:
     def create(self, fields: dict[str, Any]) -> str:
         try:
             resp = httpx.post(f"{self._base}/v2/images", json=fields, headers=self._headers,
-                              timeout=self._timeout)
+                              timeout=self._timeout, auth=self._auth)
         except httpx.HTTPError as exc:
             raise DriverError(f"image API at {self._base} unreachable: {exc}") from exc
         if resp.status_code != 201:
@@ -119,7 +128,7 @@ class HttpImageSource:
     def delete(self, image_id: str) -> None:
         try:
             resp = httpx.delete(f"{self._base}/v2/images/{image_id}", headers=self._headers,
-                                timeout=self._timeout)
+                                timeout=self._timeout, auth=self._auth)
         except httpx.HTTPError as exc:
             raise DriverError(f"image API at {self._base} unreachable: {exc}") from exc
         if resp.status_code not in (204, 404):

@@ -36,6 +36,7 @@ from compute_api.api.policy_check import PolicyCheck
 from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
 from compute_api.identity import errors as identity_errors
+from compute_api.identity.login import SourceThrottle
 from compute_api.images import api as images_api
 from compute_api.images import errors as image_errors
 from compute_api.images import policies as image_policies
@@ -55,14 +56,17 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
     engine = create_engine(settings.compute_db_url, settings.database.pool_size)
     check_at_head("compute", engine)
     sessions = session_factory(engine)
+    readers = read_only(sessions)
     return Runtime(
-        settings=settings, engine=engine, sessions=sessions, read_sessions=read_only(sessions),
+        settings=settings, engine=engine, sessions=sessions, read_sessions=readers,
         messaging=messaging, conductor=ConductorClient(messaging),
         compute=ComputeClient(messaging),
         placement=PlacementClient(placement_url, **client_auth(settings),
                                   timeout=settings.placement.timeout),
-        verifier=token_verifier(settings), catalog=dict(catalog or {}),
+        verifier=token_verifier(settings, readers), catalog=dict(catalog or {}),
         policy=api_enforcer(settings.auth.policy_file), images=image_lookup(settings),
+        login_throttle=SourceThrottle(settings.identity.source_failure_attempts,
+                                      settings.identity.source_failure_window),
     )
 
 

@@ -12,6 +12,7 @@ from common.policy import Enforcer
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
+from compute_api.identity.login import SourceThrottle
 from compute_api.images.source import ImageLookup, LocalImages
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
@@ -27,8 +28,8 @@ class Runtime:
     conductor: ConductorClient
     compute: ComputeClient
     placement: PlacementClient
-    # What common.auth.context_from_token checks tokens with ("noauth", a signer or a
-    # Keystone validator).
+    # What common.auth.context_from_token checks tokens with ("noauth", the builtin
+    # tokens' checker or a Keystone validator).
     verifier: Verifier = "noauth"
     # The compute and image APIs' policy (their rule names do not collide).
     policy: Enforcer = field(default_factory=lambda: api_enforcer(None))
@@ -36,6 +37,8 @@ class Runtime:
     images: ImageLookup = field(default_factory=LocalImages)
     # Service type -> URL (or path below the root URL) the identity catalog lists.
     catalog: dict[str, str] = field(default_factory=dict)
+    # Failed password logins per client address (the identity API's brake on guessing).
+    login_throttle: SourceThrottle = field(default_factory=lambda: SourceThrottle(0, 60))
 
 
 def api_enforcer(policy_file: str | None) -> Enforcer:

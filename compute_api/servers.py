@@ -64,12 +64,13 @@ def _resolve_flavor(session: Session, ctx: RequestContext, ref: str) -> Flavor:
     return flavor
 
 
-def _resolve_image(session: Session, images: ImageLookup, ref: str | None, flavor: Flavor
-                   ) -> ImageRecord | None:
+def _resolve_image(session: Session, ctx: RequestContext, images: ImageLookup,
+                   ref: str | None, flavor: Flavor) -> ImageRecord | None:
+    """The image a boot names, if the caller may use it. Raises BadRequest."""
     if ref is None:
         raise BadRequest("Invalid input for field/attribute imageRef. imageRef is required "
                          "when not booting from a volume")
-    image = images.get(session, uuid.UUID(ref))
+    image = images.get(session, uuid.UUID(ref), ctx.project_id, ctx.is_admin)
     if image is None:
         raise BadRequest("Can not find requested image")
     if image.status != "active":
@@ -242,7 +243,7 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
     _check_extras(session, ctx, body, version)
     flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
     image_ref = _boot_image(body)
-    image = _resolve_image(session, runtime.images, image_ref, flavor)
+    image = _resolve_image(session, ctx, runtime.images, image_ref, flavor)
     group = hints.group if hints is not None else None
     kept_hints = stored_hints(hints)
     key_data = _key_data(session, ctx, body.key_name) if body.key_name else None

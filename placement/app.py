@@ -58,14 +58,21 @@ def create_app(settings: Settings) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings.placement_db_url, settings.database.pool_size)
+    # Builtin tokens are checked against the identity records in the compute database.
+    identity = (create_engine(settings.compute_db_url, pool_size=2)
+                if settings.auth.strategy == "builtin" else None)
     try:
         await anyio.to_thread.run_sync(_prepare, engine)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.readers = read_only(app.state.sessions)
+        app.state.identity = (None if identity is None
+                              else read_only(session_factory(identity)))
         yield
     finally:
         engine.dispose()
+        if identity is not None:
+            identity.dispose()
 
 
 def _prepare(engine: Engine) -> None:

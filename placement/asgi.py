@@ -23,7 +23,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from common.auth import token_verifier
+from common.auth import builtin_signer
 from common.settings import Settings, load_settings
 from placement.app import create_app
 
@@ -65,8 +65,8 @@ def serve(host: str, port: int, workers: int, settings: Settings | None = None) 
     in the worker). Raises ConfigError.
     """
     settings = settings or load_settings()
-    # Registers the token key before forking, so every worker can verify tokens.
-    token_verifier(settings)
+    if settings.auth.strategy == "builtin":
+        builtin_signer(settings)  # the key exists before the workers race to create it
     sock = listen(host, port)
     children = []
     for _ in range(workers):

@@ -206,6 +206,24 @@ class IdentityUser(ComputeBase):
     description: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Tokens issued before this instant are void (password change, disable, revoke-all).
+    tokens_valid_after: Mapped[datetime | None]
+    # Consecutive wrong passwords, and until when the user is locked out after too many.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    # A compute agent's credential: the only hosts (provider names) it may act for.
+    service_hosts: Mapped[list[str] | None]
+
+
+class RevokedToken(ComputeBase):
+    """A builtin token revoked before its expiry (``DELETE /v3/auth/tokens``)."""
+
+    __tablename__ = "identity_revoked_tokens"
+
+    audit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When the row may be purged: the token is dead by then anyway.
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IdentityProject(ComputeBase):

@@ -27,6 +27,7 @@ STATUS: dict[type[errors.ControlPlaneError], int] = {
     errors.Conflict: 409,
     errors.QuotaExceeded: 403,
     errors.ServiceUnavailable: 503,
+    errors.Throttled: 429,
 }
 
 # The key of the error body for each status, as the upstream API names them.
@@ -44,6 +45,13 @@ def status_of(exc: errors.ControlPlaneError) -> int:
     return 500
 
 
+def headers_of(exc: errors.ControlPlaneError) -> dict[str, str] | None:
+    """Headers an error answer carries besides its body (when to try again)."""
+    if isinstance(exc, errors.Throttled):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
+
+
 def fault_response(status: int, message: str, headers: dict[str, str] | None = None
                    ) -> JSONResponse:
     name = FAULT_NAMES.get(status, "computeFault")
@@ -54,7 +62,7 @@ def fault_response(status: int, message: str, headers: dict[str, str] | None = N
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ControlPlaneError)
     async def _ours(request: Request, exc: errors.ControlPlaneError) -> JSONResponse:
-        return fault_response(status_of(exc), exc.message)
+        return fault_response(status_of(exc), exc.message, headers_of(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -89,7 +97,7 @@ def install_plain(app: FastAPI, respond: Responder) -> None:
     and identity APIs), in the format ``respond`` writes."""
     @app.exception_handler(errors.ControlPlaneError)
     async def _ours(request: Request, exc: errors.ControlPlaneError) -> JSONResponse:
-        return respond(status_of(exc), exc.message, None)
+        return respond(status_of(exc), exc.message, headers_of(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

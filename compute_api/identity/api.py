@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -9,10 +10,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from common.auth import ALL_ROLES, TokenSigner
+from common.auth import ALL_ROLES, TokenData
 from common.compute_db.models import IdentityProject, IdentityUser
 from common.context import RequestContext
 from common.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from common.token_check import BuiltinTokens
 from compute_api.api.deps import (
     AdminContextDep,
     BodyDep,
@@ -23,6 +25,7 @@ from compute_api.api.deps import (
 )
 from compute_api.api.versions import base_url
 from compute_api.identity import store
+from compute_api.identity.login import password_login
 from compute_api.identity.views import (
     catalog_view,
     domain_view,
@@ -56,10 +59,14 @@ def _catalog(request: Request, runtime: Runtime) -> list[dict[str, Any]]:
     return catalog_view(urls, runtime.settings.identity.region)
 
 
-def _signer(runtime: Runtime) -> TokenSigner:
-    if not isinstance(runtime.verifier, TokenSigner):
+def _tokens(runtime: Runtime) -> BuiltinTokens:
+    if not isinstance(runtime.verifier, BuiltinTokens):
         raise Unauthorized("Token issuing needs [auth] strategy = builtin.")
     return runtime.verifier
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/", include_in_schema=False)
@@ -74,7 +81,8 @@ def version(request: Request) -> dict[str, Any]:
     return {"version": version_doc(_base(request))}
 
 
-def _identify(session: Session, runtime: Runtime, identity: dict[str, Any]) -> IdentityUser:
+def _identify(session: Session, runtime: Runtime, identity: dict[str, Any],
+              source: str) -> IdentityUser:
     methods = identity.get("methods")
     if not isinstance(methods, list) or not methods:
         raise BadRequest("Expecting to find methods in identity.")
@@ -83,13 +91,15 @@ def _identify(session: Session, runtime: Runtime, identity: dict[str, Any]) -> I
         user_ref = password.get("user") if isinstance(password, dict) else None
         if not isinstance(user_ref, dict) or not isinstance(user_ref.get("password"), str):
             raise BadRequest("Expecting to find user and password in the password method.")
-        return store.authenticate_password(session, user_ref, user_ref["password"])
+        return password_login(runtime.sessions, runtime.read_sessions,
+                              runtime.settings.identity, runtime.login_throttle, user_ref,
+                              user_ref["password"], source)
     if "token" in methods:
         token = identity.get("token")
         if not isinstance(token, dict) or not isinstance(token.get("id"), str):
             raise BadRequest("Expecting to find id in the token method.")
-        data = _signer(runtime).verify(token["id"])
-        return store.find_user(session, data.user_id)
+        ctx = _tokens(runtime).context(token["id"], "")
+        return store.find_user(session, str(ctx.user_id))
     raise Unauthorized(f"Unsupported authentication methods: {methods}")
 
 
@@ -99,10 +109,10 @@ def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
     auth = body.get("auth") if isinstance(body, dict) else None
     if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
         raise BadRequest("Expecting to find identity in auth.")
-    user = _identify(session, runtime, auth["identity"])
+    user = _identify(session, runtime, auth["identity"], _source(request))
     project, roles = store.scope_project(session, user, auth.get("scope"))
     methods = tuple(auth["identity"]["methods"])
-    token, data = _signer(runtime).issue(user.id, project.id, roles,
+    token, data = _tokens(runtime).signer.issue(user.id, project.id, roles,
                                          runtime.settings.identity.token_ttl, methods)
     catalog = None if "nocatalog" in request.query_params else _catalog(request, runtime)
     return JSONResponse(token_view(data, user, project, catalog), status_code=201,
@@ -113,20 +123,36 @@ def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
 @router.head("/v3/auth/tokens")
 def validate_token(request: Request, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> JSONResponse:
-    subject = request.headers.get("x-subject-token")
-    if not subject:
-        raise NotFound("Could not find token: no X-Subject-Token given.")
-    try:
-        data = _signer(runtime).verify(subject)
-    except Unauthorized:
-        raise NotFound("Could not find token.") from None
-    if data.user_id != ctx.user_id and not ctx.is_admin:
-        raise Forbidden("You are not authorized to validate another user's token.")
+    data = _subject(request, ctx, runtime)
     user = store.find_user(session, data.user_id)
     project = store.find_project(session, data.project_id)
     catalog = None if "nocatalog" in request.query_params else _catalog(request, runtime)
     return JSONResponse(token_view(data, user, project, catalog),
-                        headers={"X-Subject-Token": subject})
+                        headers={"X-Subject-Token": request.headers["x-subject-token"]})
+
+
+def _subject(request: Request, ctx: RequestContext, runtime: Runtime) -> TokenData:
+    """The X-Subject-Token as it stands now (current roles). Raises NotFound, Forbidden."""
+    subject = request.headers.get("x-subject-token")
+    if not subject:
+        raise NotFound("Could not find token: no X-Subject-Token given.")
+    tokens = _tokens(runtime)
+    try:
+        data = tokens.signer.verify(subject)
+        roles, _ = tokens.current(data)
+    except Unauthorized:
+        raise NotFound("Could not find token.") from None
+    if data.user_id != ctx.user_id and not ctx.is_admin:
+        raise Forbidden("You are not authorized to validate another user's token.")
+    return dataclasses.replace(data, roles=roles)
+
+
+@router.delete("/v3/auth/tokens", status_code=204)
+def revoke_token(request: Request, ctx: ContextDep, session: SessionDep,
+                 runtime: RuntimeDep) -> Response:
+    data = _subject(request, ctx, runtime)
+    store.revoke_token(session, data.audit_id, data.expires_at)
+    return Response(status_code=204)
 
 
 @router.get("/v3/auth/catalog")
@@ -231,6 +257,30 @@ def create_user(body: BodyDep, request: Request, ctx: AdminContextDep, session: 
         project = store.find_project(session, str(spec["default_project_id"]))
         store.assign_role(session, user, project, "member")
     return {"user": user_view(user, _base(request))}
+
+
+@router.patch("/v3/users/{user_id}")
+def update_user(user_id: str, body: BodyDep, request: Request, ctx: AdminContextDep,
+                session: SessionDep) -> dict[str, Any]:
+    user = _visible_user(session, ctx, user_id)
+    spec = _object(body, "user")
+    store.update_user(user, spec)
+    return {"user": user_view(user, _base(request))}
+
+
+@router.post("/v3/users/{user_id}/password", status_code=204)
+def change_password(user_id: str, body: BodyDep, request: Request, ctx: ContextDep,
+                    session: SessionDep, runtime: RuntimeDep) -> Response:
+    if user_id != ctx.user_id:
+        raise Forbidden("You are not authorized to change another user's password.")
+    spec = _object(body, "user")
+    old, new = spec.get("original_password"), spec.get("password")
+    if not isinstance(old, str) or not isinstance(new, str) or not new:
+        raise BadRequest("Expecting to find original_password and password in user.")
+    user = password_login(runtime.sessions, runtime.read_sessions, runtime.settings.identity,
+                          runtime.login_throttle, {"id": user_id}, old, _source(request))
+    store.set_password(session.merge(user), new)
+    return Response(status_code=204)
 
 
 @router.delete("/v3/users/{user_id}", status_code=204)

@@ -6,16 +6,22 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.auth import ALL_ROLES, SERVICE_PROJECT, SERVICE_USER
-from common.compute_db.models import IdentityProject, IdentityUser, RoleAssignment
-from common.db import transaction
+from common.compute_db.models import (
+    IdentityProject,
+    IdentityUser,
+    RevokedToken,
+    RoleAssignment,
+)
+from common.db import transaction, utcnow
 from common.errors import BadRequest, Conflict, NotFound, Unauthorized
-from compute_api.identity.passwords import check_password, hash_password
+from compute_api.identity.passwords import hash_password
 
 DEFAULT_DOMAIN = "default"
 DOMAIN_NAMES = {DEFAULT_DOMAIN: "Default"}
@@ -71,7 +77,70 @@ def create_user(session: Session, name: str, password: str | None,
 
 
 def set_password(user: IdentityUser, password: str) -> None:
+    """A new password; the user's earlier tokens stop working and any lockout ends."""
     user.password_hash = hash_password(password)
+    revoke_user_tokens(user)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def update_user(user: IdentityUser, spec: dict[str, object]) -> None:
+    """Apply a Keystone user PATCH; a new password or disabling voids earlier tokens.
+    Raises BadRequest."""
+    for key in ("name", "email", "description"):
+        if key in spec:
+            value = spec[key]
+            if key == "name" and (not isinstance(value, str) or not 1 <= len(value) <= 255):
+                raise BadRequest("Invalid input for field 'name': a 1-255 character string.")
+            if value is not None and not isinstance(value, str):
+                raise BadRequest(f"Invalid input for field '{key}': a string.")
+            setattr(user, key, value)
+    if "enabled" in spec:
+        if not isinstance(spec["enabled"], bool):
+            raise BadRequest("Invalid input for field 'enabled': a boolean.")
+        if not spec["enabled"]:
+            revoke_user_tokens(user)
+        user.enabled = spec["enabled"]
+    if "password" in spec:
+        if not isinstance(spec["password"], str) or not spec["password"]:
+            raise BadRequest("Invalid input for field 'password': a non-empty string.")
+        set_password(user, spec["password"])
+
+
+def revoke_user_tokens(user: IdentityUser) -> None:
+    """Void every token issued to ``user`` until now."""
+    user.tokens_valid_after = utcnow()
+
+
+def revoke_token(session: Session, audit_id: str, expires_at: float | None) -> None:
+    """Void one token (by its audit id) before it expires; revoking twice is harmless."""
+    if session.get(RevokedToken, audit_id) is None:
+        session.add(RevokedToken(
+            audit_id=audit_id,
+            expires_at=None if expires_at is None else
+            datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None)))
+    # Rows of tokens that expired anyway are no longer needed.
+    session.execute(sa.delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    session.flush()
+
+
+def agent_credential(session: Session, name: str, hosts: Sequence[str],
+                     password: str) -> IdentityUser:
+    """Create or reset a compute agent's service user: the service role on the service
+    project, bound to ``hosts`` (placement lets it touch only those hosts' providers)."""
+    try:
+        project = find_project(session, SERVICE_PROJECT)
+    except NotFound:
+        project = create_project(session, SERVICE_PROJECT, "Service users of the cloud")
+    try:
+        user = find_user(session, name)
+        set_password(user, password)
+    except NotFound:
+        user = create_user(session, name, password, description="compute agent")
+    user.service_hosts = sorted(set(hosts))
+    assign_role(session, user, project, "service")
+    session.flush()
+    return user
 
 
 def find_user(session: Session, ref: str, domain_id: str = DEFAULT_DOMAIN) -> IdentityUser:
@@ -185,22 +254,6 @@ def bootstrap(session: Session, user_name: str, project_name: str,
         user = create_user(session, user_name, password or generated)
     assign_role(session, user, project, "admin")
     return Bootstrapped(user, project, generated)
-
-
-def authenticate_password(session: Session, user_ref: dict[str, object],
-                          password: str) -> IdentityUser:
-    """The enabled user the password identity names. Raises Unauthorized."""
-    domain = domain_of(user_ref.get("domain"))  # type: ignore[arg-type]
-    user = None
-    if user_ref.get("id"):
-        user = session.get(IdentityUser, str(user_ref["id"]))
-    elif user_ref.get("name"):
-        user = session.scalar(sa.select(IdentityUser).where(
-            IdentityUser.name == str(user_ref["name"]), IdentityUser.domain_id == domain))
-    stored = user.password_hash if user is not None else None
-    if not check_password(password, stored) or user is None or not user.enabled:
-        raise Unauthorized("The request you have made requires authentication.")
-    return user
 
 
 def scope_project(session: Session, user: IdentityUser, scope: dict[str, object] | None

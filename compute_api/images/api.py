@@ -12,8 +12,10 @@ from starlette.requests import Request
 
 from common import policy
 from common.compute_db.models import Image
+from common.context import RequestContext
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
+from compute_api.images.source import visible_to
 from compute_api.images.store import ImageStore, receive
 
 router = APIRouter(prefix="/v2")
@@ -51,8 +53,12 @@ def image_view(image: Image) -> dict[str, Any]:
 
 
 def _visible(image: Image, project_id: str | None, is_admin: bool) -> bool:
-    return is_admin or image.visibility in ("public", "community") or \
-        image.owner == project_id
+    return visible_to(image.visibility, image.owner, project_id, is_admin)
+
+
+def sees_all(ctx: RequestContext) -> bool:
+    """Admins, and compute agents (which spawn every project's servers), see every image."""
+    return ctx.is_admin or "service" in ctx.roles
 
 
 def _get(session: Any, image_id: str, project_id: str | None, is_admin: bool) -> Image:
@@ -134,7 +140,7 @@ def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONRes
 
 @router.get("/images/{image_id}")
 def show_image(image_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
-    return image_view(_get(session, image_id, ctx.project_id, ctx.is_admin))
+    return image_view(_get(session, image_id, ctx.project_id, sees_all(ctx)))
 
 
 @router.delete("/images/{image_id}", status_code=204)
@@ -160,7 +166,7 @@ async def upload_image(image_id: str, request: Request, ctx: ContextDep,
 @router.get("/images/{image_id}/file")
 def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> Response:
-    image = _get(session, image_id, ctx.project_id, ctx.is_admin)
+    image = _get(session, image_id, ctx.project_id, sees_all(ctx))
     if image.status != "active":
         return Response(status_code=204)
     path = ImageStore(runtime.settings.data_dir).path(image.id)

@@ -45,9 +45,18 @@ class ImageRecord:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
+def visible_to(visibility: str, owner: str | None, project_id: str | None,
+               is_admin: bool) -> bool:
+    """Glance's visibility rule: public and community images are everyone's; private and
+    shared ones (this image API has no member lists) only their owner's and admins'."""
+    return is_admin or visibility in ("public", "community") or (
+        owner is not None and owner == project_id)
+
+
 class ImageLookup(Protocol):
-    def get(self, session: Session, image_id: uuid.UUID) -> ImageRecord | None:
-        """The image, or None if it does not exist (for this caller)."""
+    def get(self, session: Session, image_id: uuid.UUID, project_id: str | None,
+            is_admin: bool) -> ImageRecord | None:
+        """The image, or None if it does not exist or the caller may not see it."""
         ...
 
     def close(self) -> None:
@@ -57,9 +66,11 @@ class ImageLookup(Protocol):
 class LocalImages:
     """The built-in image API's table in the compute database."""
 
-    def get(self, session: Session, image_id: uuid.UUID) -> ImageRecord | None:
+    def get(self, session: Session, image_id: uuid.UUID, project_id: str | None,
+            is_admin: bool) -> ImageRecord | None:
         image = session.get(Image, image_id)
-        if image is None:
+        if image is None or not visible_to(image.visibility, image.owner, project_id,
+                                           is_admin):
             return None
         return ImageRecord(id=image.id, status=image.status, min_ram=image.min_ram,
                            min_disk=image.min_disk, disk_format=image.disk_format,
@@ -77,7 +88,9 @@ class GlanceImages:
         self.url = url.rstrip("/")
         self._http = httpx.Client(timeout=timeout)
 
-    def get(self, session: Session, image_id: uuid.UUID) -> ImageRecord | None:
+    def get(self, session: Session, image_id: uuid.UUID, project_id: str | None,
+            is_admin: bool) -> ImageRecord | None:
+        # Glance applies its own visibility rules to the caller's token.
         token = caller_token.get()
         headers = {"X-Auth-Token": token} if token else {}
         try:

@@ -34,7 +34,9 @@ def _begin_upload(runtime: Runtime, ctx: RequestContext, image_id: str) -> uuid.
             image = session.get(Image, uuid.UUID(image_id))
         except ValueError:
             image = None
-        if image is None or (image.owner != ctx.project_id and not ctx.is_admin):
+        # Compute agents (service role) upload the snapshots of every project's servers.
+        if image is None or (image.owner != ctx.project_id and not ctx.is_admin
+                             and "service" not in ctx.roles):
             raise NotFound(f"No image found with ID {image_id}")
         if image.status != "queued":
             raise Conflict(f"Image status transition from {image.status} to saving is not "

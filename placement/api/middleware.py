@@ -7,16 +7,18 @@ import re
 from email.utils import formatdate
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import token_verifier
-from common.context import new_request_id, request_id_var
+from common.context import RequestContext, new_request_id, request_id_var
 from common.errors import ControlPlaneError, Unauthorized
-from common.gate import Gate, www_authenticate
+from common.gate import Gate, buffered, route_path, www_authenticate
 from common.policy import Enforcer
 from common.settings import Settings
 from placement import policies
+from placement.api import host_scope
 from placement.api.errors import error_response, response_for
 from placement.errors import DEFAULT_CODE, wire_code
 from placement.microversion import HEADER, MIN_VERSION, SERVICE_TYPE, Version, parse_header
@@ -73,7 +75,7 @@ class PlacementMiddleware:
         if self._checker is None:
             settings: Settings = scope["app"].state.settings
             enforcer = Enforcer(policies.DEFAULTS, settings.auth.policy_file)
-            verifier = token_verifier(settings)
+            verifier = token_verifier(settings, scope["app"].state.identity)
             self._checker = Gate(policies.route_table(), lambda _: enforcer,
                                  lambda _: verifier, read_default="admin_or_service_api",
                                  write_default="admin_or_service_api")
@@ -87,12 +89,23 @@ class PlacementMiddleware:
             # The header may repeat (one per service): read every occurrence.
             state["microversion"] = parse_header(",".join(headers.getlist(HEADER)) or None)
             passed = await self._gate(scope).check(scope, receive, request_id)
+            receive = passed.receive
             if passed.context is not None:
                 state["context"] = passed.context
                 passed.context.bind()
+                if passed.context.service_hosts is not None:
+                    receive = await _within_hosts(scope, passed.context, receive)
         except ControlPlaneError as exc:
             return exc, receive
-        return None, passed.receive
+        return None, receive
+
+
+async def _within_hosts(scope: Scope, ctx: RequestContext, receive: Receive) -> Receive:
+    """A compute host's own credential stays on its own providers (host_scope)."""
+    body, receive = await buffered(receive)
+    await run_in_threadpool(host_scope.check, ctx, scope["method"], route_path(scope), body,
+                            scope["app"].state.readers)
+    return receive
 
 
 def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:

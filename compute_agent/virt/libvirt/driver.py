@@ -16,7 +16,7 @@ import libvirt
 from common.errors import ControlPlaneError, DriverError
 from common.messages import InstancePayload, NodeReport
 from common.settings import Settings
-from compute_agent.images import ImageTransfer, image_api_token, image_api_url
+from compute_agent.images import ImageTransfer, image_api_auth, image_api_url
 from compute_agent.virt.driver import PowerEventHandler
 from compute_agent.virt.libvirt import configdrive, disks, guest_xml, host
 from compute_agent.virt.libvirt.addresses import AddressOps
@@ -48,7 +48,7 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps):
         self.uri = cfg.uri or default_uri(cfg.virt_type)
         self.instances_path = cfg.instances_path or settings.data_dir / "instances"
         if images is None:
-            http = HttpImageSource(image_api_url(settings), image_api_token(settings))
+            http = HttpImageSource(image_api_url(settings), **image_api_auth(settings))
             images, transfer = http, transfer or http
         # Carries root disks of cold migrations between hosts (through the image API).
         self.transfer = transfer

@@ -1,12 +1,13 @@
 """``[images] backend = glance``: imageRef resolved by an external Glance v2.
 
-The "Glance" is another cloud's built-in image API. Both clouds use builtin identity
-with one shared token key, as two services behind one Keystone would, so a token of
-the compute cloud is valid at the image cloud and Glance sees the caller's project.
+The "Glance" is another cloud's built-in image API. As two services behind one Keystone,
+the image cloud validates every token with the compute cloud's identity API
+(``[auth] strategy = keystone``), so Glance sees the caller's project and roles.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ import httpx
 import pytest
 
 from cli.embedded import EmbeddedCloud
-from common.settings import Settings
 from compute_agent.images import image_api_url
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.conftest import ADMIN_PASSWORD, password_token
@@ -31,43 +31,58 @@ class Clouds:
     catalog: list[dict[str, Any]]
 
 
-def _builtin(settings: Settings, key_file: str) -> Settings:
-    settings.auth = settings.auth.model_copy(update={"strategy": "builtin"})
-    settings.identity = settings.identity.model_copy(update={
-        "admin_password": ADMIN_PASSWORD, "key_file": key_file})
-    return settings
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.fixture(scope="module")
 def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
-    key_file = str(tmp_path_factory.mktemp("keys") / "token.key")
-    one = _builtin(cloud_settings(tmp_path_factory.mktemp("glance"), "sqlite-memory",
-                                  fake_hosts=1), key_file)
-    with running_cloud(one) as glance:
-        two = _builtin(cloud_settings(tmp_path_factory.mktemp("nova"), "sqlite-memory",
-                                      fake_hosts=1), key_file)
-        two.images = two.images.model_copy(update={"backend": "glance",
-                                                   "glance_url": glance.image_url})
-        with running_cloud(two) as nova:
-            issued = password_token(nova.base_url, "admin", ADMIN_PASSWORD, "admin")
-            assert issued.status_code == 201, issued.text
-            admin = issued.headers["X-Subject-Token"]
+    glance_port = _free_port()
+    two = cloud_settings(tmp_path_factory.mktemp("nova"), "sqlite-memory", fake_hosts=1)
+    two.auth = two.auth.model_copy(update={"strategy": "builtin"})
+    two.identity = two.identity.model_copy(update={"admin_password": ADMIN_PASSWORD})
+    two.images = two.images.model_copy(update={
+        "backend": "glance", "glance_url": f"http://127.0.0.1:{glance_port}/image"})
+    with running_cloud(two) as nova:
+        issued = password_token(nova.base_url, "admin", ADMIN_PASSWORD, "admin")
+        assert issued.status_code == 201, issued.text
+        admin = issued.headers["X-Subject-Token"]
+        _user(nova, admin, "gl-service", "service", "admin")
+        one = cloud_settings(tmp_path_factory.mktemp("glance"), "sqlite-memory",
+                             fake_hosts=1, host="glance-host")
+        one.api = one.api.model_copy(update={"port": glance_port})
+        one.auth = one.auth.model_copy(update={"strategy": "keystone"})
+        one.keystone = one.keystone.model_copy(update={
+            "auth_url": f"{nova.identity_url}/v3", "username": "gl-service",
+            "password": "pw-gl-service", "project_name": "service", "cache_ttl": 60.0})
+        with running_cloud(one) as glance:
             yield Clouds(glance, nova, admin, _member(nova, admin),
                          issued.json()["token"]["catalog"])
 
 
-def _member(nova: EmbeddedCloud, admin: str) -> str:
+def _user(nova: EmbeddedCloud, admin: str, name: str, project: str, role: str) -> str:
+    """A user with ``role`` on a new ``project`` of the compute cloud; its token."""
     base, headers = f"{nova.identity_url}/v3", {"X-Auth-Token": admin}
-    project = httpx.post(f"{base}/projects", json={"project": {"name": "gl-p"}},
-                         headers=headers, timeout=30).json()["project"]["id"]
-    user = httpx.post(f"{base}/users", json={"user": {"name": "gl-m", "password": "pw-gl"}},
+    found = httpx.get(f"{base}/projects?name={project}", headers=headers, timeout=30)
+    existing = found.json()["projects"]
+    project_id = existing[0]["id"] if existing else httpx.post(
+        f"{base}/projects", json={"project": {"name": project}}, headers=headers,
+        timeout=30).json()["project"]["id"]
+    user = httpx.post(f"{base}/users", json={"user": {"name": name, "password": f"pw-{name}"}},
                       headers=headers, timeout=30).json()["user"]["id"]
-    grant = httpx.put(f"{base}/projects/{project}/users/{user}/roles/member",
+    grant = httpx.put(f"{base}/projects/{project_id}/users/{user}/roles/{role}",
                       headers=headers, timeout=30)
     assert grant.status_code == 204, grant.text
-    issued = password_token(nova.base_url, "gl-m", "pw-gl", "gl-p")
+    issued = password_token(nova.base_url, name, f"pw-{name}", project)
     assert issued.status_code == 201, issued.text
-    return issued.headers["X-Subject-Token"]
+    return str(issued.headers["X-Subject-Token"])
+
+
+def _member(nova: EmbeddedCloud, admin: str) -> str:
+    return _user(nova, admin, "gl-m", "gl-p", "member")
 
 
 def _upload(clouds: Clouds, token: str, name: str, visibility: str = "private") -> str:
@@ -116,9 +131,8 @@ def test_image_ref_is_resolved_by_the_external_glance(clouds: Clouds) -> None:
 
 
 def test_images_glance_hides_or_lacks_are_refused(clouds: Clouds) -> None:
-    # Private to the image cloud's own admin project: invisible to the caller's project.
-    glance_admin = password_token(clouds.glance.base_url, "admin", ADMIN_PASSWORD, "admin")
-    hidden = _upload(clouds, glance_admin.headers["X-Subject-Token"], "gl-hidden")
+    # Private to the admin project: invisible to the caller's project.
+    hidden = _upload(clouds, clouds.admin, "gl-hidden")
     for image_id in (hidden, "6b0cbd68-5bd5-4cfa-9c8c-6c5a5c1b8f8e"):
         resp = _boot(clouds, image_id, clouds.member)
         assert resp.status_code == 400, resp.text
