@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.agent_auth import agent_client_auth
 from common.auth import client_auth
 from common.compute_db import queries
-from common.db import check_at_head, create_engine, session_factory, transaction
+from common.db import check_at_head, engine_for, session_factory, transaction
 from common.rpc import Messaging
 from common.service import Service
 from common.settings import Settings
@@ -54,7 +54,7 @@ LOG = logging.getLogger(__name__)
 
 
 def _compute_db(settings: Settings) -> sessionmaker[Session]:
-    engine = create_engine(settings.compute_db_url, settings.database.pool_size)
+    engine = engine_for(settings.compute_db_url, settings.database)
     check_at_head("compute", engine)
     return session_factory(engine)
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import CHAR, TypeDecorator
 
 from common.errors import SchemaBehind
+
+if TYPE_CHECKING:
+    from common.settings import DatabaseSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,8 +54,10 @@ class UUIDStr(TypeDecorator[uuid.UUID]):
         return None if value is None else uuid.UUID(value)
 
 
-def create_engine(url: str, pool_size: int = 10) -> Engine:
-    """An engine tuned for the backend: SQLite gets WAL and serialised writers."""
+def create_engine(url: str, pool_size: int = 10, max_pool: int | None = None,
+                  pool_timeout: float = 10.0) -> Engine:
+    """An engine tuned for the backend: SQLite gets WAL and serialised writers; a server
+    database a pool of ``pool_size`` connections, growing to at most ``max_pool``."""
     if url.startswith("sqlite"):
         if url not in ("sqlite://", "sqlite:///:memory:"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
@@ -61,8 +66,14 @@ def create_engine(url: str, pool_size: int = 10) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                            pool_pre_ping=True)
+    cap = max(max_pool or pool_size * 2, pool_size)
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=cap - pool_size,
+                            pool_timeout=pool_timeout, pool_pre_ping=True)
+
+
+def engine_for(url: str, cfg: DatabaseSettings) -> Engine:
+    """``create_engine`` with the pool bounds of ``[database]``."""
+    return create_engine(url, cfg.pool_size, cfg.max_pool, cfg.pool_timeout)
 
 
 _HOLDS_WRITER = "kilonova_holds_writer"

@@ -86,6 +86,8 @@ class Throttled(ControlPlaneError):
 
 
 class ServiceUnavailable(ControlPlaneError):
+    """A dependency (database, another service) is unavailable for now."""
+
     code = "kilonova.service_unavailable"
 
 

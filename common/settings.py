@@ -33,7 +33,18 @@ class DatabaseSettings(_Section):
     placement_url: str | None = Field(
         None, description="SQLAlchemy URL of the placement database; empty: SQLite in data_dir"
     )
-    pool_size: int = Field(10, ge=1, description="Connections kept per process (not SQLite)")
+    pool_size: int = Field(
+        10, ge=1, description="Connections a process keeps open to each database (not "
+        "SQLite); a distributed stack idles with about this many per service process",
+    )
+    max_pool: int = Field(
+        20, ge=1, description="Most connections a process opens to each database; mind "
+        "the server's max_connections across every process",
+    )
+    pool_timeout: float = Field(
+        10.0, gt=0, description="Seconds a request waits for a free connection before "
+        "it is answered 503 with Retry-After",
+    )
 
 
 class MessagingSettings(_Section):

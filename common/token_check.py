@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.auth import (
@@ -28,7 +29,8 @@ from common.auth import (
 )
 from common.compute_db.models import IdentityProject, IdentityUser, RevokedToken, RoleAssignment
 from common.context import RequestContext, new_request_id
-from common.errors import Unauthorized
+from common.errors import ServiceUnavailable, Unauthorized
+from common.transient import is_transient
 
 UNAUTHORIZED = "The request you have made requires authentication."
 
@@ -58,7 +60,17 @@ class BuiltinTokens:
 
     def current(self, data: TokenData) -> tuple[tuple[str, ...], frozenset[str] | None]:
         """The roles the token's user holds now, and the hosts a host-bound credential may
-        act for. Raises Unauthorized if the token was revoked in any way."""
+        act for. Raises Unauthorized if the token was revoked in any way,
+        ServiceUnavailable if the identity records cannot be read for now."""
+        try:
+            return self._current(data)
+        except sa_exc.SQLAlchemyError as exc:
+            if not is_transient(exc):
+                raise
+            raise ServiceUnavailable("The identity records are unavailable for the moment; "
+                                     "try again later.") from exc
+
+    def _current(self, data: TokenData) -> tuple[tuple[str, ...], frozenset[str] | None]:
         with self._sessions() as session:
             row = session.execute(
                 sa.select(IdentityUser.enabled, IdentityUser.tokens_valid_after,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -12,11 +13,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import client_auth, token_verifier
 from common.context import new_request_id, request_id_var
-from common.db import check_at_head, create_engine, read_only, session_factory
+from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
 from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
+from common.transient import RetryTransient
 from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
     availability_zones,
@@ -53,7 +55,7 @@ VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
                  catalog: dict[str, str] | None = None) -> Runtime:
     """Connect to the compute DB (refusing an old schema), the bus and placement."""
-    engine = create_engine(settings.compute_db_url, settings.database.pool_size)
+    engine = engine_for(settings.compute_db_url, settings.database)
     check_at_head("compute", engine)
     sessions = session_factory(engine)
     readers = read_only(sessions)
@@ -146,9 +148,20 @@ def create_compute_app() -> FastAPI:
                    keypairs, server_groups, quotas, availability_zones):
         app.include_router(module.router)
 
+    # Innermost: database trouble is retried below the token and policy checks.
+    app.add_middleware(RetryTransient, respond=_unavailable(errors.fault_response))
     app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
     app.add_middleware(_ComputeHeaders)
     return app
+
+
+def _unavailable(respond: Callable[[int, str, dict[str, str] | None], ASGIApp]
+                 ) -> Callable[[int, str, int], ASGIApp]:
+    """A RetryTransient answer in an API's error format."""
+    def answer(status: int, message: str, retry_after: int) -> ASGIApp:
+        return respond(status, message, {"Retry-After": str(retry_after)})
+
+    return answer
 
 
 def _compute_error(status: int, message: str, headers: dict[str, str] | None) -> ASGIApp:
@@ -175,6 +188,7 @@ def create_image_app() -> FastAPI:
                              "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
         return JSONResponse(doc, status_code=300)
 
+    app.add_middleware(RetryTransient, respond=_unavailable(image_errors.error_response))
     app.add_middleware(PolicyCheck, table=image_policies.route_table(),
                        render=image_errors.error_response, message=_glance_message)
     app.add_middleware(_RequestIdHeaders)
@@ -187,5 +201,6 @@ def create_identity_app() -> FastAPI:
                   redoc_url=None)
     identity_errors.install(app)
     app.include_router(identity_api.router)
+    app.add_middleware(RetryTransient, respond=_unavailable(identity_errors.error_response))
     app.add_middleware(_RequestIdHeaders)
     return app

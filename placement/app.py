@@ -9,9 +9,18 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from common.db import check_at_head, create_engine, read_only, session_factory, transaction
+from common.db import (
+    check_at_head,
+    create_engine,
+    engine_for,
+    read_only,
+    session_factory,
+    transaction,
+)
 from common.settings import Settings
+from common.transient import RetryTransient
 from placement.api import (
     aggregates,
     allocations,
@@ -27,6 +36,8 @@ from placement.api import (
 )
 from placement.api.middleware import PlacementMiddleware
 from placement.candidates import SnapshotCache
+from placement.errors import DEFAULT_CODE
+from placement.microversion import MIN_VERSION
 from placement.sync import sync_standards
 
 LOG = logging.getLogger(__name__)
@@ -47,6 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     # Per worker: what allocation candidates keep of the providers between requests.
     app.state.snapshots = SnapshotCache()
+    # Inside the request plumbing: database trouble is retried, else a 503.
+    app.add_middleware(RetryTransient, respond=_unavailable)
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
     errors.install(app, ROUTERS)
     for router in ROUTERS:
@@ -54,12 +67,22 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def _unavailable(status: int, message: str, retry_after: int) -> ASGIApp:
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        version = scope.get("state", {}).get("microversion", MIN_VERSION)
+        await errors.error_response(status, message, DEFAULT_CODE, version, {
+            "Retry-After": str(retry_after)})(scope, receive, send)
+
+    return answer
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    engine = create_engine(settings.placement_db_url, settings.database.pool_size)
+    engine = engine_for(settings.placement_db_url, settings.database)
     # Builtin tokens are checked against the identity records in the compute database.
-    identity = (create_engine(settings.compute_db_url, pool_size=2)
+    identity = (create_engine(settings.compute_db_url, pool_size=2, max_pool=4,
+                              pool_timeout=settings.database.pool_timeout)
                 if settings.auth.strategy == "builtin" else None)
     try:
         await anyio.to_thread.run_sync(_prepare, engine)

@@ -16,6 +16,7 @@ from common import policy
 from common.auth import context_from_token, verifier_blocks
 from common.context import RequestContext
 from common.errors import BadRequest, Forbidden
+from common.transient import mark_committed
 from compute_api.api.microversion import Version
 from compute_api.runtime import Runtime
 
@@ -93,6 +94,7 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
     try:
         yield session
         session.commit()
+        mark_committed(request.scope.setdefault("state", {}))
     except BaseException:
         session.rollback()
         raise

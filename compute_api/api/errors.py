@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from common import errors
+from common.transient import RETRY_AFTER
 from compute_api.api.microversion import BadVersionHeader, VersionNotAcceptable
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ def headers_of(exc: errors.ControlPlaneError) -> dict[str, str] | None:
     """Headers an error answer carries besides its body (when to try again)."""
     if isinstance(exc, errors.Throttled):
         return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, errors.ServiceUnavailable):
+        return {"Retry-After": str(RETRY_AFTER)}
     return None
 
 

@@ -19,8 +19,10 @@ from common.errors import (
     ControlPlaneError,
     Forbidden,
     NotFound,
+    ServiceUnavailable,
     Unauthorized,
 )
+from common.transient import RETRY_AFTER
 from placement.errors import (
     DEFAULT_CODE,
     MethodNotAllowed,
@@ -39,6 +41,7 @@ STATUS: dict[type[ControlPlaneError], int] = {
     NotAcceptable: 406,
     Conflict: 409,
     UnsupportedMediaType: 415,
+    ServiceUnavailable: 503,
 }
 
 # Error bodies carry ``code`` from microversion 1.23.
@@ -68,7 +71,10 @@ def error_response(
 
 
 def response_for(error: ControlPlaneError, version: Version) -> JSONResponse:
-    return error_response(status_of(error), error.message, wire_code(error), version)
+    headers = {"Retry-After": str(RETRY_AFTER)} if isinstance(error, ServiceUnavailable) \
+        else None
+    return error_response(status_of(error), error.message, wire_code(error), version,
+                          headers)
 
 
 def _version(request: Request) -> Version:
