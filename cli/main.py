@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import identity
+from cli.datadir import secure_data_dir
 from common.errors import ConfigError, SchemaBehind
 from common.log import setup_logging
 from common.settings import Settings, load_settings, render_sample
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         setup_logging(settings.log.level, settings.log.format)
+        secure_data_dir(settings.data_dir)
         if args.command in identity.COMMANDS:
             return identity.run(args, settings)
         if args.command == "db":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -15,7 +17,7 @@ from cli.embedded import EmbeddedCloud
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common.errors import ConfigError
 from common.rpc import Messaging
-from common.service import wait_for_signal
+from common.service import stop_within, wait_for_signal
 from common.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -26,9 +28,10 @@ def serve(name: str, settings: Settings) -> None:
         _serve_all(settings)
         return
     messaging = Messaging(settings.messaging.transport_url, settings.messaging.rpc_timeout)
+    stopping: list[Callable[[], None]] = []
     try:
         if name in ("api", "placement"):
-            _serve_http(name, settings, messaging)
+            _serve_http(name, settings, messaging, stopping)
             return
         if not settings.placement.url:
             raise ConfigError("placement.url: required when services run separately")
@@ -36,15 +39,29 @@ def serve(name: str, settings: Settings) -> None:
                    "compute": build_computes}[name]
         service = builder(settings, messaging, settings.placement.url)
         service.start()
-        try:
-            wait_for_signal()
-        finally:
-            service.stop()
+        stopping.append(service.stop)
+        LOG.info("%s started", name)
+        wait_for_signal()
     finally:
-        messaging.close()
+        _stop(settings, [*stopping, messaging.close])
+        if stopping:
+            LOG.info("%s stopped", name)
 
 
-def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
+def _stop(settings: Settings, steps: list[Callable[[], None]]) -> None:
+    """Run the stop steps; past the graceful timeout, exit without them."""
+    timeout = settings.service.graceful_shutdown_timeout
+    if stop_within(timeout, steps):
+        return
+    LOG.error("not stopped within %ss ([service] graceful_shutdown_timeout; is the message "
+              "broker reachable?): exiting without finishing", timeout)
+    logging.shutdown()
+    # Threads blocked on an unreachable broker would keep the interpreter from exiting.
+    os._exit(1)
+
+
+def _serve_http(name: str, settings: Settings, messaging: Messaging,
+                stopping: list[Callable[[], None]]) -> None:
     if name == "placement":
         from common.auth import builtin_signer
         from placement import asgi
@@ -58,13 +75,13 @@ def _serve_http(name: str, settings: Settings, messaging: Messaging) -> None:
             return
         if settings.auth.strategy == "builtin":
             builtin_signer(settings)  # creates the key now, not in the first request
-        run_http(create_app(settings), section.host, section.port)
+        run_http(create_app(settings), section.host, section.port, stopping)
         return
     if not settings.placement.url:
         raise ConfigError("placement.url: required when services run separately")
     app = build_http_app(settings, messaging, settings.placement.url, compute=True,
                          placement=False, prefixed=False)
-    run_http(app, settings.api.host, settings.api.port)
+    run_http(app, settings.api.host, settings.api.port, stopping)
 
 
 # A detail page of 1000 servers or a candidates answer builds ~100k objects: with the
@@ -79,46 +96,60 @@ def _tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def run_http(app: Any, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT, then finish in-flight requests and exit cleanly."""
+def run_http(app: Any, host: str, port: int, stopping: list[Callable[[], None]]) -> None:
+    """Serve until SIGTERM/SIGINT; ``stopping`` gets the step that drains requests."""
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            lifespan="on"))
-    thread = threading.Thread(target=server.run, name="http")
+    # A daemon thread: a request stuck on an unreachable broker must not keep the
+    # process alive past its graceful timeout.
+    thread = threading.Thread(target=server.run, name="http", daemon=True)
     thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise SystemExit(f"the HTTP server on {host}:{port} failed to start")
-            time.sleep(0.05)
-        LOG.info("serving HTTP on %s:%d", host, port)
-        _tune_gc()
-        wait_for_signal(lambda: not thread.is_alive())
-    finally:
+
+    def _drain() -> None:
         server.should_exit = True
         thread.join()
 
+    stopping.append(_drain)
+    while not server.started:
+        if not thread.is_alive():
+            raise SystemExit(f"the HTTP server on {host}:{port} failed to start")
+        time.sleep(0.05)
+    LOG.info("serving HTTP on %s:%d", host, port)
+    _tune_gc()
+    wait_for_signal(lambda: not thread.is_alive())
+
 
 def _serve_all(settings: Settings) -> None:
-    cloud = EmbeddedCloud(settings).start()
-    if settings.auth.strategy == "builtin":
-        auth = f"builtin; identity API: {cloud.identity_url}"
-        if cloud.generated_admin_password:
-            auth += ("\n  The admin password was generated and is shown only now; "
-                     "set it with `kilonova user set-password`.")
-        auth += "\n  clouds.yaml (~/.config/openstack/clouds.yaml):\n" + "".join(
-            f"    {line}\n" for line in cloud.clouds_yaml().splitlines())
-    else:
-        auth = "noauth, send 'X-Auth-Token: admin:admin' (user:project)"
-    print(
-        f"Kilonova is running (data in {settings.data_dir}).\n"
-        f"  compute API:   {cloud.compute_url}\n"
-        f"  placement API: {cloud.placement_url}\n"
-        f"  image API:     {cloud.image_url}\n"
-        f"  auth: {auth}\n"
-        f"  {settings.compute.fake_hosts} simulated hosts. Stop with Ctrl-C.",
-        file=sys.stderr, flush=True,
-    )
+    cloud = EmbeddedCloud(settings)
     try:
+        cloud.start()
+        print(banner(cloud), end="", file=sys.stderr, flush=True)
         wait_for_signal()
     finally:
-        cloud.stop()
+        _stop(settings, [cloud.stop])
+
+
+def banner(cloud: EmbeddedCloud) -> str:
+    """What ``serve all`` prints once started: where the APIs are and how to log in."""
+    settings = cloud.settings
+    lines = [
+        f"Kilonova is running (data in {settings.data_dir}).",
+        f"  compute API:   {cloud.compute_url}",
+        f"  placement API: {cloud.placement_url}",
+        f"  image API:     {cloud.image_url}",
+    ]
+    if settings.auth.strategy != "builtin":
+        lines.append(f"  auth: {settings.auth.strategy}"
+                     + (", send 'X-Auth-Token: admin:admin' (user:project)"
+                        if settings.auth.strategy == "noauth" else ""))
+        return "\n".join(lines) + "\n"
+    lines.append(f"  identity API:  {cloud.identity_url}")
+    generated = cloud.generated_admin_password
+    if generated:
+        lines.append("  The admin password was generated and is shown only now; "
+                     "change it with `kilonova user set-password`.")
+    # A configured password is never printed: it is in a file the operator already has.
+    yaml = cloud.clouds_yaml(password=generated or "<the admin password>")
+    lines.append("  clouds.yaml (~/.config/openstack/clouds.yaml):")
+    lines.extend(f"    {line}" for line in yaml.splitlines())
+    return "\n".join(lines) + "\n"

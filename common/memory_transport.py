@@ -46,6 +46,13 @@ class Channel(memory.Channel):
 class Transport(memory.Transport):
     Channel = Channel
 
+    def __init__(self, client: Any, **kwargs: Any) -> None:
+        # oslo.messaging hands kombu "memory://" without a host, and kombu then warns
+        # "No hostname was supplied" for every connection it opens: name the bus.
+        if not client.hostname:
+            client.hostname = "localhost"
+        super().__init__(client, **kwargs)  # type: ignore[no-untyped-call]
+
     def _wakeup_event(self) -> threading.Event:
         event: threading.Event | None = getattr(self, "_kilonova_wakeup", None)
         if event is None:

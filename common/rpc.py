@@ -11,13 +11,20 @@ import functools
 import logging
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import oslo_messaging as om
-from oslo_config import cfg
-from oslo_messaging._metrics import client as _metrics_client
-from oslo_messaging._tracing import client as _tracing_client
+with warnings.catch_warnings():
+    # oslo.messaging imports oslo.service, which imports eventlet (never monkeypatched
+    # here): eventlet warns that it is deprecated, and dnspython, which it imports,
+    # that cryptography's DSA is. Neither concerns us; both printed on every start.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    warnings.filterwarnings("ignore", message=r"DSA is deprecated")
+    import oslo_messaging as om
+    from oslo_config import cfg
+    from oslo_messaging._metrics import client as _metrics_client
+    from oslo_messaging._tracing import client as _tracing_client
 
 from common import errors, memory_transport
 from common.context import RequestContext, request_id_var

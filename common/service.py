@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +77,9 @@ class Service:
         for task in self.periodic:
             task.start()
         self._started = True
-        LOG.info("service %s started", self.name)
+        # The process that runs the service says so once (cli/serve.py): an embedded
+        # cloud starts several and prints its URLs instead.
+        LOG.debug("service %s started", self.name)
 
     def stop_consuming(self) -> None:
         """Stop taking new messages and new periodic rounds; returns at once."""
@@ -98,7 +100,30 @@ class Service:
             task.wait(timeout=30)
         for hook in self.on_stop:
             hook()
-        LOG.info("service %s stopped", self.name)
+        LOG.debug("service %s stopped", self.name)
+
+
+def stop_within(timeout: float, steps: Sequence[Callable[[], None]]) -> bool:
+    """Run ``steps`` in order; False if they have not all returned after ``timeout``.
+
+    They run in a daemon thread because a step can block for as long as the message
+    broker is unreachable: oslo.messaging reconnects without end, also while closing a
+    connection whose heartbeat thread is reconnecting. The caller decides what to do
+    when time is up.
+    """
+    done = threading.Event()
+
+    def _run() -> None:
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                # The next steps still release what they hold (connections, ports).
+                LOG.exception("stopping: %s failed", getattr(step, "__qualname__", step))
+        done.set()
+
+    threading.Thread(target=_run, name="shutdown", daemon=True).start()
+    return done.wait(timeout)
 
 
 def wait_for_signal(done: Callable[[], bool] | None = None) -> None:

@@ -278,6 +278,10 @@ class ServiceSettings(_Section):
     service_down_time: float = Field(
         60.0, gt=0, description="A service without a heartbeat for this long is down"
     )
+    graceful_shutdown_timeout: float = Field(
+        60.0, gt=0, description="Seconds a stopping service may spend finishing its work "
+        "(in-flight messages, requests) before it exits anyway"
+    )
 
 
 class LogSettings(_Section):

@@ -66,7 +66,7 @@ class ComputeManager:
         self._placement.ensure_resource_provider(node.uuid, node.hypervisor_hostname)
         self._placement.set_inventory(node.uuid, node.inventories())
         self._placement.set_traits(node.uuid, self._driver.node_traits())
-        LOG.info("host %s registered node %s", self.host, node.uuid)
+        LOG.debug("host %s registered node %s", self.host, node.uuid)
 
     def heartbeat(self, timeout: float | None = None) -> None:
         try:

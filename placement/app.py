@@ -103,5 +103,5 @@ def _prepare(engine: Engine) -> None:
     check_at_head("placement", engine)
     with transaction(session_factory(engine)) as session:
         sync_standards(session)
-    LOG.info("placement database ready at %s",
+    LOG.debug("placement database ready at %s",
              engine.url.render_as_string(hide_password=True))

@@ -9,9 +9,17 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 pg_isready -h 127.0.0.1 -p 5432 >/dev/null || { echo "PostgreSQL is not reachable" >&2; exit 1; }
 
-if ! rabbitmqctl -q status >/dev/null 2>&1; then
-    echo "starting RabbitMQ" >&2
-    rabbitmq-server -detached
-    sleep 2
+# `rabbitmqctl status` can crash on a healthy but loaded broker (formatted_watermark);
+# check_running asks only whether the rabbit application runs.
+if ! rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then
+    if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+        # The node is up but its application was stopped (stop_app): start only that.
+        echo "starting the RabbitMQ application" >&2
+        rabbitmqctl -q start_app
+    else
+        echo "starting RabbitMQ" >&2
+        rabbitmq-server -detached
+        sleep 2
+    fi
 fi
 rabbitmqctl -q await_startup >/dev/null || { echo "RabbitMQ did not start" >&2; exit 1; }

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-with warnings.catch_warnings():
-    # oslo.messaging imports eventlet (without monkeypatching), which warns on import.
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-    import oslo_messaging  # noqa: F401
-
-from cli.embedded import EmbeddedCloud
+from cli.embedded import EmbeddedCloud  # imports oslo.messaging, its warnings filtered
 from common.settings import Settings, load_settings
 from tests.cloud import CloudClient
 from tests.dbutil import create_pg_database, drop_pg_database
