@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import client_auth, token_verifier
+from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
@@ -45,6 +46,9 @@ from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
+# Each API describes itself (FastAPI generates the document); the interactive pages stay
+# off, they load their scripts from a CDN.
+OPENAPI_URL = "/openapi.json"
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
@@ -133,9 +137,9 @@ class _ComputeHeaders(_RequestIdHeaders):
         return out
 
 
-def create_compute_app() -> FastAPI:
+def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Compute API v2.1; its ``state.runtime`` is set by whoever serves it."""
-    app = FastAPI(title="Kilonova Compute API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
@@ -143,6 +147,10 @@ def create_compute_app() -> FastAPI:
         app.include_router(module.router)
 
     app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
+    # Outside the policy check, which parses action bodies to find their rule.
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: errors.fault_response(
+                           status, message))
     app.add_middleware(_ComputeHeaders)
     return app
 
@@ -157,9 +165,14 @@ def _glance_message(exc: ControlPlaneError) -> str:
     return exc.message
 
 
-def create_image_app() -> FastAPI:
+def _image_data(scope: Scope) -> bool:
+    # Image data streams to the store under its own cap ([images] size_cap).
+    return scope["method"] == "PUT" and str(scope["path"]).endswith("/file")
+
+
+def create_image_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Glance v2 subset; shares the compute API's runtime."""
-    app = FastAPI(title="Kilonova Image API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Image API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     image_errors.install(app)
     app.include_router(images_api.router)
@@ -173,15 +186,22 @@ def create_image_app() -> FastAPI:
 
     app.add_middleware(PolicyCheck, table=image_policies.route_table(),
                        render=image_errors.error_response, message=_glance_message)
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: image_errors.error_response(
+                           status, message), exempt=_image_data)
     app.add_middleware(_RequestIdHeaders)
     return app
 
 
-def create_identity_app() -> FastAPI:
+def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Keystone v3 subset; shares the compute API's runtime."""
-    app = FastAPI(title="Kilonova Identity API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Identity API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     identity_errors.install(app)
     app.include_router(identity_api.router)
+    # Token requests are public: the bound applies before any credential is looked at.
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: identity_errors.error_response(
+                           status, message))
     app.add_middleware(_RequestIdHeaders)
     return app

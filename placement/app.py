@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Scope
 
+from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.db import check_at_head, create_engine, read_only, session_factory, transaction
 from common.settings import Settings
 from placement.api import (
@@ -27,6 +29,7 @@ from placement.api import (
 )
 from placement.api.middleware import PlacementMiddleware
 from placement.candidates import SnapshotCache
+from placement.errors import DEFAULT_CODE
 from placement.sync import sync_standards
 
 LOG = logging.getLogger(__name__)
@@ -42,16 +45,25 @@ def create_app(settings: Settings) -> FastAPI:
     """The placement API; its lifespan opens (and checks) the placement database."""
     app = FastAPI(
         title="Kilonova Placement", lifespan=_lifespan,
-        openapi_url=None, docs_url=None, redoc_url=None,
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     # Per worker: what allocation candidates keep of the providers between requests.
     app.state.snapshots = SnapshotCache()
+    # Inside placement's middleware: the refusal carries the request id and the
+    # microversion's error format, and comes after the token check.
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
+        settings.limits.placement_max_request_body_size, settings.limits.max_json_depth),
+        render=_body_refused)
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
     errors.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def _body_refused(scope: Scope, status: int, message: str) -> ASGIApp:
+    return errors.error_response(status, message, DEFAULT_CODE, scope["state"]["microversion"])
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ from compute_api.api.deps import (
     SessionDep,
 )
 from compute_api.api.versions import base_url
-from compute_api.identity import store
+from compute_api.identity import schemas, store
 from compute_api.identity.views import (
     catalog_view,
     domain_view,
@@ -299,6 +299,7 @@ def _object(body: Any, key: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get(key), dict):
         raise BadRequest(f"Expecting to find {key} in request body.")
     value: dict[str, Any] = body[key]
+    schemas.check(key, value)
     return value
 
 

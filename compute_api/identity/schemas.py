@@ -1,0 +1,44 @@
+"""Bounds of the identity bodies, as Keystone's schemas state them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import validation
+from common.errors import BadRequest
+
+_OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
+_ID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64}
+
+PROJECT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": validation.name(64), "description": _OPTIONAL_TEXT, "domain_id": _ID,
+        "enabled": {"type": "boolean"}, "is_domain": {"type": "boolean"},
+    },
+    "required": ["name"],
+}
+
+USER: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": validation.name(255), "description": _OPTIONAL_TEXT, "domain_id": _ID,
+        "default_project_id": {"type": ["string", "null"], "maxLength": 64},
+        "email": {"type": ["string", "null"], "maxLength": 255},
+        # Keystone's default max_password_length.
+        "password": {"type": ["string", "null"], "maxLength": 4096},
+        "enabled": {"type": "boolean"},
+    },
+    "required": ["name"],
+}
+
+SCHEMAS = {"project": PROJECT, "user": USER}
+
+
+def check(kind: str, spec: dict[str, Any]) -> None:
+    """Raise BadRequest in Keystone's words if ``spec`` breaks the schema of ``kind``."""
+    error = validation.first_error(SCHEMAS[kind], spec)
+    if error is not None:
+        field = ".".join(str(p) for p in error.path) or kind
+        raise BadRequest(f"Invalid input for field '{validation.shorten(field)}': "
+                         f"{validation.message_of(error)}")
