@@ -15,12 +15,14 @@ from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
+from common.openapi import describe_bodies, wrapped
 from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
 from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
     availability_zones,
+    bodies,
     errors,
     flavors,
     keypairs,
@@ -37,9 +39,11 @@ from compute_api.api.policy_check import PolicyCheck
 from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
 from compute_api.identity import errors as identity_errors
+from compute_api.identity import schemas as identity_schemas
 from compute_api.images import api as images_api
 from compute_api.images import errors as image_errors
 from compute_api.images import policies as image_policies
+from compute_api.images import schemas as image_schemas
 from compute_api.images.source import image_lookup
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
@@ -145,6 +149,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
                    keypairs, server_groups, quotas, availability_zones):
         app.include_router(module.router)
+    describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 
     app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
     # Outside the policy check, which parses action bodies to find their rule.
@@ -176,6 +181,7 @@ def create_image_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     image_errors.install(app)
     app.include_router(images_api.router)
+    describe_bodies(app, {("POST", "/v2/images"): image_schemas.IMAGE})
 
     @app.get("/", include_in_schema=False)
     def _versions(request: Request) -> JSONResponse:
@@ -199,6 +205,9 @@ def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     identity_errors.install(app)
     app.include_router(identity_api.router)
+    describe_bodies(app, {("POST", "/v3/users"): wrapped("user", identity_schemas.USER),
+                          ("POST", "/v3/projects"): wrapped("project",
+                                                            identity_schemas.PROJECT)})
     # Token requests are public: the bound applies before any credential is looked at.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
                        render=lambda scope, status, message: identity_errors.error_response(

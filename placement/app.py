@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Scope
 
 from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.db import check_at_head, create_engine, read_only, session_factory, transaction
+from common.openapi import describe_bodies
 from common.settings import Settings
 from placement.api import (
     aggregates,
@@ -59,6 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router)
+    # Handlers validate their bodies per microversion: the document says "an object".
+    describe_bodies(app, {})
     return app
 
 
