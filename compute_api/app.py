@@ -205,7 +205,8 @@ def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     identity_errors.install(app)
     app.include_router(identity_api.router)
-    describe_bodies(app, {("POST", "/v3/users"): wrapped("user", identity_schemas.USER),
+    describe_bodies(app, {("POST", "/v3/auth/tokens"): identity_schemas.AUTH,
+                          ("POST", "/v3/users"): wrapped("user", identity_schemas.USER),
                           ("POST", "/v3/projects"): wrapped("project",
                                                             identity_schemas.PROJECT)})
     # Token requests are public: the bound applies before any credential is looked at.

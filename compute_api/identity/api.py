@@ -96,6 +96,7 @@ def _identify(session: Session, runtime: Runtime, identity: dict[str, Any]) -> I
 @router.post("/v3/auth/tokens", status_code=201)
 def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> JSONResponse:
+    schemas.check("auth", body)
     auth = body.get("auth") if isinstance(body, dict) else None
     if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
         raise BadRequest("Expecting to find identity in auth.")

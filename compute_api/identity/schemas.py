@@ -32,13 +32,35 @@ USER: dict[str, Any] = {
     "required": ["name"],
 }
 
-SCHEMAS = {"project": PROJECT, "user": USER}
+_REF: dict[str, Any] = {"type": "string", "maxLength": 255}
+_DOMAIN: dict[str, Any] = {"type": "object", "properties": {"id": _REF, "name": _REF}}
+# Types only: what is missing gets the handler's own message.
+AUTH: dict[str, Any] = {
+    "type": "object",
+    "properties": {"auth": {"type": "object", "properties": {
+        "identity": {"type": "object", "properties": {
+            "methods": {"type": "array", "items": {"type": "string"}},
+            "password": {"type": "object", "properties": {"user": {
+                "type": "object", "properties": {
+                    "id": _REF, "name": _REF, "domain": _DOMAIN,
+                    "password": {"type": "string", "maxLength": 4096}}}}},
+            "token": {"type": "object", "properties": {"id": {"type": "string"}}},
+        }},
+        # Unscoped tokens are not issued here: a scope is an object.
+        "scope": {"type": "object", "properties": {
+            "project": {"type": "object", "properties": {
+                "id": _REF, "name": _REF, "domain": _DOMAIN}},
+            "domain": _DOMAIN}},
+    }}},
+}
+
+SCHEMAS = {"project": PROJECT, "user": USER, "auth": AUTH}
 
 
-def check(kind: str, spec: dict[str, Any]) -> None:
+def check(kind: str, spec: Any) -> None:
     """Raise BadRequest in Keystone's words if ``spec`` breaks the schema of ``kind``."""
     error = validation.first_error(SCHEMAS[kind], spec)
     if error is not None:
-        field = ".".join(str(p) for p in error.path) or kind
+        field = "/".join(str(p) for p in error.path) or kind
         raise BadRequest(f"Invalid input for field '{validation.shorten(field)}': "
                          f"{validation.message_of(error)}")

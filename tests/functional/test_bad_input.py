@@ -229,6 +229,16 @@ EDGE_CASES: list[tuple[str, str, str, str, Any, int, str]] = [
      "nested deeper"),
     ("identity body too large, no token", "identity", "POST", "/v3/auth/tokens",
      {"auth": {"identity": {"methods": [HUGE_NAME]}}}, 413, "too large"),
+    ("identity user domain a number, no token", "identity", "POST", "/v3/auth/tokens",
+     {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+         "name": "admin", "domain": BIG, "password": "p"}}}}}, 400,
+     "is not of type 'object'"),
+    ("identity scope a number, no token", "identity", "POST", "/v3/auth/tokens",
+     {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+         "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}},
+         "scope": BIG}}, 400, "is not of type 'object'"),
+    ("identity methods not names, no token", "identity", "POST", "/v3/auth/tokens",
+     {"auth": {"identity": {"methods": [{}]}}}, 400, "is not of type 'string'"),
     ("identity user name too long", "identity", "POST", "/v3/users",
      {"user": {"name": "u" * 256}}, 400, "is too long"),
     ("identity user email not text", "identity", "POST", "/v3/users",
