@@ -23,8 +23,10 @@ Exempt = Callable[[Scope], bool]
 
 TOO_LARGE = "Request is too large."
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# A JSON string, escapes included: brackets inside strings do not nest.
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, escapes included: brackets inside strings do not nest. An unterminated
+# one runs to the end (malformed, the parser says so); possessive, so no input makes the
+# scan retry from every quote (quadratic time on a body of escaped quotes).
+_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 

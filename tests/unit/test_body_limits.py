@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -38,6 +39,14 @@ def test_depth_of_a_huge_flat_body_is_cheap_to_measure() -> None:
     body = json.dumps({"allocations": [{"resources": {"VCPU": 1}}] * 200_000}).encode()
     assert not too_deep(body, 4)
     assert too_deep(body, 2)
+
+
+def test_no_body_makes_the_scan_quadratic() -> None:
+    # An unterminated string of escaped quotes once made the scan restart at every quote.
+    started = time.monotonic()
+    for body in (b'"' + b'\\"' * 60_000, b'\\' * 120_000, b'"[' * 60_000):
+        assert not too_deep(body, 32)
+    assert time.monotonic() - started < 5
 
 
 def _app(limits: BodyLimits) -> FastAPI:
