@@ -120,7 +120,7 @@ class ServerCreate(Strict):
     accessIPv4: str | None = None
     accessIPv6: str | None = None
     adminPass: str | None = None
-    config_drive: bool | Annotated[str, Field(max_length=255)] | None = None
+    config_drive: bool | str | None = None
     security_groups: list[dict[str, str]] | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
     block_device_mapping_v2: list[dict[str, Any]] | None = None
@@ -134,6 +134,27 @@ class ServerCreate(Strict):
     _name = field_validator("name")(_no_edge_spaces)
     _ipv4 = field_validator("accessIPv4")(_ip_address(4))
     _ipv6 = field_validator("accessIPv6")(_ip_address(6))
+
+    @field_validator("config_drive")
+    @classmethod
+    def _config_drive(cls, value: bool | str | None) -> bool | str | None:
+        # Kept with the server in a 255-character column.
+        if isinstance(value, str) and len(value) > 255:
+            raise PydanticCustomError("string_too_long", "'{value}' is too long",
+                                      {"value": shorten(value)})
+        return value
+
+    @field_validator("security_groups")
+    @classmethod
+    def _security_groups(cls, value: list[dict[str, str]] | None
+                         ) -> list[dict[str, str]] | None:
+        for group in value or []:
+            for item in group.values():
+                if not 1 <= len(item) <= 255:
+                    raise PydanticCustomError(
+                        "string_length", "'{value}' is not a 1-255 character name",
+                        {"value": shorten(item)})
+        return value
 
     @field_validator("tags")
     @classmethod
