@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.agent_auth import agent_client_auth
 from common.auth import client_auth
+from common.body_limits import BodyLimits
 from common.compute_db import queries
 from common.db import check_at_head, engine_for, session_factory, transaction
 from common.rpc import Messaging
@@ -164,10 +165,12 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
     elif placement_url:
         catalog["placement"] = placement_url
     if compute:
-        image_app, compute_app = create_image_app(), create_compute_app()
+        limits = BodyLimits(settings.limits.max_request_body_size,
+                            settings.limits.max_json_depth)
+        image_app, compute_app = create_image_app(limits), create_compute_app(limits)
         runtime_apps = [image_app, compute_app]
         if settings.auth.strategy == "builtin":
-            identity_app = create_identity_app()
+            identity_app = create_identity_app(limits)
             runtime_apps.append(identity_app)
             children.append(("/identity", identity_app))
             catalog["identity"] = "/identity"

@@ -37,6 +37,12 @@ class Forbidden(ControlPlaneError):
     code = "kilonova.forbidden"
 
 
+class PayloadTooLarge(ControlPlaneError):
+    """A request body, or uploaded data, over the size the service accepts."""
+
+    code = "kilonova.payload_too_large"
+
+
 class NotFound(ControlPlaneError):
     code = "kilonova.not_found"
 

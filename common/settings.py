@@ -119,6 +119,11 @@ class ImagesSettings(_Section):
     glance_url: str | None = Field(
         None, description="Glance endpoint (without /v2) when backend = glance"
     )
+    size_cap: int = Field(
+        1099511627776, ge=0, le=2**63 - 1, description="Largest image upload in bytes "
+        "(Glance's image_size_cap, 1 TiB); a larger one is refused with 413, nothing is "
+        "kept and the image stays queued",
+    )
 
 
 class IdentitySettings(_Section):
@@ -158,6 +163,22 @@ class AgentAuthSettings(_Section):
     auth_url: str | None = Field(
         None, description="Identity endpoint the agent gets its tokens from; empty: "
         "/identity beside the compute API of [api]",
+    )
+
+
+class LimitsSettings(_Section):
+    max_request_body_size: int = Field(
+        114688, ge=1024, description="Largest request body in bytes the compute, identity "
+        "and image APIs accept (image data has [images] size_cap); larger: 413, as "
+        "upstream's request size limit",
+    )
+    placement_max_request_body_size: int = Field(
+        10485760, ge=1024, description="Largest request body in bytes placement accepts "
+        "(bulk allocation writes and reshapes are large); larger: 413",
+    )
+    max_json_depth: int = Field(
+        32, ge=4, le=200, description="Deepest nesting of arrays and objects a JSON "
+        "request body may have (the deepest valid body nests 6); deeper: 400",
     )
 
 
@@ -313,6 +334,7 @@ class Settings(BaseSettings):
     keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
     agent_auth: AgentAuthSettings = Field(default_factory=AgentAuthSettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)

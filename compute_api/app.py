@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import client_auth, token_verifier
+from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
+from common.openapi import describe_bodies, wrapped
 from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
@@ -22,6 +24,7 @@ from common.transient import RetryTransient
 from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
     availability_zones,
+    bodies,
     errors,
     flavors,
     keypairs,
@@ -38,16 +41,21 @@ from compute_api.api.policy_check import PolicyCheck
 from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
 from compute_api.identity import errors as identity_errors
+from compute_api.identity import schemas as identity_schemas
 from compute_api.identity.login import SourceThrottle
 from compute_api.images import api as images_api
 from compute_api.images import errors as image_errors
 from compute_api.images import policies as image_policies
+from compute_api.images import schemas as image_schemas
 from compute_api.images.source import image_lookup
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
 
+# Each API describes itself (FastAPI generates the document); the interactive pages stay
+# off, they load their scripts from a CDN.
+OPENAPI_URL = "/openapi.json"
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
@@ -139,18 +147,23 @@ class _ComputeHeaders(_RequestIdHeaders):
         return out
 
 
-def create_compute_app() -> FastAPI:
+def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Compute API v2.1; its ``state.runtime`` is set by whoever serves it."""
-    app = FastAPI(title="Kilonova Compute API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
                    keypairs, server_groups, quotas, availability_zones):
         app.include_router(module.router)
+    describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 
     # Innermost: database trouble is retried below the token and policy checks.
     app.add_middleware(RetryTransient, respond=_unavailable(errors.fault_response))
     app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
+    # Outside the policy check, which parses action bodies to find their rule.
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: errors.fault_response(
+                           status, message))
     app.add_middleware(_ComputeHeaders)
     return app
 
@@ -174,12 +187,18 @@ def _glance_message(exc: ControlPlaneError) -> str:
     return exc.message
 
 
-def create_image_app() -> FastAPI:
+def _image_data(scope: Scope) -> bool:
+    # Image data streams to the store under its own cap ([images] size_cap).
+    return scope["method"] == "PUT" and str(scope["path"]).endswith("/file")
+
+
+def create_image_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Glance v2 subset; shares the compute API's runtime."""
-    app = FastAPI(title="Kilonova Image API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Image API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     image_errors.install(app)
     app.include_router(images_api.router)
+    describe_bodies(app, {("POST", "/v2/images"): image_schemas.IMAGE})
 
     @app.get("/", include_in_schema=False)
     def _versions(request: Request) -> JSONResponse:
@@ -191,16 +210,27 @@ def create_image_app() -> FastAPI:
     app.add_middleware(RetryTransient, respond=_unavailable(image_errors.error_response))
     app.add_middleware(PolicyCheck, table=image_policies.route_table(),
                        render=image_errors.error_response, message=_glance_message)
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: image_errors.error_response(
+                           status, message), exempt=_image_data)
     app.add_middleware(_RequestIdHeaders)
     return app
 
 
-def create_identity_app() -> FastAPI:
+def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Keystone v3 subset; shares the compute API's runtime."""
-    app = FastAPI(title="Kilonova Identity API", openapi_url=None, docs_url=None,
+    app = FastAPI(title="Kilonova Identity API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     identity_errors.install(app)
     app.include_router(identity_api.router)
     app.add_middleware(RetryTransient, respond=_unavailable(identity_errors.error_response))
+    describe_bodies(app, {("POST", "/v3/auth/tokens"): identity_schemas.AUTH,
+                          ("POST", "/v3/users"): wrapped("user", identity_schemas.USER),
+                          ("POST", "/v3/projects"): wrapped("project",
+                                                            identity_schemas.PROJECT)})
+    # Token requests are public: the bound applies before any credential is looked at.
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=lambda scope, status, message: identity_errors.error_response(
+                           status, message))
     app.add_middleware(_RequestIdHeaders)
     return app

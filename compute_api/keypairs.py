@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
@@ -53,7 +54,8 @@ def ssh_fingerprint(public_key: str) -> str:
     try:
         serialization.load_ssh_public_key(public_key.strip().encode())
         blob = base64.b64decode(parts[1], validate=True)
-    except (ValueError, IndexError, binascii.Error, TypeError):
+    except (ValueError, IndexError, binascii.Error, TypeError, UnsupportedAlgorithm):
+        # Text that is no key at all names an unknown key type to the parser.
         raise BadRequest("Keypair data is invalid: failed to generate fingerprint") from None
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))

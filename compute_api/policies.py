@@ -239,7 +239,7 @@ def route_table() -> RouteTable:
     routed = [d for d in DEFAULTS if d not in ACTION_RULES and d not in FLAVOR_ACTION_RULES]
     return RouteTable(
         routed, prefix="/v2.1",
-        public=[("GET", "/"), ("GET", "/v2.1")],
+        public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
                        ("GET", "/flavors/{flavor_id}")],
         actions={("POST", path): {key: name for key, (name, _, _) in table.items()}

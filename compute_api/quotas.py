@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common import validation
 from common.compute_db.models import (
     Instance,
     KeyPair,
@@ -38,6 +39,10 @@ SHOWN_NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "security_group_rules",
 # and upstream no longer shows it at any version.
 NETWORK_RESOURCES = (*SHOWN_NETWORK_RESOURCES, "networks")
 INJECTED = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
+# A limit, as upstream's schema has it: an integer or its digits, -1 (none) to MAX_INT.
+# The string's length is bounded too: int() refuses more than 4300 digits.
+QUOTA_VALUE = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "maxLength": 20,
+               "minimum": -1, "maximum": validation.MAX_INT}
 
 
 def defaults(settings: QuotaSettings) -> dict[str, int]:
@@ -69,7 +74,9 @@ def usage(session: Session, project_id: str, user_id: str | None = None) -> dict
 
 
 def lock_project(session: Session, project_id: str) -> None:
-    """Hold the project's quota lock until the transaction ends."""
+    """Hold the project's quota lock until the transaction ends. Raises BadRequest for
+    a project id longer than the records hold."""
+    check_project_id(project_id)
     stmt = sa.select(QuotaLock).where(QuotaLock.project_id == project_id).with_for_update()
     if session.scalar(stmt) is not None:
         return
@@ -136,17 +143,10 @@ def update(session: Session, settings: QuotaSettings, project_id: str,
         if resource not in RESOURCES and resource not in NETWORK_RESOURCES:
             raise BadRequest(f"Additional properties are not allowed ('{resource}' was "
                              "unexpected)")
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
-                             f"{value}. {value!r} is not of type 'integer'")
-        try:
-            number = int(value)
-        except ValueError:
-            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
-                             f"{value}. '{value}' is not of type 'integer'") from None
-        if number < -1:
-            raise BadRequest(f"Invalid input for field/attribute {resource}. Value: "
-                             f"{value}. {number} is less than the minimum of -1")
+        validation.check({"properties": {resource: QUOTA_VALUE}}, {resource: value})
+        number = int(value)
+        # A numeric string gets the range an integer gets.
+        validation.check({"properties": {resource: QUOTA_VALUE}}, {resource: number})
         if resource in NETWORK_RESOURCES:
             continue
         in_use = used.get(resource, 0)
@@ -160,6 +160,12 @@ def update(session: Session, settings: QuotaSettings, project_id: str,
         else:
             row.hard_limit = number
     session.flush()
+
+
+def check_project_id(project_id: str) -> None:
+    """A project id that fits the records (255 characters). Raises BadRequest."""
+    validation.check({"properties": {"project_id": validation.name()}},
+                     {"project_id": project_id})
 
 
 def reset(session: Session, project_id: str) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.db import (
     check_at_head,
     create_engine,
@@ -19,6 +20,7 @@ from common.db import (
     session_factory,
     transaction,
 )
+from common.openapi import describe_bodies
 from common.settings import Settings
 from common.transient import RetryTransient
 from placement.api import (
@@ -53,17 +55,24 @@ def create_app(settings: Settings) -> FastAPI:
     """The placement API; its lifespan opens (and checks) the placement database."""
     app = FastAPI(
         title="Kilonova Placement", lifespan=_lifespan,
-        openapi_url=None, docs_url=None, redoc_url=None,
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None,
     )
     app.state.settings = settings
     # Per worker: what allocation candidates keep of the providers between requests.
     app.state.snapshots = SnapshotCache()
     # Inside the request plumbing: database trouble is retried, else a 503.
     app.add_middleware(RetryTransient, respond=_unavailable)
+    # Inside placement's middleware: the refusal carries the request id and the
+    # microversion's error format, and comes after the token check.
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits(
+        settings.limits.placement_max_request_body_size, settings.limits.max_json_depth),
+        render=_body_refused)
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
     errors.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router)
+    # Handlers validate their bodies per microversion: the document says "an object".
+    describe_bodies(app, {})
     return app
 
 
@@ -74,6 +83,8 @@ def _unavailable(status: int, message: str, retry_after: int) -> ASGIApp:
             "Retry-After": str(retry_after)})(scope, receive, send)
 
     return answer
+def _body_refused(scope: Scope, status: int, message: str) -> ASGIApp:
+    return errors.error_response(status, message, DEFAULT_CODE, scope["state"]["microversion"])
 
 
 @asynccontextmanager

@@ -80,4 +80,4 @@ DEFAULTS: list[RuleDefault] = [
 
 
 def route_table() -> RouteTable:
-    return RouteTable(DEFAULTS, public=[("GET", "/")])
+    return RouteTable(DEFAULTS, public=[("GET", "/"), ("GET", "/openapi.json")])

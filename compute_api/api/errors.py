@@ -26,6 +26,7 @@ STATUS: dict[type[errors.ControlPlaneError], int] = {
     errors.NotFound: 404,
     VersionNotAcceptable: 406,
     errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
     errors.QuotaExceeded: 403,
     errors.ServiceUnavailable: 503,
     errors.Throttled: 429,

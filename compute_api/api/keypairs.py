@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from common import validation
 from common.compute_db.models import KeyPair
 from common.errors import BadRequest
 from compute_api import keypairs
@@ -28,6 +29,7 @@ from compute_api.api.views import isotime
 router = APIRouter(prefix="/v2.1/os-keypairs")
 
 CREATE_FIELDS = {"name", "public_key", "type", "user_id"}
+KEYPAIR_IDS = {"properties": {"user_id": validation.name()}}
 
 
 def _brief(kp: KeyPair, version: Version) -> dict[str, Any]:
@@ -55,6 +57,8 @@ def _spec(body: Any, ctx: Any, version: Version) -> keypairs.KeyPairSpec:
                          "required property")
     if public_key is not None and (not isinstance(public_key, str) or not public_key):
         raise BadRequest("Keypair data is invalid: public_key must be a non-empty string")
+    # user_id is checked against the records (255 characters) before policy looks at it.
+    validation.check(KEYPAIR_IDS, {k: data[k] for k in ("user_id",) if k in data})
     kind = data.get("type", "ssh")
     if kind not in ("ssh", "x509"):
         raise BadRequest(f"Invalid input for field/attribute type. Value: {kind}. "

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from common import policy
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.validation import MAX_INT
 from compute_api.api.microversion import Version
 from compute_api.servers import ListQuery
 
@@ -27,7 +28,10 @@ def _int(request: Request, name: str, minimum: int = 0) -> int | None:
     if value < minimum:
         raise BadRequest(f"Invalid input for query parameters {name}. Value: {raw}. "
                          f"{value} is less than the minimum of {minimum}")
-    return value
+    # Upstream sets no maximum. Every such parameter is a count (limit, offset) or a
+    # lower bound on a 32-bit column (minRam, minDisk), which PostgreSQL compares as a
+    # 32-bit integer: past MAX_INT it is refused there, while the answer is the same.
+    return min(value, MAX_INT)
 
 
 def _limit(request: Request, max_limit: int) -> int:

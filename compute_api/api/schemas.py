@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from common.errors import BadRequest
+from common.validation import shorten
 from compute_api.api.errors import describe_validation
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
@@ -46,6 +50,29 @@ def _no_edge_spaces(value: str) -> str:
     if not value.isprintable():
         raise ValueError("Non-printable characters are not allowed")
     return value
+
+
+def _string_not_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("string_type", "None is not of type 'string'")
+    return value
+
+
+def _ip_address(family: int) -> Callable[[str | None], str | None]:
+    """A validator of an access address: empty (none) or an address of ``family``."""
+    def check(value: str | None) -> str | None:
+        if not value:
+            return value
+        try:
+            parsed = ipaddress.ip_address(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.version != family:
+            raise PydanticCustomError("ip_format", "'{value}' is not a 'ipv{family}'",
+                                      {"value": shorten(value), "family": family})
+        return value
+
+    return check
 
 
 class FlavorCreate(Strict):
@@ -105,6 +132,29 @@ class ServerCreate(Strict):
     hostname: str | None = Field(None, min_length=1, max_length=255)
 
     _name = field_validator("name")(_no_edge_spaces)
+    _ipv4 = field_validator("accessIPv4")(_ip_address(4))
+    _ipv6 = field_validator("accessIPv6")(_ip_address(6))
+
+    @field_validator("config_drive")
+    @classmethod
+    def _config_drive(cls, value: bool | str | None) -> bool | str | None:
+        # Kept with the server in a 255-character column.
+        if isinstance(value, str) and len(value) > 255:
+            raise PydanticCustomError("string_too_long", "'{value}' is too long",
+                                      {"value": shorten(value)})
+        return value
+
+    @field_validator("security_groups")
+    @classmethod
+    def _security_groups(cls, value: list[dict[str, str]] | None
+                         ) -> list[dict[str, str]] | None:
+        for group in value or []:
+            for item in group.values():
+                if not 1 <= len(item) <= 255:
+                    raise PydanticCustomError(
+                        "string_length", "'{value}' is not a 1-255 character name",
+                        {"value": shorten(item)})
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -178,6 +228,10 @@ class ServerUpdate(Strict):
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
 
     _name = field_validator("name")(_no_edge_spaces)
+    # Absent means unchanged; an explicit null is refused (upstream: a string).
+    _not_null = field_validator("name", "hostname", mode="before")(_string_not_null)
+    _ipv4 = field_validator("accessIPv4")(_ip_address(4))
+    _ipv6 = field_validator("accessIPv6")(_ip_address(6))
 
 
 class SchedulerHints(Strict):

@@ -24,7 +24,7 @@ from compute_api.api.deps import (
     SessionDep,
 )
 from compute_api.api.versions import base_url
-from compute_api.identity import store
+from compute_api.identity import schemas, store
 from compute_api.identity.login import password_login
 from compute_api.identity.views import (
     catalog_view,
@@ -106,6 +106,7 @@ def _identify(session: Session, runtime: Runtime, identity: dict[str, Any],
 @router.post("/v3/auth/tokens", status_code=201)
 def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> JSONResponse:
+    schemas.check("auth", body)
     auth = body.get("auth") if isinstance(body, dict) else None
     if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
         raise BadRequest("Expecting to find identity in auth.")
@@ -263,7 +264,7 @@ def create_user(body: BodyDep, request: Request, ctx: AdminContextDep, session: 
 def update_user(user_id: str, body: BodyDep, request: Request, ctx: AdminContextDep,
                 session: SessionDep) -> dict[str, Any]:
     user = _visible_user(session, ctx, user_id)
-    spec = _object(body, "user")
+    spec = _object(body, "user", "user_update")
     store.update_user(user, spec)
     return {"user": user_view(user, _base(request))}
 
@@ -273,7 +274,7 @@ def change_password(user_id: str, body: BodyDep, request: Request, ctx: ContextD
                     session: SessionDep, runtime: RuntimeDep) -> Response:
     if user_id != ctx.user_id:
         raise Forbidden("You are not authorized to change another user's password.")
-    spec = _object(body, "user")
+    spec = _object(body, "user", "password_change")
     old, new = spec.get("original_password"), spec.get("password")
     if not isinstance(old, str) or not isinstance(new, str) or not new:
         raise BadRequest("Expecting to find original_password and password in user.")
@@ -345,10 +346,12 @@ def show_domain(domain_id: str, request: Request, ctx: ContextDep) -> dict[str, 
     return {"domain": domain_view(domain_id, _base(request))}
 
 
-def _object(body: Any, key: str) -> dict[str, Any]:
+def _object(body: Any, key: str, schema: str | None = None) -> dict[str, Any]:
+    """``body[key]``, checked against the schema ``schema`` (default: ``key``)."""
     if not isinstance(body, dict) or not isinstance(body.get(key), dict):
         raise BadRequest(f"Expecting to find {key} in request body.")
     value: dict[str, Any] = body[key]
+    schemas.check(schema or key, value, key)
     return value
 
 

@@ -15,6 +15,7 @@ from common.compute_db.models import Image
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
+from compute_api.images.schemas import check_image
 from compute_api.images.source import visible_to
 from compute_api.images.store import ImageStore, receive
 
@@ -78,12 +79,12 @@ def _validate(fields: dict[str, Any]) -> None:
         raise BadRequest(f"Invalid value '{fields['container_format']}' for container_format")
     if fields.get("visibility") not in (None, "public", "private", "shared", "community"):
         raise BadRequest(f"Invalid value '{fields['visibility']}' for visibility")
-    for key in ("min_disk", "min_ram"):
-        if key in fields and (not isinstance(fields[key], int) or fields[key] < 0):
-            raise BadRequest(f"Invalid value for {key}")
     for key, value in fields.items():
         if key not in CORE and not isinstance(value, str):
             raise BadRequest(f"Property {key} must be a string")
+        if len(key) > 255:
+            raise BadRequest("Provided object does not match schema 'image': property "
+                             "names are at most 255 characters")
         if key in CORE - WRITABLE:
             raise Forbidden(f"Attribute '{key}' is read-only.")
 
@@ -115,8 +116,7 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
 
 @router.post("/images", status_code=201)
 def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONResponse:
-    if not isinstance(body, dict):
-        raise BadRequest("Image body must be a JSON object")
+    check_image(body)
     _validate(body)
     rule = {"public": "publicize_image", "community": "communitize_image"}.get(
         str(body.get("visibility")))

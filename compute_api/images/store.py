@@ -13,7 +13,7 @@ from starlette.requests import Request
 from common.compute_db.models import Image
 from common.context import RequestContext
 from common.db import transaction, utcnow
-from common.errors import Conflict, NotFound
+from common.errors import Conflict, NotFound, PayloadTooLarge
 from compute_api.runtime import Runtime
 
 
@@ -59,21 +59,33 @@ def _end_upload(runtime: Runtime, image_id: uuid.UUID, size: int | None,
         image.status, image.updated_at = "active", utcnow()
 
 
+def _too_large(cap: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The incoming image is too large: over the {cap} bytes "
+                           "this cloud accepts.")
+
+
 async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
                   image_id: str) -> None:
-    """Stream the request body into the store, then mark the image active."""
+    """Stream the request body into the store, then mark the image active. Raises
+    NotFound, Conflict, PayloadTooLarge (nothing kept, the image queued again)."""
     iid = await run_in_threadpool(_begin_upload, runtime, ctx, image_id)
     store = ImageStore(runtime.settings.data_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     partial = store.path(iid).with_suffix(".part")
     md5, sha, size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
+    cap = runtime.settings.images.size_cap
     try:
+        declared = request.headers.get("content-length", "")
+        if declared.isdecimal() and int(declared) > cap:
+            raise _too_large(cap)
         with partial.open("wb") as fh:
             async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise _too_large(cap)
                 fh.write(chunk)
                 md5.update(chunk)
                 sha.update(chunk)
-                size += len(chunk)
         os.replace(partial, store.path(iid))
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -10,12 +10,16 @@ from fastapi import Request
 
 from common.errors import BadRequest
 from placement.errors import QueryBadValue, QueryDuplicateKey
+from placement.inventories import MAX_INT
 from placement.microversion import Version
 
 FORBIDDEN_TRAITS_SINCE = Version(1, 22)
 MULTI_MEMBER_OF_SINCE = Version(1, 24)
 FORBIDDEN_AGGS_SINCE = Version(1, 32)
 ANY_TRAITS_SINCE = Version(1, 39)
+# ASCII digits only, as upstream's patterns: ``str.isdigit`` also takes "²", which int()
+# refuses.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def params(request: Request) -> list[tuple[str, str]]:
@@ -53,7 +57,7 @@ def parse_resources(value: str, key: str = "resources") -> dict[str, int]:
     result: dict[str, int] = {}
     for part in value.split(","):
         name, sep, amount = part.strip().partition(":")
-        if not sep or not name or not amount.strip().isdigit():
+        if not sep or not name or not _DIGITS.fullmatch(amount.strip()):
             raise BadRequest(
                 f"Badly formed {key} parameter. Expected {key} query string parameter in "
                 f"form: ?{key}=VCPU:2,MEMORY_MB:1024. Got: {value}."
@@ -64,7 +68,9 @@ def parse_resources(value: str, key: str = "resources") -> dict[str, int]:
             )
         if int(amount) < 1:
             raise BadRequest(f"Requested resource {name} expected positive integer amount.")
-        result[name] = int(amount)
+        # No inventory holds more than MAX_INT: a larger amount fits nowhere, as before,
+        # but stays within what the database can compare.
+        result[name] = min(int(amount), MAX_INT + 1)
     return result
 
 
@@ -167,8 +173,9 @@ def parse_uuid(value: str, key: str) -> uuid.UUID:
 
 
 def parse_limit(value: str, key: str = "limit") -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not _DIGITS.fullmatch(value) or int(value) < 1:
         raise QueryBadValue(
             f"Invalid query string parameters: {key} must be a positive integer. Got: {value}"
         )
-    return int(value)
+    # Any limit past MAX_INT means "all"; the database's integers end at 2**63.
+    return min(int(value), MAX_INT)

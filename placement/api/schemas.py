@@ -18,7 +18,8 @@ ClassName = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]+$", max_length
 CustomName = Annotated[str, StringConstraints(pattern=r"^CUSTOM_[A-Z0-9_]+$", max_length=255)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 ConsumerTypeName = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]+$", max_length=255)]
-Generation = Annotated[int, Field(ge=0)]
+# Generations count writes; past 2**63 - 1 the database could not even compare one.
+Generation = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Amount = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
