@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from common.settings import Settings
 
 TOKEN_PREFIX = "kn1"
-ALL_ROLES = ("admin", "member", "reader", "service")
-# admin implies member implies reader, as Keystone's default implied roles do; service
-# (what compute agents' credentials hold) implies nothing.
-IMPLIED = {"admin": ("admin", "member", "reader"), "member": ("member", "reader"),
+ALL_ROLES = ("admin", "manager", "member", "reader", "service")
+# admin and manager imply member implies reader, as Keystone's default implied roles do
+# (upstream policies name manager for project managers); service (what compute agents'
+# credentials hold) implies nothing.
+IMPLIED = {"admin": ("admin", "member", "reader"),
+           "manager": ("manager", "member", "reader"), "member": ("member", "reader"),
            "reader": ("reader",), "service": ("service",)}
 SERVICE_USER = "kilonova-service"
 SERVICE_PROJECT = "service"

@@ -30,6 +30,7 @@ from compute_api.api import (
     keypairs,
     migrations,
     quotas,
+    removed,
     server_actions,
     server_groups,
     server_items,
@@ -153,7 +154,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
-                   keypairs, server_groups, quotas, availability_zones):
+                   keypairs, server_groups, quotas, availability_zones, removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

@@ -8,12 +8,14 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,6 +84,23 @@ def generate_ssh() -> tuple[str, str]:
     return private, f"{public} Generated-by-Kilonova"
 
 
+def generate_x509(user_id: str, project_id: str) -> tuple[str, str]:
+    """A new RSA key and a self-signed certificate naming its owner, as upstream made for
+    x509 key pairs before 2.92: (private key PEM, certificate PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kilonova"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"{user_id}-{project_id}")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    return private, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def create(session: Session, settings: QuotaSettings, ctx: RequestContext,
            spec: KeyPairSpec) -> tuple[KeyPair, str | None]:
     """Import or generate a key pair; returns it and the private key if generated."""
@@ -91,9 +110,8 @@ def create(session: Session, settings: QuotaSettings, ctx: RequestContext,
     private = None
     public = spec.public_key
     if public is None:
-        if spec.type != "ssh":
-            raise BadRequest("Generating x509 key pairs is not supported: import one.")
-        private, public = generate_ssh()
+        private, public = (generate_ssh() if spec.type == "ssh"
+                           else generate_x509(spec.user_id, ctx.project_id or ""))
     fingerprint = (ssh_fingerprint(public) if spec.type == "ssh"
                    else x509_fingerprint(public))
     keypair = KeyPair(user_id=spec.user_id, name=spec.name, type=spec.type,

@@ -8,6 +8,7 @@ own (versions; flavor list and show) need no token or any valid token, as upstre
 from __future__ import annotations
 
 from common.policy import RouteTable, RuleDefault
+from compute_api.removed_apis import REMOVED
 
 ADMIN = "rule:context_is_admin"
 READER = "rule:project_reader_or_admin"
@@ -241,7 +242,7 @@ def route_table() -> RouteTable:
         routed, prefix="/v2.1",
         public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
-                       ("GET", "/flavors/{flavor_id}")],
+                       ("GET", "/flavors/{flavor_id}"), *REMOVED],
         actions={("POST", path): {key: name for key, (name, _, _) in table.items()}
                  for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS))},
     )

@@ -70,7 +70,8 @@ def _ip_address(family: int) -> Callable[[str | None], str | None]:
         if parsed is None or parsed.version != family:
             raise PydanticCustomError("ip_format", "'{value}' is not a 'ipv{family}'",
                                       {"value": shorten(value), "family": family})
-        return value
+        # Kept and shown in canonical form, as upstream's address column does.
+        return str(parsed)
 
     return check
 
@@ -88,6 +89,15 @@ class FlavorCreate(Strict):
     description: str | None = Field(None, max_length=65535)
 
     _name = field_validator("name")(_no_edge_spaces)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _number_id(cls, value: Any) -> Any:
+        # Upstream takes a number as the id too (Tempest makes integer ids) and keeps
+        # its text.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @field_validator("id")
     @classmethod

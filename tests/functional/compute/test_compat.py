@@ -1,0 +1,89 @@
+"""Compatibility details clients and upstream's own tests rely on: integer flavor ids,
+canonical access addresses, generated x509 key pairs before 2.92, 410 for removed APIs."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from cryptography import x509
+
+from cli.embedded import EmbeddedCloud
+from compute_api.removed_apis import REMOVED
+from tests.cloud import CloudClient
+from tests.functional.compute.conftest import client_for
+from tests.functional.compute.helpers import ensure_flavor, public_image
+
+
+def test_flavor_id_may_be_a_number(shared_client: CloudClient) -> None:
+    number = int(uuid.uuid4().int % 10**9)
+    made = shared_client.compute("POST", "/flavors", json={"flavor": {
+        "name": f"int-{number}", "ram": 64, "vcpus": 1, "disk": 0, "id": number}})
+    assert made.status_code == 200, made.text
+    assert made.json()["flavor"]["id"] == str(number)
+    shown = shared_client.compute("GET", f"/flavors/{number}")
+    assert shown.status_code == 200 and shown.json()["flavor"]["name"] == f"int-{number}"
+    assert shared_client.compute("DELETE", f"/flavors/{number}").status_code == 202
+    # Booleans are no numbers.
+    for bad in (True, False):
+        resp = shared_client.compute("POST", "/flavors", json={"flavor": {
+            "name": f"bad-{uuid.uuid4().hex[:6]}", "ram": 64, "vcpus": 1, "disk": 0,
+            "id": bad}})
+        assert resp.status_code == 400, (bad, resp.text)
+
+
+def test_access_ipv6_is_kept_canonical(shared_client: CloudClient) -> None:
+    flavor = ensure_flavor(shared_client, "compat.tiny", ram=64)
+    image = public_image(shared_client, "compat-image")
+    server = shared_client.boot(flavor, image, accessIPv6="2001:0DB8:0000::0001",
+                                accessIPv4="192.0.2.7")
+    try:
+        shown = shared_client.server(server)
+        assert shown["accessIPv6"] == "2001:db8::1"
+        assert shown["accessIPv4"] == "192.0.2.7"
+        updated = shared_client.compute("PUT", f"/servers/{server}", json={"server": {
+            "accessIPv6": "2001:DB8:0:0:0:0:0:2"}})
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["server"]["accessIPv6"] == "2001:db8::2"
+    finally:
+        shared_client.compute("DELETE", f"/servers/{server}")
+        shared_client.wait_gone(server)
+
+
+@pytest.mark.parametrize("version", ["2.2", "2.91"])
+def test_x509_key_pairs_are_generated_until_2_92(shared_cloud: EmbeddedCloud,
+                                                  version: str) -> None:
+    client = client_for(shared_cloud, "x509-user:x509-project", version)
+    name = f"cert-{uuid.uuid4().hex[:6]}"
+    try:
+        made = client.compute("POST", "/os-keypairs", json={"keypair": {
+            "name": name, "type": "x509"}})
+        assert made.status_code in (200, 201), made.text
+        body = made.json()["keypair"]
+        assert body["type"] == "x509" and "BEGIN RSA PRIVATE KEY" in body["private_key"]
+        cert = x509.load_pem_x509_certificate(body["public_key"].encode())
+        digest = cert.fingerprint(cert.signature_hash_algorithm or x509.hashes.SHA1())
+        assert len(body["fingerprint"].split(":")) in (20, len(digest))
+        shown = client.compute("GET", f"/os-keypairs/{name}").json()["keypair"]
+        assert shown["public_key"] == body["public_key"] and "private_key" not in shown
+    finally:
+        client.compute("DELETE", f"/os-keypairs/{name}")
+        client.close()
+
+
+def test_removed_apis_answer_410(shared_cloud: EmbeddedCloud) -> None:
+    client = client_for(shared_cloud, "gone-user:gone-project", "2.1")
+    try:
+        for method, path in REMOVED:
+            concrete = path.replace("{server_id}", str(uuid.uuid4())).replace("{id}", "1")
+            resp = client.compute(method, concrete, json={} if method in ("POST", "PUT")
+                                  else None)
+            assert resp.status_code == 410, (method, path, resp.text)
+            assert resp.json()["computeFault"]["code"] == 410
+        # Without a token it is still a 401 first.
+        anonymous = CloudClient(shared_cloud.base_url, token="")
+        anonymous.http.headers.pop("X-Auth-Token", None)
+        assert anonymous.compute("GET", "/os-cells").status_code == 401
+        anonymous.close()
+    finally:
+        client.close()
