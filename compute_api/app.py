@@ -10,14 +10,13 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.auth import client_auth, token_verifier
+from common.auth import token_verifier
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, create_engine, read_only, session_factory
 from common.errors import ControlPlaneError
 from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
-from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
     availability_zones,
     errors,
@@ -43,24 +42,20 @@ from compute_api.images.source import image_lookup
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
-from placement.client import PlacementClient
 
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
 
-def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
+def open_runtime(settings: Settings, messaging: Messaging,
                  catalog: dict[str, str] | None = None) -> Runtime:
-    """Connect to the compute DB (refusing an old schema), the bus and placement."""
+    """Connect to the compute DB (refusing an old schema) and the bus."""
     engine = create_engine(settings.compute_db_url, settings.database.pool_size)
     check_at_head("compute", engine)
     sessions = session_factory(engine)
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, read_sessions=read_only(sessions),
         messaging=messaging, conductor=ConductorClient(messaging),
-        compute=ComputeClient(messaging),
-        placement=PlacementClient(placement_url, **client_auth(settings),
-                                  timeout=settings.placement.timeout),
         verifier=token_verifier(settings), catalog=dict(catalog or {}),
         policy=api_enforcer(settings.auth.policy_file), images=image_lookup(settings),
     )
@@ -68,7 +63,6 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
 
 def close_runtime(runtime: Runtime) -> None:
     runtime.images.close()
-    runtime.placement.close()
     runtime.engine.dispose()
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from common import policy
 from common.compute_db.models import Image
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from common.states import ImageStatus
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
 from compute_api.images.store import ImageStore, receive
 
@@ -161,7 +162,7 @@ async def upload_image(image_id: str, request: Request, ctx: ContextDep,
 def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> Response:
     image = _get(session, image_id, ctx.project_id, ctx.is_admin)
-    if image.status != "active":
+    if image.status != ImageStatus.ACTIVE:
         return Response(status_code=204)
     path = ImageStore(runtime.settings.data_dir).path(image.id)
     return FileResponse(path, media_type="application/octet-stream",

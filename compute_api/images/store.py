@@ -14,6 +14,7 @@ from common.compute_db.models import Image
 from common.context import RequestContext
 from common.db import transaction, utcnow
 from common.errors import Conflict, NotFound
+from common.states import ImageStatus
 from compute_api.runtime import Runtime
 
 
@@ -36,10 +37,10 @@ def _begin_upload(runtime: Runtime, ctx: RequestContext, image_id: str) -> uuid.
             image = None
         if image is None or (image.owner != ctx.project_id and not ctx.is_admin):
             raise NotFound(f"No image found with ID {image_id}")
-        if image.status != "queued":
+        if image.status != ImageStatus.QUEUED:
             raise Conflict(f"Image status transition from {image.status} to saving is not "
                            "allowed")
-        image.status = "saving"
+        image.status = ImageStatus.SAVING
         return image.id
 
 
@@ -50,11 +51,11 @@ def _end_upload(runtime: Runtime, image_id: uuid.UUID, size: int | None,
         if image is None:
             return
         if size is None:
-            image.status = "queued"
+            image.status = ImageStatus.QUEUED
             return
         image.size, image.checksum = size, md5
         image.os_hash_algo, image.os_hash_value = "sha512", sha512
-        image.status, image.updated_at = "active", utcnow()
+        image.status, image.updated_at = ImageStatus.ACTIVE, utcnow()
 
 
 async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
