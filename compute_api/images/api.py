@@ -154,7 +154,7 @@ def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
 @router.put("/images/{image_id}/file", status_code=204)
 async def upload_image(image_id: str, request: Request, ctx: ContextDep,
                        runtime: RuntimeDep) -> Response:
-    await receive(request, runtime, ctx, image_id)
+    await receive(request.stream(), runtime, ctx, image_id)
     return Response(status_code=204)
 
 

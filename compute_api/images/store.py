@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
+from collections.abc import AsyncIterable
 from pathlib import Path
-
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from common.compute_db.models import Image
 from common.context import RequestContext
@@ -58,17 +57,17 @@ def _end_upload(runtime: Runtime, image_id: uuid.UUID, size: int | None,
         image.status, image.updated_at = ImageStatus.ACTIVE, utcnow()
 
 
-async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
+async def receive(chunks: AsyncIterable[bytes], runtime: Runtime, ctx: RequestContext,
                   image_id: str) -> None:
     """Stream the request body into the store, then mark the image active."""
-    iid = await run_in_threadpool(_begin_upload, runtime, ctx, image_id)
+    iid = await asyncio.to_thread(_begin_upload, runtime, ctx, image_id)
     store = ImageStore(runtime.settings.data_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     partial = store.path(iid).with_suffix(".part")
     md5, sha, size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
     try:
         with partial.open("wb") as fh:
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 fh.write(chunk)
                 md5.update(chunk)
                 sha.update(chunk)
@@ -76,6 +75,6 @@ async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
         os.replace(partial, store.path(iid))
     except BaseException:
         partial.unlink(missing_ok=True)
-        await run_in_threadpool(_end_upload, runtime, iid, None, None, None)
+        await asyncio.to_thread(_end_upload, runtime, iid, None, None, None)
         raise
-    await run_in_threadpool(_end_upload, runtime, iid, size, md5.hexdigest(), sha.hexdigest())
+    await asyncio.to_thread(_end_upload, runtime, iid, size, md5.hexdigest(), sha.hexdigest())

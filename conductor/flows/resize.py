@@ -16,9 +16,9 @@ from common.compute_db import queries
 from common.compute_db.models import Instance, Migration
 from common.context import RequestContext
 from common.db import transaction
-from common.errors import ControlPlaneError, NotFound, NoValidHost
+from common.errors import ControlPlaneError, NotFound
 from common.lifecycle import MOVE_TASKS, Event, confirmed, reverted
-from common.messages import FlavorPayload, HostSelection
+from common.messages import FlavorPayload, HostSelection, RequestSpec
 from common.settings import Settings
 from common.states import MigrationKind, MigrationStatus, TaskState, VmState
 from compute_agent.rpc.client import ComputeClient
@@ -71,26 +71,25 @@ class MoveFlow:
             LOG.warning("migration %s held no allocations to give back to %s", mig.uuid,
                         inst.uuid)
 
-    def _select(self, ctx: RequestContext, inst: Instance, mig: Migration,
-                same_host_ok: bool) -> HostSelection:
-        """Schedule and claim the destination for the instance. Raises NoValidHost."""
+    def _spec(self, inst: Instance, mig: Migration, same_host_ok: bool) -> RequestSpec:
         with transaction(self._tasks.reads) as session:
             fresh = queries.get_instance(session, inst.uuid)
             spec = to_request_spec(session, fresh)
-        spec = spec.model_copy(update={
+        return spec.model_copy(update={
             "flavor": FlavorPayload.model_validate(mig.new_flavor),
             "ignore_hosts": [] if same_host_ok else [mig.source_compute],
             "requested_host": mig.requested_host, "requested_node": None,
         })
-        return self._scheduler.select_destination(ctx, spec)
 
     def _claim(self, ctx: RequestContext, inst: Instance, mig: Migration) -> HostSelection:
-        """The destination: the scheduler's pick, or a forced host claimed directly."""
+        """The destination, chosen and claimed by the scheduler (a forced host: claimed
+        there without filters). Raises NoValidHost."""
         self._to_migration(inst, mig)
         try:
+            spec = self._spec(inst, mig, self._same_host_ok(mig))
             if mig.force and mig.requested_host:
-                return self._claim_forced(inst, mig)
-            return self._select(ctx, inst, mig, self._same_host_ok(mig))
+                return self._scheduler.claim_forced_host(ctx, spec)
+            return self._scheduler.select_destination(ctx, spec)
         except ControlPlaneError:
             self._back_to_instance(inst, mig)
             raise
@@ -98,21 +97,6 @@ class MoveFlow:
     def _same_host_ok(self, mig: Migration) -> bool:
         return (mig.migration_type == MigrationKind.RESIZE
                 and self._settings.conductor.allow_resize_to_same_host)
-
-    def _claim_forced(self, inst: Instance, mig: Migration) -> HostSelection:
-        """A live migration forced to a host (2.30): no scheduler, claim there directly."""
-        host = mig.requested_host or ""
-        with transaction(self._tasks.reads) as session:
-            node = queries.compute_node_of_host(session, host)
-        if node is None:
-            raise NoValidHost(f"No valid host was found. Host {host} has no compute node.")
-        resources = FlavorPayload.model_validate(mig.new_flavor).resources()
-        allocations = {str(node.uuid): resources}
-        if not self._placement.claim(inst.uuid, allocations, inst.project_id, inst.user_id):
-            raise NoValidHost(f"No valid host was found. Host {host} has no room for "
-                              f"{resources}.")
-        return HostSelection(host=host, nodename=node.hypervisor_hostname,
-                             compute_node_uuid=node.uuid, allocations=allocations)
 
     def _best_effort(self, what: str, call: Any, *args: Any) -> Any:
         try:

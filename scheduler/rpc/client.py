@@ -10,8 +10,11 @@ TOPIC = "scheduler"
 
 
 class SchedulerClient(RpcClient):
+    """1.0: select_destination. 1.1: claim_forced_host, so that only the scheduler
+    claims resources in placement."""
+
     topic = TOPIC
-    version = "1.0"
+    version = "1.1"
 
     def select_destination(self, ctx: RequestContext, spec: RequestSpec) -> HostSelection:
         """Choose a host for one server and claim its resources there.
@@ -19,4 +22,12 @@ class SchedulerClient(RpcClient):
         Raises NoValidHost (with an explanation) when nothing fits.
         """
         data = self._call(ctx, "select_destination", spec=dump(spec))
+        return HostSelection.model_validate(data)
+
+    def claim_forced_host(self, ctx: RequestContext, spec: RequestSpec) -> HostSelection:
+        """Claim ``spec.requested_host`` for a forced move, skipping filters.
+
+        Raises NoValidHost when the host has no compute node or no room.
+        """
+        data = self._call(ctx, "claim_forced_host", spec=dump(spec))
         return HostSelection.model_validate(data)

@@ -13,7 +13,7 @@ from scheduler.manager import SchedulerManager
 
 
 class SchedulerEndpoint:
-    target = om.Target(version="1.0")
+    target = om.Target(version="1.1")
 
     def __init__(self, manager: SchedulerManager) -> None:
         self._manager = manager
@@ -21,3 +21,7 @@ class SchedulerEndpoint:
     @endpoint
     def select_destination(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
         return dump(self._manager.select_destination(RequestSpec.model_validate(spec)))
+
+    @endpoint
+    def claim_forced_host(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
+        return dump(self._manager.claim_forced_host(RequestSpec.model_validate(spec)))
