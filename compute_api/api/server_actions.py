@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from common.context import RequestContext
 from common.errors import BadRequest, NotFound
-from common.states import Action
+from common.states import POWER_RESULTS, Action
 from compute_api import server_actions
 from compute_api.api.deps import (
     AfterCommit,
@@ -25,6 +25,7 @@ from compute_api.api.deps import (
     VersionDep,
 )
 from compute_api.api.microversion import Version
+from compute_api.policies import ACTIONS
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}")
@@ -230,13 +231,12 @@ def _live_migrate(call: Call) -> Response:
     return _accepted()
 
 
+# Power actions without arguments: one handler each, straight from the action table.
+_SIMPLE_POWER = {key: _simple_power(rule.starts[0], key) for key, rule in ACTIONS.items()
+                 if len(rule.starts) == 1 and rule.starts[0] in POWER_RESULTS}
+
 HANDLERS: dict[str, Callable[[Call], Response]] = {
-    "os-start": _simple_power(Action.START, "os-start"),
-    "os-stop": _simple_power(Action.STOP, "os-stop"),
-    "pause": _simple_power(Action.PAUSE, "pause"),
-    "unpause": _simple_power(Action.UNPAUSE, "unpause"),
-    "suspend": _simple_power(Action.SUSPEND, "suspend"),
-    "resume": _simple_power(Action.RESUME, "resume"),
+    **_SIMPLE_POWER,
     "reboot": _reboot,
     "lock": _lock(True),
     "unlock": _lock(False),
