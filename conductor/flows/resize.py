@@ -16,7 +16,7 @@ from common.compute_db import queries
 from common.compute_db.models import Instance, Migration
 from common.context import RequestContext
 from common.db import transaction
-from common.errors import ControlPlaneError, NotFound
+from common.errors import ControlPlaneError, NotFound, ServiceUnavailable
 from common.lifecycle import MOVE_TASKS, Event, confirmed, reverted
 from common.messages import FlavorPayload, HostSelection, RequestSpec
 from common.settings import Settings
@@ -29,11 +29,12 @@ from scheduler.rpc.client import SchedulerClient
 
 LOG = logging.getLogger(__name__)
 
-MIGRATION_CONSUMER_TYPE = "MIGRATION"
-
-
 class MoveFlow:
-    """What resize, cold and live migration share: records, allocations, scheduling."""
+    """What resize, cold and live migration share: records, allocations, scheduling.
+
+    The scheduler claims (the destination, and the source's share for the migration);
+    the conductor writes to placement only to give back or release what a move held.
+    """
 
     def __init__(self, tasks: Tasks, scheduler: SchedulerClient, compute: ComputeClient,
                  placement: PlacementClient, settings: Settings) -> None:
@@ -57,11 +58,6 @@ class MoveFlow:
         with transaction(self._tasks.sessions) as session:
             queries.set_migration_status(session, migration_uuid, status, **values)
 
-    def _to_migration(self, inst: Instance, mig: Migration) -> None:
-        """The source host's allocations become the migration's."""
-        self._placement.move_allocations(inst.uuid, mig.uuid, inst.project_id, inst.user_id,
-                                         target_type=MIGRATION_CONSUMER_TYPE)
-
     def _back_to_instance(self, inst: Instance, mig: Migration) -> None:
         """The migration's (source) allocations return to the instance, replacing any
         destination claim."""
@@ -83,14 +79,14 @@ class MoveFlow:
 
     def _claim(self, ctx: RequestContext, inst: Instance, mig: Migration) -> HostSelection:
         """The destination, chosen and claimed by the scheduler (a forced host: claimed
-        there without filters). Raises NoValidHost."""
-        self._to_migration(inst, mig)
+        there without filters), the source's share moved to the migration. Raises
+        NoValidHost."""
+        spec = self._spec(inst, mig, self._same_host_ok(mig))
         try:
-            spec = self._spec(inst, mig, self._same_host_ok(mig))
-            if mig.force and mig.requested_host:
-                return self._scheduler.claim_forced_host(ctx, spec)
-            return self._scheduler.select_destination(ctx, spec)
-        except ControlPlaneError:
+            return self._scheduler.claim_move(ctx, spec, mig.uuid,
+                                              forced=bool(mig.force and mig.requested_host))
+        except ServiceUnavailable:
+            # No answer: the scheduler may have moved the share; hand it back if so.
             self._back_to_instance(inst, mig)
             raise
 

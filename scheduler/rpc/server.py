@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import oslo_messaging as om
@@ -23,5 +24,7 @@ class SchedulerEndpoint:
         return dump(self._manager.select_destination(RequestSpec.model_validate(spec)))
 
     @endpoint
-    def claim_forced_host(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
-        return dump(self._manager.claim_forced_host(RequestSpec.model_validate(spec)))
+    def claim_move(self, ctx: RequestContext, spec: dict[str, Any], migration_uuid: str,
+                   forced: bool) -> dict[str, Any]:
+        return dump(self._manager.claim_move(RequestSpec.model_validate(spec),
+                                             uuid.UUID(migration_uuid), forced))
