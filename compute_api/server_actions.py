@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from common.compute_db import queries
 from common.compute_db.models import Image, Instance, Migration
-from common.compute_db.transition import Record, transition
+from common.compute_db.transition import Record, seen, transition
 from common.context import RequestContext
 from common.db import utcnow
 from common.errors import BadRequest, Conflict, InvalidState, NotFound
@@ -26,8 +26,6 @@ from common.states import (
     ImageStatus,
     MigrationKind,
     MigrationStatus,
-    TaskState,
-    VmState,
     allowed,
 )
 from compute_api import quotas, server_items, servers
@@ -82,9 +80,8 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
         # The source aborts a live migration only after this long: never expire it sooner.
         seconds += runtime.settings.libvirt.live_migration_completion_timeout
     deadline = utcnow() + timedelta(seconds=seconds)
-    seen = (VmState(inst.vm_state), TaskState(inst.task_state) if inst.task_state else None)
     record = Record(ctx, RECORDED_NAMES.get(action, action.value))
-    if not transition(session, inst.uuid, action, seen=seen, deadline=deadline,
+    if not transition(session, inst.uuid, action, seen=seen(inst), deadline=deadline,
                       record=record):
         raise Conflict(f"Instance {inst.uuid} changed while '{_method(action)}' was "
                        "requested; retry")

@@ -24,7 +24,7 @@ from common.compute_db.models import (
     KeyPair,
     Service,
 )
-from common.compute_db.transition import Record, created, transition
+from common.compute_db.transition import Record, created, seen, transition
 from common.context import RequestContext
 from common.db import utcnow
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -565,13 +565,8 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
         if not allowed(Action.DELETE, inst.vm_state, inst.task_state):
             raise Conflict(f"Cannot 'delete' instance {inst.uuid} while it is in vm_state "
                            f"{inst.vm_state}")
-        if transition(session, inst.uuid, Action.DELETE,
-                      seen=(VmState(inst.vm_state), _task(inst.task_state)),
+        if transition(session, inst.uuid, Action.DELETE, seen=seen(inst),
                       deadline=deadline, record=Record(ctx, "delete")):
             return inst.uuid
         session.expire(inst)
     raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")
-
-
-def _task(task: str | None) -> TaskState | None:
-    return TaskState(task) if task is not None else None

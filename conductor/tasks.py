@@ -17,9 +17,11 @@ from common.context import RequestContext
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound
 from common.lifecycle import Event, Trigger
-from common.states import TaskState
+from common.states import MigrationStatus, TaskState
 
 LOG = logging.getLogger(__name__)
+
+MigrationUpdate = tuple[uuid.UUID, MigrationStatus]
 
 
 class Tasks:
@@ -66,24 +68,31 @@ class Tasks:
 
     def step(self, instance_uuid: uuid.UUID, task: TaskState, trigger: Trigger, *,
              values: Mapping[str, Any] | None = None, power: int | None = None,
-             fault: str | None = None) -> bool:
-        """Take ``trigger`` while the server is still in ``task``. False if it changed."""
+             fault: str | None = None, migration: MigrationUpdate | None = None) -> bool:
+        """Take ``trigger`` while the server is still in ``task``. False if it changed.
+
+        ``migration``: the move's record changes status in the same transaction, so a
+        client that sees the server's new status finds the migration there too.
+        """
         with transaction(self.sessions) as session:
             moved = transition(session, instance_uuid, trigger, expect_task={task},
                                values=values, power=power, fault=fault)
+            if moved is not None and migration is not None:
+                queries.set_migration_status(session, *migration)
         return moved is not None
 
     def end(self, instance_uuid: uuid.UUID, task: TaskState, event: Event = Event.DONE, *,
-            values: Mapping[str, Any] | None = None, power: int | None = None) -> bool:
+            values: Mapping[str, Any] | None = None, power: int | None = None,
+            migration: MigrationUpdate | None = None) -> bool:
         """Leave ``task`` by its successful outcome. False if the server changed."""
-        won = self.step(instance_uuid, task, event, values=values, power=power)
+        won = self.step(instance_uuid, task, event, values=values, power=power,
+                        migration=migration)
         if not won:
             LOG.info("instance %s left task %s meanwhile (deleted?)", instance_uuid, task)
         return won
 
-    def fail(self, instance_uuid: uuid.UUID, task: TaskState, message: str,
-             event: Event = Event.FAILED) -> bool:
-        """Leave ``task`` by ``event`` and record a fault saying why."""
-        won = self.step(instance_uuid, task, event, fault=message)
+    def fail(self, instance_uuid: uuid.UUID, task: TaskState, message: str) -> bool:
+        """Leave ``task`` as failed (the table says where) and record a fault saying why."""
+        won = self.step(instance_uuid, task, Event.FAILED, fault=message)
         LOG.warning("instance %s: %s failed: %s", instance_uuid, task, message)
         return won

@@ -56,6 +56,11 @@ def created(instance: Instance, deadline: datetime) -> None:
     instance.task_deadline = deadline
 
 
+def seen(instance: Instance) -> State:
+    """The states of a loaded instance, as ``transition(seen=...)`` expects them."""
+    return VmState(instance.vm_state), _task(instance.task_state)
+
+
 def transition(
     session: Session, instance_uuid: uuid.UUID, trigger: Trigger, *,
     seen: State | None = None, expect_task: Collection[TaskState | None] | None = None,

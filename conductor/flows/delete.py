@@ -21,11 +21,10 @@ from common.lifecycle import Event
 from common.settings import Settings
 from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
+from conductor.hosts import COMPUTE_BINARY
 from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
-
-COMPUTE_BINARY = "kilonova-compute"
 
 
 class DeleteFlow:
@@ -41,24 +40,23 @@ class DeleteFlow:
 
     def delete(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Finish a delete the API started: through the host's agent, or right here."""
-        host = self._agent_host(instance_uuid)
+        with transaction(self._reads) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return
+            if inst.task_state != TaskState.DELETING:
+                LOG.info("instance %s is no longer deleting; nothing to do", instance_uuid)
+                return
+            host = inst.host if inst.host and self._host_up(session, inst.host) else None
         if host is None:
             self._delete_locally(instance_uuid)
         else:
             self._compute.terminate_instance(ctx, host, instance_uuid)
 
-    def _agent_host(self, instance_uuid: uuid.UUID) -> str | None:
-        """The host whose agent must destroy the guest; None: nobody to ask."""
-        with transaction(self._reads) as session:
-            try:
-                inst = queries.get_instance(session, instance_uuid)
-            except NotFound:
-                return None
-            if inst.host is None:
-                return None
-            svc = queries.get_service(session, inst.host, COMPUTE_BINARY)
-            down_time = self._settings.service.service_down_time
-            return inst.host if queries.is_up(svc, down_time) else None
+    def _host_up(self, session: Session, host: str) -> bool:
+        svc = queries.get_service(session, host, COMPUTE_BINARY)
+        return queries.is_up(svc, self._settings.service.service_down_time)
 
     def _delete_locally(self, instance_uuid: uuid.UUID) -> None:
         with transaction(self._sessions) as session:

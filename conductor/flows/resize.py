@@ -156,9 +156,9 @@ class ResizeFlow(MoveFlow):
             self._tasks.fail(inst.uuid, task, f"{mig.migration_type} to {dest} failed: "
                              f"{exc.message}")
             return
-        if self._tasks.end(inst.uuid, task, Event.MOVE_FINISHED, power=power, values={
+        if self._tasks.end(inst.uuid, task, Event.MOVE_FINISHED, power=power,
+                           migration=(mig.uuid, MigrationStatus.FINISHED), values={
                 "host": dest, "node": selection.nodename, "flavor": dict(mig.new_flavor)}):
-            self._set_status(mig.uuid, MigrationStatus.FINISHED)
             LOG.info("instance %s moved %s -> %s, awaiting confirmation", inst.uuid,
                      source, dest)
 
