@@ -177,3 +177,22 @@ def test_the_cli_prints_the_diagram(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["states", "--dot"]) == 0
     assert capsys.readouterr().out == lifecycle.to_dot()
+
+
+def _raw_state_compares(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(_is_column_read(s) for s in sides) and any(
+                    isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_agent_compares_states_as_enums_never_as_strings() -> None:
+    offenders = [f"{path.relative_to(REPO)}:{line}"
+                 for path in sorted((REPO / "compute_agent").rglob("*.py"))
+                 for line in _raw_state_compares(ast.parse(path.read_text()))]
+    assert offenders == []
+    assert _raw_state_compares(ast.parse("inst.task_state != 'spawning'"))
