@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     pol.add_argument("action", choices=["sample"])
     pol.add_argument("--service", choices=["api", "placement"], default="api",
                      help="api: compute and image APIs (default); placement")
+    states = sub.add_parser("states", help="the server lifecycle table")
+    states.add_argument("--dot", action="store_true", required=True,
+                        help="print it as a Graphviz digraph")
     identity.add_parsers(sub)
     return parser
 
@@ -85,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "policy":
         sys.stdout.write(_policy_sample(args.service))
+        return 0
+    if args.command == "states":
+        from common.lifecycle import to_dot
+
+        sys.stdout.write(to_dot())
         return 0
     try:
         settings = _settings(args)

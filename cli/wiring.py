@@ -89,11 +89,10 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     sessions = _compute_db(settings)
     placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
-    builds = BuildFlow(sessions, SchedulerClient(messaging), ComputeClient(messaging),
-                       placement, settings)
-    deletes = DeleteFlow(sessions, placement)
     compute, scheduler, tasks = ComputeClient(messaging), SchedulerClient(messaging), \
         Tasks(sessions)
+    builds = BuildFlow(sessions, scheduler, compute, placement, settings)
+    deletes = DeleteFlow(sessions, placement, compute, settings)
     moves = (tasks, scheduler, compute, placement, settings)
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
                                  ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
@@ -191,8 +190,7 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
                 await stack.enter_async_context(child.router.lifespan_context(child))
             runtime: Any = None
             if runtime_apps:
-                assert placement_url is not None
-                runtime = open_runtime(settings, messaging, placement_url, catalog)
+                runtime = open_runtime(settings, messaging, catalog)
                 for child in runtime_apps:
                     child.state.runtime = runtime
             try:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.states import TaskState, VmState
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -85,8 +87,9 @@ class InstancePayload(Payload):
     user_id: str
     flavor: FlavorPayload
     image_ref: str | None
-    vm_state: str
-    task_state: str | None
+    # Enums with the same string values: the JSON on the wire is unchanged.
+    vm_state: VmState
+    task_state: TaskState | None
     power_state: int
     host: str | None
     node: str | None

@@ -47,6 +47,16 @@ class TaskState(StrEnum):
     MIGRATING = "migrating"
     DELETING = "deleting"
     IMAGE_SNAPSHOT = "image_snapshot"
+    # Declared for the actions that come next (rebuild, shelve, rescue, soft delete):
+    # the lifecycle table already says where they lead.
+    REBUILD_SPAWNING = "rebuild_spawning"
+    SHELVING = "shelving"
+    SHELVING_OFFLOADING = "shelving_offloading"
+    UNSHELVING = "unshelving"
+    RESCUING = "rescuing"
+    UNRESCUING = "unrescuing"
+    SOFT_DELETING = "soft-deleting"
+    RESTORING = "restoring"
 
 
 class PowerState(IntEnum):
@@ -74,6 +84,16 @@ class Action(StrEnum):
     CONFIRM_RESIZE = "confirmResize"
     REVERT_RESIZE = "revertResize"
     LIVE_MIGRATE = "live-migration"
+    # Not served yet: their rules and outcomes are in the tables, handlers come next.
+    REBUILD = "rebuild"
+    EVACUATE = "evacuate"
+    SHELVE = "shelve"
+    SHELVE_OFFLOAD = "shelveOffload"
+    UNSHELVE = "unshelve"
+    RESCUE = "rescue"
+    UNRESCUE = "unrescue"
+    SOFT_DELETE = "softDelete"
+    RESTORE = "restore"
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,7 @@ class Rule:
 
 ALL_LIVE = frozenset(VmState) - {VmState.DELETED}
 ANY_TASK: frozenset[TaskState | None] = frozenset({None, *TaskState})
+_REBUILDABLE = frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR})
 
 ACTIONS: Mapping[Action, Rule] = {
     Action.DELETE: Rule(ALL_LIVE, TaskState.DELETING, ANY_TASK),
@@ -116,6 +137,18 @@ ACTIONS: Mapping[Action, Rule] = {
     Action.REVERT_RESIZE: Rule(frozenset({VmState.RESIZED}), TaskState.RESIZE_REVERTING),
     Action.LIVE_MIGRATE: Rule(frozenset({VmState.ACTIVE, VmState.PAUSED}),
                               TaskState.MIGRATING),
+    Action.REBUILD: Rule(_REBUILDABLE, TaskState.REBUILDING),
+    Action.EVACUATE: Rule(_REBUILDABLE, TaskState.REBUILDING),
+    Action.SHELVE: Rule(frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED,
+                                   VmState.SUSPENDED}), TaskState.SHELVING),
+    Action.SHELVE_OFFLOAD: Rule(frozenset({VmState.SHELVED}), TaskState.SHELVING_OFFLOADING),
+    Action.UNSHELVE: Rule(frozenset({VmState.SHELVED, VmState.SHELVED_OFFLOADED}),
+                          TaskState.UNSHELVING),
+    Action.RESCUE: Rule(_REBUILDABLE, TaskState.RESCUING),
+    Action.UNRESCUE: Rule(frozenset({VmState.RESCUED}), TaskState.UNRESCUING),
+    Action.SOFT_DELETE: Rule(ALL_LIVE - {VmState.SOFT_DELETED, VmState.BUILDING},
+                             TaskState.SOFT_DELETING),
+    Action.RESTORE: Rule(frozenset({VmState.SOFT_DELETED}), TaskState.RESTORING),
 }
 
 # The vm_state a power action leaves the server in when it succeeds.
@@ -187,3 +220,54 @@ def allowed(action: Action, vm_state: VmState | str, task_state: TaskState | str
 
 # Task states a server may hold only for a bounded time; the conductor ends them.
 TRANSIENT_TASKS = frozenset(TaskState)
+
+
+class MigrationStatus(StrEnum):
+    """A migration record's ``status``, with upstream's values."""
+
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PRE_MIGRATING = "pre-migrating"
+    MIGRATING = "migrating"
+    POST_MIGRATING = "post-migrating"
+    FINISHED = "finished"
+    CONFIRMING = "confirming"
+    CONFIRMED = "confirmed"
+    REVERTING = "reverting"
+    REVERTED = "reverted"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+# Statuses during which the move holds resources on both hosts.
+MIGRATION_IN_PROGRESS = (
+    MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING,
+    MigrationStatus.POST_MIGRATING, MigrationStatus.FINISHED, MigrationStatus.CONFIRMING,
+    MigrationStatus.REVERTING, MigrationStatus.QUEUED, MigrationStatus.PREPARING,
+    MigrationStatus.RUNNING,
+)
+# A live migration the API may show or abort.
+LIVE_IN_PROGRESS = (MigrationStatus.QUEUED, MigrationStatus.PREPARING,
+                    MigrationStatus.RUNNING)
+
+
+class MigrationKind(StrEnum):
+    """What a migration record moves: its ``migration_type``."""
+
+    RESIZE = "resize"
+    MIGRATION = "migration"
+    LIVE_MIGRATION = "live-migration"
+
+
+class ImageStatus(StrEnum):
+    """An image's ``status`` (Glance v2 values)."""
+
+    QUEUED = "queued"
+    SAVING = "saving"
+    ACTIVE = "active"
+    KILLED = "killed"
+    DELETED = "deleted"
+    DEACTIVATED = "deactivated"
+    UPLOADING = "uploading"
+    IMPORTING = "importing"

@@ -14,7 +14,7 @@ from pathlib import Path
 from common.context import RequestContext, admin_context
 from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
 from common.messages import FlavorPayload, GuestAddress, GuestState, InstancePayload
-from common.states import PowerState
+from common.states import PowerState, TaskState, VmState
 from compute_agent.images import ImageUploader
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
@@ -78,7 +78,7 @@ class ComputeManager:
     def build_and_run_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         with self._lock(instance_uuid):
             inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
-            if inst is None or inst.task_state != "spawning":
+            if inst is None or inst.task_state is not TaskState.SPAWNING:
                 LOG.info("not building %s: no longer spawning on this host", instance_uuid)
                 return
             try:
@@ -124,12 +124,12 @@ class ComputeManager:
                     LOG.warning("destroying orphan guest %s", guest_uuid)
                     self._driver.destroy(guest_uuid)
         for inst in records.values():
-            if inst.task_state == "deleting":
+            if inst.task_state is TaskState.DELETING:
                 # A terminate message was lost (agent restart): finish the delete.
                 self.terminate_instance(ctx, inst.uuid)
         known = [GuestState(uuid=u, power_state=p) for u, p in guests.items() if u in records]
         missing = [GuestState(uuid=i.uuid, power_state=0) for i in records.values()
-                   if i.uuid not in guests and i.vm_state == "active"]
+                   if i.uuid not in guests and i.vm_state is VmState.ACTIVE]
         if known or missing:
             self._conductor.sync_power_states(ctx, self.host, known + missing)
         self._sync_addresses(ctx, [u for u, p in guests.items()

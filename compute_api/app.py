@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.auth import client_auth, token_verifier
+from common.auth import token_verifier
 from common.body_limits import BodyLimitMiddleware, BodyLimits
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, engine_for, read_only, session_factory
@@ -21,12 +21,12 @@ from common.policy import PolicyForbidden
 from common.rpc import Messaging
 from common.settings import Settings
 from common.transient import RetryTransient
-from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
     availability_zones,
     bodies,
     errors,
     flavors,
+    images_proxy,
     keypairs,
     migrations,
     quotas,
@@ -52,7 +52,6 @@ from compute_api.images.source import image_lookup
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
-from placement.client import PlacementClient
 
 # Each API describes itself (FastAPI generates the document); the interactive pages stay
 # off, they load their scripts from a CDN.
@@ -61,9 +60,9 @@ REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 VERSION_HEADERS = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
 
 
-def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
+def open_runtime(settings: Settings, messaging: Messaging,
                  catalog: dict[str, str] | None = None) -> Runtime:
-    """Connect to the compute DB (refusing an old schema), the bus and placement."""
+    """Connect to the compute DB (refusing an old schema) and the bus."""
     engine = engine_for(settings.compute_db_url, settings.database)
     check_at_head("compute", engine)
     sessions = session_factory(engine)
@@ -71,9 +70,6 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, read_sessions=readers,
         messaging=messaging, conductor=ConductorClient(messaging),
-        compute=ComputeClient(messaging),
-        placement=PlacementClient(placement_url, **client_auth(settings),
-                                  timeout=settings.placement.timeout),
         verifier=token_verifier(settings, readers), catalog=dict(catalog or {}),
         policy=api_enforcer(settings.auth.policy_file), images=image_lookup(settings),
         login_throttle=SourceThrottle(settings.identity.source_failure_attempts,
@@ -83,7 +79,6 @@ def open_runtime(settings: Settings, messaging: Messaging, placement_url: str,
 
 def close_runtime(runtime: Runtime) -> None:
     runtime.images.close()
-    runtime.placement.close()
     runtime.engine.dispose()
 
 
@@ -154,7 +149,8 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
-                   keypairs, server_groups, quotas, availability_zones, removed):
+                   keypairs, server_groups, quotas, availability_zones, images_proxy,
+                   removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

@@ -88,8 +88,11 @@ def generate_x509(user_id: str, project_id: str) -> tuple[str, str]:
     """A new RSA key and a self-signed certificate naming its owner, as upstream made for
     x509 key pairs before 2.92: (private key PEM, certificate PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kilonova"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"{user_id}-{project_id}")])
+    # A common name holds at most 64 characters; two 32-character ids and a dash do not fit.
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kilonova"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, project_id[:64] or "none"),
+        x509.NameAttribute(NameOID.COMMON_NAME, user_id[:64] or "user")])
     now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())

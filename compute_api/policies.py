@@ -7,7 +7,10 @@ own (versions; flavor list and show) need no token or any valid token, as upstre
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from common.policy import RouteTable, RuleDefault
+from common.states import Action
 from compute_api.removed_apis import REMOVED
 
 ADMIN = "rule:context_is_admin"
@@ -19,6 +22,16 @@ ANYONE = "@"
 S = "/servers"
 SID = "/servers/{server_id}"
 ACTION = f"{SID}/action"
+
+
+class ActionRule(NamedTuple):
+    """An action of POST .../action: its policy rule and the lifecycle actions it starts."""
+
+    name: str
+    check: str
+    description: str
+    # ``common.states.Action``s it begins (their rules say from where); none: no task.
+    starts: tuple[Action, ...] = ()
 
 
 def _rule(name: str, check: str, description: str, *operations: tuple[str, str]
@@ -63,56 +76,75 @@ SERVERS = [
     _rule("os_compute_api:servers:delete", MEMBER, "Delete a server", ("DELETE", SID)),
 ]
 
-# POST /servers/{server_id}/action: the body's one key names the action and its rule.
-ACTIONS: dict[str, tuple[str, str, str]] = {
-    "reboot": ("os_compute_api:servers:reboot", MEMBER, "Reboot a server"),
-    "resize": ("os_compute_api:servers:resize", MEMBER, "Resize a server"),
-    "confirmResize": ("os_compute_api:servers:confirm_resize", MEMBER, "Confirm a resize"),
-    "revertResize": ("os_compute_api:servers:revert_resize", MEMBER, "Revert a resize"),
-    "rebuild": ("os_compute_api:servers:rebuild", MEMBER, "Rebuild a server"),
-    "createImage": ("os_compute_api:servers:create_image", MEMBER, "Snapshot a server"),
-    "os-start": ("os_compute_api:servers:start", MEMBER, "Start a server"),
-    "os-stop": ("os_compute_api:servers:stop", MEMBER, "Stop a server"),
-    "trigger_crash_dump": ("os_compute_api:servers:trigger_crash_dump", MEMBER,
-                           "Trigger a crash dump in a server"),
-    "pause": ("os_compute_api:os-pause-server:pause", MEMBER, "Pause a server"),
-    "unpause": ("os_compute_api:os-pause-server:unpause", MEMBER, "Unpause a server"),
-    "suspend": ("os_compute_api:os-suspend-server:suspend", MEMBER, "Suspend a server"),
-    "resume": ("os_compute_api:os-suspend-server:resume", MEMBER, "Resume a server"),
-    "lock": ("os_compute_api:os-lock-server:lock", MEMBER, "Lock a server"),
-    "unlock": ("os_compute_api:os-lock-server:unlock", MEMBER, "Unlock a server"),
-    "os-getConsoleOutput": ("os_compute_api:os-console-output", MEMBER,
-                            "Show a server's console output"),
-    "changePassword": ("os_compute_api:os-admin-password", MEMBER,
-                       "Change a server's administrator password"),
-    "rescue": ("os_compute_api:os-rescue", MEMBER, "Rescue a server"),
-    "unrescue": ("os_compute_api:os-unrescue", MEMBER, "Unrescue a server"),
-    "shelve": ("os_compute_api:os-shelve:shelve", MEMBER, "Shelve a server"),
-    "unshelve": ("os_compute_api:os-shelve:unshelve", MEMBER, "Unshelve a server"),
-    "shelveOffload": ("os_compute_api:os-shelve:shelve_offload", ADMIN,
-                      "Offload a shelved server"),
-    "createBackup": ("os_compute_api:os-create-backup", MEMBER, "Back up a server"),
-    "forceDelete": ("os_compute_api:os-deferred-delete:force", MEMBER,
-                    "Force-delete a soft-deleted server"),
-    "restore": ("os_compute_api:os-deferred-delete:restore", MEMBER,
-                "Restore a soft-deleted server"),
-    "migrate": ("os_compute_api:os-migrate-server:migrate", ADMIN, "Cold-migrate a server"),
-    "os-migrateLive": ("os_compute_api:os-migrate-server:migrate_live", ADMIN,
-                       "Live-migrate a server"),
-    "evacuate": ("os_compute_api:os-evacuate", ADMIN, "Evacuate a server"),
-    "os-resetState": ("os_compute_api:os-admin-actions:reset_state", ADMIN,
-                      "Reset a server's state"),
-    "injectNetworkInfo": ("os_compute_api:os-admin-actions:inject_network_info", ADMIN,
-                          "Inject network information into a server"),
-    "addSecurityGroup": ("os_compute_api:os-security-groups:add", MEMBER,
-                         "Add a security group to a server"),
-    "removeSecurityGroup": ("os_compute_api:os-security-groups:remove", MEMBER,
-                            "Remove a security group from a server"),
+# POST /servers/{server_id}/action: the body's one key names the action, its policy rule
+# and the lifecycle actions it starts (``common.states.ACTIONS`` says from where). The
+# handlers in ``api/server_actions.py`` are keyed the same; a unit test holds them together.
+_A = ActionRule
+ACTIONS: dict[str, ActionRule] = {
+    "reboot": _A("os_compute_api:servers:reboot", MEMBER, "Reboot a server",
+                 (Action.REBOOT_SOFT, Action.REBOOT_HARD)),
+    "resize": _A("os_compute_api:servers:resize", MEMBER, "Resize a server", (Action.RESIZE,)),
+    "confirmResize": _A("os_compute_api:servers:confirm_resize", MEMBER, "Confirm a resize",
+                        (Action.CONFIRM_RESIZE,)),
+    "revertResize": _A("os_compute_api:servers:revert_resize", MEMBER, "Revert a resize",
+                       (Action.REVERT_RESIZE,)),
+    "rebuild": _A("os_compute_api:servers:rebuild", MEMBER, "Rebuild a server",
+                  (Action.REBUILD,)),
+    "createImage": _A("os_compute_api:servers:create_image", MEMBER, "Snapshot a server",
+                      (Action.SNAPSHOT,)),
+    "os-start": _A("os_compute_api:servers:start", MEMBER, "Start a server", (Action.START,)),
+    "os-stop": _A("os_compute_api:servers:stop", MEMBER, "Stop a server", (Action.STOP,)),
+    "trigger_crash_dump": _A("os_compute_api:servers:trigger_crash_dump", MEMBER,
+                             "Trigger a crash dump in a server"),
+    "pause": _A("os_compute_api:os-pause-server:pause", MEMBER, "Pause a server",
+                (Action.PAUSE,)),
+    "unpause": _A("os_compute_api:os-pause-server:unpause", MEMBER, "Unpause a server",
+                  (Action.UNPAUSE,)),
+    "suspend": _A("os_compute_api:os-suspend-server:suspend", MEMBER, "Suspend a server",
+                  (Action.SUSPEND,)),
+    "resume": _A("os_compute_api:os-suspend-server:resume", MEMBER, "Resume a server",
+                 (Action.RESUME,)),
+    "lock": _A("os_compute_api:os-lock-server:lock", MEMBER, "Lock a server"),
+    "unlock": _A("os_compute_api:os-lock-server:unlock", MEMBER, "Unlock a server"),
+    "os-getConsoleOutput": _A("os_compute_api:os-console-output", MEMBER,
+                              "Show a server's console output"),
+    "changePassword": _A("os_compute_api:os-admin-password", MEMBER,
+                         "Change a server's administrator password"),
+    "rescue": _A("os_compute_api:os-rescue", MEMBER, "Rescue a server", (Action.RESCUE,)),
+    "unrescue": _A("os_compute_api:os-unrescue", MEMBER, "Unrescue a server",
+                   (Action.UNRESCUE,)),
+    "shelve": _A("os_compute_api:os-shelve:shelve", MEMBER, "Shelve a server",
+                 (Action.SHELVE,)),
+    "unshelve": _A("os_compute_api:os-shelve:unshelve", MEMBER, "Unshelve a server",
+                   (Action.UNSHELVE,)),
+    "shelveOffload": _A("os_compute_api:os-shelve:shelve_offload", ADMIN,
+                        "Offload a shelved server", (Action.SHELVE_OFFLOAD,)),
+    "createBackup": _A("os_compute_api:os-create-backup", MEMBER, "Back up a server"),
+    "forceDelete": _A("os_compute_api:os-deferred-delete:force", MEMBER,
+                      "Force-delete a soft-deleted server", (Action.DELETE,)),
+    "restore": _A("os_compute_api:os-deferred-delete:restore", MEMBER,
+                  "Restore a soft-deleted server", (Action.RESTORE,)),
+    "migrate": _A("os_compute_api:os-migrate-server:migrate", ADMIN, "Cold-migrate a server",
+                  (Action.MIGRATE,)),
+    "os-migrateLive": _A("os_compute_api:os-migrate-server:migrate_live", ADMIN,
+                         "Live-migrate a server", (Action.LIVE_MIGRATE,)),
+    "evacuate": _A("os_compute_api:os-evacuate", ADMIN, "Evacuate a server",
+                   (Action.EVACUATE,)),
+    "os-resetState": _A("os_compute_api:os-admin-actions:reset_state", ADMIN,
+                        "Reset a server's state"),
+    "injectNetworkInfo": _A("os_compute_api:os-admin-actions:inject_network_info", ADMIN,
+                            "Inject network information into a server"),
+    "addSecurityGroup": _A("os_compute_api:os-security-groups:add", MEMBER,
+                           "Add a security group to a server"),
+    "removeSecurityGroup": _A("os_compute_api:os-security-groups:remove", MEMBER,
+                              "Remove a security group from a server"),
 }
 
-def _action_rules(path: str, actions: dict[str, tuple[str, str, str]]) -> list[RuleDefault]:
-    return [_rule(name, check, f"{description} (action {key})", ("POST", f"{path} ({key})"))
-            for key, (name, check, description) in actions.items()]
+
+def _action_rules(path: str, actions: dict[str, ActionRule]) -> list[RuleDefault]:
+    return [_rule(a.name, a.check, f"{a.description} (action {key})",
+                  ("POST", f"{path} ({key})"))
+            for key, a in actions.items()]
 
 
 ACTION_RULES = [*_action_rules(ACTION, ACTIONS),
@@ -175,11 +207,11 @@ FLAVORS = [
 ]
 
 # POST /flavors/{flavor_id}/action
-FLAVOR_ACTIONS: dict[str, tuple[str, str, str]] = {
-    "addTenantAccess": ("os_compute_api:os-flavor-access:add_tenant_access", ADMIN,
-                        "Let a project use a private flavor"),
-    "removeTenantAccess": ("os_compute_api:os-flavor-access:remove_tenant_access", ADMIN,
-                           "Stop a project using a private flavor"),
+FLAVOR_ACTIONS: dict[str, ActionRule] = {
+    "addTenantAccess": ActionRule("os_compute_api:os-flavor-access:add_tenant_access", ADMIN,
+                                  "Let a project use a private flavor"),
+    "removeTenantAccess": ActionRule("os_compute_api:os-flavor-access:remove_tenant_access",
+                                     ADMIN, "Stop a project using a private flavor"),
 }
 FLAVOR_ACTION = "/flavors/{flavor_id}/action"
 
@@ -235,6 +267,16 @@ DEFAULTS: list[RuleDefault] = [*BASE, *SERVERS, *ACTION_RULES, *SERVER_ITEMS, *F
                                *FLAVOR_ACTION_RULES, *OTHERS]
 
 
+# The /images view (until 2.35): any valid token, as upstream's proxy; the image's own
+# visibility and ownership decide in the handler, as Glance does behind the proxy.
+IMAGE_PROXY = [("GET", "/images"), ("GET", "/images/detail"), ("GET", "/images/{image_id}"),
+               ("DELETE", "/images/{image_id}"), ("GET", "/images/{image_id}/metadata"),
+               ("POST", "/images/{image_id}/metadata"), ("PUT", "/images/{image_id}/metadata"),
+               ("GET", "/images/{image_id}/metadata/{key}"),
+               ("PUT", "/images/{image_id}/metadata/{key}"),
+               ("DELETE", "/images/{image_id}/metadata/{key}")]
+
+
 def route_table() -> RouteTable:
     """The compute API's (method, path) -> rule table (paths below /v2.1)."""
     routed = [d for d in DEFAULTS if d not in ACTION_RULES and d not in FLAVOR_ACTION_RULES]
@@ -242,8 +284,8 @@ def route_table() -> RouteTable:
         routed, prefix="/v2.1",
         public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
-                       ("GET", "/flavors/{flavor_id}"), *REMOVED],
-        actions={("POST", path): {key: name for key, (name, _, _) in table.items()}
+                       ("GET", "/flavors/{flavor_id}"), *REMOVED, *IMAGE_PROXY],
+        actions={("POST", path): {key: rule.name for key, rule in table.items()}
                  for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS))},
     )
 

@@ -1,4 +1,8 @@
-"""What the compute API process holds for its lifetime: DB, RPC clients, placement."""
+"""What the compute API process holds for its lifetime: DB, the conductor's RPC client.
+
+No compute agent client and no placement client: the conductor owns every workflow
+that reaches an agent, and only the scheduler writes to placement.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,9 @@ from common.auth import Verifier
 from common.policy import Enforcer
 from common.rpc import Messaging
 from common.settings import Settings
-from compute_agent.rpc.client import ComputeClient
 from compute_api.identity.login import SourceThrottle
 from compute_api.images.source import ImageLookup, LocalImages
 from conductor.rpc.client import ConductorClient
-from placement.client import PlacementClient
 
 
 @dataclass
@@ -26,8 +28,6 @@ class Runtime:
     read_sessions: sessionmaker[Session]
     messaging: Messaging
     conductor: ConductorClient
-    compute: ComputeClient
-    placement: PlacementClient
     # What common.auth.context_from_token checks tokens with ("noauth", the builtin
     # tokens' checker or a Keystone validator).
     verifier: Verifier = "noauth"

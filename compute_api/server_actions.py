@@ -16,10 +16,18 @@ from sqlalchemy.orm import Session
 
 from common.compute_db import queries
 from common.compute_db.models import Image, Instance, Migration
+from common.compute_db.transition import Record, seen, transition
 from common.context import RequestContext
 from common.db import utcnow
 from common.errors import BadRequest, Conflict, InvalidState, NotFound
-from common.states import ACTIONS, Action, allowed
+from common.states import (
+    ACTIONS,
+    Action,
+    ImageStatus,
+    MigrationKind,
+    MigrationStatus,
+    allowed,
+)
 from compute_api import quotas, server_items, servers
 from compute_api.runtime import Runtime
 
@@ -32,9 +40,6 @@ METHOD_NAMES: dict[Action, str] = {
 RECORDED_NAMES: dict[Action, str] = {
     Action.REBOOT_SOFT: "reboot", Action.REBOOT_HARD: "reboot",
 }
-
-POWER_ACTIONS = {Action.START, Action.STOP, Action.REBOOT_SOFT, Action.REBOOT_HARD,
-                 Action.PAUSE, Action.UNPAUSE, Action.SUSPEND, Action.RESUME}
 
 
 def _method(action: Action) -> str:
@@ -75,14 +80,11 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
         # The source aborts a live migration only after this long: never expire it sooner.
         seconds += runtime.settings.libvirt.live_migration_completion_timeout
     deadline = utcnow() + timedelta(seconds=seconds)
-    if not queries.swap_state(session, inst.uuid, expected_task=[inst.task_state],
-                              expected_vm=[inst.vm_state],
-                              values={"task_state": ACTIONS[action].sets_task,
-                                      "task_deadline": deadline}):
+    record = Record(ctx, RECORDED_NAMES.get(action, action.value))
+    if not transition(session, inst.uuid, action, seen=seen(inst), deadline=deadline,
+                      record=record):
         raise Conflict(f"Instance {inst.uuid} changed while '{_method(action)}' was "
                        "requested; retry")
-    server_items.record_action(session, ctx, inst.uuid,
-                               RECORDED_NAMES.get(action, action.value))
     session.expire(inst)
 
 
@@ -144,11 +146,11 @@ def console_output(session: Session, ctx: RequestContext, server_id: str,
                    length: int | None, runtime: Runtime) -> str:
     """The tail of the guest's console, asked of its host. Raises NotFound, Conflict."""
     inst = _load(session, ctx, server_id)
-    host = _need_host(inst)
+    _need_host(inst)
     instance_uuid = inst.uuid
     session.rollback()  # no transaction held open across the RPC call
     try:
-        return runtime.compute.get_console_output(ctx, host, instance_uuid, length)
+        return runtime.conductor.get_console_output(ctx, instance_uuid, length)
     except NotFound:
         raise NotFound("Guest does not have a console available.") from None
 
@@ -192,8 +194,9 @@ def create_image(session: Session, ctx: RequestContext, server_id: str, name: An
                 if k in ("kernel_id", "ramdisk_id", "os_command_line", "hw_disk_bus",
                          "os_type")},
              **metadata}
-    image = Image(name=name, status="queued", disk_format="qcow2", container_format="bare",
-                  visibility="private", owner=inst.project_id, properties=props,
+    image = Image(name=name, status=ImageStatus.QUEUED, disk_format="qcow2",
+                  container_format="bare", visibility="private", owner=inst.project_id,
+                  properties=props,
                   min_ram=base.min_ram if base else 0,
                   min_disk=max(int(inst.flavor.get("root_gb", 0)),
                                base.min_disk if base else 0),
@@ -213,13 +216,14 @@ class Move:
 
 
 def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: Action,
-                runtime: Runtime, migration_type: str, new_flavor: dict[str, Any],
+                runtime: Runtime, migration_type: MigrationKind, new_flavor: dict[str, Any],
                 requested_host: str | None = None, **extra: Any) -> Move:
     host = _need_host(inst)
     begin(session, ctx, inst, action, runtime)
     migration = Migration(
         instance_uuid=inst.uuid, migration_type=migration_type,
-        status="queued" if migration_type == "live-migration" else "pre-migrating",
+        status=(MigrationStatus.QUEUED if migration_type is MigrationKind.LIVE_MIGRATION
+                else MigrationStatus.PRE_MIGRATING),
         source_compute=host, source_node=inst.node, requested_host=requested_host,
         old_flavor=dict(inst.flavor), new_flavor=new_flavor,
         old_vm_state=inst.vm_state, project_id=inst.project_id, user_id=inst.user_id,
@@ -248,7 +252,7 @@ def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: st
     if flavor.root_gb and flavor.root_gb < int(old.get("root_gb", 0)):
         raise BadRequest("Resizing to a smaller disk flavor is not allowed.")
     _check_resize_quota(session, runtime, inst, flavor.vcpus, flavor.memory_mb)
-    return _start_move(session, ctx, inst, Action.RESIZE, runtime, "resize",
+    return _start_move(session, ctx, inst, Action.RESIZE, runtime, MigrationKind.RESIZE,
                        servers.flavor_snapshot(flavor))
 
 
@@ -278,7 +282,7 @@ def migrate(session: Session, ctx: RequestContext, server_id: str, host: str | N
         _known_host(session, host)
         if host == inst.host:
             raise BadRequest(f"The target host can't be the same one: {host}.")
-    return _start_move(session, ctx, inst, Action.MIGRATE, runtime, "migration",
+    return _start_move(session, ctx, inst, Action.MIGRATE, runtime, MigrationKind.MIGRATION,
                        dict(inst.flavor), requested_host=host)
 
 
@@ -291,7 +295,8 @@ def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: st
         _known_host(session, host)
         if host == inst.host:
             raise BadRequest(f"The target host can't be the same one: {host}.")
-    return _start_move(session, ctx, inst, Action.LIVE_MIGRATE, runtime, "live-migration",
+    return _start_move(session, ctx, inst, Action.LIVE_MIGRATE, runtime,
+                       MigrationKind.LIVE_MIGRATION,
                        dict(inst.flavor), requested_host=host,
                        force=bool(force and host is not None),
                        block_migration=block_migration)
@@ -303,11 +308,12 @@ def finish_resize(session: Session, ctx: RequestContext, server_id: str, action:
     inst = _load(session, ctx, server_id)
     _check_lock(ctx, inst)
     check_state(inst, action)
-    migration = queries.current_migration(session, inst.uuid, ("finished",))
+    migration = queries.current_migration(session, inst.uuid, (MigrationStatus.FINISHED,))
     if migration is None:
         raise BadRequest(f"Instance {inst.uuid} has not been resized.")
     begin(session, ctx, inst, action, runtime)
     queries.set_migration_status(
         session, migration.uuid,
-        "confirming" if action is Action.CONFIRM_RESIZE else "reverting")
+        MigrationStatus.CONFIRMING if action is Action.CONFIRM_RESIZE
+        else MigrationStatus.REVERTING)
     return Move(inst.uuid, migration.uuid)

@@ -24,10 +24,18 @@ from common.compute_db.models import (
     KeyPair,
     Service,
 )
+from common.compute_db.transition import Record, created, seen, transition
 from common.context import RequestContext
-from common.db import transaction, utcnow
+from common.db import utcnow
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
-from common.states import Action, TaskState, VmState, allowed, vm_states_for_status
+from common.states import (
+    Action,
+    ImageStatus,
+    TaskState,
+    VmState,
+    allowed,
+    vm_states_for_status,
+)
 from compute_api import quotas, server_groups, server_items
 from compute_api.api.microversion import Version
 from compute_api.api.schemas import (
@@ -73,7 +81,7 @@ def _resolve_image(session: Session, ctx: RequestContext, images: ImageLookup,
     image = images.get(session, uuid.UUID(ref), ctx.project_id, ctx.is_admin)
     if image is None:
         raise BadRequest("Can not find requested image")
-    if image.status != "active":
+    if image.status != ImageStatus.ACTIVE:
         raise BadRequest(f"Image {ref} is not active.")
     if flavor.memory_mb < image.min_ram:
         raise BadRequest("Flavor's memory is too small for requested image.")
@@ -269,8 +277,6 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
             display_name=name, description=body.description,
             project_id=project, user_id=ctx.user_id,
             image_ref=image_ref, flavor=flavor_snapshot(flavor),
-            vm_state=VmState.BUILDING, task_state=TaskState.SCHEDULING,
-            task_deadline=deadline,
             availability_zone=body.availability_zone, key_name=body.key_name,
             user_data=body.user_data, metadata_items=dict(body.metadata),
             access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
@@ -278,6 +284,8 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
             reservation_id=reservation_id, launch_index=index, attempted_hosts=[],
             created_at=now, updated_at=now,
         ))
+    for inst in instances:
+        created(inst, deadline)
     queries.add_instances(session, instances)
     for inst in instances:
         server_items.record_action(session, ctx, inst.uuid, "create")
@@ -540,28 +548,17 @@ def host_statuses(session: Session, instances: Sequence[Instance], down_time: fl
     return out
 
 
-def _host_up(session: Session, host: str, down_time: float) -> bool:
-    svc = session.scalar(sa.select(Service).where(Service.host == host,
-                                                  Service.binary == COMPUTE_BINARY))
-    return queries.is_up(svc, down_time)
-
-
-@dataclass
-class DeletePlan:
-    instance_uuid: uuid.UUID
-    host: str | None  # None: deleted locally, only the allocations remain to release
-
-
 DELETE_ATTEMPTS = 5
 
 
 def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runtime
-           ) -> DeletePlan | None:
-    """Start deleting a server. Returns what to do after commit (None: already deleting).
+           ) -> uuid.UUID | None:
+    """Start deleting a server; the conductor finishes it (None: already deleting).
 
     A concurrent state change (the conductor moving a build along) makes the
     compare-and-swap miss: re-read and try again a bounded number of times.
     """
+    deadline = utcnow() + timedelta(seconds=runtime.settings.conductor.task_timeout)
     for _ in range(DELETE_ATTEMPTS):
         inst, _fault = get(session, ctx, server_id)
         if inst.task_state == TaskState.DELETING:
@@ -569,33 +566,8 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
         if not allowed(Action.DELETE, inst.vm_state, inst.task_state):
             raise Conflict(f"Cannot 'delete' instance {inst.uuid} while it is in vm_state "
                            f"{inst.vm_state}")
-        plan = _try_delete(session, inst, runtime)
-        if plan is not None:
-            server_items.record_action(session, ctx, inst.uuid, "delete")
-            return plan
+        if transition(session, inst.uuid, Action.DELETE, seen=seen(inst),
+                      deadline=deadline, record=Record(ctx, "delete")):
+            return inst.uuid
         session.expire(inst)
     raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")
-
-
-def _try_delete(session: Session, inst: Instance, runtime: Runtime) -> DeletePlan | None:
-    settings = runtime.settings
-    local = inst.host is None or not _host_up(session, inst.host,
-                                                settings.service.service_down_time)
-    values = (queries.deleted_values() if local else
-              {"task_state": TaskState.DELETING,
-               "task_deadline": utcnow() + timedelta(seconds=settings.conductor.task_timeout)})
-    if not queries.swap_state(session, inst.uuid, expected_task=[inst.task_state],
-                              expected_vm=[inst.vm_state], values=values):
-        return None
-    return DeletePlan(inst.uuid, None if local else inst.host)
-
-
-def finish_delete(runtime: Runtime, ctx: RequestContext, plan: DeletePlan) -> None:
-    """After commit: ask the host's agent to destroy the guest, or release allocations."""
-    if plan.host is not None:
-        runtime.compute.terminate_instance(ctx, plan.host, plan.instance_uuid)
-        return
-    runtime.placement.delete_allocations(plan.instance_uuid)
-    with transaction(runtime.sessions) as session:
-        session.execute(sa.update(Instance).where(Instance.uuid == plan.instance_uuid)
-                        .values(cleaned=True))

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
+from common.compute_db.transition import transition
 from common.db import read_only, transaction, utcnow
 from common.errors import NotFound
+from common.lifecycle import Event
 from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
-from common.states import PowerState, TaskState, VmState
+from common.states import PowerState, VmState
 from conductor.instances import to_payload
 
 LOG = logging.getLogger(__name__)
@@ -63,13 +65,9 @@ class HostRecords:
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
         """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
         with transaction(self._sessions) as session:
-            won = queries.swap_state(
-                session, instance_uuid, expected_task=[TaskState.SPAWNING],
-                expected_vm=[VmState.BUILDING], host=host,
-                values={"vm_state": VmState.ACTIVE, "task_state": None,
-                        "task_deadline": None, "power_state": power_state,
-                        "launched_at": utcnow(), "progress": 100},
-            )
+            won = transition(session, instance_uuid, Event.SPAWNED, host=host,
+                             power=power_state,
+                             values={"launched_at": utcnow(), "progress": 100}) is not None
         if won:
             LOG.info("instance %s is active on %s", instance_uuid, host)
         return won
@@ -94,15 +92,18 @@ class HostRecords:
 
     def sync_power_states(self, host: str, guests: Sequence[GuestState]) -> None:
         """Record the power state the hypervisor reports for idle servers on ``host``."""
+        wanted = {g.uuid: PowerState(g.power_state) for g in guests}
         with transaction(self._sessions) as session:
-            for guest in guests:
-                session.execute(
-                    sa.update(Instance)
-                    .where(Instance.uuid == guest.uuid, Instance.host == host,
-                           Instance.deleted.is_(False), Instance.task_state.is_(None),
-                           Instance.power_state != guest.power_state)
-                    .values(power_state=PowerState(guest.power_state))
-                )
+            rows = session.execute(
+                sa.select(Instance.uuid, Instance.vm_state, Instance.power_state)
+                .where(Instance.uuid.in_(list(wanted)), Instance.host == host,
+                       Instance.deleted.is_(False), Instance.task_state.is_(None))).all()
+            for instance_uuid, vm, power in rows:
+                if power != wanted[instance_uuid]:
+                    # A task that began since the read wins: the swap then misses.
+                    transition(session, instance_uuid, Event.POWER_SYNCED,
+                               seen=(VmState(vm), None), host=host,
+                               power=wanted[instance_uuid])
 
 
 def addresses_view(addresses: Sequence[GuestAddress]) -> dict[str, list[dict[str, Any]]]:

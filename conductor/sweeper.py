@@ -8,14 +8,14 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
+from common.compute_db.transition import transition
 from common.db import transaction, utcnow
-from common.states import TaskState, VmState
+from common.lifecycle import MOVE_TASKS, Event
+from common.states import TaskState
 from conductor.flows.delete import DeleteFlow
-from conductor.flows.resize import MOVE_TASKS, MoveRecovery
+from conductor.flows.resize import MoveRecovery
 
 LOG = logging.getLogger(__name__)
-
-_BUILD_TASKS = {TaskState.SCHEDULING, TaskState.SPAWNING}
 
 
 class Sweeper:
@@ -32,41 +32,28 @@ class Sweeper:
             self._moves.release_abandoned()
 
     def expire_tasks(self) -> None:
-        """Move every server whose task outlived its deadline to a terminal state."""
+        """Move every server whose task outlived its deadline where the table says."""
         with transaction(self._sessions) as session:
-            overdue = [(i.uuid, i.task_state, i.vm_state)
-                       for i in queries.expired_tasks(session, utcnow())]
-        for instance_uuid, task, vm in overdue:
+            overdue = [(i.uuid, TaskState(i.task_state))
+                       for i in queries.expired_tasks(session, utcnow())
+                       if i.task_state is not None]
+        for instance_uuid, task in overdue:
             if task in MOVE_TASKS and self._moves is not None:
-                if self._moves.expired(instance_uuid, str(task)):
+                if self._moves.expired(instance_uuid, task):
                     LOG.warning("instance %s: move task %s expired", instance_uuid, task)
-                    self._fail_events(instance_uuid, str(task))
+                    self._fail_events(instance_uuid, task)
                 continue
-            if task == TaskState.DELETING:
-                values = queries.deleted_values()
-                message = None
-            elif task in _BUILD_TASKS:
-                values = {"vm_state": VmState.ERROR, "task_state": None,
-                          "task_deadline": None}
-                message = f"Build did not finish in time (stuck in {task})"
-            else:
-                values = {"task_state": None, "task_deadline": None}
-                message = f"Task {task} did not finish in time; server left {vm}"
             with transaction(self._sessions) as session:
-                won = queries.swap_state(session, instance_uuid, expected_task=[task],
-                                         values=values)
-                if won and message:
-                    inst = queries.get_instance(session, instance_uuid,
-                                                include_deleted=True)
-                    queries.add_fault(session, inst, 500, message)
-            if won:
-                LOG.warning("instance %s: task %s expired", instance_uuid, task)
-                if task != TaskState.DELETING:
-                    self._fail_events(instance_uuid, str(task))
-            if won and (task == TaskState.DELETING or task in _BUILD_TASKS):
+                moved = transition(session, instance_uuid, Event.EXPIRED, expect_task={task})
+            if moved is None:
+                continue
+            LOG.warning("instance %s: task %s expired", instance_uuid, task)
+            if task != TaskState.DELETING:
+                self._fail_events(instance_uuid, task)
+            if moved.after.releases:
                 self._deletes.release(instance_uuid)
 
-    def _fail_events(self, instance_uuid: uuid.UUID, task: str) -> None:
+    def _fail_events(self, instance_uuid: uuid.UUID, task: TaskState) -> None:
         with transaction(self._sessions) as session:
             queries.fail_open_events(session, instance_uuid,
                                      f"Task {task} did not finish in time")

@@ -5,18 +5,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
+from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound
+from common.lifecycle import Event, Trigger
+from common.states import MigrationStatus, TaskState
 
 LOG = logging.getLogger(__name__)
+
+MigrationUpdate = tuple[uuid.UUID, MigrationStatus]
 
 
 class Tasks:
@@ -26,7 +31,7 @@ class Tasks:
         self.sessions = sessions
         self.reads = read_only(sessions)
 
-    def load(self, instance_uuid: uuid.UUID, task: str) -> Instance | None:
+    def load(self, instance_uuid: uuid.UUID, task: TaskState) -> Instance | None:
         """The instance if it is still in ``task`` (None: deleted or changed meanwhile)."""
         with transaction(self.reads) as session:
             try:
@@ -61,32 +66,33 @@ class Tasks:
         with transaction(self.sessions) as session:
             queries.finish_event(session, instance_uuid, ctx.request_id, name, error)
 
-    def end(self, instance_uuid: uuid.UUID, task: str, values: dict[str, Any]) -> bool:
-        """Leave ``task`` with ``values`` (task cleared). False if the server changed."""
+    def step(self, instance_uuid: uuid.UUID, task: TaskState, trigger: Trigger, *,
+             values: Mapping[str, Any] | None = None, power: int | None = None,
+             fault: str | None = None, migration: MigrationUpdate | None = None) -> bool:
+        """Take ``trigger`` while the server is still in ``task``. False if it changed.
+
+        ``migration``: the move's record changes status in the same transaction, so a
+        client that sees the server's new status finds the migration there too.
+        """
         with transaction(self.sessions) as session:
-            won = queries.swap_state(session, instance_uuid, expected_task=[task],
-                                     values={"task_state": None, "task_deadline": None,
-                                             **values})
+            moved = transition(session, instance_uuid, trigger, expect_task={task},
+                               values=values, power=power, fault=fault)
+            if moved is not None and migration is not None:
+                queries.set_migration_status(session, *migration)
+        return moved is not None
+
+    def end(self, instance_uuid: uuid.UUID, task: TaskState, event: Event = Event.DONE, *,
+            values: Mapping[str, Any] | None = None, power: int | None = None,
+            migration: MigrationUpdate | None = None) -> bool:
+        """Leave ``task`` by its successful outcome. False if the server changed."""
+        won = self.step(instance_uuid, task, event, values=values, power=power,
+                        migration=migration)
         if not won:
             LOG.info("instance %s left task %s meanwhile (deleted?)", instance_uuid, task)
         return won
 
-    def fail(self, instance_uuid: uuid.UUID, task: str, message: str,
-             values: dict[str, Any] | None = None) -> bool:
-        """Leave ``task`` (with ``values``) and record a fault saying why."""
-        with transaction(self.sessions) as session:
-            won = queries.swap_state(session, instance_uuid, expected_task=[task],
-                                     values={"task_state": None, "task_deadline": None,
-                                             **(values or {})})
-            if won:
-                inst = queries.get_instance(session, instance_uuid)
-                queries.add_fault(session, inst, 500, message)
+    def fail(self, instance_uuid: uuid.UUID, task: TaskState, message: str) -> bool:
+        """Leave ``task`` as failed (the table says where) and record a fault saying why."""
+        won = self.step(instance_uuid, task, Event.FAILED, fault=message)
         LOG.warning("instance %s: %s failed: %s", instance_uuid, task, message)
         return won
-
-    def advance(self, instance_uuid: uuid.UUID, task: str, new_task: str,
-                values: dict[str, Any] | None = None) -> bool:
-        """Move from ``task`` to ``new_task`` (compare-and-swap)."""
-        with transaction(self.sessions) as session:
-            return queries.swap_state(session, instance_uuid, expected_task=[task],
-                                      values={"task_state": new_task, **(values or {})})

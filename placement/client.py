@@ -23,6 +23,8 @@ BACKOFF_CAP = 0.1
 # GET /usages groups by consumer type from 1.38; callers want the flat totals.
 FLAT_USAGES_VERSION = "1.37"
 INSTANCE_CONSUMER_TYPE = "INSTANCE"
+# A move's migration record holds the source host's share while the move runs.
+MIGRATION_CONSUMER_TYPE = "MIGRATION"
 _INVENTORY_DEFAULTS: dict[str, int | float] = {
     "reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
     "allocation_ratio": 1.0,

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.compute_db import queries
 from common.db import read_only, transaction
-from common.errors import NoValidHost
+from common.errors import ControlPlaneError, NoValidHost
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
-from placement.client import PlacementClient
+from placement.client import MIGRATION_CONSUMER_TYPE, PlacementClient
 from scheduler.filters import default_filters
 from scheduler.hosts import (
     build_candidates,
@@ -74,6 +75,43 @@ class SchedulerManager:
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    def claim_move(self, spec: RequestSpec, migration_uuid: uuid.UUID,
+                   forced: bool) -> HostSelection:
+        """Claim a move's destination, the source's share moved to the migration first.
+
+        Both are then held until the move is confirmed or reverted; on NoValidHost the
+        share goes back to the instance. A forced host (2.30) skips filters.
+        """
+        self._placement.move_allocations(spec.instance_uuid, migration_uuid, spec.project_id,
+                                         spec.user_id, target_type=MIGRATION_CONSUMER_TYPE)
+        try:
+            return self._claim_forced_host(spec) if forced else self.select_destination(spec)
+        except ControlPlaneError:
+            self._placement.move_allocations(migration_uuid, spec.instance_uuid,
+                                             spec.project_id, spec.user_id)
+            raise
+
+    def _claim_forced_host(self, spec: RequestSpec) -> HostSelection:
+        """Claim on the host a move was forced to (2.30): no filters, no weighing.
+
+        Raises NoValidHost if the host has no compute node or no room.
+        """
+        host = spec.requested_host or ""
+        with transaction(self._sessions) as session:
+            node = queries.compute_node_of_host(session, host)
+            if node is not None:
+                session.expunge(node)
+        if node is None:
+            raise NoValidHost(f"No valid host was found. Host {host} has no compute node.")
+        resources = spec.flavor.resources()
+        allocations = {str(node.uuid): resources}
+        if not self._placement.claim(spec.instance_uuid, allocations, spec.project_id,
+                                     spec.user_id):
+            raise NoValidHost(f"No valid host was found. Host {host} has no room for "
+                              f"{resources}.")
+        return HostSelection(host=host, nodename=node.hypervisor_hostname,
+                             compute_node_uuid=node.uuid, allocations=allocations)
 
     def _placed(self, servers: list[uuid.UUID]) -> Counter[str]:
         """Where these servers hold resources right now, per host (from placement).

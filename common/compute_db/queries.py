@@ -25,6 +25,7 @@ from common.compute_db.models import (
 )
 from common.db import utcnow
 from common.errors import Conflict, NotFound
+from common.states import MIGRATION_IN_PROGRESS, MigrationStatus
 
 # --- services -------------------------------------------------------------------
 
@@ -228,48 +229,6 @@ def get_instance(
     return instance
 
 
-def task_matches(expected: Iterable[str | None]) -> sa.ColumnElement[bool]:
-    """``task_state`` is one of ``expected`` (None meaning no task)."""
-    wanted = list(expected)
-    named = [t for t in wanted if t is not None]
-    clauses: list[sa.ColumnElement[bool]] = []
-    if named:
-        clauses.append(Instance.task_state.in_(named))
-    if None in wanted:
-        clauses.append(Instance.task_state.is_(None))
-    return sa.or_(*clauses) if clauses else sa.false()
-
-
-def swap_state(
-    session: Session, instance_uuid: uuid.UUID, *,
-    expected_task: Iterable[str | None], expected_vm: Iterable[str] | None = None,
-    values: dict[str, Any], host: str | None = None,
-) -> bool:
-    """Compare-and-swap the instance's states: update only if they are still as expected.
-
-    Returns False when a concurrent writer got there first (or the instance is gone).
-    """
-    stmt = sa.update(Instance).where(
-        Instance.uuid == instance_uuid, Instance.deleted.is_(False),
-        task_matches(expected_task),
-    )
-    if expected_vm is not None:
-        stmt = stmt.where(Instance.vm_state.in_(list(expected_vm)))
-    if host is not None:
-        stmt = stmt.where(Instance.host == host)
-    result = session.execute(
-        stmt.values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def deleted_values() -> dict[str, Any]:
-    """The column values of a server whose deletion is complete."""
-    now = utcnow()
-    return {"vm_state": "deleted", "task_state": None, "task_deadline": None,
-            "deleted": True, "deleted_at": now, "terminated_at": now}
-
-
 def add_fault(session: Session, instance: Instance, code: int, message: str,
               details: str | None = None) -> InstanceFault:
     fault = InstanceFault(instance_id=instance.id, code=code, message=message[:4096],
@@ -367,9 +326,6 @@ def action_events(session: Session, action_id: int) -> Sequence[InstanceActionEv
 
 # --- migrations -----------------------------------------------------------------
 
-# Migration statuses during which the move holds resources on both hosts.
-MIGRATION_IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "finished",
-                         "confirming", "reverting", "queued", "preparing", "running")
 
 
 def get_migration(session: Session, migration_uuid: uuid.UUID) -> Migration:
@@ -380,7 +336,8 @@ def get_migration(session: Session, migration_uuid: uuid.UUID) -> Migration:
 
 
 def current_migration(session: Session, instance_uuid: uuid.UUID,
-                      statuses: Iterable[str] = MIGRATION_IN_PROGRESS) -> Migration | None:
+                      statuses: Iterable[MigrationStatus] = MIGRATION_IN_PROGRESS
+                      ) -> Migration | None:
     """The server's newest migration in one of ``statuses``."""
     return session.scalar(
         sa.select(Migration)
@@ -388,7 +345,8 @@ def current_migration(session: Session, instance_uuid: uuid.UUID,
         .order_by(Migration.id.desc()).limit(1))
 
 
-def set_migration_status(session: Session, migration_uuid: uuid.UUID, status: str,
+def set_migration_status(session: Session, migration_uuid: uuid.UUID,
+                         status: MigrationStatus,
                          **values: Any) -> None:
     session.execute(sa.update(Migration).where(Migration.uuid == migration_uuid)
                     .values(status=status, updated_at=utcnow(), **values))

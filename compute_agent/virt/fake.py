@@ -25,6 +25,13 @@ def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
     return value == "*" or hostname in value.split(",")
 
 
+# What a simulated guest's console shows after its first line: a short boot log ending
+# in a login prompt without a newline, as a real serial console does (clients count
+# the lines of a tail).
+PROMPT = "login: "
+BOOT_LOG = ("starting services ... done\n", "network ... up\n", PROMPT)
+
+
 class FakeDriver:
     def __init__(self, hostname: str, settings: ComputeSettings) -> None:
         self.hostname = hostname
@@ -63,7 +70,8 @@ class FakeDriver:
             time.sleep(self._settings.fake_spawn_seconds)
         with self._lock:
             self._guests[instance.uuid] = PowerState.RUNNING
-            self._consoles[instance.uuid] = [f"fake guest {instance.uuid} booted\n"]
+            self._consoles[instance.uuid] = [f"fake guest {instance.uuid} booted\n",
+                                             *BOOT_LOG]
             if POWER_SECONDS_KEY in instance.metadata:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
         return PowerState.RUNNING
@@ -163,7 +171,8 @@ class FakeDriver:
         with self._lock:
             self.incoming.discard(instance_uuid)
             self._guests[instance_uuid] = power_state
-            self._consoles[instance_uuid] = [f"fake guest {instance_uuid} arrived\n"]
+            self._consoles[instance_uuid] = [f"fake guest {instance_uuid} arrived\n",
+                                             PROMPT]
         return power_state
 
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from common.compute_db.models import Migration
 from common.errors import BadRequest, NotFound
+from common.states import LIVE_IN_PROGRESS, MigrationKind
 from compute_api import servers
 from compute_api.api.deps import AdminContextDep, ReadSessionDep, VersionDep
 from compute_api.api.microversion import Version
@@ -21,7 +22,6 @@ from compute_api.api.views import isotime
 
 router = APIRouter(prefix="/v2.1")
 
-LIVE_IN_PROGRESS = ("queued", "preparing", "running")
 
 
 def _view(mig: Migration, version: Version, base: str, *, server: bool = False
@@ -41,7 +41,8 @@ def _view(mig: Migration, version: Version, base: str, *, server: bool = False
                     "old_instance_type_id": None, "new_instance_type_id": None})
         if version.at_least("2.23"):
             out["migration_type"] = mig.migration_type
-            if mig.migration_type == "live-migration" and mig.status in LIVE_IN_PROGRESS:
+            live = mig.migration_type == MigrationKind.LIVE_MIGRATION
+            if live and mig.status in LIVE_IN_PROGRESS:
                 href = f"{base}/v2.1/servers/{mig.instance_uuid}/migrations/{mig.id}"
                 out["links"] = [{"rel": "self", "href": href}]
     if version.at_least("2.59"):
@@ -118,7 +119,8 @@ def server_migrations(server_id: str, request: Request, ctx: AdminContextDep,
         raise NotFound("The resource could not be found.")
     inst, _ = servers.get(session, ctx, server_id)
     rows = session.scalars(sa.select(Migration).where(
-        Migration.instance_uuid == inst.uuid, Migration.migration_type == "live-migration",
+        Migration.instance_uuid == inst.uuid,
+        Migration.migration_type == MigrationKind.LIVE_MIGRATION,
         Migration.status.in_(LIVE_IN_PROGRESS)).order_by(Migration.id)).all()
     base = base_url(request)
     return {"migrations": [_view(m, version, base, server=True) for m in rows]}
@@ -137,7 +139,7 @@ def show_server_migration(server_id: str, migration_id: str, request: Request,
         Migration.instance_uuid == inst.uuid))
     if mig is None:
         raise NotFound(f"Migration {migration_id} could not be found.")
-    if mig.migration_type != "live-migration" or mig.status not in LIVE_IN_PROGRESS:
+    if mig.migration_type != MigrationKind.LIVE_MIGRATION or mig.status not in LIVE_IN_PROGRESS:
         raise NotFound(f"Migration {migration_id} for instance {inst.uuid} is not an "
                        "in-progress live migration.")
     return {"migration": _view(mig, version, base_url(request), server=True)}

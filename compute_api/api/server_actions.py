@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from common.context import RequestContext
-from common.errors import BadRequest, NotFound
-from common.states import Action
+from common.errors import BadRequest
+from common.states import POWER_RESULTS, Action
 from compute_api import server_actions
 from compute_api.api.deps import (
     AfterCommit,
@@ -24,7 +24,10 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
+from compute_api.api.errors import fault_response
 from compute_api.api.microversion import Version
+from compute_api.api.removed import GONE_MESSAGE
+from compute_api.policies import ACTIONS
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}")
@@ -230,13 +233,12 @@ def _live_migrate(call: Call) -> Response:
     return _accepted()
 
 
+# Power actions without arguments: one handler each, straight from the action table.
+_SIMPLE_POWER = {key: _simple_power(rule.starts[0], key) for key, rule in ACTIONS.items()
+                 if len(rule.starts) == 1 and rule.starts[0] in POWER_RESULTS}
+
 HANDLERS: dict[str, Callable[[Call], Response]] = {
-    "os-start": _simple_power(Action.START, "os-start"),
-    "os-stop": _simple_power(Action.STOP, "os-stop"),
-    "pause": _simple_power(Action.PAUSE, "pause"),
-    "unpause": _simple_power(Action.UNPAUSE, "unpause"),
-    "suspend": _simple_power(Action.SUSPEND, "suspend"),
-    "resume": _simple_power(Action.RESUME, "resume"),
+    **_SIMPLE_POWER,
     "reboot": _reboot,
     "lock": _lock(True),
     "unlock": _lock(False),
@@ -250,6 +252,10 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
 }
 
 
+# Actions upstream removed (nova-network's): 410 Gone, as upstream answers.
+REMOVED_ACTIONS = frozenset({"resetNetwork"})
+
+
 @router.post("/action")
 def server_action(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                   session: SessionDep, runtime: RuntimeDep, version: VersionDep,
@@ -258,7 +264,10 @@ def server_action(server_id: str, body: BodyDep, request: Request, ctx: ContextD
         raise BadRequest("Malformed request body: exactly one action is expected")
     (name, args), = body.items()
     handler = HANDLERS.get(name)
+    if name in REMOVED_ACTIONS:
+        return fault_response(410, GONE_MESSAGE)
     if handler is None:
-        raise NotFound(f"There is no such action: {name}")
+        # Upstream answers an action it does not know with 400, not 404.
+        raise BadRequest(f"There is no such action: {name}")
     return handler(Call(server_id, args, ctx, session, runtime, version, request,
                         after_commit))

@@ -134,7 +134,7 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
 @router.delete("/{server_id}", status_code=204)
 def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> Response:
-    plan = servers.delete(session, ctx, server_id, runtime)
-    if plan is not None:
-        after_commit(servers.finish_delete, runtime, ctx, plan)
+    instance_uuid = servers.delete(session, ctx, server_id, runtime)
+    if instance_uuid is not None:
+        after_commit(runtime.conductor.delete_server, ctx, instance_uuid)
     return Response(status_code=204)

@@ -14,6 +14,7 @@ from common import policy
 from common.compute_db.models import Image
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from common.states import ImageStatus
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
 from compute_api.images.schemas import check_image
 from compute_api.images.source import visible_to
@@ -159,7 +160,8 @@ def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
 @router.put("/images/{image_id}/file", status_code=204)
 async def upload_image(image_id: str, request: Request, ctx: ContextDep,
                        runtime: RuntimeDep) -> Response:
-    await receive(request, runtime, ctx, image_id)
+    await receive(request.stream(), runtime, ctx, image_id,
+                  request.headers.get("content-length", ""))
     return Response(status_code=204)
 
 
@@ -167,7 +169,7 @@ async def upload_image(image_id: str, request: Request, ctx: ContextDep,
 def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> Response:
     image = _get(session, image_id, ctx.project_id, sees_all(ctx))
-    if image.status != "active":
+    if image.status != ImageStatus.ACTIVE:
         return Response(status_code=204)
     path = ImageStore(runtime.settings.data_dir).path(image.id)
     return FileResponse(path, media_type="application/octet-stream",

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
+from collections.abc import AsyncIterable
 from pathlib import Path
-
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from common.compute_db.models import Image
 from common.context import RequestContext
 from common.db import transaction, utcnow
 from common.errors import Conflict, NotFound, PayloadTooLarge
+from common.states import ImageStatus
 from compute_api.runtime import Runtime
 
 
@@ -38,10 +38,10 @@ def _begin_upload(runtime: Runtime, ctx: RequestContext, image_id: str) -> uuid.
         if image is None or (image.owner != ctx.project_id and not ctx.is_admin
                              and "service" not in ctx.roles):
             raise NotFound(f"No image found with ID {image_id}")
-        if image.status != "queued":
+        if image.status != ImageStatus.QUEUED:
             raise Conflict(f"Image status transition from {image.status} to saving is not "
                            "allowed")
-        image.status = "saving"
+        image.status = ImageStatus.SAVING
         return image.id
 
 
@@ -52,11 +52,11 @@ def _end_upload(runtime: Runtime, image_id: uuid.UUID, size: int | None,
         if image is None:
             return
         if size is None:
-            image.status = "queued"
+            image.status = ImageStatus.QUEUED
             return
         image.size, image.checksum = size, md5
         image.os_hash_algo, image.os_hash_value = "sha512", sha512
-        image.status, image.updated_at = "active", utcnow()
+        image.status, image.updated_at = ImageStatus.ACTIVE, utcnow()
 
 
 def _too_large(cap: int) -> PayloadTooLarge:
@@ -64,22 +64,22 @@ def _too_large(cap: int) -> PayloadTooLarge:
                            "this cloud accepts.")
 
 
-async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
-                  image_id: str) -> None:
+async def receive(chunks: AsyncIterable[bytes], runtime: Runtime, ctx: RequestContext,
+                  image_id: str, declared: str = "") -> None:
     """Stream the request body into the store, then mark the image active. Raises
     NotFound, Conflict, PayloadTooLarge (nothing kept, the image queued again)."""
-    iid = await run_in_threadpool(_begin_upload, runtime, ctx, image_id)
+    iid = await asyncio.to_thread(_begin_upload, runtime, ctx, image_id)
     store = ImageStore(runtime.settings.data_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     partial = store.path(iid).with_suffix(".part")
     md5, sha, size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
     cap = runtime.settings.images.size_cap
     try:
-        declared = request.headers.get("content-length", "")
+        # The Content-Length, when the client sent one: refused before reading.
         if declared.isdecimal() and int(declared) > cap:
             raise _too_large(cap)
         with partial.open("wb") as fh:
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 size += len(chunk)
                 if size > cap:
                     raise _too_large(cap)
@@ -89,6 +89,6 @@ async def receive(request: Request, runtime: Runtime, ctx: RequestContext,
         os.replace(partial, store.path(iid))
     except BaseException:
         partial.unlink(missing_ok=True)
-        await run_in_threadpool(_end_upload, runtime, iid, None, None, None)
+        await asyncio.to_thread(_end_upload, runtime, iid, None, None, None)
         raise
-    await run_in_threadpool(_end_upload, runtime, iid, size, md5.hexdigest(), sha.hexdigest())
+    await asyncio.to_thread(_end_upload, runtime, iid, size, md5.hexdigest(), sha.hexdigest())

@@ -2,7 +2,7 @@
 
 The API set the task state (powering-off, rebooting, image_snapshot, ...) and recorded
 the instance action; this flow records the agent's step as an action event, then moves
-the server to the action's resulting vm_state, or clears the task and records a fault.
+the server on by the lifecycle table (``common.lifecycle``), or clears the task and records a fault.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from common.compute_db import queries
 from common.compute_db.models import Image
 from common.context import RequestContext
 from common.db import transaction
-from common.errors import ControlPlaneError
-from common.states import ACTIONS, POWER_RESULTS, Action, TaskState
+from common.errors import Conflict, ControlPlaneError
+from common.states import ACTIONS, Action, ImageStatus, TaskState
 from compute_agent.rpc.client import ComputeClient
 from conductor.tasks import Tasks
 
@@ -73,9 +74,17 @@ class ActionFlow:
             self._tasks.fail(instance_uuid, task,
                              f"{action.value} failed on {host}: {exc.message}")
             return
-        if self._tasks.end(instance_uuid, task, {"vm_state": POWER_RESULTS[action],
-                                                 "power_state": power_state}):
+        if self._tasks.end(instance_uuid, task, power=power_state):
             LOG.info("instance %s: %s done on %s", instance_uuid, action.value, host)
+
+    def console_output(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                       length: int | None) -> str:
+        """The guest's console from its host. Raises NotFound, Conflict (no host)."""
+        with transaction(self._tasks.reads) as session:
+            host = queries.get_instance(session, instance_uuid).host
+        if host is None:
+            raise Conflict(f"Instance {instance_uuid} is not ready: it has no host")
+        return self._compute.get_console_output(ctx, host, instance_uuid, length)
 
     def snapshot(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                  image_id: uuid.UUID) -> None:
@@ -94,10 +103,10 @@ class ActionFlow:
             self._tasks.fail(instance_uuid, task,
                              f"snapshot failed on {host}: {exc.message}")
             return
-        self._tasks.end(instance_uuid, task, {})
+        self._tasks.end(instance_uuid, task)
 
     def _drop_image(self, image_id: uuid.UUID) -> None:
         """A snapshot that did not finish leaves no image behind (as upstream)."""
         with transaction(self._tasks.sessions) as session:
             session.execute(sa.delete(Image).where(Image.id == image_id,
-                                                   Image.status != "active"))
+                                                   Image.status != ImageStatus.ACTIVE))

@@ -13,12 +13,14 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
+from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound, NoValidHost
+from common.lifecycle import INITIAL, Event
 from common.messages import HostSelection
 from common.settings import Settings
-from common.states import TaskState, VmState
+from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
 from conductor.instances import deadline, to_request_spec
 from placement.client import PlacementClient
@@ -46,7 +48,7 @@ class BuildFlow:
             except NotFound:
                 LOG.info("instance %s vanished before it was scheduled", instance_uuid)
                 return
-            if (inst.vm_state, inst.task_state) != (VmState.BUILDING, TaskState.SCHEDULING):
+            if (inst.vm_state, inst.task_state) != INITIAL:
                 LOG.info("instance %s is %s/%s, not scheduling it", instance_uuid,
                          inst.vm_state, inst.task_state)
                 return
@@ -54,11 +56,10 @@ class BuildFlow:
         try:
             selection = self._scheduler.select_destination(ctx, spec)
         except NoValidHost as exc:
-            self._fail(instance_uuid, TaskState.SCHEDULING, 500, exc.message)
+            self._fail(instance_uuid, TaskState.SCHEDULING, exc.message)
             return
         except ControlPlaneError as exc:
-            self._fail(instance_uuid, TaskState.SCHEDULING, 500,
-                       f"Scheduling failed: {exc.message}")
+            self._fail(instance_uuid, TaskState.SCHEDULING, f"Scheduling failed: {exc.message}")
             return
         if self._record_host(instance_uuid, selection):
             LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
@@ -66,13 +67,10 @@ class BuildFlow:
 
     def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection) -> bool:
         with transaction(self._sessions) as session:
-            won = queries.swap_state(
-                session, instance_uuid, expected_task=[TaskState.SCHEDULING],
-                expected_vm=[VmState.BUILDING],
-                values={"task_state": TaskState.SPAWNING, "host": selection.host,
-                        "node": selection.nodename,
-                        "task_deadline": deadline(self._settings.conductor.build_timeout)},
-            )
+            won = transition(
+                session, instance_uuid, Event.SCHEDULED,
+                values={"host": selection.host, "node": selection.nodename},
+                deadline=deadline(self._settings.conductor.build_timeout)) is not None
         if not won:
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
             LOG.info("instance %s changed during scheduling; releasing its claim",
@@ -91,12 +89,10 @@ class BuildFlow:
                 return
             attempts = [*inst.attempted_hosts, host]
             if retryable and len(attempts) < self._settings.scheduler.max_attempts:
-                rescheduled = queries.swap_state(
-                    session, instance_uuid, expected_task=[TaskState.SPAWNING],
-                    expected_vm=[VmState.BUILDING], host=host,
-                    values={"task_state": TaskState.SCHEDULING, "host": None, "node": None,
-                            "attempted_hosts": attempts},
-                )
+                rescheduled = transition(
+                    session, instance_uuid, Event.RESCHEDULED, host=host,
+                    values={"host": None, "node": None, "attempted_hosts": attempts},
+                ) is not None
             else:
                 rescheduled = False
         if rescheduled:
@@ -106,21 +102,13 @@ class BuildFlow:
         detail = f"Build of instance {instance_uuid} failed on {host}: {reason}"
         if len(attempts) > 1:
             detail += f" (tried {', '.join(attempts)})"
-        self._fail(instance_uuid, TaskState.SPAWNING, 500, detail)
+        self._fail(instance_uuid, TaskState.SPAWNING, detail)
 
-    def _fail(self, instance_uuid: uuid.UUID, from_task: TaskState, code: int,
-              message: str) -> None:
+    def _fail(self, instance_uuid: uuid.UUID, from_task: TaskState, message: str) -> None:
         """Move a build to ERROR with a fault; a no-op if it was deleted meanwhile."""
         with transaction(self._sessions) as session:
-            won = queries.swap_state(
-                session, instance_uuid, expected_task=[from_task],
-                expected_vm=[VmState.BUILDING],
-                values={"vm_state": VmState.ERROR, "task_state": None,
-                        "task_deadline": None},
-            )
-            if won:
-                inst = queries.get_instance(session, instance_uuid)
-                queries.add_fault(session, inst, code, message)
+            won = transition(session, instance_uuid, Event.BUILD_FAILED,
+                             expect_task={from_task}, fault=message) is not None
         LOG.warning("build of %s failed: %s", instance_uuid, message)
         if not won:
             return

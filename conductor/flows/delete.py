@@ -1,4 +1,9 @@
-"""Delete: finishing a server's deletion and releasing what it held in placement."""
+"""Delete: decide how a server goes away, finish it, release what it held in placement.
+
+The API starts every delete the same way (task ``deleting``, with a deadline) and hands
+it here. A server whose host is up is destroyed by that host's agent, which reports
+back (``destroyed``); one never placed, or whose host is down, is deleted here at once.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,58 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
-from common.db import transaction
+from common.compute_db.transition import transition
+from common.context import RequestContext
+from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound
+from common.lifecycle import Event
+from common.settings import Settings
 from common.states import TaskState
+from compute_agent.rpc.client import ComputeClient
+from conductor.hosts import COMPUTE_BINARY
 from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
 
 class DeleteFlow:
-    def __init__(self, sessions: sessionmaker[Session], placement: PlacementClient) -> None:
+    # Releasing allocations is a write to placement outside the scheduler: it frees what
+    # a deleted consumer held and can never over-commit a host, so it stays here.
+    def __init__(self, sessions: sessionmaker[Session], placement: PlacementClient,
+                 compute: ComputeClient, settings: Settings) -> None:
         self._sessions = sessions
+        self._reads = read_only(sessions)
         self._placement = placement
+        self._compute = compute
+        self._settings = settings
+
+    def delete(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Finish a delete the API started: through the host's agent, or right here."""
+        with transaction(self._reads) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return
+            if inst.task_state != TaskState.DELETING:
+                LOG.info("instance %s is no longer deleting; nothing to do", instance_uuid)
+                return
+            host = inst.host if inst.host and self._host_up(session, inst.host) else None
+        if host is None:
+            self._delete_locally(instance_uuid)
+        else:
+            self._compute.terminate_instance(ctx, host, instance_uuid)
+
+    def _host_up(self, session: Session, host: str) -> bool:
+        svc = queries.get_service(session, host, COMPUTE_BINARY)
+        return queries.is_up(svc, self._settings.service.service_down_time)
+
+    def _delete_locally(self, instance_uuid: uuid.UUID) -> None:
+        with transaction(self._sessions) as session:
+            moved = transition(session, instance_uuid, Event.DELETED_LOCALLY,
+                               expect_task={TaskState.DELETING})
+        if moved is not None:
+            LOG.info("instance %s deleted without its host", instance_uuid)
+            self.release(instance_uuid)
 
     def destroyed(self, host: str, instance_uuid: uuid.UUID) -> None:
         """The agent on ``host`` destroyed the guest: release its resources, then finish.
@@ -38,10 +83,8 @@ class DeleteFlow:
                 return
         self._placement.delete_allocations(instance_uuid)
         with transaction(self._sessions) as session:
-            queries.swap_state(
-                session, instance_uuid, expected_task=[TaskState.DELETING], host=host,
-                values={**queries.deleted_values(), "cleaned": True},
-            )
+            transition(session, instance_uuid, Event.DESTROYED, host=host,
+                       values={"cleaned": True})
 
     def release(self, instance_uuid: uuid.UUID) -> None:
         """Delete the allocations of a deleted server and remember that they are gone."""

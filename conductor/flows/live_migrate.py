@@ -13,7 +13,7 @@ import uuid
 from common.context import RequestContext
 from common.errors import ControlPlaneError
 from common.messages import HostSelection
-from common.states import TaskState
+from common.states import MigrationStatus, TaskState
 from conductor.flows.resize import MoveFlow
 
 LOG = logging.getLogger(__name__)
@@ -26,23 +26,23 @@ class LiveMigrateFlow(MoveFlow):
         inst = self._tasks.load(instance_uuid, TaskState.MIGRATING)
         if mig is None or inst is None:
             if mig is not None:
-                self._set_status(mig.uuid, "error")
+                self._set_status(mig.uuid, MigrationStatus.ERROR)
             return
         try:
             with self._tasks.event(ctx, instance_uuid, "conductor_live_migrate_instance",
                                    None):
                 selection = self._claim(ctx, inst, mig)
         except ControlPlaneError as exc:
-            self._set_status(mig.uuid, "error")
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
             self._tasks.fail(instance_uuid, TaskState.MIGRATING, exc.message)
             return
-        self._set_status(mig.uuid, "preparing", dest_compute=selection.host,
+        self._set_status(mig.uuid, MigrationStatus.PREPARING, dest_compute=selection.host,
                          dest_node=selection.nodename)
         source, dest = mig.source_compute or "", selection.host
         try:
             with self._tasks.event(ctx, instance_uuid, "compute_pre_live_migration", dest):
                 migrate_data = self._compute.pre_live_migration(ctx, dest, instance_uuid)
-            self._set_status(mig.uuid, "running")
+            self._set_status(mig.uuid, MigrationStatus.RUNNING)
             with self._tasks.event(ctx, instance_uuid, "compute_live_migration", source):
                 # The call lasts as long as the source lets the migration run.
                 self._compute.live_migrate_instance(
@@ -54,7 +54,7 @@ class LiveMigrateFlow(MoveFlow):
                               self._compute.rollback_live_migration_at_destination, ctx,
                               dest, instance_uuid)
             self._back_to_instance(inst, mig)
-            self._set_status(mig.uuid, "error")
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
             self._tasks.fail(instance_uuid, TaskState.MIGRATING,
                              f"live migration to {dest} failed: {exc.message}")
             return
@@ -78,8 +78,8 @@ class LiveMigrateFlow(MoveFlow):
         # progress the source may still act on the instance. Left files waste space only.
         self._best_effort("cleaning up the source", self._compute.destroy_migrated, ctx,
                           source, instance_uuid)
-        self._tasks.end(instance_uuid, TaskState.MIGRATING,
-                        {"host": dest, "node": selection.nodename, "power_state": power})
+        self._tasks.end(instance_uuid, TaskState.MIGRATING, power=power,
+                        values={"host": dest, "node": selection.nodename})
         self._placement.delete_allocations(migration_uuid)
-        self._set_status(migration_uuid, "completed")
+        self._set_status(migration_uuid, MigrationStatus.COMPLETED)
         LOG.info("instance %s live-migrated to %s", instance_uuid, dest)

@@ -16,10 +16,11 @@ from common.compute_db import queries
 from common.compute_db.models import Instance, Migration
 from common.context import RequestContext
 from common.db import transaction
-from common.errors import ControlPlaneError, NotFound, NoValidHost
-from common.messages import FlavorPayload, HostSelection
+from common.errors import ControlPlaneError, NotFound, ServiceUnavailable
+from common.lifecycle import MOVE_TASKS, Event, confirmed, reverted
+from common.messages import FlavorPayload, HostSelection, RequestSpec
 from common.settings import Settings
-from common.states import TaskState, VmState
+from common.states import MigrationKind, MigrationStatus, TaskState, VmState
 from compute_agent.rpc.client import ComputeClient
 from conductor.instances import to_request_spec
 from conductor.tasks import Tasks
@@ -28,11 +29,12 @@ from scheduler.rpc.client import SchedulerClient
 
 LOG = logging.getLogger(__name__)
 
-MIGRATION_CONSUMER_TYPE = "MIGRATION"
-
-
 class MoveFlow:
-    """What resize, cold and live migration share: records, allocations, scheduling."""
+    """What resize, cold and live migration share: records, allocations, scheduling.
+
+    The scheduler claims (the destination, and the source's share for the migration);
+    the conductor writes to placement only to give back or release what a move held.
+    """
 
     def __init__(self, tasks: Tasks, scheduler: SchedulerClient, compute: ComputeClient,
                  placement: PlacementClient, settings: Settings) -> None:
@@ -51,14 +53,10 @@ class MoveFlow:
             session.expunge(found)
             return found
 
-    def _set_status(self, migration_uuid: uuid.UUID, status: str, **values: Any) -> None:
+    def _set_status(self, migration_uuid: uuid.UUID, status: MigrationStatus,
+                    **values: Any) -> None:
         with transaction(self._tasks.sessions) as session:
             queries.set_migration_status(session, migration_uuid, status, **values)
-
-    def _to_migration(self, inst: Instance, mig: Migration) -> None:
-        """The source host's allocations become the migration's."""
-        self._placement.move_allocations(inst.uuid, mig.uuid, inst.project_id, inst.user_id,
-                                         target_type=MIGRATION_CONSUMER_TYPE)
 
     def _back_to_instance(self, inst: Instance, mig: Migration) -> None:
         """The migration's (source) allocations return to the instance, replacing any
@@ -69,48 +67,32 @@ class MoveFlow:
             LOG.warning("migration %s held no allocations to give back to %s", mig.uuid,
                         inst.uuid)
 
-    def _select(self, ctx: RequestContext, inst: Instance, mig: Migration,
-                same_host_ok: bool) -> HostSelection:
-        """Schedule and claim the destination for the instance. Raises NoValidHost."""
+    def _spec(self, inst: Instance, mig: Migration, same_host_ok: bool) -> RequestSpec:
         with transaction(self._tasks.reads) as session:
             fresh = queries.get_instance(session, inst.uuid)
             spec = to_request_spec(session, fresh)
-        spec = spec.model_copy(update={
+        return spec.model_copy(update={
             "flavor": FlavorPayload.model_validate(mig.new_flavor),
             "ignore_hosts": [] if same_host_ok else [mig.source_compute],
             "requested_host": mig.requested_host, "requested_node": None,
         })
-        return self._scheduler.select_destination(ctx, spec)
 
     def _claim(self, ctx: RequestContext, inst: Instance, mig: Migration) -> HostSelection:
-        """The destination: the scheduler's pick, or a forced host claimed directly."""
-        self._to_migration(inst, mig)
+        """The destination, chosen and claimed by the scheduler (a forced host: claimed
+        there without filters), the source's share moved to the migration. Raises
+        NoValidHost."""
+        spec = self._spec(inst, mig, self._same_host_ok(mig))
         try:
-            if mig.force and mig.requested_host:
-                return self._claim_forced(inst, mig)
-            return self._select(ctx, inst, mig, self._same_host_ok(mig))
-        except ControlPlaneError:
+            return self._scheduler.claim_move(ctx, spec, mig.uuid,
+                                              forced=bool(mig.force and mig.requested_host))
+        except ServiceUnavailable:
+            # No answer: the scheduler may have moved the share; hand it back if so.
             self._back_to_instance(inst, mig)
             raise
 
     def _same_host_ok(self, mig: Migration) -> bool:
-        return (mig.migration_type == "resize"
+        return (mig.migration_type == MigrationKind.RESIZE
                 and self._settings.conductor.allow_resize_to_same_host)
-
-    def _claim_forced(self, inst: Instance, mig: Migration) -> HostSelection:
-        """A live migration forced to a host (2.30): no scheduler, claim there directly."""
-        host = mig.requested_host or ""
-        with transaction(self._tasks.reads) as session:
-            node = queries.compute_node_of_host(session, host)
-        if node is None:
-            raise NoValidHost(f"No valid host was found. Host {host} has no compute node.")
-        resources = FlavorPayload.model_validate(mig.new_flavor).resources()
-        allocations = {str(node.uuid): resources}
-        if not self._placement.claim(inst.uuid, allocations, inst.project_id, inst.user_id):
-            raise NoValidHost(f"No valid host was found. Host {host} has no room for "
-                              f"{resources}.")
-        return HostSelection(host=host, nodename=node.hypervisor_hostname,
-                             compute_node_uuid=node.uuid, allocations=allocations)
 
     def _best_effort(self, what: str, call: Any, *args: Any) -> Any:
         try:
@@ -128,23 +110,22 @@ class ResizeFlow(MoveFlow):
         inst = self._tasks.load(instance_uuid, TaskState.RESIZE_PREP)
         if mig is None or inst is None:
             if mig is not None:
-                self._set_status(mig.uuid, "error")
+                self._set_status(mig.uuid, MigrationStatus.ERROR)
             return
         try:
             with self._tasks.event(ctx, instance_uuid, "conductor_migrate_server", None):
                 selection = self._claim(ctx, inst, mig)
         except ControlPlaneError as exc:
-            self._set_status(mig.uuid, "error")
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
             self._tasks.fail(instance_uuid, TaskState.RESIZE_PREP, exc.message)
             return
-        if not self._tasks.advance(instance_uuid, TaskState.RESIZE_PREP,
-                                   TaskState.RESIZE_MIGRATING):
+        if not self._tasks.step(instance_uuid, TaskState.RESIZE_PREP, Event.MOVE_SCHEDULED):
             # Deleted while we scheduled: nothing was moved yet.
             self._placement.delete_allocations(mig.uuid)
             self._placement.delete_allocations(instance_uuid)
-            self._set_status(mig.uuid, "error")
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
             return
-        self._set_status(mig.uuid, "migrating", dest_compute=selection.host,
+        self._set_status(mig.uuid, MigrationStatus.MIGRATING, dest_compute=selection.host,
                          dest_node=selection.nodename)
         self._move(ctx, inst, mig, selection)
 
@@ -162,7 +143,7 @@ class ResizeFlow(MoveFlow):
                 with self._tasks.event(ctx, inst.uuid, "compute_resize_instance", source):
                     disk_info = self._compute.migrate_disk_and_power_off(ctx, source,
                                                                          inst.uuid, dest)
-                if not self._tasks.advance(inst.uuid, task, TaskState.RESIZE_FINISH):
+                if not self._tasks.step(inst.uuid, task, Event.MOVE_DISK_MOVED):
                     # Deleted, or expired by the sweeper: do not finish on the destination.
                     self._undo_move(ctx, inst, mig, dest, power_on)
                     return
@@ -175,10 +156,9 @@ class ResizeFlow(MoveFlow):
             self._tasks.fail(inst.uuid, task, f"{mig.migration_type} to {dest} failed: "
                              f"{exc.message}")
             return
-        if self._tasks.end(inst.uuid, task, {
-                "vm_state": VmState.RESIZED, "host": dest, "node": selection.nodename,
-                "flavor": dict(mig.new_flavor), "power_state": power}):
-            self._set_status(mig.uuid, "finished")
+        if self._tasks.end(inst.uuid, task, Event.MOVE_FINISHED, power=power,
+                           migration=(mig.uuid, MigrationStatus.FINISHED), values={
+                "host": dest, "node": selection.nodename, "flavor": dict(mig.new_flavor)}):
             LOG.info("instance %s moved %s -> %s, awaiting confirmation", inst.uuid,
                      source, dest)
 
@@ -200,7 +180,7 @@ class ResizeFlow(MoveFlow):
                               self._compute.finish_revert_migration, ctx, source, inst.uuid,
                               power_on)
         self._back_to_instance(inst, mig)
-        self._set_status(mig.uuid, "error")
+        self._set_status(mig.uuid, MigrationStatus.ERROR)
 
     def confirm(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                 migration_uuid: uuid.UUID) -> None:
@@ -216,13 +196,13 @@ class ResizeFlow(MoveFlow):
                     self._compute.destroy_migrated(ctx, source, instance_uuid)
                 self._placement.delete_allocations(mig.uuid)
         except ControlPlaneError as exc:
-            self._set_status(mig.uuid, "finished")
+            self._set_status(mig.uuid, MigrationStatus.FINISHED)
             self._tasks.fail(instance_uuid, TaskState.RESIZE_CONFIRMING,
                              f"confirming the resize failed: {exc.message}")
             return
-        self._set_status(mig.uuid, "confirmed")
+        self._set_status(mig.uuid, MigrationStatus.CONFIRMED)
         self._tasks.end(instance_uuid, TaskState.RESIZE_CONFIRMING,
-                        {"vm_state": mig.old_vm_state})
+                        confirmed(mig.old_vm_state))
 
     def revert(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                migration_uuid: uuid.UUID) -> None:
@@ -247,26 +227,24 @@ class ResizeFlow(MoveFlow):
                                                                   power_on)
             self._back_to_instance(inst, mig)
         except ControlPlaneError as exc:
-            self._set_status(mig.uuid, "finished")
+            self._set_status(mig.uuid, MigrationStatus.FINISHED)
             self._tasks.fail(instance_uuid, TaskState.RESIZE_REVERTING,
                              f"reverting the resize failed: {exc.message}")
             return
-        self._set_status(mig.uuid, "reverted")
-        self._tasks.end(instance_uuid, TaskState.RESIZE_REVERTING, {
-            "vm_state": mig.old_vm_state, "host": source, "node": mig.source_node,
-            "flavor": dict(mig.old_flavor), "power_state": power})
+        self._set_status(mig.uuid, MigrationStatus.REVERTED)
+        self._tasks.end(instance_uuid, TaskState.RESIZE_REVERTING, reverted(mig.old_vm_state),
+                        power=power, values={"host": source, "node": mig.source_node,
+                                             "flavor": dict(mig.old_flavor)})
 
 
 # Tasks of a move that has not reached the destination yet.
-_MOVING = {TaskState.RESIZE_PREP, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_FINISH,
-           TaskState.MIGRATING}
-MOVE_TASKS = frozenset(_MOVING | {TaskState.RESIZE_CONFIRMING, TaskState.RESIZE_REVERTING})
+_MOVING = MOVE_TASKS - {TaskState.RESIZE_CONFIRMING, TaskState.RESIZE_REVERTING}
 
 
 class MoveRecovery(MoveFlow):
     """What the sweeper does with moves that outlived their deadline or their server."""
 
-    def expired(self, instance_uuid: uuid.UUID, task: str) -> bool:
+    def expired(self, instance_uuid: uuid.UUID, task: TaskState) -> bool:
         """End an overdue move task. True if this call ended it."""
         with transaction(self._tasks.reads) as session:
             mig = queries.current_migration(session, instance_uuid)
@@ -277,20 +255,16 @@ class MoveRecovery(MoveFlow):
             if mig is not None:
                 session.expunge(mig)
             session.expunge(inst)
-        message = f"Task {task} did not finish in time"
-        if task not in _MOVING:
-            # Confirm / revert: still VERIFY_RESIZE, the user may try again.
-            won = self._tasks.fail(instance_uuid, task, message)
-            if won and mig is not None:
-                self._set_status(mig.uuid, "finished")
-            return won
-        cold = task != TaskState.MIGRATING
-        won = self._tasks.fail(instance_uuid, task, message,
-                               {"vm_state": VmState.ERROR} if cold else None)
+        # The table says where: VERIFY_RESIZE for confirm / revert (the user may try
+        # again), ERROR for a cold move caught halfway, unchanged for a live one.
+        won = self._tasks.step(instance_uuid, task, Event.EXPIRED)
         if won and mig is not None:
+            if task not in _MOVING:
+                self._set_status(mig.uuid, MigrationStatus.FINISHED)
+                return won
             # The server is recorded on the source until a move completes: keep that.
             self._best_effort("returning allocations", self._back_to_instance, inst, mig)
-            self._set_status(mig.uuid, "error")
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
         return won
 
     def release_abandoned(self) -> None:
@@ -304,4 +278,5 @@ class MoveRecovery(MoveFlow):
                 LOG.warning("releasing migration %s failed: %s", migration_uuid, exc)
                 continue
             # Deleting a server awaiting confirmation confirms its resize, as upstream.
-            self._set_status(migration_uuid, "confirmed" if status == "finished" else "error")
+            self._set_status(migration_uuid, MigrationStatus.CONFIRMED
+                             if status == MigrationStatus.FINISHED else MigrationStatus.ERROR)

@@ -14,10 +14,11 @@ TOPIC = "conductor"
 class ConductorClient(RpcClient):
     """1.0: builds and host records. 1.1: server actions (power, snapshot, resize,
     migrations), cast by the compute API. 1.2: agents report guests'
-    addresses (``set_instance_addresses``)."""
+    addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
+    requests here, so only the conductor talks to agents."""
 
     topic = TOPIC
-    version = "1.2"
+    version = "1.3"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -58,6 +59,18 @@ class ConductorClient(RpcClient):
     def sync_power_states(self, ctx: RequestContext, host: str,
                           guests: list[GuestState]) -> None:
         self._call(ctx, "sync_power_states", host=host, guests=[dump(g) for g in guests])
+
+    # -- 1.3 -------------------------------------------------------------------------
+
+    def delete_server(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Finish a delete the API started; returns once a local delete is done."""
+        self._call(ctx, "delete_server", instance_uuid=str(instance_uuid))
+
+    def get_console_output(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                           length: int | None) -> str:
+        """The tail of the guest's console. Raises NotFound (no console), Conflict."""
+        return str(self._call(ctx, "get_console_output", instance_uuid=str(instance_uuid),
+                              length=length))
 
     # -- 1.2 -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.2")
+    target = om.Target(version="1.3")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow) -> None:
@@ -72,6 +72,17 @@ class ConductorEndpoint:
     def sync_power_states(self, ctx: RequestContext, host: str,
                           guests: list[dict[str, Any]]) -> None:
         self._hosts.sync_power_states(host, [GuestState.model_validate(g) for g in guests])
+
+    # -- 1.3 -------------------------------------------------------------------------
+
+    @endpoint
+    def delete_server(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._deletes.delete(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def get_console_output(self, ctx: RequestContext, instance_uuid: str,
+                           length: int | None) -> str:
+        return self._actions.console_output(ctx, uuid.UUID(instance_uuid), length)
 
     # -- 1.2 -------------------------------------------------------------------------
 

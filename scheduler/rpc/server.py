@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import oslo_messaging as om
@@ -13,7 +14,7 @@ from scheduler.manager import SchedulerManager
 
 
 class SchedulerEndpoint:
-    target = om.Target(version="1.0")
+    target = om.Target(version="1.1")
 
     def __init__(self, manager: SchedulerManager) -> None:
         self._manager = manager
@@ -21,3 +22,9 @@ class SchedulerEndpoint:
     @endpoint
     def select_destination(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
         return dump(self._manager.select_destination(RequestSpec.model_validate(spec)))
+
+    @endpoint
+    def claim_move(self, ctx: RequestContext, spec: dict[str, Any], migration_uuid: str,
+                   forced: bool) -> dict[str, Any]:
+        return dump(self._manager.claim_move(RequestSpec.model_validate(spec),
+                                             uuid.UUID(migration_uuid), forced))

@@ -53,7 +53,8 @@ def test_access_ipv6_is_kept_canonical(shared_client: CloudClient) -> None:
 @pytest.mark.parametrize("version", ["2.2", "2.91"])
 def test_x509_key_pairs_are_generated_until_2_92(shared_cloud: EmbeddedCloud,
                                                   version: str) -> None:
-    client = client_for(shared_cloud, "x509-user:x509-project", version)
+    # Ids as long as a real identity's (32 hex digits each) must fit the certificate.
+    client = client_for(shared_cloud, f"{uuid.uuid4().hex}:{uuid.uuid4().hex}", version)
     name = f"cert-{uuid.uuid4().hex[:6]}"
     try:
         made = client.compute("POST", "/os-keypairs", json={"keypair": {
@@ -87,3 +88,20 @@ def test_removed_apis_answer_410(shared_cloud: EmbeddedCloud) -> None:
         anonymous.close()
     finally:
         client.close()
+
+
+def test_unknown_action_is_400_and_removed_action_410(shared_client: CloudClient) -> None:
+    flavor = ensure_flavor(shared_client, "compat.tiny", ram=64)
+    server = shared_client.boot(flavor, public_image(shared_client, "compat-act"))
+    try:
+        unknown = shared_client.compute("POST", f"/servers/{server}/action",
+                                        json={"frobnicate": None})
+        assert unknown.status_code == 400
+        assert unknown.json()["badRequest"]["message"] == \
+            "There is no such action: frobnicate"
+        gone = shared_client.compute("POST", f"/servers/{server}/action",
+                                     json={"resetNetwork": None})
+        assert gone.status_code == 410
+    finally:
+        shared_client.compute("DELETE", f"/servers/{server}")
+        shared_client.wait_gone(server)

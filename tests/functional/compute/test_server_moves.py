@@ -222,7 +222,7 @@ def test_live_migration_moves_the_running_server_and_its_allocations(
         ("compute_post_live_migration_at_destination", "Success")]
     # The guest really is on the destination: the agent there answers for it.
     console = act(erin, server_id, {"os-getConsoleOutput": {}})
-    assert console.json() == {"output": f"fake guest {server_id} arrived\n"}
+    assert console.json() == {"output": f"fake guest {server_id} arrived\nlogin: "}
 
 
 def test_a_paused_server_can_be_forced_to_a_host(shared_cloud: EmbeddedCloud,

@@ -201,7 +201,11 @@ def test_console_output_takes_a_length_as_number_or_text(carol: CloudClient,
     for args in ({}, {"length": None}, {"length": -1}, {"length": 5}, {"length": "5"}):
         resp = act(carol, server, {"os-getConsoleOutput": args})
         assert resp.status_code == 200, (args, resp.text)
-        assert resp.json() == {"output": f"fake guest {server} booted\n"}
+        assert resp.json() == {"output": f"fake guest {server} booted\nstarting services "
+                               "... done\nnetwork ... up\nlogin: "}
+    # The tail: the last two lines, the prompt without a newline (clients count lines).
+    resp = act(carol, server, {"os-getConsoleOutput": {"length": 2}})
+    assert resp.json() == {"output": "network ... up\nlogin: "}
     resp = act(carol, server, {"os-getConsoleOutput": {"length": 0}})
     assert resp.json() == {"output": ""}
 

@@ -1,0 +1,134 @@
+"""/images: the compute endpoint's view of images, until microversion 2.35 (then 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from starlette.requests import Request
+
+from common.errors import BadRequest, NotFound
+from compute_api.api.deps import (
+    BodyDep,
+    ContextDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
+from compute_api.api.microversion import Version
+from compute_api.api.versions import base_url
+from compute_api.images import proxy
+from compute_api.images.store import ImageStore
+
+router = APIRouter(prefix="/v2.1/images")
+FILTERS = ("name", "status", "server", "type", "minRam", "minDisk", "changes-since")
+
+
+def _served(version: Version) -> None:
+    if version.at_least("2.36"):
+        raise NotFound("The resource could not be found.")
+
+
+def _glance(request: Request) -> str:
+    return base_url(request).rsplit("/compute", 1)[0] + "/image"
+
+
+def _list(request: Request, ctx: ContextDep, session: ReadSessionDep, version: Version,
+          detail: bool) -> dict[str, Any]:
+    _served(version)
+    params = request.query_params
+    limit = params.get("limit")
+    if limit is not None and (not limit.isdecimal()):
+        raise BadRequest(f"Invalid limit: {limit}")
+    filters = {k: params[k] for k in FILTERS if k in params}
+    rows = proxy.list_images(session, ctx, filters, None if limit is None else int(limit),
+                             params.get("marker"))
+    base, glance = base_url(request), _glance(request)
+    return {"images": [proxy.view(i, base, glance, detail) for i in rows]}
+
+
+@router.get("")
+def list_images(request: Request, ctx: ContextDep, session: ReadSessionDep,
+                version: VersionDep) -> dict[str, Any]:
+    return _list(request, ctx, session, version, detail=False)
+
+
+@router.get("/detail")
+def list_images_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
+                       version: VersionDep) -> dict[str, Any]:
+    return _list(request, ctx, session, version, detail=True)
+
+
+@router.get("/{image_id}")
+def show_image(image_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
+               version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    image = proxy.get(session, ctx, image_id)
+    return {"image": proxy.view(image, base_url(request), _glance(request), detail=True)}
+
+
+@router.delete("/{image_id}", status_code=204)
+def delete_image(image_id: str, ctx: ContextDep, session: SessionDep, version: VersionDep,
+                 runtime: RuntimeDep) -> Response:
+    _served(version)
+    image = proxy.get(session, ctx, image_id)
+    proxy.delete(session, ctx, image)
+    ImageStore(runtime.settings.data_dir).delete(image.id)
+    return Response(status_code=204)
+
+
+@router.get("/{image_id}/metadata")
+def list_metadata(image_id: str, ctx: ContextDep, session: ReadSessionDep,
+                  version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    image = proxy.get(session, ctx, image_id)
+    return {"metadata": proxy.view(image, "", "", detail=True)["metadata"]}
+
+
+def _items(body: Any, key: str) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise BadRequest(f"Malformed request body: '{key}' is a required property")
+    items: dict[str, Any] = body[key]
+    return items
+
+
+@router.post("/{image_id}/metadata")
+@router.put("/{image_id}/metadata")
+def set_metadata(image_id: str, body: BodyDep, request: Request, ctx: ContextDep,
+                 session: SessionDep, version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    image = proxy.get(session, ctx, image_id)
+    merged = proxy.set_metadata(ctx, image, _items(body, "metadata"),
+                                replace=request.method == "PUT")
+    return {"metadata": merged}
+
+
+@router.get("/{image_id}/metadata/{key}")
+def show_metadata_item(image_id: str, key: str, ctx: ContextDep, session: ReadSessionDep,
+                       version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    metadata = proxy.view(proxy.get(session, ctx, image_id), "", "", detail=True)["metadata"]
+    if key not in metadata:
+        raise NotFound("Image metadata not found.")
+    return {"meta": {key: metadata[key]}}
+
+
+@router.put("/{image_id}/metadata/{key}")
+def set_metadata_item(image_id: str, key: str, body: BodyDep, ctx: ContextDep,
+                      session: SessionDep, version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    item = _items(body, "meta")
+    if list(item) != [key]:
+        raise BadRequest("Request body and URI mismatch")
+    image = proxy.get(session, ctx, image_id)
+    proxy.set_metadata(ctx, image, item, replace=False)
+    return {"meta": item}
+
+
+@router.delete("/{image_id}/metadata/{key}", status_code=204)
+def delete_metadata_item(image_id: str, key: str, ctx: ContextDep, session: SessionDep,
+                         version: VersionDep) -> Response:
+    _served(version)
+    proxy.delete_metadata(ctx, proxy.get(session, ctx, image_id), key)
+    return Response(status_code=204)
