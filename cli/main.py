@@ -12,6 +12,7 @@ from cli import identity
 from cli.datadir import secure_data_dir
 from common.errors import ConfigError, SchemaBehind
 from common.log import setup_logging
+from common.service import Interrupted
 from common.settings import Settings, load_settings, render_sample
 
 LOG = logging.getLogger("kilonova")
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.serve import serve
 
         serve(args.service, settings)
+        return 0
+    except Interrupted as exc:
+        # What had started was stopped on the way out of serve().
+        LOG.info("%s", exc)
         return 0
     except (ConfigError, SchemaBehind) as exc:
         print(f"kilonova: {exc}", file=sys.stderr)

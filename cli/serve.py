@@ -17,13 +17,14 @@ from cli.embedded import EmbeddedCloud
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common.errors import ConfigError
 from common.rpc import Messaging
-from common.service import stop_within, wait_for_signal
+from common.service import interrupt_start_on_signal, stop_within, wait_for_signal
 from common.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
 
 def serve(name: str, settings: Settings) -> None:
+    interrupt_start_on_signal()
     if name == "all":
         _serve_all(settings)
         return

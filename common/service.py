@@ -126,6 +126,25 @@ def stop_within(timeout: float, steps: Sequence[Callable[[], None]]) -> bool:
     return done.wait(timeout)
 
 
+class Interrupted(Exception):
+    """SIGTERM or SIGINT arrived while the process was starting."""
+
+
+def interrupt_start_on_signal() -> None:
+    """Until ``wait_for_signal`` takes over, make SIGTERM and SIGINT raise Interrupted.
+
+    Without it a SIGTERM between start-up and ``wait_for_signal`` killed the process
+    without stopping anything; with an event instead, a start-up that waits on an absent
+    peer (an agent retrying the conductor) could not be stopped at all.
+    """
+
+    def _raise(signum: int, _frame: Any) -> None:
+        raise Interrupted(f"received signal {signum} while starting")
+
+    signal.signal(signal.SIGTERM, _raise)
+    signal.signal(signal.SIGINT, _raise)
+
+
 def wait_for_signal(done: Callable[[], bool] | None = None) -> None:
     """Block the main thread until SIGTERM or SIGINT (or until ``done()`` is true)."""
     stop = threading.Event()

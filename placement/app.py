@@ -115,4 +115,4 @@ def _prepare(engine: Engine) -> None:
     with transaction(session_factory(engine)) as session:
         sync_standards(session)
     LOG.debug("placement database ready at %s",
-             engine.url.render_as_string(hide_password=True))
+              engine.url.render_as_string(hide_password=True))

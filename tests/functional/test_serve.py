@@ -41,21 +41,25 @@ class Served:
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         full_env = {**os.environ, "PYTHONPATH": str(REPO), "KILONOVA_AUTH__STRATEGY": "builtin",
-                    # Idle work comes round often, so a test sees whether it is quiet.
-                    "KILONOVA_SERVICE__HEARTBEAT_INTERVAL": "0.5",
-                    "KILONOVA_COMPUTE__SYNC_INTERVAL": "0.5",
-                    "KILONOVA_CONDUCTOR__SWEEP_INTERVAL": "0.5", **env}
+                    # Idle work comes round every second or two (as in the functional
+                    # clouds), so a few quiet seconds cover several rounds of it.
+                    "KILONOVA_SERVICE__HEARTBEAT_INTERVAL": "1.0",
+                    "KILONOVA_COMPUTE__SYNC_INTERVAL": "2.0",
+                    "KILONOVA_CONDUCTOR__SWEEP_INTERVAL": "1.0", **env}
+        # -X faulthandler: a process that will not stop can be made to show its threads.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "all", "--data-dir", str(data_dir),
-             "--port", "0"],
+            [sys.executable, "-X", "faulthandler", "-m", "cli.main", "serve", "all",
+             "--data-dir", str(data_dir), "--port", "0"],
             env=full_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.output.append(line)
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
@@ -85,8 +89,17 @@ class Served:
         return seen
 
     def stop(self) -> int:
+        """SIGTERM, and the exit status; fails with every thread's stack if it hangs."""
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
+        try:
+            # Well inside the graceful timeout (60 s), past which it would exit anyway.
+            return self.proc.wait(timeout=50)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=30)
+            time.sleep(0.5)
+            raise AssertionError(
+                "serve all did not stop:\n" + "".join(self.output)[-20000:]) from None
 
 
 @pytest.fixture
