@@ -213,6 +213,8 @@ EDGE_CASES: list[tuple[str, str, str, str, Any, int, str]] = [
     ("image nested too deep", "image", "POST", "/v2/images", DEEP, 400, "nested deeper"),
     ("image body too large", "image", "POST", "/v2/images", {"name": HUGE_NAME}, 413,
      "too large"),
+    ("image name of 10 MB", "image", "POST", "/v2/images", {"name": "x" * 10_000_000}, 413,
+     "too large"),
     ("image name too long", "image", "POST", "/v2/images", {"name": "i" * 256}, 400,
      "is too long"),
     ("image min_ram of 2**63", "image", "POST", "/v2/images", {"min_ram": BIG}, 400,
