@@ -31,6 +31,14 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
+def rendered_by(respond: Callable[[int, str], ASGIApp]) -> Render:
+    """A ``Render`` for an API whose error body needs only the status and message."""
+    def render(scope: Scope, status: int, message: str) -> ASGIApp:
+        return respond(status, message)
+
+    return render
+
+
 @dataclass(frozen=True)
 class BodyLimits:
     """The bounds one API applies to request bodies."""
