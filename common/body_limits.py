@@ -84,7 +84,8 @@ class BodyLimitMiddleware:
             return
         limit = self.limits.max_body_size
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        # ASCII only: str.isdigit() also takes "²", which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self.render(scope, 413, TOO_LARGE)(scope, receive, send)
             return
         body = await _read(receive, limit)
