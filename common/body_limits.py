@@ -31,6 +31,14 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INNERMOST = re.compile(rb"\[\]|\{\}")
 
 
+def rendered_by(respond: Callable[[int, str], ASGIApp]) -> Render:
+    """A ``Render`` for an API whose error body needs only the status and message."""
+    def render(scope: Scope, status: int, message: str) -> ASGIApp:
+        return respond(status, message)
+
+    return render
+
+
 @dataclass(frozen=True)
 class BodyLimits:
     """The bounds one API applies to request bodies."""
@@ -76,7 +84,8 @@ class BodyLimitMiddleware:
             return
         limit = self.limits.max_body_size
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        # ASCII only: str.isdigit() also takes "²", which int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self.render(scope, 413, TOO_LARGE)(scope, receive, send)
             return
         body = await _read(receive, limit)

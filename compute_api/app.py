@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import token_verifier
-from common.body_limits import BodyLimitMiddleware, BodyLimits
+from common.body_limits import BodyLimitMiddleware, BodyLimits, rendered_by
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
@@ -159,8 +159,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     app.add_middleware(PolicyCheck, table=route_table(), render=_compute_error)
     # Outside the policy check, which parses action bodies to find their rule.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
-                       render=lambda scope, status, message: errors.fault_response(
-                           status, message))
+                       render=rendered_by(errors.fault_response))
     app.add_middleware(_ComputeHeaders)
     return app
 
@@ -208,8 +207,7 @@ def create_image_app(limits: BodyLimits | None = None) -> FastAPI:
     app.add_middleware(PolicyCheck, table=image_policies.route_table(),
                        render=image_errors.error_response, message=_glance_message)
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
-                       render=lambda scope, status, message: image_errors.error_response(
-                           status, message), exempt=_image_data)
+                       render=rendered_by(image_errors.error_response), exempt=_image_data)
     app.add_middleware(_RequestIdHeaders)
     return app
 
@@ -227,7 +225,6 @@ def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
                                                             identity_schemas.PROJECT)})
     # Token requests are public: the bound applies before any credential is looked at.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
-                       render=lambda scope, status, message: identity_errors.error_response(
-                           status, message))
+                       render=rendered_by(identity_errors.error_response))
     app.add_middleware(_RequestIdHeaders)
     return app

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import validation
 from common.openapi import model_schema, wrapped
+from compute_api.api.keypairs import keypair_schema
+from compute_api.api.microversion import MAX_VERSION
 from compute_api.api.schemas import FlavorCreate, ServerCreate, ServerUpdate
 from compute_api.quotas import QUOTA_VALUE, RESOURCES
 
 COMPONENTS: dict[str, Any] = {}
-
-KEYPAIR: dict[str, Any] = {
-    "type": "object",
-    "properties": {"name": validation.name(), "public_key": {"type": "string"},
-                   "type": {"enum": ["ssh", "x509"]}, "user_id": validation.name()},
-    "required": ["name"], "additionalProperties": False,
-}
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v2.1/servers"): wrapped("server", model_schema(ServerCreate, COMPONENTS)),
@@ -27,7 +21,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v2.1/os-quota-sets/{project_id}"): wrapped("quota_set", {
         "type": "object", "properties": {r: QUOTA_VALUE for r in RESOURCES},
         "additionalProperties": False}),
-    ("POST", "/v2.1/os-keypairs"): wrapped("keypair", KEYPAIR),
+    ("POST", "/v2.1/os-keypairs"): keypair_schema(MAX_VERSION),
     ("POST", "/v2.1/servers/{server_id}/metadata"): wrapped("metadata", {
         "type": "object", "additionalProperties": {"type": "string", "maxLength": 255}}),
 }

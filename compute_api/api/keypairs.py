@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from common import validation
 from common.compute_db.models import KeyPair
-from common.errors import BadRequest
+from common.openapi import wrapped
 from compute_api import keypairs
 from compute_api.api.deps import (
     BodyDep,
@@ -28,9 +28,6 @@ from compute_api.api.views import isotime
 
 router = APIRouter(prefix="/v2.1/os-keypairs")
 
-CREATE_FIELDS = {"name", "public_key", "type", "user_id"}
-KEYPAIR_IDS = {"properties": {"user_id": validation.name()}}
-
 
 def _brief(kp: KeyPair, version: Version) -> dict[str, Any]:
     out: dict[str, Any] = {"name": kp.name, "public_key": kp.public_key,
@@ -40,32 +37,26 @@ def _brief(kp: KeyPair, version: Version) -> dict[str, Any]:
     return out
 
 
+def keypair_schema(version: Version) -> dict[str, Any]:
+    """The create body at ``version``, as upstream's schema states it."""
+    fields: dict[str, Any] = {"name": {"type": "string"},
+                              "public_key": {"type": "string", "minLength": 1}}
+    if version.at_least("2.2"):
+        fields["type"] = {"enum": ["ssh", "x509"]}
+    if version.at_least("2.10"):
+        # Checked against the records (255 characters) before policy looks at it.
+        fields["user_id"] = validation.name()
+    keypair = {"type": "object", "properties": fields, "additionalProperties": False,
+               "required": ["name", "public_key"] if version.at_least("2.92") else ["name"]}
+    return wrapped("keypair", keypair)
+
+
 def _spec(body: Any, ctx: Any, version: Version) -> keypairs.KeyPairSpec:
-    data = body.get("keypair") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        raise BadRequest("Invalid input for field/attribute keypair. 'keypair' is a "
-                         "required property")
-    allowed = {"name", "public_key"} | ({"type"} if version.at_least("2.2") else set()) | (
-        {"user_id"} if version.at_least("2.10") else set())
-    extra = set(data) - allowed
-    if extra:
-        raise BadRequest(f"Additional properties are not allowed ('{sorted(extra)[0]}' was "
-                         "unexpected)")
-    public_key = data.get("public_key")
-    if public_key is None and version.at_least("2.92"):
-        raise BadRequest("Invalid input for field/attribute keypair. 'public_key' is a "
-                         "required property")
-    if public_key is not None and (not isinstance(public_key, str) or not public_key):
-        raise BadRequest("Keypair data is invalid: public_key must be a non-empty string")
-    # user_id is checked against the records (255 characters) before policy looks at it.
-    validation.check(KEYPAIR_IDS, {k: data[k] for k in ("user_id",) if k in data})
-    kind = data.get("type", "ssh")
-    if kind not in ("ssh", "x509"):
-        raise BadRequest(f"Invalid input for field/attribute type. Value: {kind}. "
-                         f"'{kind}' is not one of ['ssh', 'x509']")
+    validation.check(keypair_schema(version), body)
+    data = body["keypair"]
     return keypairs.KeyPairSpec(
-        name=keypairs.check_name(data.get("name"), version), public_key=public_key,
-        type=kind, user_id=keypairs.owner(ctx, data.get("user_id"), version))
+        name=keypairs.check_name(data["name"], version), public_key=data.get("public_key"),
+        type=data.get("type", "ssh"), user_id=keypairs.owner(ctx, data.get("user_id"), version))
 
 
 @router.post("")

@@ -13,24 +13,15 @@ from starlette.requests import Request
 from common import policy
 from common.compute_db.models import Image
 from common.context import RequestContext
-from common.errors import BadRequest, Conflict, Forbidden, NotFound
+from common.errors import Conflict, Forbidden, NotFound
 from common.states import ImageStatus
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
-from compute_api.images.schemas import check_image
+from compute_api.images.schemas import CORE, WRITABLE, check_image
 from compute_api.images.source import visible_to
 from compute_api.images.store import ImageStore, receive
 
 router = APIRouter(prefix="/v2")
 
-CORE = {"id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
-        "os_hash_value", "size", "virtual_size", "disk_format", "container_format",
-        "min_disk", "min_ram", "owner", "created_at", "updated_at", "tags", "self", "file",
-        "schema", "os_hidden", "locations", "direct_url"}
-WRITABLE = {"name", "visibility", "protected", "disk_format", "container_format",
-            "min_disk", "min_ram", "tags", "id", "os_hidden"}
-DISK_FORMATS = {"ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
-                "ploop"}
-CONTAINER_FORMATS = {"ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"}
 
 
 def _iso(value: Any) -> str:
@@ -74,18 +65,7 @@ def _get(session: Any, image_id: str, project_id: str | None, is_admin: bool) ->
 
 
 def _validate(fields: dict[str, Any]) -> None:
-    if fields.get("disk_format") not in (None, *DISK_FORMATS):
-        raise BadRequest(f"Invalid value '{fields['disk_format']}' for disk_format")
-    if fields.get("container_format") not in (None, *CONTAINER_FORMATS):
-        raise BadRequest(f"Invalid value '{fields['container_format']}' for container_format")
-    if fields.get("visibility") not in (None, "public", "private", "shared", "community"):
-        raise BadRequest(f"Invalid value '{fields['visibility']}' for visibility")
-    for key, value in fields.items():
-        if key not in CORE and not isinstance(value, str):
-            raise BadRequest(f"Property {key} must be a string")
-        if len(key) > 255:
-            raise BadRequest("Provided object does not match schema 'image': property "
-                             "names are at most 255 characters")
+    for key in fields:
         if key in CORE - WRITABLE:
             raise Forbidden(f"Attribute '{key}' is read-only.")
 

@@ -166,7 +166,7 @@ BAD_BODIES: list[tuple[Any, int]] = [
     ({"os-start": None, "os-stop": None}, 400),
     ({}, 400),
     (["os-start"], 400),
-    ({"os-fly": None}, 404),
+    ({"os-fly": None}, 400),  # upstream: "There is no such action", a 400
     ({"os-getConsoleOutput": {"length": "ten"}}, 400),
     ({"os-getConsoleOutput": {"length": -2}}, 400),
     ({"os-getConsoleOutput": {"length": 1.5}}, 400),

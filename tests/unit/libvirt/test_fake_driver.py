@@ -51,7 +51,8 @@ def test_fake_power_cycle_and_events() -> None:
 def test_fake_console_and_snapshot(tmp_path: Path) -> None:
     drv, u, _ = spawned()
 
-    assert "booted" in drv.console_output(u, 1)
+    assert "booted" in drv.console_output(u)
+    assert drv.console_output(u, 1) == "login: "  # the tail: the prompt, no newline
     drv.snapshot(u, tmp_path / "s")
     assert (tmp_path / "s").read_bytes().startswith(b"fake snapshot")
     drv.destroy(u)
