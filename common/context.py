@@ -23,6 +23,8 @@ class RequestContext:
     project_id: str | None
     roles: tuple[str, ...] = ()
     request_id: str = field(default_factory=new_request_id)
+    # "all" for a system-scoped token (Keystone's OpenStack-System-Scope); None otherwise.
+    system_scope: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -34,6 +36,7 @@ class RequestContext:
             "project_id": self.project_id,
             "roles": list(self.roles),
             "request_id": self.request_id,
+            "system_scope": self.system_scope,
         }
 
     @classmethod
@@ -43,6 +46,7 @@ class RequestContext:
             project_id=data.get("project_id"),
             roles=tuple(data.get("roles") or ()),
             request_id=data.get("request_id") or new_request_id(),
+            system_scope=data.get("system_scope"),
         )
 
     def bind(self) -> contextvars.Token[str | None]:

@@ -80,6 +80,29 @@ class AuthSettings(_Section):
     )
 
 
+class CorsSettings(_Section):
+    """Cross-origin requests from browsers (placement); off unless ``allowed_origin``."""
+
+    allowed_origin: list[str] = Field(
+        default_factory=list, description="Origins (scheme://host[:port]) browsers may call "
+        "from; empty: no CORS headers at all")
+    allow_credentials: bool = Field(True, description="Tell browsers they may send cookies")
+    expose_headers: list[str] = Field(
+        default_factory=lambda: ["X-Auth-Token", "X-Openstack-Request-Id",
+                                 "X-Subject-Token", "X-Service-Token",
+                                 "OpenStack-API-Version"],
+        description="Response headers scripts may read")
+    max_age: int | None = Field(None, ge=0, description="Seconds a preflight answer is cached")
+    allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "PUT", "POST", "DELETE", "PATCH"],
+        description="Methods a preflight may ask for")
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status",
+                                 "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id",
+                                 "OpenStack-API-Version"],
+        description="Request headers a preflight may ask for")
+
+
 class KeystoneSettings(_Section):
     auth_url: str | None = Field(
         None, description="Keystone (identity v3) endpoint the services validate tokens "
@@ -270,6 +293,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

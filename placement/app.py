@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from common.db import check_at_head, create_engine, read_only, session_factory, transaction
@@ -25,7 +25,9 @@ from placement.api import (
     traits,
     usages,
 )
+from placement.api.cors import CorsMiddleware
 from placement.api.middleware import PlacementMiddleware
+from placement.api.negotiation import check_accept
 from placement.candidates import SnapshotCache
 from placement.sync import sync_standards
 
@@ -43,11 +45,15 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Kilonova Placement", lifespan=_lifespan,
         openapi_url=None, docs_url=None, redoc_url=None,
+        dependencies=[Depends(check_accept)],
     )
     app.state.settings = settings
     # Per worker: what allocation candidates keep of the providers between requests.
     app.state.snapshots = SnapshotCache()
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
+    if settings.cors.allowed_origin:
+        # Outermost: a preflight carries no token.
+        app.add_middleware(CorsMiddleware, settings=settings.cors)
     errors.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from placement import inventories, providers
-from placement.api import schemas
-from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, since
+from placement.api import jsonschemas, schemas
+from placement.api.deps import AppUrlDep, BodyDep, SessionDep, VersionDep, since
 from placement.api.views import provider_url
 from placement.microversion import Version
 
@@ -42,7 +42,7 @@ def list_inventories(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
 def replace_inventories(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
-    data = body.parse(schemas.InventoriesPut)
+    data = body.parse(schemas.InventoriesPut, jsonschemas.INVENTORIES_PUT)
     provider = providers.get_provider(session, rp_uuid)
     specs = {name: fields.spec() for name, fields in data.inventories.items()}
     generation = inventories.replace_inventories(
@@ -54,15 +54,17 @@ def replace_inventories(
 
 @router.post(BASE, status_code=201)
 def add_inventory(
-    rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
+    rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep,
+    app_url: AppUrlDep,
 ) -> JSONResponse:
-    data = body.parse(schemas.InventoryPost)
+    data = body.parse(schemas.InventoryPost, jsonschemas.INVENTORY_POST)
     provider = providers.get_provider(session, rp_uuid)
     generation = inventories.add_inventory(
         session, provider, data.resource_provider_generation, data.resource_class, data.spec(),
         reserved_may_equal_total=version >= RESERVED_EQUAL_TOTAL_SINCE,
     )
-    location = f"{provider_url(root, provider)}/inventories/{data.resource_class}"
+    # Absolute, as upstream writes it (unlike the other Location headers).
+    location = f"{provider_url(app_url, provider)}/inventories/{data.resource_class}"
     return JSONResponse(_one(data.spec(), generation), status_code=201,
                         headers={"location": location})
 
@@ -84,7 +86,7 @@ def show_inventory(rp_uuid: uuid.UUID, class_name: str, session: SessionDep) -> 
 def put_inventory(
     rp_uuid: uuid.UUID, class_name: str, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
-    data = body.parse(schemas.InventoryPut)
+    data = body.parse(schemas.InventoryPut, jsonschemas.INVENTORY_PUT)
     provider = providers.get_provider(session, rp_uuid)
     generation = inventories.put_inventory(
         session, provider, data.resource_provider_generation, class_name, data.spec(),

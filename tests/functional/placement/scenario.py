@@ -35,8 +35,9 @@ class Step:
 
 
 def run(client: httpx.Client, steps: list[Step], known: dict[str, str] | None = None) -> None:
-    """Send each step and check its answer; ``known`` names are used as given."""
-    names: dict[str, str] = _Names(known or {})
+    """Send each step and check its answer; ``known`` names are used as given
+    (``{base}`` is the client's base URL)."""
+    names: dict[str, str] = _Names({"base": str(client.base_url).rstrip("/"), **(known or {})})
     for number, step in enumerate(steps):
         response = _send(client, step, names)
         where = f"step {number} ({step}): {response.status_code} {response.text[:400]}"

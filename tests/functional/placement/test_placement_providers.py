@@ -96,7 +96,7 @@ INVENTORIES = [
          expect={"inventories": {}, "resource_provider_generation": 6}),
     Step("POST", "/resource_providers/{rp}/inventories", 201,
          {"resource_class": "DISK_GB", "total": 100},
-         headers={"location": "/resource_providers/{rp}/inventories/DISK_GB"}),
+         headers={"location": "{base}/resource_providers/{rp}/inventories/DISK_GB"}),
 ]
 
 TRAITS = [
