@@ -72,7 +72,9 @@ class AuthSettings(_Section):
         description="Token checking. builtin (default): the Keystone v3 subset at /identity "
         "issues signed tokens for users kept in the compute database; keystone: tokens "
         "are validated by the Keystone of [keystone]; noauth (development only, never "
-        "the default): the token is `user:project`, user `admin` has the admin role",
+        "the default): the token is `user:project` (user `admin` has the admin role) "
+        "or, as upstream's noauth2, a user name with X-Roles / X-Project-Id / "
+        "OpenStack-System-Scope headers",
     )
     policy_file: str | None = Field(
         None, description="YAML or JSON file of policy rules overriding the defaults "
