@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -87,21 +87,21 @@ class Gate:
     added without a rule): readers may read, members may write, never anonymous. With
     ``route_unmatched`` a request matching no rule only needs a valid token: the router
     then answers 404 or 405 as it would for anyone (every real route must have a rule).
-    ``query_target`` names query parameters that, when given, replace the target's
-    value of the same name (``GET /usages?project_id=``: whose usages are asked for).
+    ``query_target`` names, per rule, query parameters that when given replace the
+    target's value of the same name (``GET /usages?project_id=``: whose usages).
     """
 
     def __init__(self, table: RouteTable, enforcer_of: Callable[[Scope], Enforcer],
                  verifier_of: Callable[[Scope], Verifier], read_default: str,
                  write_default: str, route_unmatched: bool = False,
-                 query_target: tuple[str, ...] = ()) -> None:
+                 query_target: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.table = table
         self.enforcer_of = enforcer_of
         self.verifier_of = verifier_of
         self.read_default = read_default
         self.write_default = write_default
         self.route_unmatched = route_unmatched
-        self.query_target = query_target
+        self.query_target = query_target or {}
 
     async def check(self, scope: Scope, receive: Receive, request_id: str) -> Passed:
         """Raises Unauthorized (no or bad token) or PolicyForbidden."""
@@ -130,13 +130,14 @@ class Gate:
                 parsed = None  # the handler answers 400
             rule = action_rule(match, parsed, fallback)
         target = {"project_id": ctx.project_id, "user_id": ctx.user_id, **match.params,
-                  **self._from_query(scope)}
+                  **self._from_query(scope, rule)}
         enforcer = self.enforcer_of(scope)
         enforcer.authorize(rule, ctx, target)
         return Passed(ctx, Decision(enforcer, rule), receive)
 
-    def _from_query(self, scope: Scope) -> dict[str, str]:
-        if not self.query_target or not scope.get("query_string"):
+    def _from_query(self, scope: Scope, rule: str) -> dict[str, str]:
+        names = self.query_target.get(rule)
+        if not names or not scope.get("query_string"):
             return {}
         query = parse_qs(scope["query_string"].decode("latin-1"))
-        return {name: query[name][0] for name in self.query_target if name in query}
+        return {name: query[name][0] for name in names if name in query}

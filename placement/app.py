@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from common.db import check_at_head, create_engine, read_only, session_factory, transaction
@@ -27,7 +27,6 @@ from placement.api import (
 )
 from placement.api.cors import CorsMiddleware
 from placement.api.middleware import PlacementMiddleware
-from placement.api.negotiation import check_accept
 from placement.candidates import SnapshotCache
 from placement.sync import sync_standards
 
@@ -45,7 +44,6 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Kilonova Placement", lifespan=_lifespan,
         openapi_url=None, docs_url=None, redoc_url=None,
-        dependencies=[Depends(check_accept)],
     )
     app.state.settings = settings
     # Per worker: what allocation candidates keep of the providers between requests.

@@ -57,7 +57,7 @@ def error_response(
     status: int, detail: str, code: str, version: Version,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    if html_errors.get():
+    if html_errors():
         return HTMLResponse(html_page(status, HTTPStatus(status).phrase, detail),
                             status_code=status, headers=headers)
     error: dict[str, Any] = {

@@ -18,7 +18,7 @@ from common.policy import Enforcer
 from common.settings import Settings
 from placement import policies
 from placement.api.errors import error_response, response_for
-from placement.api.negotiation import html_errors, prefers_html
+from placement.api.negotiation import check_accept, request_accept
 from placement.errors import DEFAULT_CODE, wire_code
 from placement.microversion import HEADER, MIN_VERSION, SERVICE_TYPE, Version, parse_header
 
@@ -43,7 +43,8 @@ class PlacementMiddleware:
         incoming = headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_request_id()
         reset = request_id_var.set(request_id)
-        html_reset = html_errors.set(prefers_html(headers.get("accept")))
+        accept = headers.get("accept")
+        accept_reset = request_accept.set(accept)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["microversion"] = MIN_VERSION
         send = _decorating(send, state, request_id)
@@ -69,7 +70,7 @@ class PlacementMiddleware:
             )(scope, receive, send)
         finally:
             request_id_var.reset(reset)
-            html_errors.reset(html_reset)
+            request_accept.reset(accept_reset)
 
     def _gate(self, scope: Scope) -> Gate:
         """Built on first use from the app's settings (policy file, token verifier)."""
@@ -81,7 +82,8 @@ class PlacementMiddleware:
                                  lambda _: verifier, read_default="admin_or_service_api",
                                  write_default="admin_or_service_api",
                                  # Upstream routes before it checks policy.
-                                 route_unmatched=True, query_target=("project_id",))
+                                 route_unmatched=True,
+                                 query_target={"placement:usages": ("project_id",)})
         return self._checker
 
     async def _prepare(
@@ -92,6 +94,7 @@ class PlacementMiddleware:
             # The header may repeat (one per service): read every occurrence.
             state["microversion"] = parse_header(",".join(headers.getlist(HEADER)) or None)
             passed = await self._gate(scope).check(scope, receive, request_id)
+            check_accept(scope, headers.get("accept"))
             if passed.context is not None:
                 state["context"] = passed.context
                 passed.context.bind()

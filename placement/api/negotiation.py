@@ -1,7 +1,7 @@
 """Content negotiation as upstream placement does it.
 
-- A GET whose ``Accept`` header admits no JSON gets 406 ("Only application/json is
-  provided"), after routing, so an unknown path is still a 404.
+- A GET of a known route whose ``Accept`` header admits no JSON gets 406 ("Only
+  application/json is provided"); an unknown path is still a 404.
 - A body sent without ``Content-Type`` is a 400; one with another type a 415 (deps.py).
 - Error bodies are HTML for a client that asks for HTML and not for JSON (a browser),
   JSON otherwise.
@@ -12,13 +12,15 @@ from __future__ import annotations
 import contextvars
 from html import escape
 
-from fastapi import Request
+from starlette.routing import Match
+from starlette.types import Scope
 
 from placement.errors import NotAcceptable
 
 JSON = "application/json"
-# Whether the current request's errors are to be written as HTML.
-html_errors: contextvars.ContextVar[bool] = contextvars.ContextVar("html_errors", default=False)
+# The current request's Accept header: errors are written as HTML for a browser.
+request_accept: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_accept", default=None)
 
 
 def _ranges(accept: str) -> list[tuple[str, float]]:
@@ -47,20 +49,29 @@ def accepts(accept: str | None, media: str) -> bool:
     return any(q > 0 and r in (media, family, "*/*") for r, q in _ranges(accept))
 
 
-def prefers_html(accept: str | None) -> bool:
-    """A client naming HTML and not JSON (as a browser does for a page)."""
-    if not accept:
+def html_errors() -> bool:
+    """Whether the current request's client names HTML and not JSON (a browser)."""
+    accept = request_accept.get()
+    if not accept or "html" not in accept:
         return False
     ranges = {r for r, q in _ranges(accept) if q > 0}
     return "text/html" in ranges and JSON not in ranges
 
 
-async def check_accept(request: Request) -> None:
-    """An app-wide dependency: a GET must accept JSON. Raises NotAcceptable."""
-    if request.method not in ("GET", "HEAD"):
+def check_accept(scope: Scope, accept: str | None) -> None:
+    """A GET of a known route must accept JSON. Raises NotAcceptable.
+
+    Most clients send no Accept, ``*/*`` or JSON: those pass on a substring test, so
+    only odd headers pay for parsing and for finding the route (an unknown path is
+    left to the router's 404).
+    """
+    if not accept or scope["method"] not in ("GET", "HEAD"):
         return
-    accept = request.headers.get("accept")
-    if accept and not accepts(accept, JSON):
+    plain = any(m in accept for m in (JSON, "*/*", "application/*")) and "q=0" not in accept
+    if plain or accepts(accept, JSON):
+        return
+    routes = scope["app"].router.routes
+    if any(route.matches(scope)[0] == Match.FULL for route in routes):
         raise NotAcceptable(f"Only {JSON} is provided")
 
 
