@@ -86,7 +86,9 @@ class Gate:
     ``read_default`` / ``write_default`` guard routes missing from the table (a route
     added without a rule): readers may read, members may write, never anonymous. With
     ``route_unmatched`` a request matching no rule only needs a valid token: the router
-    then answers 404 or 405 as it would for anyone (every real route must have a rule).
+    then answers 404 or 405 as it would for anyone (every real route must have a rule);
+    so does a request ``serves`` says the matched route does not serve (an API version
+    before the route's).
     ``query_target`` names, per rule, query parameters that when given replace the
     target's value of the same name (``GET /usages?project_id=``: whose usages).
     """
@@ -94,7 +96,8 @@ class Gate:
     def __init__(self, table: RouteTable, enforcer_of: Callable[[Scope], Enforcer],
                  verifier_of: Callable[[Scope], Verifier], read_default: str,
                  write_default: str, route_unmatched: bool = False,
-                 query_target: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                 query_target: Mapping[str, tuple[str, ...]] | None = None,
+                 serves: Callable[[Scope, str], bool] | None = None) -> None:
         self.table = table
         self.enforcer_of = enforcer_of
         self.verifier_of = verifier_of
@@ -102,6 +105,7 @@ class Gate:
         self.write_default = write_default
         self.route_unmatched = route_unmatched
         self.query_target = query_target or {}
+        self.serves = serves
 
     async def check(self, scope: Scope, receive: Receive, request_id: str) -> Passed:
         """Raises Unauthorized (no or bad token) or PolicyForbidden."""
@@ -116,7 +120,8 @@ class Gate:
             ctx = await run_in_threadpool(context_from_token, token, verifier, request_id)
         else:
             ctx = context_from_token(token, verifier, request_id, headers)
-        if match.rule == AUTHENTICATED or (match.rule is None and self.route_unmatched):
+        if match.rule == AUTHENTICATED or (self.route_unmatched and (
+                match.rule is None or (self.serves and not self.serves(scope, match.rule)))):
             return Passed(ctx, None, receive)
         fallback = self.read_default if method in ("GET", "HEAD") else self.write_default
         rule = match.rule or fallback

@@ -87,9 +87,24 @@ DEFAULTS: list[RuleDefault] = [
           ("GET", f"{RPU}/allocations")),
     _rule("placement:allocation_candidates:list", "List allocation candidates",
           ("GET", "/allocation_candidates")),
-    _rule("placement:reshaper:reshape", "Reshape provider inventories and allocations",
-          ("POST", "/reshaper")),
+    # Services only (nova-compute reshapes its own trees), as upstream's default.
+    RuleDefault("placement:reshaper:reshape", "rule:service_api",
+                "Reshape provider inventories and allocations", (("POST", "/reshaper"),),
+                PROJECT),
 ]
+
+
+# The first microversion of the routes some rules guard: below it the route does not
+# exist (the router answers 404 or 405 to anyone, before any policy).
+SINCE: dict[str, tuple[int, int]] = {
+    "placement:usages": (1, 9),
+    "placement:allocations:manage": (1, 13),
+    "placement:allocation_candidates:list": (1, 10),
+    "placement:reshaper:reshape": (1, 30),
+    **{d.name: (1, 6) for d in DEFAULTS if d.name.startswith(
+        ("placement:traits:", "placement:resource_providers:traits:"))},
+    **{d.name: (1, 2) for d in DEFAULTS if d.name.startswith("placement:resource_classes:")},
+}
 
 
 def route_table() -> RouteTable:

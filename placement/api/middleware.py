@@ -83,7 +83,8 @@ class PlacementMiddleware:
                                  write_default="admin_or_service_api",
                                  # Upstream routes before it checks policy.
                                  route_unmatched=True,
-                                 query_target={"placement:usages": ("project_id",)})
+                                 query_target={"placement:usages": ("project_id",)},
+                                 serves=_serves)
         return self._checker
 
     async def _prepare(
@@ -101,6 +102,12 @@ class PlacementMiddleware:
         except ControlPlaneError as exc:
             return exc, receive
         return None, passed.receive
+
+
+def _serves(scope: Scope, rule: str) -> bool:
+    """Whether the route guarded by ``rule`` exists at the request's microversion."""
+    since = policies.SINCE.get(rule)
+    return since is None or scope["state"]["microversion"] >= since
 
 
 def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:

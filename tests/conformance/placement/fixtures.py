@@ -47,11 +47,17 @@ _UUID_VARIABLES = (
 )
 
 
+# Upstream's deprecated policy defaults, which its base fixture runs with: they add
+# ``role:admin`` to every rule, which only changes the reshaper's (service only).
+LEGACY_RULES = {"placement:reshaper:reshape": "rule:service_api or rule:admin_api"}
+
+
 class APIFixture(fixture.GabbiFixture):
-    """A placement service on an empty database, with development auth."""
+    """A placement service on an empty database, with development auth and upstream's
+    legacy policy defaults (as upstream's base fixture)."""
 
     def config(self) -> FileConfig:
-        return FileConfig()
+        return FileConfig(policy_rules=dict(LEGACY_RULES))
 
     def seed(self, seeder: Seeder) -> None:
         """Create the file's data; nothing here."""
@@ -139,8 +145,10 @@ class CORSFixture(APIFixture):
     """CORS on, for one origin."""
 
     def config(self) -> FileConfig:
-        return FileConfig(cors={"allowed_origin": ["http://valid.example.com"],
-                                "allow_headers": ["openstack-api-version"]})
+        config = super().config()
+        config.cors = {"allowed_origin": ["http://valid.example.com"],
+                       "allow_headers": ["openstack-api-version"]}
+        return config
 
 
 class OpenPolicyFixture(APIFixture):
@@ -153,7 +161,9 @@ class OpenPolicyFixture(APIFixture):
 class SecureRBACPolicyFixture(APIFixture):
     """Upstream's new defaults with scope checks: what our defaults are."""
 
+    def config(self) -> FileConfig:
+        return FileConfig()
+
 
 class LegacyRBACPolicyFixture(APIFixture):
-    """Upstream's deprecated defaults, which only add ``role:admin`` alternatives that
-    our defaults already allow: the same rules for us."""
+    """Upstream's deprecated defaults, said explicitly (as APIFixture's)."""

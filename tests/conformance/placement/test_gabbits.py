@@ -18,6 +18,7 @@ import pytest
 from tests.conformance.placement.expectations import expected_failures, surprises
 from tests.conformance.placement.harness import Harness
 from tests.conformance.placement.runner import run_files
+from tests.conformance.placement.summary import SUMMARY_DIR
 from tests.conformance.placement.wheel import unpack_gabbits
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -32,7 +33,11 @@ def test_upstream_gabbits(backend: str, tmp_path: Path) -> None:
         files = [f for f in files if only in f.name]
     with Harness(backend, tmp_path) as harness:
         report = run_files(harness, files)
-    print(f"\n[{backend}] {report.summary()} ({report.seconds:.0f} s)")
+    summary = f"[{backend}] {report.summary()} ({report.seconds:.0f} s)"
+    print(f"\n{summary}")
+    folder = os.environ.get(SUMMARY_DIR)
+    if folder and Path(folder).is_dir():
+        (Path(folder) / f"{backend}.txt").write_text(summary)
     dump = os.environ.get("KILONOVA_GABBI_REPORT")
     if dump:
         Path(dump.replace("{backend}", backend)).write_text(json.dumps(

@@ -29,6 +29,8 @@ class Step:
     expect: Any = None
     headers: dict[str, Any] = field(default_factory=dict)
     code: str | None = None
+    # Extra request headers (``X-Roles`` for noauth: a service's role).
+    send_headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} @{self.version}"
@@ -64,7 +66,7 @@ class _Names(dict[str, str]):
 
 
 def _send(client: httpx.Client, step: Step, names: dict[str, str]) -> httpx.Response:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(step.send_headers)
     if step.version is not None:
         headers["OpenStack-API-Version"] = f"placement {step.version}"
     if step.token is not None:

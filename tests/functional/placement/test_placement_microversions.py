@@ -375,7 +375,9 @@ READS: dict[str, list[Step]] = {
     "root-1.39": [Step("GET", "/", 200, token=None, version="1.39",
                        headers={"openstack-api-version": "placement 1.39"})],
     "reshaper-1.29": [Step("POST", "/reshaper", 404, {}, version="1.29")],
-    "reshaper-bad-body-1.30": [Step("POST", "/reshaper", 400, {}, version="1.30")],
+    # A service's call (upstream's default policy for the reshaper).
+    "reshaper-bad-body-1.30": [Step("POST", "/reshaper", 400, {}, version="1.30",
+                                    send_headers={"X-Roles": "service"})],
 }
 
 
