@@ -53,11 +53,6 @@ async def _context(request: Request) -> RequestContext:
     return context
 
 
-async def _app_url(request: Request) -> str:
-    """The absolute URL the app is mounted at, as the client addressed it."""
-    return str(request.base_url).rstrip("/")
-
-
 async def _snapshots(request: Request) -> SnapshotCache:
     cache: SnapshotCache = request.app.state.snapshots
     return cache
@@ -123,7 +118,6 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 VersionDep = Annotated[Version, Depends(_version)]
 ContextDep = Annotated[RequestContext, Depends(_context)]
 RootDep = Annotated[str, Depends(_root)]
-AppUrlDep = Annotated[str, Depends(_app_url)]
 SnapshotsDep = Annotated[SnapshotCache, Depends(_snapshots)]
 BodyDep = Annotated[JsonBody, Depends(_body)]
 

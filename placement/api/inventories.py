@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from placement import inventories, providers
 from placement.api import jsonschemas, schemas
-from placement.api.deps import AppUrlDep, BodyDep, SessionDep, VersionDep, since
+from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, since
 from placement.api.views import provider_url
 from placement.microversion import Version
 
@@ -54,8 +54,7 @@ def replace_inventories(
 
 @router.post(BASE, status_code=201)
 def add_inventory(
-    rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep,
-    app_url: AppUrlDep,
+    rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
 ) -> JSONResponse:
     data = body.parse(schemas.InventoryPost, jsonschemas.INVENTORY_POST)
     provider = providers.get_provider(session, rp_uuid)
@@ -63,8 +62,7 @@ def add_inventory(
         session, provider, data.resource_provider_generation, data.resource_class, data.spec(),
         reserved_may_equal_total=version >= RESERVED_EQUAL_TOTAL_SINCE,
     )
-    # Absolute, as upstream writes it (unlike the other Location headers).
-    location = f"{provider_url(app_url, provider)}/inventories/{data.resource_class}"
+    location = f"{provider_url(root, provider)}/inventories/{data.resource_class}"
     return JSONResponse(_one(data.spec(), generation), status_code=201,
                         headers={"location": location})
 

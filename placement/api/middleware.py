@@ -47,7 +47,7 @@ class PlacementMiddleware:
         accept_reset = request_accept.set(accept)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["microversion"] = MIN_VERSION
-        send = _decorating(send, state, request_id)
+        send = _decorating(send, state, request_id, scope, headers)
         try:
             error, receive = await self._prepare(scope, receive, headers, state, request_id)
             if isinstance(error, Unauthorized):
@@ -110,12 +110,26 @@ def _serves(scope: Scope, rule: str) -> bool:
     return since is None or scope["state"]["microversion"] >= since
 
 
-def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:
+def _host_url(scope: Scope, headers: Headers) -> str:
+    """``scheme://host[:port]`` as the client addressed us."""
+    host = headers.get("host")
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def _decorating(send: Send, state: dict[str, Any], request_id: str, scope: Scope,
+                headers: Headers) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             state["started"] = True
             version: Version = state["microversion"]
             out = MutableHeaders(scope=message)
+            location = out.get("location")
+            if location is not None and location.startswith("/"):
+                # Absolute, as upstream's (WSGI) responses make every Location.
+                out["location"] = _host_url(scope, headers) + location
             out[REQUEST_ID_HEADER] = request_id
             out[HEADER] = f"{SERVICE_TYPE} {version}"
             out.append("vary", HEADER.lower())

@@ -122,8 +122,9 @@ def test_mounted_under_a_prefix(placement_db: str, tmp_path: Path) -> None:
         assert client.get("/").json()["versions"][0]["links"][0]["href"] == ""
         r = client.post("/resource_providers", json={"name": f"mounted-{tmp_path.name}"})
         assert r.status_code == 200, r.text
-        assert r.headers["location"].startswith("/placement/resource_providers/")
-        assert r.json()["links"][0]["href"] == r.headers["location"]
+        # Absolute, as upstream's; the body's links stay relative to the host.
+        assert r.headers["location"].startswith(f"{base}/placement/resource_providers/")
+        assert base + r.json()["links"][0]["href"] == r.headers["location"]
 
 
 def test_refuses_to_start_on_an_old_schema(tmp_path: Path) -> None:
