@@ -416,7 +416,7 @@ WRITES: dict[str, list[Step]] = {
                                {"name": "mv-{new}", "uuid": "{new}"}, version="1.20",
                                expect={"uuid": "{new}", "generation": 0,
                                        "root_provider_uuid": "{new}"},
-                               headers={"location": "/resource_providers/{new}"})),
+                               headers={"location": "{base}/resource_providers/{new}"})),
     "post-rp-parent-1.13": write(Step("POST", "/resource_providers", 400, {
         "name": "mv-{new}", "parent_provider_uuid": "{rp}"}, version="1.13")),
     "post-rp-parent-1.14": write(Step("POST", "/resource_providers", 201, {
@@ -516,7 +516,7 @@ WRITES: dict[str, list[Step]] = {
     # Traits.
     "put-trait-1.5": write(Step("PUT", "/traits/CUSTOM_MV_{suffix}", 404, version="1.5")),
     "put-trait-1.6": write(Step("PUT", "/traits/CUSTOM_MV_{suffix}", 201, version="1.6",
-                                headers={"location": "/traits/CUSTOM_MV_{suffix}"}),
+                                headers={"location": "{base}/traits/CUSTOM_MV_{suffix}"}),
                            Step("PUT", "/traits/CUSTOM_MV_{suffix}", 204, version="1.6"),
                            Step("DELETE", "/traits/CUSTOM_MV_{suffix}", 204, version="1.6"),
                            Step("DELETE", "/traits/CUSTOM_MV_{suffix}", 404, version="1.6")),
@@ -549,7 +549,7 @@ WRITES: dict[str, list[Step]] = {
                               version="1.1")),
     "post-rc-1.2": write(Step("POST", "/resource_classes", 201, {"name": "CUSTOM_MV_{suffix}"},
                               version="1.2",
-                              headers={"location": "/resource_classes/CUSTOM_MV_{suffix}"}),
+                              headers={"location": "{base}/resource_classes/CUSTOM_MV_{suffix}"}),
                          Step("POST", "/resource_classes", 409, {"name": "CUSTOM_MV_{suffix}"},
                               version="1.2"),
                          Step("DELETE", "/resource_classes/CUSTOM_MV_{suffix}", 204,
