@@ -2,8 +2,7 @@
 
 Two strategies:
 
-- ``noauth`` (development): the token is ``user:project`` (``X-Auth-Token``) and the
-  user ``admin`` carries the admin role.
+- ``noauth`` (development): the caller says who it is (``common/noauth.py``).
 - ``builtin``: tokens issued by the identity subset (``compute_api/identity``). A token
   is self-contained and signed with HMAC-SHA256 under a key kept in the data directory,
   so any process holding the key (compute API, placement) verifies its signature; then,
@@ -23,12 +22,14 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from common.context import RequestContext, new_request_id
 from common.errors import ConfigError, Unauthorized
+from common.noauth import noauth_context
 
 if TYPE_CHECKING:
     import httpx
@@ -249,9 +250,14 @@ def _signer_for(token: str) -> TokenSigner:
 
 
 def context_from_token(
-    token: str | None, strategy: Verifier, request_id: str | None = None
+    token: str | None, strategy: Verifier, request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> RequestContext:
-    """Turn a request's token into a RequestContext. Raises Unauthorized."""
+    """Turn a request's token into a RequestContext. Raises Unauthorized.
+
+    ``headers`` (the request's) matter only to ``noauth``, which reads roles and scope
+    from them.
+    """
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     if isinstance(strategy, TokenValidator):
@@ -264,11 +270,4 @@ def context_from_token(
                               request_id=request_id or new_request_id())
     if strategy != "noauth":
         raise Unauthorized(f"auth strategy {strategy!r} is not available")
-    user, sep, project = token.partition(":")
-    if not sep or not user or not project:
-        raise Unauthorized("noauth tokens have the form 'user:project'")
-    roles = ("admin", "member", "reader") if user == "admin" else ("member", "reader")
-    return RequestContext(
-        user_id=user, project_id=project, roles=roles,
-        request_id=request_id or new_request_id(),
-    )
+    return noauth_context(token, headers or {}, request_id or new_request_id())

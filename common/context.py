@@ -25,6 +25,8 @@ class RequestContext:
     request_id: str = field(default_factory=new_request_id)
     # Set for a compute agent's host-bound credential: the hosts it may act for.
     service_hosts: frozenset[str] | None = None
+    # "all" for a system-scoped token (Keystone's OpenStack-System-Scope); None otherwise.
+    system_scope: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -38,6 +40,7 @@ class RequestContext:
             "request_id": self.request_id,
             **({} if self.service_hosts is None
                else {"service_hosts": sorted(self.service_hosts)}),
+            "system_scope": self.system_scope,
         }
 
     @classmethod
@@ -49,6 +52,7 @@ class RequestContext:
             request_id=data.get("request_id") or new_request_id(),
             service_hosts=(None if data.get("service_hosts") is None
                            else frozenset(data["service_hosts"])),
+            system_scope=data.get("system_scope"),
         )
 
     def bind(self) -> contextvars.Token[str | None]:

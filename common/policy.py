@@ -261,11 +261,20 @@ class RuleDefault:
     check_str: str
     description: str
     operations: tuple[tuple[str, str], ...] = ()
+    # Token scopes the rule accepts ("project", "system"); empty: any scope, unchecked.
+    scope_types: tuple[str, ...] = ()
 
 
 def credentials(ctx: RequestContext) -> dict[str, Any]:
     return {"user_id": ctx.user_id, "project_id": ctx.project_id, "roles": list(ctx.roles),
             "is_admin": ctx.is_admin}
+
+
+def in_scope(scope_types: tuple[str, ...], ctx: RequestContext) -> bool:
+    """Whether the token's scope is one the rule accepts (oslo.policy's enforce_scope)."""
+    if not scope_types:
+        return True
+    return ("system" if ctx.system_scope else "project") in scope_types
 
 
 class Enforcer:
@@ -338,6 +347,9 @@ class Enforcer:
         if name not in self.defaults and name not in self._overrides:
             raise KeyError(f"policy rule {name} is not registered")
         self._maybe_reload()
+        default = self.defaults.get(name)
+        if default is not None and not in_scope(default.scope_types, ctx):
+            return False
         full = {"project_id": ctx.project_id, "user_id": ctx.user_id, **(target or {})}
         return self.evaluate(name, credentials(ctx), full)
 

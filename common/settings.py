@@ -83,12 +83,37 @@ class AuthSettings(_Section):
         description="Token checking. builtin (default): the Keystone v3 subset at /identity "
         "issues signed tokens for users kept in the compute database; keystone: tokens "
         "are validated by the Keystone of [keystone]; noauth (development only, never "
-        "the default): the token is `user:project`, user `admin` has the admin role",
+        "the default): the token is `user:project` (user `admin` has the admin role) "
+        "or, as upstream's noauth2, a user name with X-Roles / X-Project-Id / "
+        "OpenStack-System-Scope headers",
     )
     policy_file: str | None = Field(
         None, description="YAML or JSON file of policy rules overriding the defaults "
         "(`kilonova policy sample` lists them); re-read when it changes",
     )
+
+
+class CorsSettings(_Section):
+    """Cross-origin requests from browsers (placement); off unless ``allowed_origin``."""
+
+    allowed_origin: list[str] = Field(
+        default_factory=list, description="Origins (scheme://host[:port]) browsers may call "
+        "from; empty: no CORS headers at all")
+    allow_credentials: bool = Field(True, description="Tell browsers they may send cookies")
+    expose_headers: list[str] = Field(
+        default_factory=lambda: ["X-Auth-Token", "X-Openstack-Request-Id",
+                                 "X-Subject-Token", "X-Service-Token",
+                                 "OpenStack-API-Version"],
+        description="Response headers scripts may read")
+    max_age: int | None = Field(None, ge=0, description="Seconds a preflight answer is cached")
+    allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "PUT", "POST", "DELETE", "PATCH"],
+        description="Methods a preflight may ask for")
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status",
+                                 "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id",
+                                 "OpenStack-API-Version"],
+        description="Request headers a preflight may ask for")
 
 
 class KeystoneSettings(_Section):
@@ -333,6 +358,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     keystone: KeystoneSettings = Field(default_factory=KeystoneSettings)
     agent_auth: AgentAuthSettings = Field(default_factory=AgentAuthSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     images: ImagesSettings = Field(default_factory=ImagesSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)

@@ -36,6 +36,7 @@ from placement.api import (
     traits,
     usages,
 )
+from placement.api.cors import CorsMiddleware
 from placement.api.middleware import PlacementMiddleware
 from placement.candidates import SnapshotCache
 from placement.errors import DEFAULT_CODE
@@ -68,6 +69,9 @@ def create_app(settings: Settings) -> FastAPI:
         settings.limits.placement_max_request_body_size, settings.limits.max_json_depth),
         render=_body_refused)
     app.add_middleware(PlacementMiddleware, auth_strategy=settings.auth.strategy)
+    if settings.cors.allowed_origin:
+        # Outermost: a preflight carries no token.
+        app.add_middleware(CorsMiddleware, settings=settings.cors)
     errors.install(app, ROUTERS)
     for router in ROUTERS:
         app.include_router(router)

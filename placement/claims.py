@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from common.errors import BadRequest, Conflict
 from placement import consumers, generations
 from placement.capacity import capacity
-from placement.db.models import Allocation, Inventory, ResourceProvider
+from placement.db.models import Allocation, Consumer, Inventory, ResourceProvider
 from placement.errors import ProviderConcurrentUpdate
 from placement.resource_classes import class_ids
 
@@ -78,13 +78,22 @@ def write_allocations(session: Session, writes: list[ConsumerWrite]) -> None:
 def _attempt(session: Session, writes: list[ConsumerWrite]) -> None:
     wanted = {rp for w in writes for rp in w.allocations}
     providers = _providers(session, wanted)
-    for rp_id, seen in sorted(providers.values()):
+    # A consumer written with no allocations releases what it held: those providers
+    # changed too (upstream bumps them; a consumer moving elsewhere does not).
+    released = _held_by(session, [w.consumer_uuid for w in writes if not w.allocations])
+    bumped = {**released, **providers}
+    for rp_id, seen in sorted(bumped.values()):
         try:
             generations.bump(session, rp_id, seen)
         except ProviderConcurrentUpdate as exc:
             raise _Raced(str(exc)) from exc
     names = {name for w in writes for res in w.allocations.values() for name in res}
-    ids = class_ids(session, names, what="allocations")
+    ids = class_ids(session, names, what="allocations", strict=False)
+    for write in writes:
+        for resources in write.allocations.values():
+            for name in sorted(set(resources) - set(ids)):
+                raise BadRequest(f"Unable to allocate inventory for consumer "
+                                 f"{write.consumer_uuid}: No such resource class {name}.")
     touched: list[int] = []
     rows: list[dict[str, object]] = []
     for write in writes:
@@ -101,6 +110,21 @@ def _attempt(session: Session, writes: list[ConsumerWrite]) -> None:
         session.execute(sa.insert(Allocation), rows)
     _check_capacity(session, writes, providers, ids)
     consumers.delete_if_unused(session, touched)
+
+
+def _held_by(session: Session, consumer_uuids: list[uuid.UUID]
+             ) -> dict[uuid.UUID, tuple[int, int]]:
+    """(id, generation) of each provider the consumers have allocations on."""
+    if not consumer_uuids:
+        return {}
+    rows = session.execute(
+        sa.select(ResourceProvider.uuid, ResourceProvider.id, ResourceProvider.generation)
+        .where(ResourceProvider.id.in_(
+            sa.select(Allocation.resource_provider_id)
+            .join(Consumer, Consumer.id == Allocation.consumer_id)
+            .where(Consumer.uuid.in_(consumer_uuids))))
+    )
+    return {row.uuid: (row.id, row.generation) for row in rows}
 
 
 def _providers(session: Session, wanted: set[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
@@ -122,8 +146,9 @@ def _claim_consumer(session: Session, write: ConsumerWrite) -> int:
         actual = None if existing is None else existing.generation
         if actual != write.consumer_generation:
             raise ProviderConcurrentUpdate(
-                f"consumer generation conflict - expected {_show(write.consumer_generation)} "
-                f"but got {_show(actual)}"
+                # Upstream's wording: "expected" is the stored one, "got" the request's.
+                f"consumer generation conflict - expected {_show(actual)} "
+                f"but got {_show(write.consumer_generation)}"
             )
     if existing is None:
         return consumers.create_consumer(

@@ -51,7 +51,7 @@ def traits_among(known: Mapping[str, int], names: Iterable[str]) -> dict[str, in
     wanted = set(names)
     missing = wanted - set(known)
     if missing:
-        raise BadRequest(f"No such trait(s): {', '.join(sorted(missing))}")
+        raise BadRequest(f"No such trait(s): {', '.join(sorted(missing))}.")
     return {name: known[name] for name in wanted}
 
 

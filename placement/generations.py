@@ -10,8 +10,8 @@ from placement.db.models import ResourceProvider
 from placement.errors import ProviderConcurrentUpdate
 
 GENERATION_CONFLICT = (
-    "resource provider generation conflict: the provider changed since it was read. "
-    "Please update the generation and try again."
+    "resource provider generation conflict: Resource provider's generation already "
+    "changed. Please update the generation and try again."
 )
 
 

@@ -52,9 +52,7 @@ def get_inventory(session: Session, provider: Provider, class_name: str) -> Inve
     """Raises NotFound."""
     found = get_inventories(session, provider).get(class_name)
     if found is None:
-        raise NotFound(
-            f"No inventory of class {class_name} found for resource provider {provider.uuid}"
-        )
+        raise NotFound(f"No inventory of class {class_name} for {provider.uuid}")
     return found
 
 
@@ -79,9 +77,13 @@ def merge_inventories(
     specs: dict[str, InventorySpec], reserved_may_equal_total: bool,
 ) -> int:
     """Add or update the classes in ``specs``, removing none; returns the new generation."""
-    _validate(provider, specs, reserved_may_equal_total)
+    _validate(provider, specs, reserved_may_equal_total, "update")
     new_generation = generations.bump(session, provider.id, generation)
-    ids = class_ids(session, specs, what="inventories")
+    ids = class_ids(session, specs, what="inventories", strict=False)
+    unknown = sorted(set(specs) - set(ids))
+    if unknown:
+        raise BadRequest(f"Unknown resource class in inventory for resource provider "
+                         f"{provider.uuid}: No such resource class {unknown[0]}.")
     existing = _existing(session, provider)
     for name, spec in specs.items():
         _upsert(session, provider, ids[name], existing.get(ids[name]), spec)
@@ -104,11 +106,21 @@ def put_inventory(
     session: Session, provider: Provider, generation: int, class_name: str,
     spec: InventorySpec, reserved_may_equal_total: bool,
 ) -> int:
-    """Create or replace one class's inventory; returns the new generation."""
-    _validate(provider, {class_name: spec}, reserved_may_equal_total)
+    """Replace one class's inventory; returns the new generation.
+
+    Raises BadRequest (no such class in the provider's inventory, bad capacity),
+    ProviderConcurrentUpdate.
+    """
+    _validate(provider, {class_name: spec}, reserved_may_equal_total, "update")
     new_generation = generations.bump(session, provider.id, generation)
-    class_id = class_ids(session, [class_name], what="inventories")[class_name]
-    _upsert(session, provider, class_id, _existing(session, provider).get(class_id), spec)
+    class_id = _class_id(session, provider, class_name, "update")
+    existing = _existing(session, provider).get(class_id)
+    if existing is None:
+        raise BadRequest(
+            f"No inventory record with resource class for resource provider "
+            f"{provider.uuid}: No inventory of class {class_name} found."
+        )
+    _upsert(session, provider, class_id, existing, spec)
     _warn_over_capacity(session, provider)
     return new_generation
 
@@ -118,10 +130,10 @@ def add_inventory(
     spec: InventorySpec, reserved_may_equal_total: bool,
 ) -> int:
     """Add one class's inventory (POST). Raises Conflict if it exists."""
-    _validate(provider, {class_name: spec}, reserved_may_equal_total)
+    _validate(provider, {class_name: spec}, reserved_may_equal_total, "create")
     seen = provider.generation if generation is None else generation
     new_generation = generations.bump(session, provider.id, seen)
-    class_id = class_ids(session, [class_name], what="inventories")[class_name]
+    class_id = _class_id(session, provider, class_name, "create")
     if class_id in _existing(session, provider):
         raise Conflict(
             f"Update conflict: Inventory for '{class_name}' on resource provider "
@@ -160,18 +172,30 @@ def _spec(inv: Inventory) -> InventorySpec:
     )
 
 
+def _class_id(session: Session, provider: Provider, class_name: str, action: str) -> int:
+    """Raises BadRequest for a class that does not exist."""
+    found = class_ids(session, [class_name], what="inventories", strict=False)
+    if class_name not in found:
+        raise BadRequest(f"Unable to {action} inventory for resource provider "
+                         f"{provider.uuid}: No such resource class {class_name}.")
+    return found[class_name]
+
+
 def _validate(
-    provider: Provider, specs: dict[str, InventorySpec], reserved_may_equal_total: bool
+    provider: Provider, specs: dict[str, InventorySpec], reserved_may_equal_total: bool,
+    action: str,
 ) -> None:
+    """Raises BadRequest (saying whether it was a create or an update that failed)."""
+    limit = "greater than" if reserved_may_equal_total else "greater than or equal to"
     for name, spec in specs.items():
         too_much = spec.reserved > spec.total or (
             spec.reserved == spec.total and not reserved_may_equal_total
         )
         if too_much:
             raise BadRequest(
-                f"Unable to update inventory for resource provider {provider.uuid}: Invalid "
+                f"Unable to {action} inventory for resource provider {provider.uuid}: Invalid "
                 f"inventory for '{name}' on resource provider '{provider.uuid}'. The reserved "
-                "value is greater than or equal to total."
+                f"value is {limit} total."
             )
 
 
@@ -197,16 +221,17 @@ def _upsert(
 def _refuse_if_used(session: Session, provider: Provider, class_ids_: set[int]) -> None:
     used = session.execute(
         sa.select(ResourceClass.name)
-        .join(Allocation, Allocation.resource_class_id == ResourceClass.id)
-        .where(
-            Allocation.resource_provider_id == provider.id,
-            Allocation.resource_class_id.in_(class_ids_),
-        )
-        .distinct()
+        .where(ResourceClass.id.in_(
+            sa.select(Allocation.resource_class_id).where(
+                Allocation.resource_provider_id == provider.id,
+                Allocation.resource_class_id.in_(class_ids_),
+            )))
+        # Class order (standard classes first, as os-resource-classes lists them).
+        .order_by(ResourceClass.id)
     ).scalars().all()
     if used:
         raise InventoryInUse(
-            f"Inventory for '{', '.join(sorted(used))}' on resource provider "
+            f"Inventory for '{', '.join(used)}' on resource provider "
             f"'{provider.uuid}' in use."
         )
 

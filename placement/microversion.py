@@ -23,7 +23,7 @@ class Version(NamedTuple):
 MIN_VERSION = Version(1, 0)
 MAX_VERSION = Version(1, 39)
 
-_VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
 
 
 def parse_header(value: str | None) -> Version:

@@ -84,7 +84,11 @@ def create_provider(
     """Create a provider. Raises DuplicateName, BadRequest (unknown parent)."""
     rp_uuid = rp_uuid or uuid.uuid4()
     _check_unique(session, rp_uuid, name)
-    parent = _parent(session, parent_uuid)
+    refused = f'Unable to create resource provider "{name}", {rp_uuid}: '
+    if parent_uuid == rp_uuid:
+        raise BadRequest(refused + "parent provider UUID cannot be same as UUID. Please set "
+                         "parent provider UUID to None if there is no parent.")
+    parent = _parent(session, parent_uuid, refused)
     row = ResourceProvider(uuid=rp_uuid, name=name, generation=0,
                            parent_provider_id=parent.id if parent else None)
     session.add(row)
@@ -111,9 +115,11 @@ def update_provider(
         _check_unique(session, None, name)
     values: dict[str, object] = {"name": name}
     if change_parent and parent_uuid != provider.parent_uuid:
+        refused = f"Unable to save resource provider {rp_uuid}: "
         if provider.parent_uuid is not None and not allow_reparent:
-            raise BadRequest("re-parenting a provider is not currently allowed.")
-        values.update(_new_position(session, provider, parent_uuid))
+            change = "un-parenting" if parent_uuid is None else "re-parenting"
+            raise BadRequest(f"{refused}{change} a provider is not currently allowed.")
+        values.update(_new_position(session, provider, parent_uuid, refused))
     try:
         session.execute(
             sa.update(ResourceProvider).where(ResourceProvider.id == provider.id).values(**values)
@@ -131,7 +137,9 @@ def delete_provider(session: Session, rp_uuid: UUID) -> None:
 
     Raises NotFound, CannotDeleteParent (it has children), ProviderInUse (allocations).
     """
-    provider = get_provider(session, rp_uuid)
+    provider = find_provider(session, rp_uuid)
+    if provider is None:
+        raise NotFound(f"No resource provider with uuid {rp_uuid} found for delete")
     has_children = session.scalar(
         sa.select(sa.func.count()).where(ResourceProvider.parent_provider_id == provider.id)
     )
@@ -160,23 +168,24 @@ def _check_unique(session: Session, rp_uuid: UUID | None, name: str) -> None:
         raise DuplicateName(f"Conflicting resource provider name: {name} already exists.")
 
 
-def _parent(session: Session, parent_uuid: UUID | None) -> Provider | None:
+def _parent(session: Session, parent_uuid: UUID | None, refused: str) -> Provider | None:
+    """``refused`` starts the message of the BadRequest raised for an unknown parent."""
     if parent_uuid is None:
         return None
     parent = find_provider(session, parent_uuid)
     if parent is None:
-        raise BadRequest(f"parent provider UUID {parent_uuid} does not exist.")
+        raise BadRequest(f"{refused}parent provider UUID does not exist.")
     return parent
 
 
 def _new_position(
-    session: Session, provider: Provider, parent_uuid: UUID | None
+    session: Session, provider: Provider, parent_uuid: UUID | None, refused: str
 ) -> dict[str, object]:
-    parent = _parent(session, parent_uuid)
+    parent = _parent(session, parent_uuid, refused)
     if parent is None:
         return {"parent_provider_id": None, "root_provider_id": provider.id}
     if parent.id == provider.id or provider.id in ancestor_ids(session, parent.id):
-        raise BadRequest("creating loop in the provider tree is not allowed.")
+        raise BadRequest(f"{refused}creating loop in the provider tree is not allowed.")
     return {"parent_provider_id": parent.id, "root_provider_id": parent.root_id}
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from placement import claims, inventories, providers
-from placement.errors import ProviderNotFound
+from placement import claims, generations, inventories, providers
+from placement.errors import ProviderConcurrentUpdate, ProviderNotFound
 from placement.inventories import InventorySpec
 
 
@@ -35,16 +35,25 @@ def reshape(
     InventoryInUse, BadRequest.
     """
     found = {}
-    for rp_uuid in wanted:
+    for rp_uuid, target in wanted.items():
         provider = providers.find_provider(session, rp_uuid)
         if provider is None:
             raise ProviderNotFound(f"Resource provider {rp_uuid} in inventories not found")
+        if provider.generation != target.generation:
+            raise ProviderConcurrentUpdate(
+                f"resource provider generation conflict for provider {rp_uuid}: "
+                f"actual: {provider.generation}, given: {target.generation}")
         found[rp_uuid] = provider
+    # Each step moves the generations of the providers it changes, as upstream's
+    # does: the interim inventory, the allocations, then the final inventory.
     for rp_uuid, target in wanted.items():
-        inventories.merge_inventories(
-            session, found[rp_uuid], target.generation, target.specs,
-            reserved_may_equal_total=True,
-        )
+        if target.specs:
+            inventories.merge_inventories(
+                session, found[rp_uuid], target.generation, target.specs,
+                reserved_may_equal_total=True,
+            )
     claims.write_allocations(session, writes)
+    now = generations.current(session, [p.id for p in found.values()])
     for rp_uuid, target in wanted.items():
         inventories.prune_inventories(session, found[rp_uuid], set(target.specs))
+        generations.bump(session, found[rp_uuid].id, now[found[rp_uuid].id])

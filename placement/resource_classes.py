@@ -27,8 +27,10 @@ def get_class(session: Session, name: str) -> ResourceClass:
     return found
 
 
-def class_ids(session: Session, names: Iterable[str], what: str = "resources") -> dict[str, int]:
-    """Ids of the named classes. Raises BadRequest naming an unknown one."""
+def class_ids(session: Session, names: Iterable[str], what: str = "resources",
+              strict: bool = True) -> dict[str, int]:
+    """Ids of the named classes. Raises BadRequest naming an unknown one (unless not
+    ``strict``: then unknown names are left out)."""
     wanted = set(names)
     if not wanted:
         return {}
@@ -37,7 +39,7 @@ def class_ids(session: Session, names: Iterable[str], what: str = "resources") -
             sa.select(ResourceClass.name, ResourceClass.id).where(ResourceClass.name.in_(wanted))
         ).all()
     )
-    return _all_found(wanted, found, what)
+    return _all_found(wanted, found, what) if strict else found
 
 
 def ids_among(
@@ -108,7 +110,8 @@ def delete_class(session: Session, name: str) -> None:
     )
     if in_use:
         raise Conflict(
-            f"Unable to delete resource class {name}. The resource class is in use in inventory."
+            f"Error in delete resource class: Cannot delete resource class {name}. "
+            "Class is in use in inventory."
         )
     session.execute(sa.delete(ResourceClass).where(ResourceClass.id == found.id))
 

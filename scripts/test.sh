@@ -19,5 +19,7 @@ fi
 # Unit, functional and end-to-end tests on two workers (they mostly wait on HTTP and
 # databases); then the integration tests alone, one at a time: real QEMU guests under
 # TCG need the CPU, and starved, their libvirt connections time out.
-.venv/bin/pytest -q -n 2 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e
+# tests/conformance: upstream placement's gabbi files against ours, both backends.
+.venv/bin/pytest -q -n 2 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e \
+    tests/conformance
 .venv/bin/pytest -q --durations=10 tests/integration

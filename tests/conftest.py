@@ -15,6 +15,9 @@ from tests.cloud import CloudClient
 from tests.dbutil import create_pg_database, drop_pg_database
 from tests.rabbitutil import create_vhost, delete_vhost
 
+# The gabbi summary lines, printed by the controlling process (see its docstring).
+pytest_plugins = ["tests.conformance.placement.summary"]
+
 # The test clouds run in the development auth mode, set explicitly (the default is
 # builtin); tests of builtin and keystone auth switch their clouds over. Processes the
 # tests start inherit it.

@@ -41,7 +41,8 @@ async def get_context(request: Request, runtime: RuntimeDep) -> RequestContext:
         ctx = await run_in_threadpool(context_from_token, token, runtime.verifier,
                                       request.state.request_id)
     else:
-        ctx = context_from_token(token, runtime.verifier, request.state.request_id)
+        ctx = context_from_token(token, runtime.verifier, request.state.request_id,
+                                 request.headers)
     request.state.context = ctx
     return ctx
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from placement import aggregates, providers
-from placement.api import schemas
+from placement.api import jsonschemas, schemas
 from placement.api.deps import BodyDep, SessionDep, VersionDep, since
 from placement.microversion import Version
 
@@ -37,9 +37,12 @@ def set_aggregates(
 ) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     if version >= GENERATION_SINCE:
-        data = body.parse(schemas.AggregatesPut)
+        data = body.parse(schemas.AggregatesPut, jsonschemas.AGGREGATES_PUT_1_19)
         wanted, seen = data.aggregates, data.resource_provider_generation
     else:
-        wanted, seen = body.parse(list[uuid.UUID]), provider.generation
+        # Upstream leaves the generation alone here; we bump it, since the candidates'
+        # snapshot cache learns of aggregate changes from generations only.
+        wanted, seen = body.parse(list[uuid.UUID], jsonschemas.AGGREGATE_LIST), provider.generation
     generation = aggregates.set_provider_aggregates(session, provider, seen, wanted)
-    return _view(aggregates.provider_aggregates(session, provider), generation, version)
+    # The aggregates as the request listed them (upstream's answer keeps that order).
+    return _view(wanted, generation, version)

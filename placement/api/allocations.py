@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from placement import allocations, claims, providers
-from placement.api import schemas
+from placement.api import jsonschemas, schemas
 from placement.api.deps import BodyDep, JsonBody, SessionDep, VersionDep, since
 from placement.consumers import INCOMPLETE_ID
 from placement.microversion import Version
+from placement.usages import UNKNOWN_TYPE
 
 router = APIRouter()
 
@@ -19,7 +20,14 @@ OWNER_REQUIRED_SINCE = Version(1, 8)
 DICT_FORMAT_SINCE = Version(1, 12)
 POST_SINCE = Version(1, 13)
 CONSUMER_GENERATION_SINCE = Version(1, 28)
+MAPPINGS_SINCE = Version(1, 34)
 CONSUMER_TYPE_SINCE = Version(1, 38)
+_POST_SCHEMAS = {
+    POST_SINCE: jsonschemas.ALLOCATIONS_POST_1_13,
+    CONSUMER_GENERATION_SINCE: jsonschemas.ALLOCATIONS_POST_1_28,
+    MAPPINGS_SINCE: jsonschemas.ALLOCATIONS_POST_1_34,
+    CONSUMER_TYPE_SINCE: jsonschemas.ALLOCATIONS_POST_1_38,
+}
 
 
 @router.get("/allocations/{consumer_uuid}")
@@ -40,7 +48,8 @@ def show_allocations(
     if consumer is not None and version >= CONSUMER_GENERATION_SINCE:
         view["consumer_generation"] = consumer.generation
     if consumer is not None and version >= CONSUMER_TYPE_SINCE:
-        view["consumer_type"] = consumer.consumer_type
+        # Written before 1.38 (no type given): "unknown", as usages count it.
+        view["consumer_type"] = consumer.consumer_type or UNKNOWN_TYPE
     return view
 
 
@@ -57,20 +66,21 @@ def _write(consumer_uuid: uuid.UUID, body: JsonBody, version: Version) -> claims
         return _from_list(consumer_uuid, body, version)
     data: DictBody
     if version >= CONSUMER_TYPE_SINCE:
-        data = body.parse(schemas.AllocationsPut138)
+        data = body.parse(schemas.AllocationsPut138, jsonschemas.CONSUMER_1_38)
     elif version >= CONSUMER_GENERATION_SINCE:
-        data = body.parse(schemas.AllocationsPut128)
+        data = body.parse(schemas.AllocationsPut128, jsonschemas.CONSUMER_1_34
+                          if version >= MAPPINGS_SINCE else jsonschemas.CONSUMER_1_28)
     else:
-        data = body.parse(schemas.AllocationsPut112)
+        data = body.parse(schemas.AllocationsPut112, jsonschemas.ALLOCATIONS_PUT_1_12)
     return consumer_write(consumer_uuid, data, version)
 
 
 def _from_list(consumer_uuid: uuid.UUID, body: JsonBody, version: Version) -> claims.ConsumerWrite:
     data: schemas.AllocationsPut10
     if version >= OWNER_REQUIRED_SINCE:
-        data = body.parse(schemas.AllocationsPut18)
+        data = body.parse(schemas.AllocationsPut18, jsonschemas.ALLOCATIONS_PUT_1_8)
     else:
-        data = body.parse(schemas.AllocationsPut10)
+        data = body.parse(schemas.AllocationsPut10, jsonschemas.ALLOCATIONS_PUT_1_0)
     wanted: dict[uuid.UUID, dict[str, int]] = {}
     for item in data.allocations:
         wanted.setdefault(item.resource_provider.uuid, {}).update(item.resources)
@@ -99,14 +109,15 @@ def consumer_write(
     )
 
 
-@router.post("/allocations", status_code=204, dependencies=[since(POST_SINCE, 405)])
+@router.post("/allocations", status_code=204, dependencies=[since(POST_SINCE)])
 def post_allocations(body: BodyDep, session: SessionDep, version: VersionDep) -> Response:
     model: type[schemas.ConsumerPost113] = schemas.ConsumerPost113
     if version >= CONSUMER_TYPE_SINCE:
         model = schemas.ConsumerPost138
     elif version >= CONSUMER_GENERATION_SINCE:
         model = schemas.ConsumerPost128
-    data = body.parse(dict[uuid.UUID, model])  # type: ignore[valid-type]
+    data = body.parse(dict[uuid.UUID, model],  # type: ignore[valid-type]
+                      _POST_SCHEMAS[max(v for v in _POST_SCHEMAS if v <= version)])
     writes = [consumer_write(consumer, item, version) for consumer, item in data.items()]
     claims.write_allocations(session, writes)
     return Response(status_code=204)

@@ -90,8 +90,11 @@ def _static(snap: Snapshot, rp: int) -> _Static:
         (names[class_id], class_id, inv.capacity) for class_id, inv in facts.inventory.items()
     )
     parent = snap.parent_of.get(rp)
+    # Oldest trait first (by id: standard traits, then custom ones as created), as
+    # upstream lists them.
+    trait_ids = snap.names.traits
     tail = (
-        f',"traits":{_text(sorted(facts.traits))}'
+        f',"traits":{_text(sorted(facts.traits, key=lambda t: (trait_ids.get(t, 0), t)))}'
         f',"parent_provider_uuid":{_text(snap.uuid_of[parent] if parent else None)}'
         f',"root_provider_uuid":{_text(snap.uuid_of[snap.root_of[rp]])}}}'
     )

@@ -6,8 +6,10 @@ import re
 from collections import defaultdict
 
 from common.errors import BadRequest
-from placement.api import query
+from placement.api import jsonschemas, query
+from placement.api.validation import check_query
 from placement.candidates import CandidateRequest, RequestGroup
+from placement.errors import QueryBadValue, QueryMissingValue
 from placement.microversion import Version
 
 SINCE = {
@@ -33,6 +35,13 @@ def _granular_pattern(version: Version) -> re.Pattern[str] | None:
 def parse(items: list[tuple[str, str]], version: Version) -> CandidateRequest:
     """Raises BadRequest for anything malformed."""
     pattern = _granular_pattern(version)
+    if _suspicious(items, version, pattern):
+        # Only then: the schema finds what is wrong in upstream's words, and costs
+        # nothing on the requests that are well formed.
+        first: dict[str, str] = {}
+        for key, value in items:
+            first.setdefault(key, value)
+        check_query(first, jsonschemas.candidates_query(tuple(version)))
     query.check_keys(items, [k for k, since in SINCE.items() if version >= since], pattern)
     by_suffix: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for key, value in items:
@@ -45,7 +54,8 @@ def parse(items: list[tuple[str, str]], version: Version) -> CandidateRequest:
     same_subtree = _same_subtree(items, groups)
     _check_groups(groups, same_subtree, version)
     root_required, root_forbidden = _root_required(items, version)
-    limit = query.single(items, "limit")
+    limits = query.every(items, "limit")
+    limit = limits[0] if limits else None
     return CandidateRequest(
         groups=groups,
         limit=query.parse_limit(limit) if limit else None,
@@ -73,34 +83,64 @@ def _group(suffix: str, pairs: list[tuple[str, str]], version: Version) -> Reque
         resources=query.parse_resources(resources[0], f"resources{suffix}") if resources else {},
         required=required, forbidden=forbidden,
         member_of=member_of, forbidden_aggs=forbidden_aggs,
-        in_tree=query.parse_uuid(in_tree[0], f"in_tree{suffix}") if in_tree else None,
+        in_tree=query.parse_uuid(in_tree[0], "in_tree") if in_tree else None,
     )
+
+
+def _suspicious(items: list[tuple[str, str]], version: Version,
+                pattern: re.Pattern[str] | None) -> bool:
+    """Whether a parameter is unknown or one of the schema's values looks wrong."""
+    known = {k for k, since in SINCE.items() if version >= since}
+    for key, value in items:
+        if key not in known and not (pattern and pattern.match(key)):
+            return True
+        if key == "limit" and not (value.isdigit() and value[:1] != "0"):
+            return True
+        if key == "group_policy" and value not in ("none", "isolate"):
+            return True
+    return version < GRANULAR_SINCE and not any(k == "resources" for k, _ in items)
 
 
 def _check_groups(groups: list[RequestGroup], same_subtree: list[list[str]],
                   version: Version) -> None:
-    if not any(g.resources for g in groups):
-        raise BadRequest("At least one 'resources' query parameter is required.")
-    in_subtree = {s for suffixes in same_subtree for s in suffixes}
-    for group in groups:
-        if group.resources:
-            continue
-        if not group.suffix or version < RESOURCELESS_SINCE:
-            raise BadRequest("All request groups must specify resources.")
-        if group.suffix not in in_subtree:
-            raise BadRequest(
+    """Raises BadRequest (or its query kinds) for groups that cannot be served."""
+    resourceless = [g for g in groups if not g.resources]
+    if version >= RESOURCELESS_SINCE:
+        if len(resourceless) == len(groups):
+            raise QueryMissingValue(
+                "There must be at least one resources or resources[$S] parameter.")
+        in_subtree = {s for suffixes in same_subtree for s in suffixes}
+        stray = sorted(g.suffix for g in resourceless if g.suffix not in in_subtree)
+        if stray:
+            raise QueryBadValue(
                 "Resourceless suffixed group request should be specified in `same_subtree` "
-                f"query param: resourceless group {group.suffix!r}"
-            )
+                f"query param: bad group(s) - {stray}.")
+        return
+    _check_orphans(groups)
+
+
+def _check_orphans(groups: list[RequestGroup]) -> None:
+    traits = [f"required{g.suffix}" for g in groups
+              if (g.required or g.forbidden) and not g.resources]
+    if traits:
+        raise BadRequest("All traits parameters must be associated with resources.  Found "
+                         f"the following orphaned traits keys: {', '.join(traits)}")
+    aggregates = [f"member_of{g.suffix}" for g in groups
+                  if (g.member_of or g.forbidden_aggs) and not g.resources]
+    if aggregates:
+        raise BadRequest("All member_of parameters must be associated with resources. Found "
+                         f"the following orphaned member_of keys: {', '.join(aggregates)}")
+    if not all(g.resources for g in groups):
+        raise BadRequest("All request groups must specify resources.")
+    if not groups:
+        raise BadRequest(
+            "At least one request group (`resources` or `resources{$S}`) is required.")
 
 
 def _group_policy(items: list[tuple[str, str]], groups: list[RequestGroup]) -> str | None:
-    policy = query.single(items, "group_policy")
-    if policy is not None and policy not in ("none", "isolate"):
-        raise BadRequest(
-            "Invalid query string parameters: 'group_policy' must be 'none' or 'isolate'. "
-            f"Got: {policy}"
-        )
+    # Upstream takes the first of repeated values (its schema saw only one).
+    policies = query.every(items, "group_policy")
+    policy = policies[0] if policies else None
     if policy is None and len([g for g in groups if g.suffix]) > 1:
         raise BadRequest(
             'The "group_policy" parameter is required when specifying more than one '
@@ -114,11 +154,14 @@ def _same_subtree(items: list[tuple[str, str]], groups: list[RequestGroup]) -> l
     result = []
     for value in query.every(items, "same_subtree"):
         suffixes = [s.strip() for s in value.split(",")]
+        if not all(suffixes):
+            raise QueryBadValue(
+                "Empty string (unsuffixed group) can not be specified in `same_subtree` ")
         unknown = [s for s in suffixes if s not in known]
-        if unknown or not all(suffixes):
-            raise BadRequest(
+        if unknown:
+            raise QueryBadValue(
                 "Real suffixes should be specified in `same_subtree`: "
-                f"{', '.join(unknown) or value} not found in request groups"
+                f"{unknown} not found in request groups"
             )
         result.append(suffixes)
     return result
@@ -136,7 +179,7 @@ def _root_required(
                 raise query_error(value)
             (forbidden if name.startswith("!") else required).add(name.lstrip("!"))
     if required & forbidden:
-        raise BadRequest(
+        raise QueryBadValue(
             "Conflicting required and forbidden traits found in root_required: "
             f"{', '.join(sorted(required & forbidden))}"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -23,6 +23,7 @@ from common.errors import (
     Unauthorized,
 )
 from common.transient import RETRY_AFTER
+from placement.api.negotiation import html_errors, html_page
 from placement.errors import (
     DEFAULT_CODE,
     MethodNotAllowed,
@@ -58,7 +59,10 @@ def status_of(error: ControlPlaneError) -> int:
 def error_response(
     status: int, detail: str, code: str, version: Version,
     headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    if html_errors():
+        return HTMLResponse(html_page(status, HTTPStatus(status).phrase, detail),
+                            status_code=status, headers=headers)
     error: dict[str, Any] = {
         "status": status,
         "title": HTTPStatus(status).phrase,
@@ -70,7 +74,7 @@ def error_response(
     return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
 
 
-def response_for(error: ControlPlaneError, version: Version) -> JSONResponse:
+def response_for(error: ControlPlaneError, version: Version) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER)} if isinstance(error, ServiceUnavailable) \
         else None
     return error_response(status_of(error), error.message, wire_code(error), version,
@@ -81,33 +85,44 @@ def _version(request: Request) -> Version:
     return getattr(request.state, "microversion", MIN_VERSION)
 
 
-async def _on_ours(request: Request, exc: Exception) -> JSONResponse:
+async def _on_ours(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ControlPlaneError)
     return response_for(exc, _version(request))
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if all(err["loc"][:1] == ("path",) for err in exc.errors()):
         # A malformed id in the path names nothing that exists.
-        return error_response(404, "The resource could not be found.", DEFAULT_CODE,
-                              _version(request))
+        first = exc.errors()[0]
+        detail = "The resource could not be found."
+        if first["loc"] == ("path", "rp_uuid"):
+            detail = f"No resource provider with uuid {first.get('input')} found"
+        elif first["loc"] == ("path", "consumer_uuid") and request.method == "PUT":
+            # Writing names a consumer to create: a bad name is the request's fault.
+            return error_response(400, f"Malformed consumer_uuid: {first.get('input')}",
+                                  DEFAULT_CODE, _version(request))
+        return error_response(404, detail, DEFAULT_CODE, _version(request))
     problems = "; ".join(
         f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
     )
     return error_response(400, f"Invalid request: {problems}", DEFAULT_CODE, _version(request))
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = {
         404: "The resource could not be found.",
-        405: f"The method specified is not allowed for this resource: {request.method}",
+        405: method_not_allowed(request.method),
     }.get(exc.status_code, str(exc.detail))
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
     if exc.status_code == 405:
         headers["allow"] = ", ".join(_allowed(request))
     return error_response(exc.status_code, detail, DEFAULT_CODE, _version(request), headers)
+
+
+def method_not_allowed(method: str) -> str:
+    return f"The method {method} is not allowed for this resource."
 
 
 def _allowed(request: Request) -> list[str]:

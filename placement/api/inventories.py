@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from placement import inventories, providers
-from placement.api import schemas
+from placement.api import jsonschemas, schemas
 from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, since
 from placement.api.views import provider_url
 from placement.microversion import Version
@@ -42,7 +42,7 @@ def list_inventories(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
 def replace_inventories(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
-    data = body.parse(schemas.InventoriesPut)
+    data = body.parse(schemas.InventoriesPut, jsonschemas.INVENTORIES_PUT)
     provider = providers.get_provider(session, rp_uuid)
     specs = {name: fields.spec() for name, fields in data.inventories.items()}
     generation = inventories.replace_inventories(
@@ -56,7 +56,7 @@ def replace_inventories(
 def add_inventory(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
 ) -> JSONResponse:
-    data = body.parse(schemas.InventoryPost)
+    data = body.parse(schemas.InventoryPost, jsonschemas.INVENTORY_POST)
     provider = providers.get_provider(session, rp_uuid)
     generation = inventories.add_inventory(
         session, provider, data.resource_provider_generation, data.resource_class, data.spec(),
@@ -84,7 +84,7 @@ def show_inventory(rp_uuid: uuid.UUID, class_name: str, session: SessionDep) -> 
 def put_inventory(
     rp_uuid: uuid.UUID, class_name: str, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
-    data = body.parse(schemas.InventoryPut)
+    data = body.parse(schemas.InventoryPut, jsonschemas.INVENTORY_PUT)
     provider = providers.get_provider(session, rp_uuid)
     generation = inventories.put_inventory(
         session, provider, data.resource_provider_generation, class_name, data.spec(),

@@ -20,6 +20,7 @@ from common.settings import Settings
 from placement import policies
 from placement.api import host_scope
 from placement.api.errors import error_response, response_for
+from placement.api.negotiation import check_accept, request_accept
 from placement.errors import DEFAULT_CODE, wire_code
 from placement.microversion import HEADER, MIN_VERSION, SERVICE_TYPE, Version, parse_header
 
@@ -44,9 +45,11 @@ class PlacementMiddleware:
         incoming = headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_request_id()
         reset = request_id_var.set(request_id)
+        accept = headers.get("accept")
+        accept_reset = request_accept.set(accept)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["microversion"] = MIN_VERSION
-        send = _decorating(send, state, request_id)
+        send = _decorating(send, state, request_id, scope, headers)
         try:
             error, receive = await self._prepare(scope, receive, headers, state, request_id)
             if isinstance(error, Unauthorized):
@@ -69,6 +72,7 @@ class PlacementMiddleware:
             )(scope, receive, send)
         finally:
             request_id_var.reset(reset)
+            request_accept.reset(accept_reset)
 
     def _gate(self, scope: Scope) -> Gate:
         """Built on first use from the app's settings (policy file, token verifier)."""
@@ -78,7 +82,11 @@ class PlacementMiddleware:
             verifier = token_verifier(settings, scope["app"].state.identity)
             self._checker = Gate(policies.route_table(), lambda _: enforcer,
                                  lambda _: verifier, read_default="admin_or_service_api",
-                                 write_default="admin_or_service_api")
+                                 write_default="admin_or_service_api",
+                                 # Upstream routes before it checks policy.
+                                 route_unmatched=True,
+                                 query_target={"placement:usages": ("project_id",)},
+                                 serves=_serves)
         return self._checker
 
     async def _prepare(
@@ -90,6 +98,7 @@ class PlacementMiddleware:
             state["microversion"] = parse_header(",".join(headers.getlist(HEADER)) or None)
             passed = await self._gate(scope).check(scope, receive, request_id)
             receive = passed.receive
+            check_accept(scope, headers.get("accept"))
             if passed.context is not None:
                 state["context"] = passed.context
                 passed.context.bind()
@@ -108,12 +117,32 @@ async def _within_hosts(scope: Scope, ctx: RequestContext, receive: Receive) -> 
     return receive
 
 
-def _decorating(send: Send, state: dict[str, Any], request_id: str) -> Send:
+def _serves(scope: Scope, rule: str) -> bool:
+    """Whether the route guarded by ``rule`` exists at the request's microversion."""
+    since = policies.SINCE.get(rule)
+    return since is None or scope["state"]["microversion"] >= since
+
+
+def _host_url(scope: Scope, headers: Headers) -> str:
+    """``scheme://host[:port]`` as the client addressed us."""
+    host = headers.get("host")
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def _decorating(send: Send, state: dict[str, Any], request_id: str, scope: Scope,
+                headers: Headers) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             state["started"] = True
             version: Version = state["microversion"]
             out = MutableHeaders(scope=message)
+            location = out.get("location")
+            if location is not None and location.startswith("/"):
+                # Absolute, as upstream's (WSGI) responses make every Location.
+                out["location"] = _host_url(scope, headers) + location
             out[REQUEST_ID_HEADER] = request_id
             out[HEADER] = f"{SERVICE_TYPE} {version}"
             out.append("vary", HEADER.lower())

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from placement import provider_list, providers
-from placement.api import query, schemas
+from placement.api import jsonschemas, query, schemas
 from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, http_date
 from placement.api.views import NESTED_SINCE, json_response, provider_url, provider_view
 from placement.microversion import Version
@@ -51,7 +51,7 @@ def _list_filter(items: list[tuple[str, str]], version: Version) -> provider_lis
         name=one["name"],
         uuid=query.parse_uuid(one["uuid"], "uuid") if one["uuid"] else None,
         in_tree=query.parse_uuid(one["in_tree"], "in_tree") if one["in_tree"] else None,
-        resources=query.parse_resources(one["resources"]) if one["resources"] else {},
+        resources=query.parse_resources(one["resources"]) if one["resources"] is not None else {},
         required=required, forbidden=forbidden,
         member_of=member_of, forbidden_aggs=forbidden_aggs,
         limit=query.parse_limit(one["limit"]) if one["limit"] else None,
@@ -64,10 +64,11 @@ def create_provider(
     body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep
 ) -> Response | dict[str, Any]:
     if version >= NESTED_SINCE:
-        data: schemas.ProviderCreate = body.parse(schemas.ProviderCreate114)
+        data: schemas.ProviderCreate = body.parse(schemas.ProviderCreate114,
+                                                     jsonschemas.PROVIDER_POST_1_14)
         parent = getattr(data, "parent_provider_uuid", None)
     else:
-        data = body.parse(schemas.ProviderCreate)
+        data = body.parse(schemas.ProviderCreate, jsonschemas.PROVIDER_POST)
         parent = None
     provider = providers.create_provider(session, data.name, data.uuid, parent)
     headers = {"location": provider_url(root, provider)}
@@ -94,9 +95,10 @@ def update_provider(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
 ) -> dict[str, Any]:
     if version >= NESTED_SINCE:
-        data: schemas.ProviderUpdate = body.parse(schemas.ProviderUpdate114)
+        data: schemas.ProviderUpdate = body.parse(schemas.ProviderUpdate114,
+                                                     jsonschemas.PROVIDER_PUT_1_14)
     else:
-        data = body.parse(schemas.ProviderUpdate)
+        data = body.parse(schemas.ProviderUpdate, jsonschemas.PROVIDER_PUT)
     given = "parent_provider_uuid" in data.model_fields_set
     parent = getattr(data, "parent_provider_uuid", None)
     provider = providers.update_provider(

@@ -44,7 +44,7 @@ def check_keys(
 def single(items: list[tuple[str, str]], key: str) -> str | None:
     values = [v for k, v in items if k == key]
     if len(values) > 1:
-        raise QueryDuplicateKey(f"Query parameter {key!r} may be given only once.")
+        raise QueryDuplicateKey(f"Query parameter {key!r} may be specified only once.")
     return values[0] if values else None
 
 
@@ -53,24 +53,32 @@ def every(items: list[tuple[str, str]], key: str) -> list[str]:
 
 
 def parse_resources(value: str, key: str = "resources") -> dict[str, int]:
-    """``VCPU:2,MEMORY_MB:1024`` -> {"VCPU": 2, "MEMORY_MB": 1024}."""
+    """``VCPU:2,MEMORY_MB:1024`` -> {"VCPU": 2, "MEMORY_MB": 1024}. Raises BadRequest."""
+    form = (f"Badly formed {key} parameter. Expected {key} query string parameter in "
+            f"form: ?{key}=VCPU:2,MEMORY_MB:1024. Got: ")
+    if not value.strip():
+        raise BadRequest(form + "empty string.")
     result: dict[str, int] = {}
     for part in value.split(","):
-        name, sep, amount = part.strip().partition(":")
-        if not sep or not name or not _DIGITS.fullmatch(amount.strip()):
-            raise BadRequest(
-                f"Badly formed {key} parameter. Expected {key} query string parameter in "
-                f"form: ?{key}=VCPU:2,MEMORY_MB:1024. Got: {value}."
-            )
+        pieces = part.split(":")
+        if len(pieces) != 2 or not pieces[0].strip():
+            raise BadRequest(f"{form}{part}.")
+        name, text = pieces[0].strip(), pieces[1].strip()
+        try:
+            amount = int(text)
+        except ValueError:
+            raise BadRequest(f"Requested resource {name} expected positive integer amount. "
+                             f"Got: {text}.") from None
+        if amount < 1:
+            raise BadRequest(f"Requested resource {name} requires amount >= 1. "
+                             f"Got: {amount}.")
         if name in result:
             raise BadRequest(
                 f"Badly formed {key} parameter: resource class {name} is given twice."
             )
-        if int(amount) < 1:
-            raise BadRequest(f"Requested resource {name} expected positive integer amount.")
         # No inventory holds more than MAX_INT: a larger amount fits nowhere, as before,
         # but stays within what the database can compare.
-        result[name] = min(int(amount), MAX_INT + 1)
+        result[name] = min(amount, MAX_INT + 1)
     return result
 
 
@@ -83,18 +91,21 @@ def parse_required(
     required: list[frozenset[str]] = []
     forbidden: set[str] = set()
     for value in values:
+        if version < ANY_TRAITS_SINCE and value.startswith("in:"):
+            raise BadRequest("The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported "
+                             f"since microversion 1.39. Got: {value}")
         if version >= ANY_TRAITS_SINCE and value.startswith("in:"):
-            names = _names(value[3:], key, value)
+            names = _names(value[3:], key, value, version)
             if any(n.startswith("!") for n in names):
                 raise BadRequest(f"Invalid query string parameters: '!' is not allowed "
                                  f"inside 'in:' in {key}={value}")
             required.append(frozenset(names))
             continue
-        for name in _names(value, key, value):
+        for name in _names(value, key, value, version):
             if name.startswith("!") and version >= FORBIDDEN_TRAITS_SINCE:
-                forbidden.add(_trait_name(name[1:], key, value))
+                forbidden.add(_trait_name(name[1:], key, value, version))
             else:
-                required.append(frozenset([_trait_name(name, key, value)]))
+                required.append(frozenset([_trait_name(name, key, value, version)]))
     conflict = [", ".join(sorted(any_of)) for any_of in required if any_of <= forbidden]
     if conflict:
         raise BadRequest(
@@ -104,72 +115,71 @@ def parse_required(
     return required, frozenset(forbidden)
 
 
-def _names(text: str, key: str, value: str) -> list[str]:
+def _bad_traits(key: str, value: str, version: Version) -> BadRequest:
+    form = ("HW_CPU_X86_VMX,!CUSTOM_MAGIC" if version >= FORBIDDEN_TRAITS_SINCE
+            else "HW_CPU_X86_VMX,CUSTOM_MAGIC")
+    return BadRequest(f"Invalid query string parameters: Expected '{key}' parameter value of "
+                      f"the form: {form}. Got: {value}")
+
+
+def _names(text: str, key: str, value: str, version: Version) -> list[str]:
     names = [n.strip() for n in text.split(",")]
     if not all(names):
-        raise BadRequest(
-            f"Invalid query string parameters: Expected '{key}' parameter value of the form: "
-            f"HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got: {value}"
-        )
+        raise _bad_traits(key, value, version)
     return names
 
 
-def _trait_name(name: str, key: str, value: str) -> str:
+def _trait_name(name: str, key: str, value: str, version: Version) -> str:
     if not name or name.startswith("!"):
-        raise BadRequest(
-            f"Invalid query string parameters: Expected '{key}' parameter value of the form: "
-            f"HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got: {value}"
-        )
+        raise _bad_traits(key, value, version)
     return name
 
 
 def parse_member_of(
     values: list[str], version: Version, key: str = "member_of"
 ) -> tuple[list[frozenset[uuid.UUID]], frozenset[uuid.UUID]]:
-    """Aggregate any-of sets a provider must be in, and aggregates it must not be in."""
+    """Aggregate any-of sets a provider must be in, and aggregates it must not be in.
+
+    A value is a uuid, ``in:`` and several, or either of those after ``!`` (forbidden).
+    """
     if len(values) > 1 and version < MULTI_MEMBER_OF_SINCE:
         raise BadRequest(f"Multiple {key} parameters are not supported")
     member_of: list[frozenset[uuid.UUID]] = []
     forbidden: set[uuid.UUID] = set()
     for value in values:
-        negate = value.startswith("!") and version >= FORBIDDEN_AGGS_SINCE
+        if "," in value and not value.startswith(("in:", "!in:")):
+            raise BadRequest("Multiple values for 'member_of' must be prefixed with the "
+                             f"'in:' or '!in:' keyword using the valid microversion. Got: {value}")
+        negate = value.startswith("!")
         text = value[1:] if negate else value
-        any_of = text.startswith("in:")
-        text = text[3:] if any_of else text
-        aggs = {_aggregate(part.strip(), key, value) for part in text.split(",")}
-        if len(aggs) > 1 and not any_of:
-            raise BadRequest(
-                f"Invalid query string parameters: Expected '{key}' parameter to contain valid "
-                f"UUID(s). Got: {value}"
-            )
-        if negate:
-            forbidden |= aggs
-        else:
+        text = text.removeprefix("in:")
+        aggs = {_aggregate(part, value) for part in text.split(",")}
+        if not negate:
             member_of.append(frozenset(aggs))
+            continue
+        if version < FORBIDDEN_AGGS_SINCE:
+            raise BadRequest(f"Forbidden {key} parameters are not supported in the specified "
+                             "microversion")
+        forbidden |= aggs
     return member_of, frozenset(forbidden)
 
 
-def _aggregate(text: str, key: str, value: str) -> uuid.UUID:
-    if text.startswith("!"):
-        raise BadRequest(
-            f"Invalid query string parameters: Forbidden aggregate cannot be inside 'in:' or "
-            f"after another aggregate; use '{key}=!in:<uuids>' instead. Got: {value}"
-        )
+def _aggregate(text: str, value: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
         raise BadRequest(
-            f"Invalid query string parameters: Expected '{key}' parameter to contain valid "
+            "Invalid query string parameters: Expected 'member_of' parameter to contain valid "
             f"UUID(s). Got: {value}"
         ) from None
 
 
 def parse_uuid(value: str, key: str) -> uuid.UUID:
     try:
-        return uuid.UUID(value)
+        return uuid.UUID(value.strip())
     except ValueError:
-        raise BadRequest(f"Invalid query string parameters: Invalid uuid value: {value} "
-                         f"(parameter {key})") from None
+        raise BadRequest(f"Invalid query string parameters: Expected '{key}' "
+                         f"parameter to be a format of uuid. Got: {value}") from None
 
 
 def parse_limit(value: str, key: str = "limit") -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from placement import reshaper
-from placement.api import schemas
+from placement.api import jsonschemas, schemas
 from placement.api.allocations import CONSUMER_TYPE_SINCE, consumer_write
 from placement.api.deps import BodyDep, SessionDep, VersionDep, since
 from placement.microversion import Version
@@ -17,9 +17,10 @@ router = APIRouter()
 def reshape(body: BodyDep, session: SessionDep, version: VersionDep) -> Response:
     data: schemas.Reshape130 | schemas.Reshape138
     if version >= CONSUMER_TYPE_SINCE:
-        data = body.parse(schemas.Reshape138)
+        data = body.parse(schemas.Reshape138, jsonschemas.RESHAPE_1_38)
     else:
-        data = body.parse(schemas.Reshape130)
+        data = body.parse(schemas.Reshape130, jsonschemas.RESHAPE_1_34
+                          if version >= Version(1, 34) else jsonschemas.RESHAPE_1_30)
     wanted = {
         rp: reshaper.ProviderInventories(
             item.resource_provider_generation,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -10,14 +9,14 @@ from fastapi.responses import JSONResponse
 
 from common.errors import BadRequest
 from placement import resource_classes
-from placement.api import schemas
+from placement.api import jsonschemas, schemas
 from placement.api.deps import BodyDep, OptionalBodyDep, RootDep, SessionDep, VersionDep, since
+from placement.api.validation import check_body
 from placement.microversion import Version
 
 router = APIRouter(dependencies=[since(Version(1, 2))])
 
 PUT_CREATES_SINCE = Version(1, 7)
-_CUSTOM = re.compile(r"^CUSTOM_[A-Z0-9_]+$")
 
 
 def _view(name: str, root: str) -> dict[str, Any]:
@@ -32,7 +31,7 @@ def list_classes(session: SessionDep, root: RootDep) -> dict[str, Any]:
 
 @router.post("/resource_classes", status_code=201)
 def create_class(body: BodyDep, session: SessionDep, root: RootDep) -> Response:
-    data = body.parse(schemas.ResourceClassCreate)
+    data = body.parse(schemas.ResourceClassCreate, jsonschemas.RESOURCE_CLASS)
     resource_classes.create_class(session, data.name)
     return Response(status_code=201, headers={"location": f"{root}/resource_classes/{data.name}"})
 
@@ -48,14 +47,11 @@ def put_class(
 ) -> Response:
     if version < PUT_CREATES_SINCE:
         if body is None:
-            raise BadRequest("JSON does not validate: 'name' is a required property")
-        data = body.parse(schemas.ResourceClassRename)
+            raise BadRequest("Malformed JSON: Expecting value: line 1 column 1 (char 0)")
+        data = body.parse(schemas.ResourceClassRename, jsonschemas.RESOURCE_CLASS)
         renamed = resource_classes.rename_class(session, name, data.name)
         return JSONResponse(_view(renamed.name, root))
-    if not _CUSTOM.match(name) or len(name) > 255:
-        raise BadRequest(
-            f"Resource class name {name} must start with CUSTOM_ and use only A-Z, 0-9 and _"
-        )
+    check_body({"name": name}, jsonschemas.RESOURCE_CLASS)
     created = resource_classes.ensure_class(session, name)
     return Response(status_code=201 if created else 204,
                     headers={"location": f"{root}/resource_classes/{name}"})

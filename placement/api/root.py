@@ -6,14 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from placement.api.deps import RootDep
 from placement.microversion import MAX_VERSION, MIN_VERSION
 
 router = APIRouter()
 
 
 @router.get("/")
-def versions(root: RootDep) -> dict[str, Any]:
+def versions() -> dict[str, Any]:
     return {
         "versions": [
             {
@@ -21,7 +20,8 @@ def versions(root: RootDep) -> dict[str, Any]:
                 "max_version": str(MAX_VERSION),
                 "min_version": str(MIN_VERSION),
                 "status": "CURRENT",
-                "links": [{"rel": "self", "href": f"{root}/"}],
+                # Empty, as upstream: the document does not know where it is mounted.
+                "links": [{"rel": "self", "href": ""}],
             }
         ]
     }

@@ -100,11 +100,16 @@ class AllocationsPut112(_Body):
     user_id: ExternalId
 
 
+# Request group suffix -> the providers that satisfied it (1.34); accepted, not kept.
+Mappings = dict[str, list[UUID]]
+
+
 class AllocationsPut128(_Body):
     allocations: dict[UUID, ProviderResources]
     project_id: ExternalId
     user_id: ExternalId
     consumer_generation: Generation | None
+    mappings: Mappings | None = None
 
 
 class AllocationsPut138(AllocationsPut128):
@@ -137,6 +142,7 @@ class ConsumerPost113(_Body):
 
 class ConsumerPost128(ConsumerPost113):
     consumer_generation: Generation | None
+    mappings: Mappings | None = None
 
 
 class ConsumerPost138(ConsumerPost128):

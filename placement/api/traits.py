@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from common.errors import BadRequest, NotFound
 from placement import providers, traits
-from placement.api import query, schemas
-from placement.api.deps import BodyDep, RootDep, SessionDep, since
+from placement.api import jsonschemas, query, schemas
+from placement.api.deps import BodyDep, RootDep, SessionDep, fresh_headers, since
 from placement.microversion import Version
 
 TRAITS_SINCE = Version(1, 6)
@@ -38,8 +38,7 @@ def _name_filter(value: str | None) -> tuple[list[str] | None, str | None]:
         return None, value[len("startswith:"):]
     raise BadRequest(
         "Badly formatted name parameter. Expected name query string parameter in form: "
-        "?name=startswith:CUSTOM_ or ?name=in:HW_CPU_X86_AVX,HW_CPU_X86_SSE. "
-        f"Got: {value}"
+        f'?name=[in|startswith]:[name1,name2|prefix]. Got: "{value}"'
     )
 
 
@@ -55,7 +54,7 @@ def _associated(value: str | None) -> bool | None:
 def show_trait(name: str, session: SessionDep) -> Response:
     if not traits.trait_exists(session, name):
         raise NotFound(f"No such trait(s): {name}.")
-    return Response(status_code=204)
+    return Response(status_code=204, headers=fresh_headers())
 
 
 @router.put("/traits/{name}", status_code=201)
@@ -67,7 +66,7 @@ def create_trait(name: str, session: SessionDep, root: RootDep) -> Response:
         )
     created = traits.ensure_trait(session, name)
     return Response(status_code=201 if created else 204,
-                    headers={"location": f"{root}/traits/{name}"})
+                    headers={"location": f"{root}/traits/{name}", **fresh_headers()})
 
 
 @router.delete("/traits/{name}", status_code=204)
@@ -87,7 +86,7 @@ def provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
 
 @router.put("/resource_providers/{rp_uuid}/traits")
 def set_provider_traits(rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep) -> dict[str, Any]:
-    data = body.parse(schemas.ProviderTraitsPut)
+    data = body.parse(schemas.ProviderTraitsPut, jsonschemas.PROVIDER_TRAITS_PUT)
     provider = providers.get_provider(session, rp_uuid)
     generation = traits.set_provider_traits(
         session, provider, data.resource_provider_generation, data.traits

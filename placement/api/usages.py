@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from common.errors import BadRequest
 from placement import providers, usages
-from placement.api import query
+from placement.api import jsonschemas, query
 from placement.api.deps import SessionDep, VersionDep, since
+from placement.api.validation import check_query
 from placement.microversion import Version
 
 router = APIRouter()
@@ -32,10 +32,9 @@ def provider_usages(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
 def project_usages(request: Request, session: SessionDep, version: VersionDep) -> dict[str, Any]:
     items = query.params(request)
     by_type = version >= CONSUMER_TYPES_SINCE
-    query.check_keys(items, ["project_id", "user_id"] + (["consumer_type"] if by_type else []))
-    project_id = query.single(items, "project_id")
-    if not project_id:
-        raise BadRequest("Invalid query string parameters: 'project_id' is a required property")
+    check_query(dict(items), jsonschemas.USAGES_QUERY_1_38 if by_type
+                else jsonschemas.USAGES_QUERY_1_9)
+    project_id = query.single(items, "project_id") or ""
     user_id = query.single(items, "user_id")
     consumer_type = query.single(items, "consumer_type")
     if by_type:

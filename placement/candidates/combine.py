@@ -121,14 +121,13 @@ def _assemble_lone(plan: Plan, roots: list[int], world: World) -> Iterator[Candi
 
 def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
     group = m.group
-    share = group.in_tree is None
     if m.resourceless is not None:
         options: dict[int, list[Option]] = defaultdict(list)
         for rp, root in sorted(m.resourceless.items()):
             options[root].append(((rp, "", 0),))
         return _GroupIndex(group, dict(options), {})
     if group.same_provider:
-        return _GroupIndex(group, _single_provider_options(m, anchors, share), {})
+        return _GroupIndex(group, _single_provider_options(m, anchors), {})
     per_class: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for name, providers in m.by_class.items():
         if not anchors:
@@ -136,7 +135,7 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
                 per_class[root][name].append(rp)
             continue
         for rp, root in sorted(providers.items()):
-            for anchor in _anchors_of(rp, root, anchors, share):
+            for anchor in _anchors_of(rp, root, anchors):
                 per_class[anchor][name].append(rp)
     complete = {
         root: dict(by_class)
@@ -147,22 +146,22 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
 
 
 def _single_provider_options(
-    m: GroupMatches, anchors: dict[int, set[int]], share: bool
+    m: GroupMatches, anchors: dict[int, set[int]]
 ) -> dict[int, list[Option]]:
     common = set.intersection(*(set(p) for p in m.by_class.values()))
     options: dict[int, list[Option]] = defaultdict(list)
     any_class = next(iter(m.by_class.values()))
     for rp in sorted(common):
         option = tuple((rp, name, amount) for name, amount in m.group.resources.items())
-        for anchor in _anchors_of(rp, any_class[rp], anchors, share):
+        for anchor in _anchors_of(rp, any_class[rp], anchors):
             options[anchor].append(option)
     return dict(options)
 
 
-def _anchors_of(
-    rp: int, root: int, anchors: dict[int, set[int]], share: bool
-) -> Collection[int]:
-    if share and rp in anchors:
+def _anchors_of(rp: int, root: int, anchors: dict[int, set[int]]) -> Collection[int]:
+    # Also for a group with ``in_tree``: it limits which providers serve the group,
+    # not whom they serve, so a sharing provider it picks serves every tree it shares with.
+    if rp in anchors:
         return {root} | anchors[rp]
     return (root,)
 

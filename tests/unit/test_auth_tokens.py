@@ -44,7 +44,18 @@ def test_noauth_still_works_as_before() -> None:
     assert ctx.is_admin and ctx.project_id == "admin"
     assert context_from_token("bob:p", "noauth").roles == ("member", "reader")
     with pytest.raises(Unauthorized):
-        context_from_token("nocolon", "noauth")
+        context_from_token("bob:", "noauth")
+
+
+def test_noauth_takes_upstream_noauth2_tokens_and_headers() -> None:
+    plain = context_from_token("bob", "noauth")
+    assert (plain.user_id, plain.project_id, plain.roles) == ("bob", "bob", ())
+    assert context_from_token("admin", "noauth").roles == ("admin",)
+    headers = {"x-roles": "reader, member", "x-project-id": "p1"}
+    ctx = context_from_token("bob", "noauth", headers=headers)
+    assert (ctx.project_id, ctx.roles, ctx.system_scope) == ("p1", ("reader", "member"), None)
+    system = context_from_token("bob", "noauth", headers={"openstack-system-scope": "all"})
+    assert (system.project_id, system.system_scope) == (None, "all")
 
 
 def test_expand_roles() -> None:

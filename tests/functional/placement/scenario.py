@@ -29,14 +29,17 @@ class Step:
     expect: Any = None
     headers: dict[str, Any] = field(default_factory=dict)
     code: str | None = None
+    # Extra request headers (``X-Roles`` for noauth: a service's role).
+    send_headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} @{self.version}"
 
 
 def run(client: httpx.Client, steps: list[Step], known: dict[str, str] | None = None) -> None:
-    """Send each step and check its answer; ``known`` names are used as given."""
-    names: dict[str, str] = _Names(known or {})
+    """Send each step and check its answer; ``known`` names are used as given
+    (``{base}`` is the client's base URL)."""
+    names: dict[str, str] = _Names({"base": str(client.base_url).rstrip("/"), **(known or {})})
     for number, step in enumerate(steps):
         response = _send(client, step, names)
         where = f"step {number} ({step}): {response.status_code} {response.text[:400]}"
@@ -63,7 +66,7 @@ class _Names(dict[str, str]):
 
 
 def _send(client: httpx.Client, step: Step, names: dict[str, str]) -> httpx.Response:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = dict(step.send_headers)
     if step.version is not None:
         headers["OpenStack-API-Version"] = f"placement {step.version}"
     if step.token is not None:

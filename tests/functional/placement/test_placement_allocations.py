@@ -93,7 +93,7 @@ OLD_FORMATS = [
         "project_id": "{project}", "user_id": "{user}"}, version="1.12"),
     Step("PUT", "/allocations/{c1}", 400, {
         "allocations": {}, "project_id": "{project}", "user_id": "{user}"}, version="1.12"),
-    Step("POST", "/allocations", 405, {}, version="1.12"),
+    Step("POST", "/allocations", 404, {}, version="1.12"),
     Step("POST", "/allocations", 204, {
         "{c1}": {"allocations": {}, "project_id": "{project}", "user_id": "{user}",
                  "consumer_generation": 3, "consumer_type": "INSTANCE"},

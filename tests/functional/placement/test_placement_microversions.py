@@ -375,7 +375,9 @@ READS: dict[str, list[Step]] = {
     "root-1.39": [Step("GET", "/", 200, token=None, version="1.39",
                        headers={"openstack-api-version": "placement 1.39"})],
     "reshaper-1.29": [Step("POST", "/reshaper", 404, {}, version="1.29")],
-    "reshaper-bad-body-1.30": [Step("POST", "/reshaper", 400, {}, version="1.30")],
+    # A service's call (upstream's default policy for the reshaper).
+    "reshaper-bad-body-1.30": [Step("POST", "/reshaper", 400, {}, version="1.30",
+                                    send_headers={"X-Roles": "service"})],
 }
 
 
@@ -414,7 +416,7 @@ WRITES: dict[str, list[Step]] = {
                                {"name": "mv-{new}", "uuid": "{new}"}, version="1.20",
                                expect={"uuid": "{new}", "generation": 0,
                                        "root_provider_uuid": "{new}"},
-                               headers={"location": "/resource_providers/{new}"})),
+                               headers={"location": "{base}/resource_providers/{new}"})),
     "post-rp-parent-1.13": write(Step("POST", "/resource_providers", 400, {
         "name": "mv-{new}", "parent_provider_uuid": "{rp}"}, version="1.13")),
     "post-rp-parent-1.14": write(Step("POST", "/resource_providers", 201, {
@@ -514,7 +516,7 @@ WRITES: dict[str, list[Step]] = {
     # Traits.
     "put-trait-1.5": write(Step("PUT", "/traits/CUSTOM_MV_{suffix}", 404, version="1.5")),
     "put-trait-1.6": write(Step("PUT", "/traits/CUSTOM_MV_{suffix}", 201, version="1.6",
-                                headers={"location": "/traits/CUSTOM_MV_{suffix}"}),
+                                headers={"location": "{base}/traits/CUSTOM_MV_{suffix}"}),
                            Step("PUT", "/traits/CUSTOM_MV_{suffix}", 204, version="1.6"),
                            Step("DELETE", "/traits/CUSTOM_MV_{suffix}", 204, version="1.6"),
                            Step("DELETE", "/traits/CUSTOM_MV_{suffix}", 404, version="1.6")),
@@ -547,7 +549,7 @@ WRITES: dict[str, list[Step]] = {
                               version="1.1")),
     "post-rc-1.2": write(Step("POST", "/resource_classes", 201, {"name": "CUSTOM_MV_{suffix}"},
                               version="1.2",
-                              headers={"location": "/resource_classes/CUSTOM_MV_{suffix}"}),
+                              headers={"location": "{base}/resource_classes/CUSTOM_MV_{suffix}"}),
                          Step("POST", "/resource_classes", 409, {"name": "CUSTOM_MV_{suffix}"},
                               version="1.2"),
                          Step("DELETE", "/resource_classes/CUSTOM_MV_{suffix}", 204,
@@ -609,10 +611,10 @@ WRITES: dict[str, list[Step]] = {
         **DICT_BODY, "allocations": {"{new}": {"resources": {"DISK_GB": 1}}},
         "consumer_generation": None}, 409),
     # A malformed uuid in a path is an unknown resource (see README).
-    "put-alloc-bad-consumer": [Step("PUT", "/allocations/nope", 404, DICT_BODY,
+    "put-alloc-bad-consumer": [Step("PUT", "/allocations/nope", 400, DICT_BODY,
                                     version="1.12")],
     # POST /allocations from 1.13.
-    "post-allocs-1.12": [Step("POST", "/allocations", 405, {}, version="1.12")],
+    "post-allocs-1.12": [Step("POST", "/allocations", 404, {}, version="1.12")],
     "post-allocs-1.13": [new_rp(), Step(
         "PUT", "/resource_providers/{new}/inventories", 200, inventory()), Step(
         "POST", "/allocations", 204, {"{c2}": {

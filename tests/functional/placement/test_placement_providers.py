@@ -11,7 +11,7 @@ INV = {"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096, "reserved": 512}}
 
 PROVIDERS = [
     Step("POST", "/resource_providers", 201, {"name": "old-{rp}", "uuid": "{rp}"}, version="1.19",
-         headers={"location": "/resource_providers/{rp}"}),
+         headers={"location": "{base}/resource_providers/{rp}"}),
     Step("GET", "/resource_providers/{rp}", 200, version="1.0",
          expect={"uuid": "{rp}", "generation": 0, "parent_provider_uuid": ABSENT}),
     Step("POST", "/resource_providers", 200, {"name": "new-{child}", "uuid": "{child}",
@@ -96,7 +96,7 @@ INVENTORIES = [
          expect={"inventories": {}, "resource_provider_generation": 6}),
     Step("POST", "/resource_providers/{rp}/inventories", 201,
          {"resource_class": "DISK_GB", "total": 100},
-         headers={"location": "/resource_providers/{rp}/inventories/DISK_GB"}),
+         headers={"location": "{base}/resource_providers/{rp}/inventories/DISK_GB"}),
 ]
 
 TRAITS = [
@@ -153,7 +153,7 @@ AGGREGATES = [
 RESOURCE_CLASSES = [
     Step("GET", "/resource_classes", 404, version="1.1"),
     Step("POST", "/resource_classes", 201, {"name": "CUSTOM_FPGA_{suffix}"},
-         headers={"location": "/resource_classes/CUSTOM_FPGA_{suffix}"}),
+         headers={"location": "{base}/resource_classes/CUSTOM_FPGA_{suffix}"}),
     Step("POST", "/resource_classes", 409, {"name": "CUSTOM_FPGA_{suffix}"}),
     Step("POST", "/resource_classes", 400, {"name": "FPGA"}),
     Step("GET", "/resource_classes/CUSTOM_FPGA_{suffix}", 200,

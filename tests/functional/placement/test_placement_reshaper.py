@@ -7,6 +7,9 @@ import pytest
 
 from .scenario import Step, run
 
+# POST /reshaper is for services (upstream's default policy).
+SERVICE = {"X-Roles": "admin,service"}
+
 INV = {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 8},
                                                            "MEMORY_MB": {"total": 1024}}}
 
@@ -23,20 +26,20 @@ MOVE_VCPU_TO_CHILD = [
     Step("PUT", "/allocations/{c1}", 204, _alloc("{root}", None)),
     Step("POST", "/resource_providers", 200, {"name": "numa-{numa}", "uuid": "{numa}",
                                               "parent_provider_uuid": "{root}"}),
-    Step("POST", "/reshaper", 404, {}, version="1.29"),
-    Step("POST", "/reshaper", 400, {"inventories": {}}),
-    Step("POST", "/reshaper", 409, {
+    Step("POST", "/reshaper", 404, send_headers=SERVICE, json={}, version="1.29"),
+    Step("POST", "/reshaper", 400, send_headers=SERVICE, json={"inventories": {}}),
+    Step("POST", "/reshaper", 409, send_headers=SERVICE, json={
         "inventories": {"{root}": {"resource_provider_generation": 0,
                                    "inventories": {"MEMORY_MB": {"total": 1024}}}},
         "allocations": {}}, code="placement.concurrent_update"),
-    Step("POST", "/reshaper", 409, {
+    Step("POST", "/reshaper", 409, send_headers=SERVICE, json={
         "inventories": {"{root}": {"resource_provider_generation": 2,
                                    "inventories": {"MEMORY_MB": {"total": 1024}}}},
         "allocations": {}}, code="placement.inventory.inuse"),
-    Step("POST", "/reshaper", 400, {
+    Step("POST", "/reshaper", 400, send_headers=SERVICE, json={
         "inventories": {"{nope}": {"resource_provider_generation": 0, "inventories": {}}},
         "allocations": {}}, code="placement.resource_provider.not_found"),
-    Step("POST", "/reshaper", 204, {
+    Step("POST", "/reshaper", 204, send_headers=SERVICE, json={
         "inventories": {
             "{root}": {"resource_provider_generation": 2,
                        "inventories": {"MEMORY_MB": {"total": 1024}}},
