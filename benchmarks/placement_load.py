@@ -299,7 +299,7 @@ def process(command: list[str], env: dict[str, str], port: int, log: Path) -> It
 
 
 @contextmanager
-def ours(kind: str, tmp: Path, workers: int) -> Iterator[str]:
+def ours(kind: str, tmp: Path, workers: int, answer_cache: bool = True) -> Iterator[str]:
     with database(kind, tmp, "ours") as url:
         upgrade("placement", url)
         port = free_port()
@@ -307,6 +307,7 @@ def ours(kind: str, tmp: Path, workers: int) -> Iterator[str]:
                    "--workers", str(workers)]
         env = {"KILONOVA_AUTH__STRATEGY": "noauth",
                "KILONOVA_DATABASE__PLACEMENT_URL": url, "KILONOVA_DATA_DIR": str(tmp),
+               "KILONOVA_PLACEMENT__ANSWER_CACHE": str(answer_cache).lower(),
                "PYTHONPATH": str(ROOT)}
         with process(command, env, port, tmp / "ours.log") as base:
             yield base
@@ -401,6 +402,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql",
                         help="backend of both implementations' throw-away databases")
     parser.add_argument("--skip-upstream", action="store_true")
+    parser.add_argument("--no-answer-cache", action="store_true",
+                        help="ours computes every candidates answer ([placement] answer_cache)")
     parser.add_argument("--url", help="measure this running placement instead of starting ours")
     parser.add_argument("--workers", type=int, default=2, help="server processes of each")
     parser.add_argument("--rounds", type=int, default=20, help="timed requests per case")
@@ -412,7 +415,8 @@ def main() -> None:
     # A SIGTERM still stops the servers and drops the databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        urls = {"ours": args.url or stack.enter_context(ours(args.db, Path(tmp), args.workers))}
+        urls = {"ours": args.url or stack.enter_context(ours(args.db, Path(tmp), args.workers,
+                                                                   not args.no_answer_cache))}
         if not args.skip_upstream:
             venv = upstream_venv(args.upstream_venv)
             urls["upstream"] = stack.enter_context(

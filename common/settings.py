@@ -75,6 +75,10 @@ class PlacementSettings(_Section):
         1, ge=1, description="Processes `serve placement` forks to share its port; on "
         "PostgreSQL, up to one per CPU (SQLite serialises writers: keep 1)"
     )
+    answer_cache: bool = Field(
+        True, description="Reuse a rendered allocation-candidates answer while providers "
+        "and allocations are unchanged (PostgreSQL); false: compute every answer",
+    )
 
 
 class AuthSettings(_Section):

@@ -36,7 +36,8 @@ def allocation_candidates(
         consistent_reads(session)
         snap = snapshots.current(session)
         key = snapshots.answer_key(
-            session, snap, (str(version), tuple(sorted(request.query_params.multi_items()))))
+            session, snap, (str(version), tuple(sorted(request.query_params.multi_items())))
+        ) if request.app.state.settings.placement.answer_cache else None
         body = snapshots.answer(key)
         if body is None:
             body = candidate_json.body(find_candidates(session, wanted, snapshots, snap))
