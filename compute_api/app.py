@@ -23,17 +23,24 @@ from common.settings import Settings
 from common.transient import RetryTransient
 from compute_agent.rpc.client import ComputeClient
 from compute_api.api import (
+    aggregates,
     availability_zones,
     bodies,
     errors,
+    extensions,
     flavors,
+    hosts,
+    hypervisors,
     keypairs,
     migrations,
+    quota_classes,
     quotas,
     server_actions,
     server_groups,
     server_items,
     servers,
+    services,
+    usage,
     versions,
 )
 from compute_api.api.microversion import requested_version
@@ -153,7 +160,8 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None)
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
-                   keypairs, server_groups, quotas, availability_zones):
+                   keypairs, server_groups, quotas, availability_zones, services, hypervisors,
+                   aggregates, usage, hosts, quota_classes, extensions):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

@@ -8,6 +8,7 @@ own (versions; flavor list and show) need no token or any valid token, as upstre
 from __future__ import annotations
 
 from common.policy import RouteTable, RuleDefault
+from compute_api.operator_policies import AGG_ACTION, AGGREGATE_ACTIONS, OPERATOR
 
 ADMIN = "rule:context_is_admin"
 READER = "rule:project_reader_or_admin"
@@ -229,20 +230,24 @@ OTHERS = [
 ]
 
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)
+AGGREGATE_ACTION_RULES = _action_rules(AGG_ACTION, AGGREGATE_ACTIONS)
 
 DEFAULTS: list[RuleDefault] = [*BASE, *SERVERS, *ACTION_RULES, *SERVER_ITEMS, *FLAVORS,
-                               *FLAVOR_ACTION_RULES, *OTHERS]
+                               *FLAVOR_ACTION_RULES, *OTHERS, *OPERATOR,
+                               *AGGREGATE_ACTION_RULES]
 
 
 def route_table() -> RouteTable:
     """The compute API's (method, path) -> rule table (paths below /v2.1)."""
-    routed = [d for d in DEFAULTS if d not in ACTION_RULES and d not in FLAVOR_ACTION_RULES]
+    actions = (*ACTION_RULES, *FLAVOR_ACTION_RULES, *AGGREGATE_ACTION_RULES)
+    routed = [d for d in DEFAULTS if d not in actions]
     return RouteTable(
         routed, prefix="/v2.1",
         public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
                        ("GET", "/flavors/{flavor_id}")],
         actions={("POST", path): {key: name for key, (name, _, _) in table.items()}
-                 for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS))},
+                 for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS),
+                                     (AGG_ACTION, AGGREGATE_ACTIONS))},
     )
 
