@@ -145,8 +145,12 @@ def add_host(session: Session, aggregate_id: str, host: str) -> AggregateInfo:
     if host in info.hosts:
         raise Conflict(f"Aggregate {aggregate_id} already has host {host}.")
     _zone_conflict(session, info.row, host, info.zone)
-    session.add(AggregateHost(aggregate_id=info.row.id, host=host))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(AggregateHost(aggregate_id=info.row.id, host=host))
+    except IntegrityError:
+        # Added by a concurrent request since we looked.
+        raise Conflict(f"Aggregate {aggregate_id} already has host {host}.") from None
     return _info(session, info.row)
 
 
