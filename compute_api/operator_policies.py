@@ -67,6 +67,8 @@ OPERATOR = [
           ("GET", f"{HOSTS}/{{host_name}}/startup")),
     _rule("os_compute_api:os-quota-class-sets:show", ADMIN, "Show a quota class",
           ("GET", "/os-quota-class-sets/{class_id}")),
+    _rule("os_compute_api:os-quota-class-sets:update", ADMIN, "Update a quota class",
+          ("PUT", "/os-quota-class-sets/{class_id}")),
     _rule("os_compute_api:extensions", ANYONE, "List the API extensions",
           ("GET", "/extensions"), ("GET", "/extensions/{alias}")),
 ]

@@ -420,3 +420,15 @@ class AggregateMetadata(ComputeBase):
         ForeignKey("aggregates.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(255), index=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class QuotaClass(ComputeBase):
+    """A limit of a quota class; the ``default`` class overrides the configured defaults."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_name: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(64))
+    hard_limit: Mapped[int]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 
 from common.errors import BadRequest
 from compute_api.api.errors import describe_validation
-from compute_api.api.schemas import Name, Strict
+from compute_api.api.schemas import Strict, _no_edge_spaces
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL characters.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+# Names, hosts and zones: printable, no leading or trailing whitespace.
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_no_edge_spaces)]
+# Free text (reasons, metadata values).
+Text = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_no_nul)]
 
 
 def parse_flat(model: type[Strict], data: Any) -> Any:
@@ -27,7 +40,7 @@ class ServiceHost(Strict):
 
 
 class ServiceDisableReason(ServiceHost):
-    disabled_reason: str = Field(min_length=1, max_length=255)
+    disabled_reason: Text
 
 
 class ServiceForceDown(ServiceHost):
@@ -38,7 +51,7 @@ class ServiceUpdate(Strict):
     """PUT /os-services/{service_id} (2.53)."""
 
     status: Literal["enabled", "disabled"] | None = None
-    disabled_reason: str | None = Field(default=None, min_length=1, max_length=255)
+    disabled_reason: Text | None = None
     forced_down: bool | None = None
 
 
@@ -57,7 +70,7 @@ class AggregateHostBody(Strict):
 
 
 class AggregateMetadataBody(Strict):
-    metadata: dict[str, Name | None] = Field(min_length=1)
+    metadata: dict[Name, Text | None] = Field(min_length=1)
 
 
 class HostUpdate(Strict):

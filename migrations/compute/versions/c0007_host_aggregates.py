@@ -1,4 +1,4 @@
-"""host aggregates, their hosts and metadata
+"""host aggregates, their hosts and metadata; quota classes
 
 Revision ID: c0007
 Revises: c0006
@@ -60,9 +60,20 @@ def upgrade() -> None:
     op.create_index(op.f('ix_aggregate_metadata_aggregate_id'), 'aggregate_metadata',
                     ['aggregate_id'])
     op.create_index(op.f('ix_aggregate_metadata_key'), 'aggregate_metadata', ['key'])
+    op.create_table(
+        'quota_classes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('class_name', sa.String(length=255), nullable=False),
+        sa.Column('resource', sa.String(length=64), nullable=False),
+        sa.Column('hard_limit', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_quota_classes')),
+        sa.UniqueConstraint('class_name', 'resource',
+                            name=op.f('uq_quota_classes_class_name_resource')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('quota_classes')
     op.drop_table('aggregate_metadata')
     op.drop_table('aggregate_hosts')
     op.drop_table('aggregates')

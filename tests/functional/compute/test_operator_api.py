@@ -80,6 +80,7 @@ ADMIN_ONLY = [
     ("PUT", "/os-hosts/fake-1", "2.1", {"status": "disable"}),
     ("GET", "/os-hosts/fake-1/reboot", "2.1", None),
     ("GET", "/os-quota-class-sets/default", "2.1", None),
+    ("PUT", "/os-quota-class-sets/default", "2.1", {"quota_class_set": {"cores": 1}}),
     ("GET", "/os-availability-zone/detail", "2.1", None),
 ]
 

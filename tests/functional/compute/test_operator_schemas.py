@@ -230,6 +230,11 @@ def test_quota_class_default(clients: Clients, version: str) -> None:
     use_version(version)
     shown = clients.quota_classes.show_quota_class_set("default")["quota_class_set"]
     assert shown["id"] == "default" and shown["instances"] == 10
+    # Another class than the default one: nothing uses it, so other tests are unaffected.
+    name = f"operator-{version}"
+    updated = clients.quota_classes.update_quota_class_set(name, cores=7)["quota_class_set"]
+    assert updated["cores"] == 7 and "id" not in updated
+    assert clients.quota_classes.show_quota_class_set(name)["quota_class_set"]["cores"] == 7
 
 
 def test_extensions(clients: Clients) -> None:

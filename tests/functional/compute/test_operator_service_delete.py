@@ -1,6 +1,6 @@
-"""Deleting services: refused while servers are on a compute host; an empty host's
-node, provider and aggregate memberships go with it. A cloud of its own: the host
-stays gone."""
+"""Changes that reach every project or host, in a cloud of their own: deleting services
+(refused while servers are on a compute host; an empty host's node, provider and
+aggregate memberships go with it) and the default quota class."""
 
 from __future__ import annotations
 
@@ -78,3 +78,28 @@ def test_other_services_are_deleted_by_integer_id_before_2_53(admin: CloudClient
     assert admin.http.delete("/compute/v2.1/os-services/99999",
                              headers={"OpenStack-API-Version": "compute 2.52"}
                              ).status_code == 404
+
+
+def test_the_default_quota_class_is_every_project_s_default(admin: CloudClient) -> None:
+    v = {"OpenStack-API-Version": "compute 2.57"}
+    resp = admin.http.put("/compute/v2.1/os-quota-class-sets/default", headers=v,
+                          json={"quota_class_set": {"instances": 3, "server_groups": 4}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["quota_class_set"]["instances"] == 3
+    defaults = admin.http.get("/compute/v2.1/os-quota-sets/anyone/defaults", headers=v)
+    assert defaults.json()["quota_set"]["instances"] == 3
+    shown = admin.http.get("/compute/v2.1/os-quota-sets/anyone", headers=v).json()
+    assert (shown["quota_set"]["instances"], shown["quota_set"]["server_groups"]) == (3, 4)
+    for body in ({"quota_class_set": {"injected_files": 1}},  # gone at 2.57
+                 {"quota_class_set": {"instances": -2}}, {"quota_class_set": {"x": 1}},
+                 {"other": {}}):
+        resp = admin.http.put("/compute/v2.1/os-quota-class-sets/default", headers=v,
+                              json=body)
+        assert resp.status_code == 400, body
+    old = {"OpenStack-API-Version": "compute 2.49"}
+    resp = admin.http.put("/compute/v2.1/os-quota-class-sets/default", headers=old,
+                          json={"quota_class_set": {"server_groups": 1}})
+    assert resp.status_code == 400  # server groups joined the class at 2.50
+    resp = admin.http.put("/compute/v2.1/os-quota-class-sets/default", headers=old,
+                          json={"quota_class_set": {"floating_ips": 1, "instances": 10}})
+    assert resp.status_code == 200 and resp.json()["quota_class_set"]["floating_ips"] == -1
