@@ -18,7 +18,7 @@ from common.states import PowerState
 from compute_agent.images import ImageUploader
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
-from placement.client import COMPUTE_STATUS_DISABLED, PlacementClient
+from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
@@ -65,10 +65,7 @@ class ComputeManager:
                 delay = min(delay * 2, 10.0)
         self._placement.ensure_resource_provider(node.uuid, node.hypervisor_hostname)
         self._placement.set_inventory(node.uuid, node.inventories())
-        # The disabled trait is the operator's (set through the conductor): a restart
-        # must not enable the host again.
-        self._placement.set_traits(node.uuid, self._driver.node_traits(),
-                                   keep=frozenset({COMPUTE_STATUS_DISABLED}))
+        self._placement.set_traits(node.uuid, self._driver.node_traits())
         LOG.debug("host %s registered node %s", self.host, node.uuid)
 
     def heartbeat(self, timeout: float | None = None) -> None:

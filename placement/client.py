@@ -97,10 +97,11 @@ class PlacementClient:
         raise PlacementError(f"inventory of {rp_uuid} kept changing; gave up", status=409)
 
     def set_traits(self, rp_uuid: uuid.UUID, traits: list[str],
-                   keep: frozenset[str] = frozenset()) -> None:
+                   keep: frozenset[str] = frozenset({COMPUTE_STATUS_DISABLED})) -> None:
         """Make ``traits`` the provider's traits, creating CUSTOM_ ones as needed.
 
-        Traits in ``keep`` the provider already has stay: others manage them.
+        Traits in ``keep`` the provider already has stay: others manage them (an
+        operator's disabled host stays disabled when its agent restarts).
         """
         for name in sorted(set(traits)):
             if name.startswith("CUSTOM_"):

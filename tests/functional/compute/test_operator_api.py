@@ -4,6 +4,7 @@ removed, errors, and what placement and the scheduler make of an operator's chan
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from cli.embedded import EmbeddedCloud
+from placement.client import PlacementClient
 from tests.cloud import CloudClient
 from tests.functional.compute.conftest import client_for
 from tests.functional.compute.helpers import ensure_flavor, public_image
@@ -170,6 +172,11 @@ def test_disabling_a_host_marks_its_provider_and_placement_skips_it(op: CloudCli
     assert resp.status_code == 200
     try:
         assert "COMPUTE_STATUS_DISABLED" in traits(op, "fake-2")
+        # The host's agent publishing its traits again (a restart) keeps the mark.
+        again = PlacementClient(f"{op.http.base_url}/placement", token="admin:admin")
+        again.set_traits(uuid.UUID(provider(op, "fake-2")), ["COMPUTE_NODE"])
+        again.close()
+        assert traits(op, "fake-2") == {"COMPUTE_NODE", "COMPUTE_STATUS_DISABLED"}
         query = "resources=VCPU:1&required=!COMPUTE_STATUS_DISABLED"
         found = op.placement("GET", f"/allocation_candidates?{query}").json()
         assert provider(op, "fake-2") not in found["provider_summaries"]
