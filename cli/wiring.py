@@ -38,6 +38,7 @@ from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import MoveRecovery, ResizeFlow
+from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
@@ -97,7 +98,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
                                  ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
                                  ResizeFlow(*moves),
-                                 LiveMigrateFlow(*moves))
+                                 LiveMigrateFlow(*moves), HostProviders(sessions, placement))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

@@ -22,19 +22,26 @@ from common.rpc import Messaging
 from common.settings import Settings
 from common.transient import RetryTransient
 from compute_api.api import (
+    aggregates,
     availability_zones,
     bodies,
     errors,
+    extensions,
     flavors,
+    hosts,
+    hypervisors,
     images_proxy,
     keypairs,
     migrations,
+    quota_classes,
     quotas,
     removed,
     server_actions,
     server_groups,
     server_items,
     servers,
+    services,
+    usage,
     versions,
 )
 from compute_api.api.microversion import requested_version
@@ -150,6 +157,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
+                   services, hypervisors, aggregates, usage, hosts, quota_classes, extensions,
                    removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)

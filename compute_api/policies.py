@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from common.policy import RouteTable, RuleDefault
 from common.states import Action
+from compute_api.operator_policies import AGG_ACTION, AGGREGATE_ACTIONS, OPERATOR
 from compute_api.removed_apis import REMOVED
 
 ADMIN = "rule:context_is_admin"
@@ -262,9 +263,12 @@ OTHERS = [
 ]
 
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)
+AGGREGATE_ACTION_TABLE = {key: ActionRule(*rule) for key, rule in AGGREGATE_ACTIONS.items()}
+AGGREGATE_ACTION_RULES = _action_rules(AGG_ACTION, AGGREGATE_ACTION_TABLE)
 
 DEFAULTS: list[RuleDefault] = [*BASE, *SERVERS, *ACTION_RULES, *SERVER_ITEMS, *FLAVORS,
-                               *FLAVOR_ACTION_RULES, *OTHERS]
+                               *FLAVOR_ACTION_RULES, *OTHERS, *OPERATOR,
+                               *AGGREGATE_ACTION_RULES]
 
 
 # The /images view (until 2.35): any valid token, as upstream's proxy; the image's own
@@ -279,13 +283,15 @@ IMAGE_PROXY = [("GET", "/images"), ("GET", "/images/detail"), ("GET", "/images/{
 
 def route_table() -> RouteTable:
     """The compute API's (method, path) -> rule table (paths below /v2.1)."""
-    routed = [d for d in DEFAULTS if d not in ACTION_RULES and d not in FLAVOR_ACTION_RULES]
+    actions = (*ACTION_RULES, *FLAVOR_ACTION_RULES, *AGGREGATE_ACTION_RULES)
+    routed = [d for d in DEFAULTS if d not in actions]
     return RouteTable(
         routed, prefix="/v2.1",
         public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
                        ("GET", "/flavors/{flavor_id}"), *REMOVED, *IMAGE_PROXY],
         actions={("POST", path): {key: rule.name for key, rule in table.items()}
-                 for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS))},
+                 for path, table in ((ACTION, ACTIONS), (FLAVOR_ACTION, FLAVOR_ACTIONS),
+                                     (AGG_ACTION, AGGREGATE_ACTION_TABLE))},
     )
 

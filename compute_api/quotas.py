@@ -20,6 +20,7 @@ from common.compute_db.models import (
     Instance,
     KeyPair,
     Quota,
+    QuotaClass,
     QuotaLock,
     ServerGroup,
     ServerGroupMember,
@@ -38,6 +39,8 @@ SHOWN_NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "security_group_rules",
 # Accepted (and ignored) in updates before 2.36; ``networks`` was nova-network's own quota
 # and upstream no longer shows it at any version.
 NETWORK_RESOURCES = (*SHOWN_NETWORK_RESOURCES, "networks")
+# The quota class whose limits replace the configured defaults.
+DEFAULT_CLASS = "default"
 INJECTED = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
 # A limit, as upstream's schema has it: an integer or its digits, -1 (none) to MAX_INT.
 # The string's length is bounded too: int() refuses more than 4300 digits.
@@ -49,9 +52,19 @@ def defaults(settings: QuotaSettings) -> dict[str, int]:
     return {name: int(getattr(settings, name)) for name in RESOURCES}
 
 
-def limits(session: Session, settings: QuotaSettings, project_id: str) -> dict[str, int]:
-    """The project's limits: configured defaults overridden by its own quota rows."""
+def class_defaults(session: Session, settings: QuotaSettings) -> dict[str, int]:
+    """The defaults every project starts from: the configured ones, overridden by the
+    ``default`` quota class (os-quota-class-sets)."""
     out = defaults(settings)
+    rows = session.execute(sa.select(QuotaClass.resource, QuotaClass.hard_limit)
+                           .where(QuotaClass.class_name == DEFAULT_CLASS)).all()
+    out.update({resource: hard for resource, hard in rows if resource in out})
+    return out
+
+
+def limits(session: Session, settings: QuotaSettings, project_id: str) -> dict[str, int]:
+    """The project's limits: the defaults overridden by its own quota rows."""
+    out = class_defaults(session, settings)
     rows = session.execute(sa.select(Quota.resource, Quota.hard_limit)
                            .where(Quota.project_id == project_id)).all()
     out.update({resource: hard for resource, hard in rows if resource in out})

@@ -25,6 +25,9 @@ FLAT_USAGES_VERSION = "1.37"
 INSTANCE_CONSUMER_TYPE = "INSTANCE"
 # A move's migration record holds the source host's share while the move runs.
 MIGRATION_CONSUMER_TYPE = "MIGRATION"
+# On the provider of a compute node whose service an operator disabled: the scheduler
+# asks placement for hosts without it.
+COMPUTE_STATUS_DISABLED = "COMPUTE_STATUS_DISABLED"
 _INVENTORY_DEFAULTS: dict[str, int | float] = {
     "reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
     "allocation_ratio": 1.0,
@@ -95,8 +98,13 @@ class PlacementClient:
             _raise_unless_generation_conflict(response, f"setting inventory of {rp_uuid}")
         raise PlacementError(f"inventory of {rp_uuid} kept changing; gave up", status=409)
 
-    def set_traits(self, rp_uuid: uuid.UUID, traits: list[str]) -> None:
-        """Make ``traits`` the provider's traits, creating CUSTOM_ ones as needed."""
+    def set_traits(self, rp_uuid: uuid.UUID, traits: list[str],
+                   keep: frozenset[str] = frozenset({COMPUTE_STATUS_DISABLED})) -> None:
+        """Make ``traits`` the provider's traits, creating CUSTOM_ ones as needed.
+
+        Traits in ``keep`` the provider already has stay: others manage them (an
+        operator's disabled host stays disabled when its agent restarts).
+        """
         for name in sorted(set(traits)):
             if name.startswith("CUSTOM_"):
                 self._request("PUT", f"traits/{name}", ok=(201, 204))
@@ -104,15 +112,43 @@ class PlacementClient:
         for attempt in range(RETRIES):
             _pause(attempt)
             current = self._request("GET", path).json()
-            if set(current["traits"]) == set(traits):
+            wanted = set(traits) | (keep & set(current["traits"]))
+            if set(current["traits"]) == wanted:
                 return
-            body = {"traits": sorted(set(traits)),
+            body = {"traits": sorted(wanted),
                     "resource_provider_generation": current["resource_provider_generation"]}
             response = self._request("PUT", path, json=body, ok=(200, 409))
             if response.status_code == 200:
                 return
             _raise_unless_generation_conflict(response, f"setting traits of {rp_uuid}")
         raise PlacementError(f"traits of {rp_uuid} kept changing; gave up", status=409)
+
+    def change_traits(self, rp_uuid: uuid.UUID, add: tuple[str, ...] = (),
+                      remove: tuple[str, ...] = ()) -> None:
+        """Add and remove some traits, keeping the others (whoever set them)."""
+        self._change_set(f"resource_providers/{rp_uuid}/traits", "traits", add, remove)
+
+    def change_aggregates(self, rp_uuid: uuid.UUID, add: tuple[str, ...] = (),
+                          remove: tuple[str, ...] = ()) -> None:
+        """Add and remove aggregate memberships, keeping the others."""
+        self._change_set(f"resource_providers/{rp_uuid}/aggregates", "aggregates", add,
+                         remove)
+
+    def _change_set(self, path: str, key: str, add: tuple[str, ...],
+                    remove: tuple[str, ...]) -> None:
+        for attempt in range(RETRIES):
+            _pause(attempt)
+            current = self._request("GET", path).json()
+            wanted = (set(current[key]) | set(add)) - set(remove)
+            if wanted == set(current[key]):
+                return
+            body = {key: sorted(wanted),
+                    "resource_provider_generation": current["resource_provider_generation"]}
+            response = self._request("PUT", path, json=body, ok=(200, 409))
+            if response.status_code == 200:
+                return
+            _raise_unless_generation_conflict(response, f"changing {key} of {path}")
+        raise PlacementError(f"{key} of {path} kept changing; gave up", status=409)
 
     # -- candidates and allocations ---------------------------------------------------
 

@@ -15,7 +15,7 @@ from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NoValidHost
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
-from placement.client import MIGRATION_CONSUMER_TYPE, PlacementClient
+from placement.client import COMPUTE_STATUS_DISABLED, MIGRATION_CONSUMER_TYPE, PlacementClient
 from scheduler.filters import default_filters
 from scheduler.hosts import (
     build_candidates,
@@ -150,7 +150,7 @@ class SchedulerManager:
         spec = self._resolve_neighbours(spec)
         body = self._placement.allocation_candidates(
             resources, limit=self._settings.scheduler.candidate_limit,
-            in_tree=self._requested_tree(spec),
+            in_tree=self._requested_tree(spec), required=[f"!{COMPUTE_STATUS_DISABLED}"],
         )
         with transaction(self._sessions) as session:
             hosts = load_hosts(session, candidate_providers(body),

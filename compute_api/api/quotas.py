@@ -61,9 +61,10 @@ def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
 
 
 @router.get("/os-quota-sets/{project_id}/defaults")
-def quota_defaults(project_id: str, ctx: ContextDep, version: VersionDep,
-                   runtime: RuntimeDep) -> dict[str, Any]:
-    values = quotas.quota_set(quotas.defaults(runtime.settings.quota), version)
+def quota_defaults(project_id: str, ctx: ContextDep, session: ReadSessionDep,
+                   version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    values = quotas.quota_set(quotas.class_defaults(session, runtime.settings.quota),
+                              version)
     return {"quota_set": {"id": project_id, **values}}
 
 

@@ -46,7 +46,12 @@ def root(request: Request) -> JSONResponse:
     doc = _v21(base_url(request))
     brief = {k: doc[k] for k in ("id", "status", "version", "min_version", "updated", "links")}
     brief["links"] = [{"rel": "self", "href": f"{base_url(request)}/v2.1/"}]
-    return JSONResponse({"versions": [brief]})
+    # The v2.0 API is v2.1 without microversions; it is listed (after the current one)
+    # so clients that look for it find it.
+    legacy = {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+              "updated": "2011-01-21T11:33:21Z",
+              "links": [{"rel": "self", "href": f"{base_url(request)}/v2/"}]}
+    return JSONResponse({"versions": [brief, legacy]})
 
 
 @router.get("/v2.1", include_in_schema=False)

@@ -15,10 +15,11 @@ class ConductorClient(RpcClient):
     """1.0: builds and host records. 1.1: server actions (power, snapshot, resize,
     migrations), cast by the compute API. 1.2: agents report guests'
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
-    requests here, so only the conductor talks to agents."""
+    requests here, so only the conductor talks to agents. 1.4: the compute API's operator
+    changes that placement must reflect (disabled hosts, aggregates, deleted hosts)."""
 
     topic = TOPIC
-    version = "1.3"
+    version = "1.4"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -79,6 +80,20 @@ class ConductorClient(RpcClient):
         """Record the addresses a guest of ``host`` holds now (replacing the old ones)."""
         self._call(ctx, "set_instance_addresses", host=host, instance_uuid=str(instance_uuid),
                    addresses=[dump(a) for a in addresses])
+
+    # -- 1.4: operator changes placement reflects, called by the API after its commit --
+
+    def set_host_disabled(self, ctx: RequestContext, host: str, disabled: bool) -> None:
+        self._call(ctx, "set_host_disabled", host=host, disabled=disabled)
+
+    def set_host_aggregate(self, ctx: RequestContext, host: str, aggregate_uuid: uuid.UUID,
+                           member: bool) -> None:
+        self._call(ctx, "set_host_aggregate", host=host, aggregate_uuid=str(aggregate_uuid),
+                   member=member)
+
+    def remove_host_providers(self, ctx: RequestContext,
+                              node_uuids: list[uuid.UUID]) -> None:
+        self._call(ctx, "remove_host_providers", node_uuids=[str(n) for n in node_uuids])
 
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 

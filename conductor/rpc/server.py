@@ -17,20 +17,23 @@ from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
+from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.3")
+    target = om.Target(version="1.4")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
-                 actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow) -> None:
+                 actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
+                 providers: HostProviders) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
         self._actions = actions
         self._resizes = resizes
         self._live = live
+        self._providers = providers
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -91,6 +94,21 @@ class ConductorEndpoint:
                                addresses: list[dict[str, Any]]) -> None:
         self._hosts.set_addresses(host, uuid.UUID(instance_uuid),
                                   [GuestAddress.model_validate(a) for a in addresses])
+
+    # -- 1.4 -------------------------------------------------------------------------
+
+    @endpoint
+    def set_host_disabled(self, ctx: RequestContext, host: str, disabled: bool) -> None:
+        self._providers.set_disabled(host, disabled)
+
+    @endpoint
+    def set_host_aggregate(self, ctx: RequestContext, host: str, aggregate_uuid: str,
+                           member: bool) -> None:
+        self._providers.set_aggregate(host, uuid.UUID(aggregate_uuid), member)
+
+    @endpoint
+    def remove_host_providers(self, ctx: RequestContext, node_uuids: list[str]) -> None:
+        self._providers.remove([uuid.UUID(n) for n in node_uuids])
 
     # -- 1.1 -------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+"""/os-hosts (before 2.43): hosts and their services, a host's resources, enabling.
+
+Power actions on hosts are not something the drivers do: they answer 501, as
+upstream's libvirt driver does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from common.errors import BadRequest, NotFound
+from compute_api import host_services, hypervisors
+from compute_api.api import errors
+from compute_api.api.deps import (
+    AdminContextDep,
+    AfterCommitDep,
+    BodyDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
+from compute_api.api.microversion import Version
+from compute_api.api.operator_schemas import HostUpdate, parse_flat
+from compute_api.host_services import find_compute
+
+router = APIRouter(prefix="/v2.1/os-hosts")
+
+REMOVED = "2.43"
+
+
+def _gone(version: Version) -> None:
+    if version.at_least(REMOVED):
+        raise NotFound("The resource could not be found.")
+
+
+@router.get("")
+def list_hosts(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
+               version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    _gone(version)
+    zone = request.query_params.get("zone")
+    states = host_services.list_states(session, runtime.settings.service.service_down_time)
+    return {"hosts": [
+        {"host_name": s.row.host, "service": s.row.binary.removeprefix("kilonova-"),
+         "zone": s.zone} for s in states if zone is None or s.zone == zone]}
+
+
+@router.get("/{host_name}")
+def show_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
+              version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
+    _gone(version)
+    find_compute(session, host_name)
+    nodes = [n for n in hypervisors.list_nodes(session) if n.host == host_name]
+    hyps = hypervisors.load(session, nodes,
+                            runtime.settings.service.service_down_time, with_servers=False)
+    return {"host": host_services.host_resources(session, host_name, hyps)}
+
+
+@router.put("/{host_name}")
+def update_host(host_name: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
+                version: VersionDep, runtime: RuntimeDep,
+                after_commit: AfterCommitDep) -> Any:
+    _gone(version)
+    spec: HostUpdate = parse_flat(HostUpdate, body)
+    svc = find_compute(session, host_name)
+    if spec.maintenance_mode is not None:
+        return _not_implemented("maintenance mode")
+    if spec.status is None:
+        raise BadRequest("'status' or 'maintenance_mode' needed for host update")
+    if host_services.set_status(svc, spec.status == "disable", None):
+        after_commit(runtime.conductor.set_host_disabled, ctx, host_name, svc.disabled)
+    return {"host": host_name, "status": "disabled" if svc.disabled else "enabled"}
+
+
+def _not_implemented(what: str) -> JSONResponse:
+    return errors.fault_response(501, f"Virt driver does not implement host {what}.")
+
+
+def _power(host_name: str, session: ReadSessionDep, version: Version) -> JSONResponse:
+    _gone(version)
+    find_compute(session, host_name)
+    return _not_implemented("power actions")
+
+
+@router.get("/{host_name}/startup")
+def startup_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
+                 version: VersionDep) -> JSONResponse:
+    return _power(host_name, session, version)
+
+
+@router.get("/{host_name}/shutdown")
+def shutdown_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
+                  version: VersionDep) -> JSONResponse:
+    return _power(host_name, session, version)
+
+
+@router.get("/{host_name}/reboot")
+def reboot_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
+                version: VersionDep) -> JSONResponse:
+    return _power(host_name, session, version)

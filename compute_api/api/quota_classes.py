@@ -1,0 +1,41 @@
+"""/os-quota-class-sets: show and update quota classes; the ``default`` class is
+every project's default limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from common.errors import BadRequest
+from compute_api import quota_classes
+from compute_api.api.deps import (
+    AdminContextDep,
+    BodyDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
+
+router = APIRouter(prefix="/v2.1/os-quota-class-sets")
+
+
+@router.get("/{class_id}")
+def show_quota_class(class_id: str, ctx: AdminContextDep, session: ReadSessionDep,
+                     runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
+    values = quota_classes.view(session, runtime.settings.quota, class_id, version)
+    return {"quota_class_set": {"id": class_id, **values}}
+
+
+@router.put("/{class_id}")
+def update_quota_class(class_id: str, body: BodyDep, ctx: AdminContextDep,
+                       session: SessionDep, runtime: RuntimeDep,
+                       version: VersionDep) -> dict[str, Any]:
+    data = body.get("quota_class_set") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or set(body) != {"quota_class_set"}:
+        raise BadRequest("Invalid input for field/attribute quota_class_set. "
+                         "'quota_class_set' is a required property")
+    quota_classes.update(session, class_id, data, version)
+    return {"quota_class_set": quota_classes.view(session, runtime.settings.quota, class_id,
+                                                  version)}
