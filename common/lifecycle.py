@@ -48,7 +48,7 @@ class Event(StrEnum):
     REVERTED_STOPPED = "reverted_stopped"
     EXPIRED = "expired"                    # the task outlived its deadline (the sweeper)
     POWER_SYNCED = "power_synced"          # the agent's reconciler reports a power state
-    RESET_ACTIVE = "reset_active"          # os-resetState (not served yet)
+    RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
 
 

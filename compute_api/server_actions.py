@@ -20,6 +20,7 @@ from common.compute_db.transition import Record, seen, transition
 from common.context import RequestContext
 from common.db import utcnow
 from common.errors import BadRequest, Conflict, InvalidState, NotFound
+from common.lifecycle import Event
 from common.states import (
     ACTIONS,
     Action,
@@ -114,6 +115,16 @@ def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool
     inst.locked = locked
     inst.updated_at = utcnow()
     server_items.record_action(session, ctx, inst.uuid, "lock" if locked else "unlock")
+    session.flush()
+
+
+def reset_state(session: Session, ctx: RequestContext, server_id: str, state: str) -> None:
+    """os-resetState (admin): force a server to ``active`` or ``error`` and end its task,
+    whatever it was doing (the lifecycle's reset triggers). Raises NotFound, Conflict."""
+    inst = _load(session, ctx, server_id)
+    trigger = Event.RESET_ACTIVE if state == "active" else Event.RESET_ERROR
+    if transition(session, inst.uuid, trigger) is None:
+        raise Conflict(f"Instance {inst.uuid} changed while its state was reset; retry")
     session.flush()
 
 

@@ -122,6 +122,15 @@ def _lock(locked: bool) -> Callable[[Call], Response]:
     return run
 
 
+def _reset_state(call: Call) -> Response:
+    state = _object("os-resetState", call.args, {"state"}, {"state"})["state"]
+    if state not in ("active", "error"):
+        raise BadRequest(f"Invalid input for field/attribute state. Value: {state}. "
+                         f"{state!r} is not one of ['active', 'error']")
+    server_actions.reset_state(call.session, call.ctx, call.server_id, state)
+    return _accepted()
+
+
 def _console(call: Call) -> JSONResponse:
     length = server_actions.parse_length(call.args)
     output = server_actions.console_output(call.session, call.ctx, call.server_id, length,
@@ -240,6 +249,7 @@ _SIMPLE_POWER = {key: _simple_power(rule.starts[0], key) for key, rule in ACTION
 HANDLERS: dict[str, Callable[[Call], Response]] = {
     **_SIMPLE_POWER,
     "reboot": _reboot,
+    "os-resetState": _reset_state,
     "lock": _lock(True),
     "unlock": _lock(False),
     "os-getConsoleOutput": _console,

@@ -105,3 +105,32 @@ def test_unknown_action_is_400_and_removed_action_410(shared_client: CloudClient
     finally:
         shared_client.compute("DELETE", f"/servers/{server}")
         shared_client.wait_gone(server)
+
+
+def test_admin_resets_a_servers_state(shared_cloud: EmbeddedCloud,
+                                      shared_client: CloudClient) -> None:
+    flavor = ensure_flavor(shared_client, "compat.tiny", ram=64)
+    image = public_image(shared_client, "compat-reset")
+    member = client_for(shared_cloud, "reset-user:reset-project", "2.47")
+    server = member.boot(flavor, image)
+    try:
+        assert member.wait_status(server, {"ACTIVE", "ERROR"})["status"] == "ACTIVE"
+        url = f"/servers/{server}/action"
+        refused = member.compute("POST", url, json={"os-resetState": {"state": "error"}})
+        assert refused.status_code == 403
+        for bad in ({"state": "stopped"}, {}, {"state": "error", "x": 1}):
+            assert shared_client.compute("POST", url, json={"os-resetState": bad}
+                                         ).status_code == 400, bad
+        assert member.server(server)["status"] == "ACTIVE"
+        reset = shared_client.compute("POST", url, json={"os-resetState": {"state": "error"}})
+        assert reset.status_code == 202
+        shown = member.server(server)
+        assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ERROR", None)
+        back = shared_client.compute("POST", url, json={"os-resetState": {"state": "active"}})
+        assert back.status_code == 202 and member.server(server)["status"] == "ACTIVE"
+        shared_client.compute("POST", url, json={"os-resetState": {"state": "error"}})
+    finally:
+        # A server in ERROR is deleted like any other.
+        assert member.compute("DELETE", f"/servers/{server}").status_code == 204
+        member.wait_gone(server)
+        member.close()
