@@ -42,6 +42,7 @@ from compute_api.api import (
     servers,
     services,
     usage,
+    usage_audit,
     versions,
 )
 from compute_api.api.microversion import requested_version
@@ -157,8 +158,8 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
-                   services, hypervisors, aggregates, usage, hosts, quota_classes, extensions,
-                   removed):
+                   services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
+                   extensions, removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

@@ -21,7 +21,14 @@ def _rule(name: str, check: str, description: str, *operations: tuple[str, str]
     return RuleDefault(name, check, description, tuple(operations))
 
 
+AUDIT = "/os-instance_usage_audit_log"
+
 OPERATOR = [
+    _rule("os_compute_api:os-instance-usage-audit-log:list", ADMIN,
+          "List the usage audit of the last completed period", ("GET", AUDIT)),
+    _rule("os_compute_api:os-instance-usage-audit-log:show", ADMIN,
+          "Show the usage audit of the period completed before a time",
+          ("GET", f"{AUDIT}/{{before_timestamp}}")),
     _rule("os_compute_api:os-services:list", ADMIN, "List services", ("GET", SVC)),
     _rule("os_compute_api:os-services:update", ADMIN,
           "Enable, disable or force down a service", ("PUT", f"{SVC}/{{service_id}}")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import jsonschema
 import pytest
 from cryptography import x509
 
@@ -134,3 +135,28 @@ def test_admin_resets_a_servers_state(shared_cloud: EmbeddedCloud,
         assert member.compute("DELETE", f"/servers/{server}").status_code == 204
         member.wait_gone(server)
         member.close()
+
+
+def test_usage_audit_report_says_no_host_ran_an_audit(shared_cloud: EmbeddedCloud,
+                                                      shared_client: CloudClient) -> None:
+    from tempest.lib.api_schema.response.compute.v2_1 import (
+        instance_usage_audit_logs as audit_schemas,
+    )
+
+    listed = shared_client.compute("GET", "/os-instance_usage_audit_log")
+    assert listed.status_code == 200
+    jsonschema.validate(listed.json(), audit_schemas.list_instance_usage_audit_log[
+        "response_body"])
+    report = listed.json()["instance_usage_audit_logs"]
+    assert report["num_hosts"] == report["num_hosts_not_run"] >= 1
+    shown = shared_client.compute("GET", "/os-instance_usage_audit_log/2026-03-15 10:00:00")
+    jsonschema.validate(shown.json(), audit_schemas.get_instance_usage_audit_log[
+        "response_body"])
+    period = shown.json()["instance_usage_audit_log"]
+    assert (period["period_beginning"], period["period_ending"]) == (
+        "2026-02-01 00:00:00", "2026-03-01 00:00:00")
+    bad = shared_client.compute("GET", "/os-instance_usage_audit_log/yesterday")
+    assert bad.status_code == 400
+    member = client_for(shared_cloud, "audit-user:audit-project", "2.47")
+    assert member.compute("GET", "/os-instance_usage_audit_log").status_code == 403
+    member.close()
