@@ -273,7 +273,8 @@ DEFAULTS: list[RuleDefault] = [*BASE, *SERVERS, *ACTION_RULES, *SERVER_ITEMS, *F
 
 # The /images view (until 2.35): any valid token, as upstream's proxy; the image's own
 # visibility and ownership decide in the handler, as Glance does behind the proxy.
-IMAGE_PROXY = [("GET", "/images"), ("GET", "/images/detail"), ("GET", "/images/{image_id}"),
+IMAGE_PROXY = [("GET", "/images"), ("DELETE", "/images"), ("GET", "/images/detail"),
+               ("GET", "/images/{image_id}"),
                ("DELETE", "/images/{image_id}"), ("GET", "/images/{image_id}/metadata"),
                ("POST", "/images/{image_id}/metadata"), ("PUT", "/images/{image_id}/metadata"),
                ("GET", "/images/{image_id}/metadata/{key}"),
@@ -287,7 +288,7 @@ def route_table() -> RouteTable:
     routed = [d for d in DEFAULTS if d not in actions]
     return RouteTable(
         routed, prefix="/v2.1",
-        public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/openapi.json")],
+        public=[("GET", "/"), ("GET", "/v2.1"), ("GET", "/v2"), ("GET", "/openapi.json")],
         authenticated=[("GET", "/flavors"), ("GET", "/flavors/detail"),
                        ("GET", "/flavors/{flavor_id}"), *REMOVED, *IMAGE_PROXY],
         actions={("POST", path): {key: rule.name for key, rule in table.items()}

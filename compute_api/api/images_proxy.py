@@ -41,7 +41,7 @@ def _list(request: Request, ctx: ContextDep, session: ReadSessionDep, version: V
     limit = params.get("limit")
     if limit is not None and (not limit.isdecimal()):
         raise BadRequest(f"Invalid limit: {limit}")
-    filters = {k: params[k] for k in FILTERS if k in params}
+    filters = {k: v for k, v in params.items() if k in FILTERS or k.startswith("property-")}
     rows = proxy.list_images(session, ctx, filters, None if limit is None else int(limit),
                              params.get("marker"))
     base, glance = base_url(request), _glance(request)
@@ -66,6 +66,13 @@ def show_image(image_id: str, request: Request, ctx: ContextDep, session: ReadSe
     _served(version)
     image = proxy.get(session, ctx, image_id)
     return {"image": proxy.view(image, base_url(request), _glance(request), detail=True)}
+
+
+@router.delete("", include_in_schema=False)
+@router.delete("/", include_in_schema=False)
+def delete_no_image(ctx: ContextDep, version: VersionDep) -> Response:
+    # DELETE /images/ names no image: upstream answers 404, not 405.
+    raise NotFound("Image not found.")
 
 
 @router.delete("/{image_id}", status_code=204)

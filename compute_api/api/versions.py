@@ -41,17 +41,31 @@ def base_url(request: Request) -> str:
     return root
 
 
+def _v20(base: str) -> dict[str, Any]:
+    """The v2.0 API: v2.1 without microversions, still listed by upstream."""
+    return {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+            "updated": "2011-01-21T11:33:21Z",
+            "links": [{"rel": "self", "href": f"{base}/v2/"},
+                      {"rel": "describedby", "type": "text/html",
+                       "href": "https://docs.openstack.org/"}],
+            "media-types": [{"base": "application/json",
+                             "type": "application/vnd.openstack.compute+json;version=2"}]}
+
+
 @router.get("/", include_in_schema=False)
 def root(request: Request) -> JSONResponse:
-    doc = _v21(base_url(request))
-    brief = {k: doc[k] for k in ("id", "status", "version", "min_version", "updated", "links")}
-    brief["links"] = [{"rel": "self", "href": f"{base_url(request)}/v2.1/"}]
-    # The v2.0 API is v2.1 without microversions; it is listed (after the current one)
-    # so clients that look for it find it.
-    legacy = {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
-              "updated": "2011-01-21T11:33:21Z",
-              "links": [{"rel": "self", "href": f"{base_url(request)}/v2/"}]}
-    return JSONResponse({"versions": [brief, legacy]})
+    base = base_url(request)
+    keys = ("id", "status", "version", "min_version", "updated")
+    # Upstream lists v2.0 first (clients and Tempest expect that order).
+    listed = [{**{k: doc[k] for k in keys}, "links": [doc["links"][0]]}
+              for doc in (_v20(base), _v21(base))]
+    return JSONResponse({"versions": listed})
+
+
+@router.get("/v2", include_in_schema=False)
+@router.get("/v2/", include_in_schema=False)
+def v20(request: Request) -> dict[str, Any]:
+    return {"version": _v20(base_url(request))}
 
 
 @router.get("/v2.1", include_in_schema=False)

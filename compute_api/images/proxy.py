@@ -59,9 +59,15 @@ def list_images(session: Session, ctx: RequestContext, filters: dict[str, str],
                 raise BadRequest(f"Invalid {key} filter: {filters[key]}") from None
     rows = [i for i in session.scalars(stmt).all()
             if visible_to(i.visibility, i.owner, ctx.project_id, ctx.is_admin)]
-    if "server" in filters:
-        rows = [i for i in rows if (i.properties or {}).get("instance_uuid") ==
-                filters["server"]]
+    # A server filter may be the server's URL: its last segment is the uuid.
+    wanted_props = {"instance_uuid": filters["server"].rsplit("/", 1)[-1]} \
+        if "server" in filters else {}
+    if "type" in filters:
+        wanted_props["image_type"] = filters["type"]
+    wanted_props.update({k.removeprefix("property-"): v for k, v in filters.items()
+                         if k.startswith("property-")})
+    rows = [i for i in rows
+            if all((i.properties or {}).get(k) == v for k, v in wanted_props.items())]
     if marker is not None:
         ids = [str(i.id) for i in rows]
         if marker not in ids:

@@ -55,6 +55,17 @@ def test_images_read_as_upstreams_proxy_until_2_35(shared_cloud: EmbeddedCloud) 
         assert item.json() == {"meta": {"color": "red"}}
         assert owner.compute("DELETE", f"/images/{private}/metadata/color").status_code == 204
         assert owner.compute("GET", f"/images/{private}/metadata/color").status_code == 404
+        # Filters by image type and by server (its uuid or its URL), as upstream's proxy.
+        snap = owner.http.post("/image/v2/images", json={
+            "name": "snap", "disk_format": "raw", "container_format": "bare",
+            "visibility": "private", "image_type": "snapshot",
+            "instance_uuid": "3c9d8f0a-0000-4000-8000-000000000001"}).json()["id"]
+        for query in ("type=snapshot", "server=3c9d8f0a-0000-4000-8000-000000000001",
+                      "server=http://x/servers/3c9d8f0a-0000-4000-8000-000000000001"):
+            found = {i["id"] for i in owner.compute("GET", f"/images?{query}").json()["images"]}
+            assert found == {snap}, query
+        assert owner.compute("DELETE", "/images/").status_code == 404
+        assert owner.compute("DELETE", f"/images/{snap}").status_code == 204
         # Paging with a marker, and gone from 2.36.
         first = owner.compute("GET", "/images?limit=1").json()["images"]
         assert len(first) == 1

@@ -309,5 +309,7 @@ def test_hosts_power_actions_are_not_implemented(op: CloudClient) -> None:
 
 def test_the_version_document_lists_v2_0(shared_cloud: EmbeddedCloud) -> None:
     listed = httpx.get(f"{shared_cloud.base_url}/compute/").json()["versions"]
-    assert [v["id"] for v in listed] == ["v2.1", "v2.0"]
-    assert listed[1]["status"] == "SUPPORTED"
+    assert [v["id"] for v in listed] == ["v2.0", "v2.1"]  # upstream's order
+    assert listed[0]["status"] == "SUPPORTED"
+    detail = httpx.get(listed[0]["links"][0]["href"]).json()["version"]
+    assert detail["id"] == "v2.0" and detail["media-types"]
