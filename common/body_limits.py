@@ -88,7 +88,7 @@ class BodyLimitMiddleware:
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self.render(scope, 413, TOO_LARGE)(scope, receive, send)
             return
-        body = await _read(receive, limit)
+        body = await read_body(receive, limit)
         if body is None:
             await self.render(scope, 413, TOO_LARGE)(scope, receive, send)
             return
@@ -96,11 +96,14 @@ class BodyLimitMiddleware:
             await self.render(scope, 400, "Malformed request body: JSON is nested deeper "
                               f"than {self.limits.max_json_depth} levels")(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
 
-async def _read(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None once it grows past ``limit`` (the rest is not read)."""
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The whole body, or None once it grows past ``limit`` (the rest is not read).
+
+    The middlewares that look at a body before the app (size, policy of actions,
+    transient-error retries) read it with this and hand the app ``replay``."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -109,7 +112,7 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -117,7 +120,8 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` once, then whatever the client sends next."""
     sent = False
 
     async def replay() -> Message:

@@ -15,9 +15,10 @@ from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import Message, Receive, Scope
+from starlette.types import Receive, Scope
 
 from common.auth import Verifier, context_from_token, verifier_blocks
+from common.body_limits import read_body, replay
 from common.context import RequestContext
 from common.policy import AUTHENTICATED, PUBLIC, Decision, Enforcer, RouteTable, action_rule
 from common.settings import Settings
@@ -59,25 +60,9 @@ class Passed:
 
 
 async def buffered(receive: Receive) -> tuple[bytes, Receive]:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
+    """The request body, and a ``receive`` that replays it to the app."""
+    body = await read_body(receive) or b""
+    return body, replay(body, receive)
 
 
 class Gate:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.body_limits import read_body, replay
 
 LOG = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class RetryTransient:
             # An upload streams through: it cannot be replayed without keeping it whole.
             await self._once(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive) or b""
         for attempt in range(self.attempts):
             started = False
 
@@ -89,7 +91,7 @@ class RetryTransient:
             state: dict[str, Any] = scope.setdefault("state", {})
             state.pop(COMMITTED, None)
             try:
-                await self.app(scope, _replay(body, receive), tracking)
+                await self.app(scope, replay(body, receive), tracking)
                 return
             except Exception as exc:
                 if started or not is_transient(exc):
@@ -124,28 +126,3 @@ class RetryTransient:
                     scope["path"], exc.__class__.__name__)
         await self.respond(503, "The database is unavailable for the moment; try again "
                            "later.", RETRY_AFTER)(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
