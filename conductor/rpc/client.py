@@ -16,10 +16,11 @@ class ConductorClient(RpcClient):
     migrations), cast by the compute API. 1.2: agents report guests'
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
-    changes that placement must reflect (disabled hosts, aggregates, deleted hosts)."""
+    changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
+    1.5: evacuate_server."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -126,3 +127,10 @@ class ConductorClient(RpcClient):
                             migration_uuid: uuid.UUID) -> None:
         self._cast(ctx, "live_migrate_server", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid))
+
+    # -- 1.5 -------------------------------------------------------------------------
+
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        migration_uuid: uuid.UUID, power_on: bool) -> None:
+        self._cast(ctx, "evacuate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid), power_on=power_on)

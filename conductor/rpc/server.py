@@ -15,6 +15,7 @@ from common.states import POWER_RESULTS, Action
 from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
@@ -22,11 +23,11 @@ from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.4")
+    target = om.Target(version="1.5")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
-                 providers: HostProviders) -> None:
+                 providers: HostProviders, evacuations: EvacuateFlow) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -34,6 +35,7 @@ class ConductorEndpoint:
         self._resizes = resizes
         self._live = live
         self._providers = providers
+        self._evacuations = evacuations
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -142,3 +144,11 @@ class ConductorEndpoint:
     def live_migrate_server(self, ctx: RequestContext, instance_uuid: str,
                             migration_uuid: str) -> None:
         self._live.live_migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    # -- 1.5 -------------------------------------------------------------------------
+
+    @endpoint
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                        power_on: bool = True) -> None:
+        self._evacuations.evacuate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid),
+                                   power_on)
