@@ -50,6 +50,7 @@ class Event(StrEnum):
     POWER_SYNCED = "power_synced"          # the agent's reconciler reports a power state
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
+    REBUILD_FAILED = "rebuild_failed"      # rebuild: the old guest is gone, no new one runs
 
 
 Trigger = Action | Event
@@ -92,6 +93,7 @@ _DONE_VM: Mapping[Action, Mapping[VmState, VmState]] = {
     Action.UNRESCUE: {VmState.RESCUED: VmState.ACTIVE},
     Action.SOFT_DELETE: {vm: VmState.SOFT_DELETED for vm in ACTIONS[Action.SOFT_DELETE].from_vm},
     Action.RESTORE: {VmState.SOFT_DELETED: VmState.ACTIVE},
+    Action.CHANGE_PASSWORD: {VmState.ACTIVE: VmState.ACTIVE},
 }
 _DONE_POWER: Mapping[Action, PowerState] = {
     Action.SHELVE_OFFLOAD: PowerState.NOSTATE, Action.SOFT_DELETE: PowerState.SHUTDOWN,
@@ -148,6 +150,9 @@ def _action_outcomes() -> Iterator[Entry]:
             yield (Event.FAILED, vm, task), Target(vm, None)
             fault = MOVE_EXPIRED if task in MOVE_TASKS else TASK_EXPIRED
             yield (Event.EXPIRED, vm, task), Target(vm, None, fault=fault)
+    for vm in ACTIONS[Action.REBUILD].from_vm:
+        # As upstream: a rebuild that failed on the host leaves the server in error.
+        yield (Event.REBUILD_FAILED, vm, TaskState.REBUILDING), Target(VmState.ERROR, None)
 
 
 def _moves() -> Iterator[Entry]:
