@@ -292,7 +292,9 @@ class FakeDriver:
                                  write_requests=0, errors_count=0)
                  for size in (flavor.root_gb, flavor.ephemeral_gb) if size]
         return GuestDiagnostics(
-            state=DIAGNOSTICS_STATES.get(power, "pending"), driver="fake",
+            # ``driver`` is an enum of upstream's drivers in the API; simulated guests
+            # present themselves as libvirt's (upstream's fake driver does the same).
+            state=DIAGNOSTICS_STATES.get(power, "pending"), driver="libvirt",
             hypervisor="fake", hypervisor_os="fake", config_drive=False,
             uptime=int(time.monotonic() - started),
             memory_details=MemoryDiagnostics(maximum=flavor.memory_mb,

@@ -99,6 +99,11 @@ def _rebuild(call: Call) -> Response:
     version = call.version
     server = _full(call.session, inst, fault, call.request, version, call.ctx,
                    extended=version.at_least("2.75"))
+    # As upstream's rebuild view: the key pair from 2.54, the user data as ``user_data``
+    # from 2.57 and never as the extended attribute.
+    server.pop("OS-EXT-SRV-ATTR:user_data", None)
+    if version.at_least("2.54"):
+        server["key_name"] = inst.key_name
     if started.admin_pass is not None:
         server["adminPass"] = started.admin_pass
     if version.at_least("2.57"):
