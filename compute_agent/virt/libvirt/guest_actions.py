@@ -12,7 +12,7 @@ from typing import Any
 
 import libvirt
 
-from common.errors import Conflict, DriverError
+from common.errors import Conflict, ControlPlaneError, DriverError
 from common.messages import (
     DIAGNOSTICS_STATES,
     CpuDiagnostics,
@@ -90,9 +90,11 @@ class GuestActionOps(DriverBase):
         try:
             spec = self._prepare(instance)
             return self._start(guest_xml.to_xml(spec), f"starting rebuilt guest {instance.uuid}")
-        except Exception:
+        except ControlPlaneError as exc:
             self.destroy(instance.uuid)
-            raise
+            if isinstance(exc, DriverError):
+                raise
+            raise DriverError(f"rebuild of {instance.uuid} failed: {exc.message}") from exc
 
     # -- rescue ----------------------------------------------------------------------
 
@@ -113,9 +115,11 @@ class GuestActionOps(DriverBase):
         try:
             spec = self._rescue_spec(instance, rescue_image_ref, inst_dir)
             return self._start(guest_xml.to_xml(spec), f"starting rescue of {instance.uuid}")
-        except Exception:
+        except ControlPlaneError as exc:
             self._restore(instance.uuid, saved)
-            raise
+            if isinstance(exc, DriverError):
+                raise
+            raise DriverError(f"rescue of {instance.uuid} failed: {exc.message}") from exc
 
     def _rescue_spec(self, instance: InstancePayload, image_ref: str, inst_dir: Path
                      ) -> guest_xml.GuestSpec:
