@@ -248,6 +248,36 @@ def test_two_concurrent_actions_one_wins_the_other_conflicts(
         settled(erin, server_id, "ACTIVE", timeout=30)
 
 
+@pytest.mark.parametrize("name", ["rebuild", "rescue", "changePassword"])
+def test_the_same_action_twice_at_once_starts_once(erin: CloudClient, boot: Any,
+                                                   images: tuple[str, str], name: str) -> None:
+    server_id = boot(metadata={"fake:power_seconds": "1"})
+    body: dict[str, Any] = {
+        "rebuild": {"rebuild": {"imageRef": images[0],
+                                "metadata": {"fake:power_seconds": "1"}}},
+        "rescue": {"rescue": None},
+        "changePassword": {"changePassword": {"adminPass": "pw"}}}[name]
+    answers: list[httpx.Response] = []
+    start = threading.Barrier(2)
+
+    def send() -> None:
+        start.wait()
+        answers.append(act(erin, server_id, body))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers)[1] == 409, [r.text for r in answers]
+    assert sorted(r.status_code for r in answers)[0] in (200, 202), [r.text for r in answers]
+    assert action_names(erin, server_id).count(name) == 1
+    if name == "rescue":
+        settled(erin, server_id, "RESCUE")
+        assert act(erin, server_id, {"unrescue": None}).status_code == 202
+    settled(erin, server_id, "ACTIVE")
+
+
 # --- rescue ---------------------------------------------------------------------------
 
 
