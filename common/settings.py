@@ -62,6 +62,10 @@ class ApiSettings(_Section):
         None, description="Base URL clients use to reach the compute API (links, catalog)"
     )
     max_limit: int = Field(1000, ge=1, description="Largest page a list request returns")
+    enable_instance_password: bool = Field(
+        True, description="Set and answer an adminPass on rebuild and rescue (upstream's "
+        "option of the same name)"
+    )
 
 
 class PlacementSettings(_Section):

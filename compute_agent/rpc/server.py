@@ -131,3 +131,32 @@ class ComputeEndpoint:
     def evacuate_instance(self, ctx: RequestContext, instance_uuid: str,
                           power_on: bool = True) -> int:
         return self._manager.evacuate_instance(ctx, uuid.UUID(instance_uuid), power_on)
+
+    @endpoint
+    def rebuild_instance(self, ctx: RequestContext, instance_uuid: str,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> int:
+        return self._manager.rebuild_instance(ctx, uuid.UUID(instance_uuid), admin_pass,
+                                              preserve_ephemeral)
+
+    @endpoint
+    def rescue_instance(self, ctx: RequestContext, instance_uuid: str,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> int:
+        return self._manager.rescue_instance(ctx, uuid.UUID(instance_uuid), rescue_image_ref,
+                                             admin_pass)
+
+    @endpoint
+    def unrescue_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.unrescue_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.trigger_crash_dump(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def set_admin_password(self, ctx: RequestContext, instance_uuid: str,
+                           password: str) -> None:
+        self._manager.set_admin_password(ctx, uuid.UUID(instance_uuid), password)
+
+    @endpoint
+    def get_diagnostics(self, ctx: RequestContext, instance_uuid: str) -> dict[str, Any]:
+        return self._manager.get_diagnostics(ctx, uuid.UUID(instance_uuid)).view()

@@ -297,6 +297,11 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     "evacuate": _evacuate,
 }
 
+# Actions on the server's own host (rebuild, rescue, ...); that module builds on ``Call``.
+from compute_api.api.host_actions import HANDLERS as _HOST_HANDLERS  # noqa: E402
+
+HANDLERS.update(_HOST_HANDLERS)
+
 
 # Actions upstream removed (nova-network's): 410 Gone, as upstream answers.
 REMOVED_ACTIONS = frozenset({"resetNetwork"})
