@@ -27,12 +27,14 @@ from compute_api.api import (
     bodies,
     errors,
     extensions,
+    external_events,
     flavors,
     hosts,
     hypervisors,
     images_proxy,
     keypairs,
     migrations,
+    networks,
     quota_classes,
     quotas,
     removed,
@@ -159,7 +161,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     for module in (versions, flavors, servers, server_items, server_actions, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, removed):
+                   extensions, external_events, networks, removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 
