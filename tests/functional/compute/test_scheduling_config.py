@@ -23,7 +23,8 @@ FILTERS = ["ComputeFilter", "RetryFilter", "AvailabilityZoneFilter",
 def sched_cloud(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCloud]:
     settings = cloud_settings(tmp_path_factory.mktemp("sched"), str(request.param))
-    settings.scheduler = settings.scheduler.model_copy(update={"enabled_filters": FILTERS})
+    settings.scheduler = settings.scheduler.model_copy(update={
+        "enabled_filters": FILTERS, "default_schedule_zone": "nova"})
     with running_cloud(settings) as running:
         yield running
 
@@ -124,7 +125,9 @@ def _set_traits(c: CloudClient, host: str, add: set[str], remove: set[str]) -> N
     assert resp.status_code == 200, resp.text
 
 
-def _set_inventory(c: CloudClient, host: str, changes: dict[str, int | None]) -> None:
+def _set_inventory(c: CloudClient, host: str,
+                   changes: dict[str, int | dict[str, Any] | None]) -> dict[str, Any]:
+    """Change some of a host's inventories; returns them as they were."""
     rp = _provider(c, host)
     current = c.placement("GET", f"/resource_providers/{rp}/inventories").json()
     inventories = dict(current["inventories"])
@@ -133,12 +136,15 @@ def _set_inventory(c: CloudClient, host: str, changes: dict[str, int | None]) ->
             c.placement("PUT", f"/resource_classes/{rc}")
         if total is None:
             inventories.pop(rc, None)
+        elif isinstance(total, dict):
+            inventories[rc] = total
         else:
             inventories[rc] = {"total": total}
     resp = c.placement("PUT", f"/resource_providers/{rp}/inventories", json={
         "inventories": inventories,
         "resource_provider_generation": current["resource_provider_generation"]})
     assert resp.status_code == 200, resp.text
+    return dict(current["inventories"])
 
 
 def _allocations(c: CloudClient, server_id: str) -> dict[str, dict[str, int]]:
@@ -173,6 +179,30 @@ def test_a_zone_request_lands_in_the_zone_and_the_server_shows_it(
         zone_of = {s["id"]: s["OS-EXT-AZ:availability_zone"] for s in listed}
         assert zone_of[inside[0]["id"]] == "az-sched" and zone_of[default[0]["id"]] == "nova"
         _delete(admin, *inside, *default)
+        # Placement is asked for the zone's aggregates only: with its one host full there
+        # is no candidate at all, rather than other hosts the zone filter removes.
+        before = _set_inventory(admin, "fake-3", {"MEMORY_MB": 64})
+        try:
+            full = _boot(admin, flavor, image, availability_zone="az-sched")
+        finally:
+            _set_inventory(admin, "fake-3", {"MEMORY_MB": before["MEMORY_MB"]})
+        assert "free with availability zone az-sched" in _fault(full)
+        _delete(admin, full)
+    finally:
+        _drop_aggregate(admin, agg)
+
+
+def test_servers_without_a_zone_get_the_default_schedule_zone(
+        admin: CloudClient, image: str) -> None:
+    agg = _aggregate(admin, ["fake-1"], zone="az-elsewhere")
+    flavor = _flavor(admin, {})
+    try:
+        loose = [_boot(admin, flavor, image) for _ in range(3)]
+        assert "fake-1" not in {s["OS-EXT-SRV-ATTR:host"] for s in loose}
+        shown = admin.compute("GET", f"/servers/{loose[0]['id']}",
+                              headers={"OpenStack-API-Version": "compute 2.96"}).json()
+        assert shown["server"]["pinned_availability_zone"] == "nova"
+        _delete(admin, *loose)
     finally:
         _drop_aggregate(admin, agg)
 
