@@ -350,3 +350,18 @@ def test_image_properties_the_hosts_cannot_run(admin: CloudClient) -> None:
     fine = _boot(admin, flavor, fake_hv)
     assert fine["status"] == "ACTIVE"
     _delete(admin, server, fine)
+
+
+# -- weighers ---------------------------------------------------------------------------
+
+
+def test_a_host_where_a_build_just_failed_is_tried_last(admin: CloudClient,
+                                                        image: str) -> None:
+    # Every host is equally free now: without the build-failure weigher the name
+    # breaks the tie, and fake-1 comes first.
+    flavor = _flavor(admin, {})
+    retried = _boot(admin, flavor, image, metadata={"fake:fail_spawn": "fake-1"})
+    assert retried["status"] == "ACTIVE" and retried["OS-EXT-SRV-ATTR:host"] != "fake-1"
+    after = [_boot(admin, flavor, image) for _ in range(2)]
+    assert "fake-1" not in {s["OS-EXT-SRV-ATTR:host"] for s in after}
+    _delete(admin, retried, *after)
