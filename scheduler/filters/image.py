@@ -11,8 +11,9 @@ ARCH_TRAIT = "HW_ARCH_"
 # Other spellings of an architecture, as upstream canonicalises them.
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "i386": "i686", "x86": "i686",
                  "arm64": "aarch64"}
-# Hypervisor types a host of a type can also run (a KVM host runs plain QEMU guests).
-_HV_ALSO = {"kvm": {"qemu"}}
+# Hypervisor types a host of a type can also run: a KVM host runs plain QEMU guests, and
+# libvirt names its QEMU driver "qemu" whether it accelerates with KVM or not.
+_HV_ALSO = {"kvm": {"qemu"}, "qemu": {"kvm"}}
 # The VM mode of guests each hypervisor type runs.
 _VM_MODE = {"lxc": "exe", "uml": "uml", "xen": "xen"}
 

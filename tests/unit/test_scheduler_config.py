@@ -146,7 +146,8 @@ def test_image_properties_filter() -> None:
         "arm", "kvm", "x86"]
     assert _names(_spec(image_properties={"hw_vm_mode": "exe"}), hosts) == ["lxc"]
     assert _names(_spec(image_properties={"architecture": "x86_64",
-                                          "hypervisor_type": "kvm"}), hosts) == ["kvm"]
+                                          "hypervisor_type": "kvm"}), hosts) == ["kvm", "x86"]
+    assert _names(_spec(image_properties={"img_hv_type": "lxc"}), hosts) == ["lxc"]
 
 
 def test_explanation_names_filters_and_what_was_asked() -> None:
