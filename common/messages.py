@@ -55,6 +55,8 @@ class RequestSpec(Payload):
     user_id: str
     flavor: FlavorPayload
     image_id: str | None = None
+    # The boot image's properties as the server keeps them (hw_*, img_*, trait:*).
+    image_properties: dict[str, str] = Field(default_factory=dict)
     availability_zone: str | None = None
     ignore_hosts: list[str] = Field(default_factory=list)
     scheduler_hints: dict[str, Any] = Field(default_factory=dict)

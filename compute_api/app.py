@@ -27,12 +27,14 @@ from compute_api.api import (
     bodies,
     errors,
     extensions,
+    external_events,
     flavors,
     hosts,
     hypervisors,
     images_proxy,
     keypairs,
     migrations,
+    networks,
     quota_classes,
     quotas,
     removed,
@@ -161,7 +163,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                    server_diagnostics, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, removed):
+                   extensions, external_events, networks, removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

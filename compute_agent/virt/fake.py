@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 import uuid
@@ -80,7 +81,8 @@ class FakeDriver:
         )
 
     def node_traits(self) -> list[str]:
-        return ["COMPUTE_NODE"]
+        # The architecture as a standard trait, for the scheduler's image checks.
+        return ["COMPUTE_NODE", f"HW_ARCH_{platform.machine().upper() or 'X86_64'}"]
 
     def spawn(self, instance: InstancePayload) -> int:
         # Lets tests provoke a spawn failure on chosen hosts: "host1,host2" or "*".
