@@ -50,6 +50,7 @@ class Event(StrEnum):
     POWER_SYNCED = "power_synced"          # the agent's reconciler reports a power state
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
+    UNSHELVE_PLACED = "unshelve_placed"    # unshelve of an offloaded server: host claimed
 
 
 Trigger = Action | Event
@@ -82,6 +83,7 @@ _REBUILT = {VmState.ACTIVE: VmState.ACTIVE, VmState.STOPPED: VmState.STOPPED,
 # Where a task that succeeds leaves the server, for actions other than the power ones.
 _DONE_VM: Mapping[Action, Mapping[VmState, VmState]] = {
     Action.SNAPSHOT: {vm: vm for vm in ACTIONS[Action.SNAPSHOT].from_vm},
+    Action.BACKUP: {vm: vm for vm in ACTIONS[Action.BACKUP].from_vm},
     Action.LIVE_MIGRATE: {vm: vm for vm in ACTIONS[Action.LIVE_MIGRATE].from_vm},
     Action.REBUILD: _REBUILT,
     Action.EVACUATE: _REBUILT,
@@ -150,6 +152,13 @@ def _action_outcomes() -> Iterator[Entry]:
             yield (Event.EXPIRED, vm, task), Target(vm, None, fault=fault)
 
 
+def _shelving() -> Iterator[Entry]:
+    """An offloaded server being unshelved gets its new host before its guest spawns."""
+    offloaded = VmState.SHELVED_OFFLOADED
+    yield (Event.UNSHELVE_PLACED, offloaded, TaskState.UNSHELVING), Target(
+        offloaded, TaskState.UNSHELVING)
+
+
 def _moves() -> Iterator[Entry]:
     """Resize and cold migration: prep -> migrating -> finish -> VERIFY_RESIZE."""
     for vm in _RUNNING_MOVE:
@@ -185,7 +194,7 @@ def _table(*parts: Iterable[Entry]) -> dict[tuple[Trigger, VmState, TaskState | 
 
 
 TRANSITIONS: Mapping[tuple[Trigger, VmState, TaskState | None], Target] = _table(
-    _begins(), _build(), _delete(), _action_outcomes(), _moves())
+    _begins(), _build(), _delete(), _action_outcomes(), _shelving(), _moves())
 
 
 def target(trigger: Trigger, vm: VmState | str, task: TaskState | str | None

@@ -302,3 +302,25 @@ class ComputeManager:
         with self._lock(instance_uuid):
             inst = self._instance(ctx, instance_uuid)
             return self._driver.finish_revert_migration(inst, power_on)
+
+    # -- 1.4: shelving -------------------------------------------------------------------
+
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Destroy a shelved guest: its snapshot in the image API is all that remains."""
+        with self._lock(instance_uuid):
+            self._instance(ctx, instance_uuid)
+            self._driver.destroy(instance_uuid)
+
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> int:
+        """Spawn an offloaded server here from its shelved snapshot ``image_id``.
+
+        A failed spawn leaves nothing behind (DriverError).
+        """
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            try:
+                return self._driver.spawn(inst.model_copy(update={"image_ref": str(image_id)}))
+            except Exception:
+                self._driver.destroy(instance_uuid)
+                raise

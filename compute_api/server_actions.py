@@ -40,6 +40,7 @@ METHOD_NAMES: dict[Action, str] = {
 # The instance action recorded for each (os-instance-actions), as upstream names them.
 RECORDED_NAMES: dict[Action, str] = {
     Action.REBOOT_SOFT: "reboot", Action.REBOOT_HARD: "reboot",
+    Action.SOFT_DELETE: "delete",
 }
 
 
@@ -47,12 +48,12 @@ def _method(action: Action) -> str:
     return METHOD_NAMES.get(action, action.value)
 
 
-def _load(session: Session, ctx: RequestContext, server_id: str) -> Instance:
+def load(session: Session, ctx: RequestContext, server_id: str) -> Instance:
     inst, _fault = servers.get(session, ctx, server_id)
     return inst
 
 
-def _check_lock(ctx: RequestContext, inst: Instance) -> None:
+def check_lock(ctx: RequestContext, inst: Instance) -> None:
     if inst.locked and not ctx.is_admin:
         raise Conflict(f"Instance {inst.uuid} is locked")
 
@@ -74,7 +75,7 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
 
     Raises InvalidState, Conflict (the server changed concurrently).
     """
-    _check_lock(ctx, inst)
+    check_lock(ctx, inst)
     check_state(inst, action)
     seconds = float(runtime.settings.conductor.task_timeout)
     if action is Action.LIVE_MIGRATE:
@@ -89,7 +90,7 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
     session.expire(inst)
 
 
-def _need_host(inst: Instance) -> str:
+def need_host(inst: Instance) -> str:
     if inst.host is None:
         raise Conflict(f"Instance {inst.uuid} is not ready: it has no host")
     return inst.host
@@ -101,17 +102,17 @@ def _need_host(inst: Instance) -> str:
 def power(session: Session, ctx: RequestContext, server_id: str, action: Action,
           runtime: Runtime) -> uuid.UUID:
     """Start a power action (start, stop, reboot, pause, ...). Raises NotFound, 409s."""
-    inst = _load(session, ctx, server_id)
-    _check_lock(ctx, inst)
+    inst = load(session, ctx, server_id)
+    check_lock(ctx, inst)
     check_state(inst, action)
-    _need_host(inst)
+    need_host(inst)
     begin(session, ctx, inst, action, runtime)
     return inst.uuid
 
 
 def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool) -> None:
     """Lock or unlock a server; locked servers refuse actions by non-admins."""
-    inst = _load(session, ctx, server_id)
+    inst = load(session, ctx, server_id)
     inst.locked = locked
     inst.updated_at = utcnow()
     server_items.record_action(session, ctx, inst.uuid, "lock" if locked else "unlock")
@@ -121,7 +122,7 @@ def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool
 def reset_state(session: Session, ctx: RequestContext, server_id: str, state: str) -> None:
     """os-resetState (admin): force a server to ``active`` or ``error`` and end its task,
     whatever it was doing (the lifecycle's reset triggers). Raises NotFound, Conflict."""
-    inst = _load(session, ctx, server_id)
+    inst = load(session, ctx, server_id)
     trigger = Event.RESET_ACTIVE if state == "active" else Event.RESET_ERROR
     if transition(session, inst.uuid, trigger) is None:
         raise Conflict(f"Instance {inst.uuid} changed while its state was reset; retry")
@@ -156,8 +157,8 @@ def parse_length(body: Any) -> int | None:
 def console_output(session: Session, ctx: RequestContext, server_id: str,
                    length: int | None, runtime: Runtime) -> str:
     """The tail of the guest's console, asked of its host. Raises NotFound, Conflict."""
-    inst = _load(session, ctx, server_id)
-    _need_host(inst)
+    inst = load(session, ctx, server_id)
+    need_host(inst)
     instance_uuid = inst.uuid
     session.rollback()  # no transaction held open across the RPC call
     try:
@@ -178,28 +179,38 @@ class Snapshot:
 def create_image(session: Session, ctx: RequestContext, server_id: str, name: Any,
                  metadata: Any, runtime: Runtime) -> Snapshot:
     """Queue an image record and start the snapshot task. Raises BadRequest, 409s."""
+    check_image_args(runtime, name, metadata)
+    inst = load(session, ctx, server_id)
+    check_lock(ctx, inst)
+    check_state(inst, Action.SNAPSHOT)
+    need_host(inst)
+    quotas.check_metadata(session, runtime.settings.quota, inst.project_id, metadata or {})
+    begin(session, ctx, inst, Action.SNAPSHOT, runtime)
+    image = queue_image(session, ctx, inst, name, "snapshot", metadata or {})
+    return Snapshot(inst.uuid, image.id)
+
+
+def check_image_args(runtime: Runtime, name: Any, metadata: Any) -> None:
+    """The name and metadata of an image a server action makes. Raises BadRequest."""
     if runtime.settings.images.backend != "builtin":
         # The snapshot's record and upload would have to go to Glance with the caller's
         # token; only the built-in image API is written to so far.
-        raise BadRequest("createImage needs the built-in image API ([images] backend = "
+        raise BadRequest("Snapshots need the built-in image API ([images] backend = "
                          "builtin); snapshots to an external Glance are not supported yet")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
                          "It must be a non-empty string of at most 255 characters")
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+    if metadata is not None and (not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
         raise BadRequest("Invalid input for field/attribute metadata. It must be an object "
                          "of strings")
-    inst = _load(session, ctx, server_id)
-    _check_lock(ctx, inst)
-    check_state(inst, Action.SNAPSHOT)
-    _need_host(inst)
-    quotas.check_metadata(session, runtime.settings.quota, inst.project_id, metadata)
-    begin(session, ctx, inst, Action.SNAPSHOT, runtime)
+
+
+def queue_image(session: Session, ctx: RequestContext, inst: Instance, name: str,
+                image_type: str, metadata: dict[str, str]) -> Image:
+    """A queued image record for a snapshot of ``inst`` (the agent uploads its data)."""
     base = session.get(Image, uuid.UUID(inst.image_ref)) if inst.image_ref else None
-    props = {"image_type": "snapshot", "instance_uuid": str(inst.uuid),
+    props = {"image_type": image_type, "instance_uuid": str(inst.uuid),
              "user_id": ctx.user_id or "", "base_image_ref": inst.image_ref or "",
              **{k: v for k, v in (base.properties if base else {}).items()
                 if k in ("kernel_id", "ramdisk_id", "os_command_line", "hw_disk_bus",
@@ -214,7 +225,7 @@ def create_image(session: Session, ctx: RequestContext, server_id: str, name: An
                   tags={"tags": []})
     session.add(image)
     session.flush()
-    return Snapshot(inst.uuid, image.id)
+    return image
 
 
 # --- resize and migrations -------------------------------------------------------
@@ -229,7 +240,7 @@ class Move:
 def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: Action,
                 runtime: Runtime, migration_type: MigrationKind, new_flavor: dict[str, Any],
                 requested_host: str | None = None, **extra: Any) -> Move:
-    host = _need_host(inst)
+    host = need_host(inst)
     begin(session, ctx, inst, action, runtime)
     migration = Migration(
         instance_uuid=inst.uuid, migration_type=migration_type,
@@ -247,8 +258,8 @@ def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: A
 def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: str,
            runtime: Runtime) -> Move:
     """Start a resize to another flavor. Raises BadRequest, QuotaExceeded, 409s."""
-    inst = _load(session, ctx, server_id)
-    _check_lock(ctx, inst)
+    inst = load(session, ctx, server_id)
+    check_lock(ctx, inst)
     check_state(inst, Action.RESIZE)
     try:
         flavor = queries.get_flavor(session, flavor_ref,
@@ -287,7 +298,7 @@ def _known_host(session: Session, host: str) -> None:
 def migrate(session: Session, ctx: RequestContext, server_id: str, host: str | None,
             runtime: Runtime) -> Move:
     """Start a cold migration (admin). Raises BadRequest, 409s."""
-    inst = _load(session, ctx, server_id)
+    inst = load(session, ctx, server_id)
     check_state(inst, Action.MIGRATE)
     if host is not None:
         _known_host(session, host)
@@ -300,7 +311,7 @@ def migrate(session: Session, ctx: RequestContext, server_id: str, host: str | N
 def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: str | None,
                  block_migration: bool, force: bool, runtime: Runtime) -> Move:
     """Start a live migration (admin). Raises BadRequest, 409s."""
-    inst = _load(session, ctx, server_id)
+    inst = load(session, ctx, server_id)
     check_state(inst, Action.LIVE_MIGRATE)
     if host is not None:
         _known_host(session, host)
@@ -316,8 +327,8 @@ def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: st
 def finish_resize(session: Session, ctx: RequestContext, server_id: str, action: Action,
                   runtime: Runtime) -> Move:
     """Start confirming or reverting a resize (VERIFY_RESIZE). Raises BadRequest, 409s."""
-    inst = _load(session, ctx, server_id)
-    _check_lock(ctx, inst)
+    inst = load(session, ctx, server_id)
+    check_lock(ctx, inst)
     check_state(inst, action)
     migration = queries.current_migration(session, inst.uuid, (MigrationStatus.FINISHED,))
     if migration is None:

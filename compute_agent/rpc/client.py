@@ -15,10 +15,11 @@ class ComputeClient(RpcClient):
     """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
     resize and live-migration methods. 1.2: snapshot_to_image and the steps of cold and
     live migrations. 1.3: pre_live_migration answers the destination's migration data
-    (``migrate_uri``), which live_migrate_instance takes."""
+    (``migrate_uri``), which live_migrate_instance takes. 1.4: shelve_offload_instance,
+    unshelve_instance."""
 
     topic = TOPIC
-    version = "1.3"
+    version = "1.4"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -142,3 +143,19 @@ class ComputeClient(RpcClient):
                                 instance_uuid: uuid.UUID, power_on: bool) -> int:
         return int(self._call(ctx, "finish_revert_migration", server=host,
                               instance_uuid=str(instance_uuid), power_on=power_on))
+
+    # -- 1.4 ---------------------------------------------------------------------------
+
+    def shelve_offload_instance(self, ctx: RequestContext, host: str,
+                                instance_uuid: uuid.UUID) -> None:
+        """Destroy the shelved guest and its files (its snapshot holds the disk)."""
+        self._call(ctx, "shelve_offload_instance", server=host,
+                   instance_uuid=str(instance_uuid))
+
+    def unshelve_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> int:
+        """Spawn the offloaded server here from its shelved snapshot; its power state."""
+        # Fetching the snapshot takes a while.
+        return int(self._call(ctx, "unshelve_instance", server=host,
+                              instance_uuid=str(instance_uuid), image_id=str(image_id),
+                              timeout=self._timeout * 10))

@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.3")
+    target = om.Target(version="1.4")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -124,3 +124,14 @@ class ComputeEndpoint:
     def finish_revert_migration(self, ctx: RequestContext, instance_uuid: str,
                                 power_on: bool) -> int:
         return self._manager.finish_revert_migration(ctx, uuid.UUID(instance_uuid), power_on)
+
+    # -- 1.4 -----------------------------------------------------------------------
+
+    @endpoint
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.shelve_offload_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> int:
+        return self._manager.unshelve_instance(ctx, uuid.UUID(instance_uuid),
+                                               uuid.UUID(image_id))

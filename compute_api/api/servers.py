@@ -12,6 +12,7 @@ from starlette.requests import Request
 from common.compute_db.models import Instance, InstanceFault
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.states import Action
 from compute_api import server_groups, server_items, servers
 from compute_api.api.deps import (
     AfterCommitDep,
@@ -134,7 +135,10 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
 @router.delete("/{server_id}", status_code=204)
 def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> Response:
-    instance_uuid = servers.delete(session, ctx, server_id, runtime)
-    if instance_uuid is not None:
-        after_commit(runtime.conductor.delete_server, ctx, instance_uuid)
+    deleting = servers.delete(session, ctx, server_id, runtime)
+    if deleting is not None and deleting.soft:
+        after_commit(runtime.conductor.power_action, ctx, deleting.instance_uuid,
+                     Action.SOFT_DELETE.value)
+    elif deleting is not None:
+        after_commit(runtime.conductor.delete_server, ctx, deleting.instance_uuid)
     return Response(status_code=204)

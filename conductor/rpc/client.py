@@ -16,10 +16,12 @@ class ConductorClient(RpcClient):
     migrations), cast by the compute API. 1.2: agents report guests'
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
-    changes that placement must reflect (disabled hosts, aggregates, deleted hosts)."""
+    changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
+    1.5: createBackup, shelve, shelveOffload, unshelve; ``power_action`` also takes
+    softDelete and restore."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -95,10 +97,31 @@ class ConductorClient(RpcClient):
                               node_uuids: list[uuid.UUID]) -> None:
         self._call(ctx, "remove_host_providers", node_uuids=[str(n) for n in node_uuids])
 
+    # -- 1.5: image-keeping server actions, cast by the API after its commit ---------
+
+    def backup_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        image_id: uuid.UUID, backup_type: str, rotation: int) -> None:
+        self._cast(ctx, "backup_instance", instance_uuid=str(instance_uuid),
+                   image_id=str(image_id), backup_type=backup_type, rotation=rotation)
+
+    def shelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        image_id: uuid.UUID) -> None:
+        self._cast(ctx, "shelve_instance", instance_uuid=str(instance_uuid),
+                   image_id=str(image_id))
+
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "shelve_offload_instance", instance_uuid=str(instance_uuid))
+
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          host: str | None = None) -> None:
+        """``host``: the destination an admin named (2.91), else the scheduler's pick."""
+        self._cast(ctx, "unshelve_instance", instance_uuid=str(instance_uuid), host=host)
+
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 
     def power_action(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: str) -> None:
-        """``action``: a ``common.states.Action`` value of a power action."""
+        """``action``: a ``common.states.Action`` value of a power action (1.5: also
+        softDelete and restore)."""
         self._cast(ctx, "power_action", instance_uuid=str(instance_uuid), action=action)
 
     def snapshot_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
