@@ -97,15 +97,16 @@ class ActionFlow:
 
     def snapshot(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                  image_id: uuid.UUID, task: TaskState = TaskState.IMAGE_SNAPSHOT,
-                 event: str = "compute_snapshot_instance") -> bool:
+                 event: str = "compute_snapshot_instance",
+                 then: Callable[[], None] | None = None) -> None:
         """Have the host snapshot the root disk into ``image_id`` (queued→saving→active).
 
-        False if the server was not snapshotted (its task then ended as failed).
+        ``then`` runs once the image is uploaded, before the task ends.
         """
         inst = self._tasks.load(instance_uuid, task)
         if inst is None or inst.host is None:
             drop_image(self._tasks.sessions, image_id)
-            return False
+            return
         host = inst.host
         try:
             with self._tasks.event(ctx, instance_uuid, event, host):
@@ -114,16 +115,20 @@ class ActionFlow:
             drop_image(self._tasks.sessions, image_id)
             self._tasks.fail(instance_uuid, task,
                              f"snapshot failed on {host}: {exc.message}")
-            return False
-        return self._tasks.end(instance_uuid, task)
+            return
+        if then is not None:
+            then()
+        self._tasks.end(instance_uuid, task)
 
     def backup(self, ctx: RequestContext, instance_uuid: uuid.UUID, image_id: uuid.UUID,
                backup_type: str, rotation: int) -> None:
         """A snapshot as a backup, then keep only the newest ``rotation`` backups of the
-        server and ``backup_type`` (0: none, not even this one), as upstream."""
-        if self.snapshot(ctx, instance_uuid, image_id, TaskState.IMAGE_BACKUP,
-                         "compute_backup_instance"):
-            self._images.rotate_backups(instance_uuid, backup_type, rotation)
+        server and ``backup_type`` (0: none, not even this one), as upstream; the task
+        ends after the rotation, so a client that sees the server idle sees it done."""
+        self.snapshot(ctx, instance_uuid, image_id, TaskState.IMAGE_BACKUP,
+                      "compute_backup_instance",
+                      then=lambda: self._images.rotate_backups(instance_uuid, backup_type,
+                                                               rotation))
 
 
 def drop_image(sessions: sessionmaker[Session], image_id: uuid.UUID) -> None:
