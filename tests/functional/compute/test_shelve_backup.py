@@ -113,6 +113,11 @@ def test_backups_rotate_out_the_oldest_of_their_type(erin: CloudClient, boot: An
     # The oldest daily one went; the weekly one is rotated separately.
     assert _backups(erin, server_id) == ["b2", "b3", "w1"]
     assert _image(erin, first).status_code == 404
+    # Listed as clients look for them: properties as filters, oldest first.
+    listed = erin.http.get("/image/v2/images", params={
+        "image_type": "backup", "backup_type": "daily", "instance_uuid": server_id,
+        "status": "active", "sort_key": "created_at", "sort_dir": "asc"})
+    assert [i["name"] for i in listed.json()["images"]] == ["b2", "b3"]
     [step] = events(erin, server_id, "createBackup")
     assert (step["event"], step["result"]) == ("compute_backup_instance", "Success")
     assert action_names(erin, server_id).count("createBackup") == 4
