@@ -177,7 +177,7 @@ def restore(session: Session, ctx: RequestContext, server_id: str, runtime: Runt
 
 
 def force_delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runtime
-                 ) -> uuid.UUID:
+                 ) -> servers.Deleting:
     """Delete a server at once, whatever the reclaim interval (no task may be running).
 
     Raises NotFound, 409s.
@@ -192,5 +192,5 @@ def force_delete(session: Session, ctx: RequestContext, server_id: str, runtime:
                       expect_task={None}, deadline=deadline, record=Record(ctx, "delete")):
         raise Conflict(f"Instance {inst.uuid} changed while 'forceDelete' was requested; "
                        "retry")
-    return inst.uuid
+    return servers.Deleting(inst.uuid, False, servers.drop_shelved_image(session, inst))
 

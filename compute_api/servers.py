@@ -556,6 +556,19 @@ def task_deadline(runtime: Runtime) -> datetime:
     return utcnow() + timedelta(seconds=runtime.settings.conductor.task_timeout)
 
 
+def drop_shelved_image(session: Session, inst: Instance) -> uuid.UUID | None:
+    """Delete the record of a shelved server's snapshot; its id, if there was one."""
+    if inst.vm_state not in (VmState.SHELVED, VmState.SHELVED_OFFLOADED) or \
+            not inst.shelved_image_id:
+        return None
+    image = session.get(Image, uuid.UUID(inst.shelved_image_id))
+    if image is None:
+        return None
+    session.delete(image)
+    session.flush()
+    return image.id
+
+
 def _soft_deletes(runtime: Runtime, inst: Instance) -> bool:
     """Whether a DELETE of ``inst`` only soft-deletes it ([compute]
     reclaim_instance_interval): a launched server with a host and no task running."""
@@ -569,6 +582,9 @@ class Deleting:
     instance_uuid: uuid.UUID
     # Only soft-deleted ([compute] reclaim_instance_interval): restorable until reclaimed.
     soft: bool
+    # The snapshot a shelved server was kept in, its record deleted with the server (as
+    # upstream); its data goes after the commit.
+    dropped_image: uuid.UUID | None = None
 
 
 def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runtime
@@ -590,6 +606,6 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
         soft = _soft_deletes(runtime, inst)
         if transition(session, inst.uuid, Action.SOFT_DELETE if soft else Action.DELETE,
                       seen=seen(inst), deadline=deadline, record=Record(ctx, "delete")):
-            return Deleting(inst.uuid, soft)
+            return Deleting(inst.uuid, soft, None if soft else drop_shelved_image(session, inst))
         session.expire(inst)
     raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")

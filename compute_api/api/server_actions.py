@@ -29,6 +29,7 @@ from compute_api.api.deps import (
 from compute_api.api.errors import fault_response
 from compute_api.api.microversion import Version
 from compute_api.api.removed import GONE_MESSAGE
+from compute_api.api.servers import hand_over_delete
 from compute_api.policies import ACTIONS
 from compute_api.runtime import Runtime
 
@@ -236,9 +237,9 @@ def _restore(call: Call) -> Response:
 
 
 def _force_delete(call: Call) -> Response:
-    instance_uuid = image_actions.force_delete(call.session, call.ctx, call.server_id,
-                                               call.runtime)
-    call.after_commit(call.runtime.conductor.delete_server, call.ctx, instance_uuid)
+    deleting = image_actions.force_delete(call.session, call.ctx, call.server_id,
+                                          call.runtime)
+    hand_over_delete(call.after_commit, call.runtime, call.ctx, deleting)
     return _accepted()
 
 

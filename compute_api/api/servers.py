@@ -15,6 +15,7 @@ from common.errors import BadRequest
 from common.states import Action
 from compute_api import server_groups, server_items, servers
 from compute_api.api.deps import (
+    AfterCommit,
     AfterCommitDep,
     BodyDep,
     ContextDep,
@@ -34,6 +35,7 @@ from compute_api.api.views import (
     server_brief,
     server_detail,
 )
+from compute_api.images.store import ImageStore
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -136,9 +138,19 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
 def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> Response:
     deleting = servers.delete(session, ctx, server_id, runtime)
-    if deleting is not None and deleting.soft:
+    if deleting is not None:
+        hand_over_delete(after_commit, runtime, ctx, deleting)
+    return Response(status_code=204)
+
+
+def hand_over_delete(after_commit: AfterCommit, runtime: Runtime, ctx: RequestContext,
+                     deleting: servers.Deleting) -> None:
+    """What follows a delete's commit: the conductor's delete (or soft delete), and the
+    data of a dropped shelved image."""
+    if deleting.soft:
         after_commit(runtime.conductor.power_action, ctx, deleting.instance_uuid,
                      Action.SOFT_DELETE.value)
-    elif deleting is not None:
-        after_commit(runtime.conductor.delete_server, ctx, deleting.instance_uuid)
-    return Response(status_code=204)
+        return
+    if deleting.dropped_image is not None:
+        after_commit(ImageStore(runtime.settings.data_dir).delete, deleting.dropped_image)
+    after_commit(runtime.conductor.delete_server, ctx, deleting.instance_uuid)

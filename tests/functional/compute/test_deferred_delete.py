@@ -216,7 +216,8 @@ def test_shelve_offload_releases_the_host(users: tuple[CloudClient, CloudClient]
     act(owner, server_id, {"shelve": None})
     settled(owner, server_id, "SHELVED")
     assert act(owner, server_id, {"shelveOffload": None}).status_code == 403
-    assert act(admin, server_id, {"shelveOffload": None}).status_code == 202
+    codes = _at_once(admin, server_id, [{"shelveOffload": None}, {"shelveOffload": None}])
+    assert sorted(codes) == [202, 409], codes
     server = settled(owner, server_id, "SHELVED_OFFLOADED")
     assert server["OS-EXT-STS:power_state"] == PowerState.NOSTATE
     assert admin.server(server_id)["OS-EXT-SRV-ATTR:host"] is None
@@ -226,6 +227,20 @@ def test_shelve_offload_releases_the_host(users: tuple[CloudClient, CloudClient]
     assert act(owner, server_id, {"unshelve": None}).status_code == 202
     settled(owner, server_id, "ACTIVE")
     assert allocations(admin, server_id) != {}
+
+
+def test_force_delete_of_a_shelved_server_drops_its_snapshot(
+        users: tuple[CloudClient, CloudClient], boot: Any) -> None:
+    owner, admin = users
+    server_id = boot()
+    act(owner, server_id, {"shelve": None})
+    settled(owner, server_id, "SHELVED")
+    [image] = [i for i in owner.http.get("/image/v2/images").json()["images"]
+               if i.get("instance_uuid") == server_id]
+    assert act(owner, server_id, {"forceDelete": None}).status_code == 202
+    owner.wait_gone(server_id)
+    assert allocations(admin, server_id) == {}
+    assert owner.http.get(f"/image/v2/images/{image['id']}").status_code == 404
 
 
 def test_unshelve_of_a_shelved_server_takes_no_zone(

@@ -350,6 +350,10 @@ def test_deleting_an_offloaded_server_frees_everything(erin: CloudClient,
     server_id = boot()
     act(erin, server_id, {"shelve": None})
     settled(erin, server_id, "SHELVED_OFFLOADED")
+    [image] = [i for i in erin.http.get("/image/v2/images").json()["images"]
+               if i.get("instance_uuid") == server_id]
     assert erin.compute("DELETE", f"/servers/{server_id}").status_code == 204
     erin.wait_gone(server_id)
     assert allocations(admin, server_id) == {}
+    # Its snapshot goes with it, as upstream.
+    assert _image(erin, image["id"]).status_code == 404
