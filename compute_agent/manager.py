@@ -320,7 +320,7 @@ class ComputeManager:
         with self._lock(instance_uuid):
             inst = self._instance(ctx, instance_uuid)
             try:
-                return self._driver.spawn(inst.model_copy(update={"image_ref": str(image_id)}))
+                return self._driver.spawn(inst.model_copy(update={"root_image": str(image_id)}))
             except Exception:
                 self._driver.destroy(instance_uuid)
                 raise

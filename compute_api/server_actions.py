@@ -48,12 +48,12 @@ def _method(action: Action) -> str:
     return METHOD_NAMES.get(action, action.value)
 
 
-def load(session: Session, ctx: RequestContext, server_id: str) -> Instance:
+def _load(session: Session, ctx: RequestContext, server_id: str) -> Instance:
     inst, _fault = servers.get(session, ctx, server_id)
     return inst
 
 
-def check_lock(ctx: RequestContext, inst: Instance) -> None:
+def _check_lock(ctx: RequestContext, inst: Instance) -> None:
     if inst.locked and not ctx.is_admin:
         raise Conflict(f"Instance {inst.uuid} is locked")
 
@@ -75,7 +75,7 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
 
     Raises InvalidState, Conflict (the server changed concurrently).
     """
-    check_lock(ctx, inst)
+    _check_lock(ctx, inst)
     check_state(inst, action)
     seconds = float(runtime.settings.conductor.task_timeout)
     if action is Action.LIVE_MIGRATE:
@@ -90,10 +90,14 @@ def begin(session: Session, ctx: RequestContext, inst: Instance, action: Action,
     session.expire(inst)
 
 
-def need_host(inst: Instance) -> str:
+def _need_host(inst: Instance) -> str:
     if inst.host is None:
         raise Conflict(f"Instance {inst.uuid} is not ready: it has no host")
     return inst.host
+
+
+# The same checks for the actions in ``image_actions``.
+load, check_lock, need_host = _load, _check_lock, _need_host
 
 
 # --- power ------------------------------------------------------------------------
@@ -102,17 +106,17 @@ def need_host(inst: Instance) -> str:
 def power(session: Session, ctx: RequestContext, server_id: str, action: Action,
           runtime: Runtime) -> uuid.UUID:
     """Start a power action (start, stop, reboot, pause, ...). Raises NotFound, 409s."""
-    inst = load(session, ctx, server_id)
-    check_lock(ctx, inst)
+    inst = _load(session, ctx, server_id)
+    _check_lock(ctx, inst)
     check_state(inst, action)
-    need_host(inst)
+    _need_host(inst)
     begin(session, ctx, inst, action, runtime)
     return inst.uuid
 
 
 def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool) -> None:
     """Lock or unlock a server; locked servers refuse actions by non-admins."""
-    inst = load(session, ctx, server_id)
+    inst = _load(session, ctx, server_id)
     inst.locked = locked
     inst.updated_at = utcnow()
     server_items.record_action(session, ctx, inst.uuid, "lock" if locked else "unlock")
@@ -122,7 +126,7 @@ def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool
 def reset_state(session: Session, ctx: RequestContext, server_id: str, state: str) -> None:
     """os-resetState (admin): force a server to ``active`` or ``error`` and end its task,
     whatever it was doing (the lifecycle's reset triggers). Raises NotFound, Conflict."""
-    inst = load(session, ctx, server_id)
+    inst = _load(session, ctx, server_id)
     trigger = Event.RESET_ACTIVE if state == "active" else Event.RESET_ERROR
     if transition(session, inst.uuid, trigger) is None:
         raise Conflict(f"Instance {inst.uuid} changed while its state was reset; retry")
@@ -157,8 +161,8 @@ def parse_length(body: Any) -> int | None:
 def console_output(session: Session, ctx: RequestContext, server_id: str,
                    length: int | None, runtime: Runtime) -> str:
     """The tail of the guest's console, asked of its host. Raises NotFound, Conflict."""
-    inst = load(session, ctx, server_id)
-    need_host(inst)
+    inst = _load(session, ctx, server_id)
+    _need_host(inst)
     instance_uuid = inst.uuid
     session.rollback()  # no transaction held open across the RPC call
     try:
@@ -180,10 +184,10 @@ def create_image(session: Session, ctx: RequestContext, server_id: str, name: An
                  metadata: Any, runtime: Runtime) -> Snapshot:
     """Queue an image record and start the snapshot task. Raises BadRequest, 409s."""
     check_image_args(runtime, name, metadata)
-    inst = load(session, ctx, server_id)
-    check_lock(ctx, inst)
+    inst = _load(session, ctx, server_id)
+    _check_lock(ctx, inst)
     check_state(inst, Action.SNAPSHOT)
-    need_host(inst)
+    _need_host(inst)
     quotas.check_metadata(session, runtime.settings.quota, inst.project_id, metadata or {})
     begin(session, ctx, inst, Action.SNAPSHOT, runtime)
     image = queue_image(session, ctx, inst, name, "snapshot", metadata or {})
@@ -240,7 +244,7 @@ class Move:
 def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: Action,
                 runtime: Runtime, migration_type: MigrationKind, new_flavor: dict[str, Any],
                 requested_host: str | None = None, **extra: Any) -> Move:
-    host = need_host(inst)
+    host = _need_host(inst)
     begin(session, ctx, inst, action, runtime)
     migration = Migration(
         instance_uuid=inst.uuid, migration_type=migration_type,
@@ -258,8 +262,8 @@ def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: A
 def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: str,
            runtime: Runtime) -> Move:
     """Start a resize to another flavor. Raises BadRequest, QuotaExceeded, 409s."""
-    inst = load(session, ctx, server_id)
-    check_lock(ctx, inst)
+    inst = _load(session, ctx, server_id)
+    _check_lock(ctx, inst)
     check_state(inst, Action.RESIZE)
     try:
         flavor = queries.get_flavor(session, flavor_ref,
@@ -298,7 +302,7 @@ def _known_host(session: Session, host: str) -> None:
 def migrate(session: Session, ctx: RequestContext, server_id: str, host: str | None,
             runtime: Runtime) -> Move:
     """Start a cold migration (admin). Raises BadRequest, 409s."""
-    inst = load(session, ctx, server_id)
+    inst = _load(session, ctx, server_id)
     check_state(inst, Action.MIGRATE)
     if host is not None:
         _known_host(session, host)
@@ -311,7 +315,7 @@ def migrate(session: Session, ctx: RequestContext, server_id: str, host: str | N
 def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: str | None,
                  block_migration: bool, force: bool, runtime: Runtime) -> Move:
     """Start a live migration (admin). Raises BadRequest, 409s."""
-    inst = load(session, ctx, server_id)
+    inst = _load(session, ctx, server_id)
     check_state(inst, Action.LIVE_MIGRATE)
     if host is not None:
         _known_host(session, host)
@@ -327,8 +331,8 @@ def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: st
 def finish_resize(session: Session, ctx: RequestContext, server_id: str, action: Action,
                   runtime: Runtime) -> Move:
     """Start confirming or reverting a resize (VERIFY_RESIZE). Raises BadRequest, 409s."""
-    inst = load(session, ctx, server_id)
-    check_lock(ctx, inst)
+    inst = _load(session, ctx, server_id)
+    _check_lock(ctx, inst)
     check_state(inst, action)
     migration = queries.current_migration(session, inst.uuid, (MigrationStatus.FINISHED,))
     if migration is None:

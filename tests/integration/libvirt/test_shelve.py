@@ -8,6 +8,8 @@ same pattern, and the guest boots from it there.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -78,7 +80,14 @@ def test_guest_shelved_off_host_a_is_unshelved_onto_host_b_with_its_disk(
         # B's guest boots from the snapshot, and its disk carries what A's had.
         wait_console(client, server_id, READY_MARKER)
         assert UP_MARKER in console(client, server_id)
-        assert holds_pattern(hosts.paths[hosts.b] / server_id / "disk")
+        disk_b = hosts.paths[hosts.b] / server_id / "disk"
+        assert holds_pattern(disk_b)
+        # Laid out as a spawned disk: on the server's own image, not on the snapshot.
+        info = json.loads(subprocess.run(
+            ["qemu-img", "info", "-U", "--output=json", str(disk_b)], capture_output=True,
+            text=True, check=True).stdout)
+        own = hashlib.sha1(server["image"]["id"].encode()).hexdigest()
+        assert Path(info["backing-filename"]).name == own, info
         assert client.http.get(f"/image/v2/images/{image['id']}").status_code == 404
         assert [(e["event"], e["result"]) for e in events(client, server_id, "unshelve")] == [
             ("compute_unshelve_instance", "Success")]
