@@ -113,7 +113,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     sweeper = Sweeper(sessions, deletes, MoveRecovery(*moves))
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
     service.add_periodic("reclaim", settings.conductor.sweep_interval,
-                         Reclaimer(sessions, deletes, shelves, settings).run)
+                         Reclaimer(sessions, deletes, shelves, placement, settings).run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
     service.on_stop.append(placement.close)

@@ -51,6 +51,7 @@ class Event(StrEnum):
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
     UNSHELVE_PLACED = "unshelve_placed"    # unshelve of an offloaded server: host claimed
+    HOST_RELEASED = "host_released"        # an expired unshelve's host given up again
 
 
 Trigger = Action | Event
@@ -153,10 +154,13 @@ def _action_outcomes() -> Iterator[Entry]:
 
 
 def _shelving() -> Iterator[Entry]:
-    """An offloaded server being unshelved gets its new host before its guest spawns."""
+    """An offloaded server being unshelved gets its new host before its guest spawns; one
+    whose unshelve expired after that gives the host up again."""
     offloaded = VmState.SHELVED_OFFLOADED
     yield (Event.UNSHELVE_PLACED, offloaded, TaskState.UNSHELVING), Target(
         offloaded, TaskState.UNSHELVING)
+    yield (Event.HOST_RELEASED, offloaded, None), Target(offloaded, None,
+                                                         power=PowerState.NOSTATE)
 
 
 def _moves() -> Iterator[Entry]:

@@ -269,6 +269,17 @@ def resting_since(session: Session, vm_state: str, before: datetime, since: str,
     ).all()
 
 
+def offloaded_on_a_host(session: Session, limit: int = 100) -> Sequence[uuid.UUID]:
+    """SHELVED_OFFLOADED servers, no task running, still recorded on a host (an unshelve
+    expired after the scheduler claimed it)."""
+    return session.scalars(
+        sa.select(Instance.uuid)
+        .where(Instance.deleted.is_(False), Instance.vm_state == "shelved_offloaded",
+               Instance.task_state.is_(None), Instance.host.is_not(None))
+        .limit(limit)
+    ).all()
+
+
 def uncleaned_deleted(session: Session, limit: int = 100) -> Sequence[Instance]:
     return session.scalars(
         sa.select(Instance)

@@ -155,13 +155,12 @@ class ShelveFlow:
 
     def _finish(self, instance_uuid: uuid.UUID, image_id: str | None, power: int,
                 host: str) -> None:
-        # The guest runs: the snapshot has served. Deleted before the task ends, so a
-        # client that sees the server ACTIVE finds it gone.
+        if not self._tasks.end(instance_uuid, TaskState.UNSHELVING, values=_FORGET_SHELVE,
+                               power=power):
+            return  # expired or deleted meanwhile: the snapshot may still be needed
+        LOG.info("instance %s unshelved on %s", instance_uuid, host)
         if image_id is not None:
             self._images.delete(image_id)
-        if self._tasks.end(instance_uuid, TaskState.UNSHELVING, values=_FORGET_SHELVE,
-                           power=power):
-            LOG.info("instance %s unshelved on %s", instance_uuid, host)
 
     def _place(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                host: str | None) -> str | None:

@@ -25,9 +25,11 @@ from tests.functional.compute.actions_helpers import (
 from tests.functional.compute.helpers import ensure_flavor, public_image
 
 
-def _cloud(tmp: Path, backend: str, reclaim: int, offload: int) -> Iterator[EmbeddedCloud]:
-    settings = cloud_settings(tmp, backend, reclaim_instance_interval=reclaim,
-                              shelved_offload_time=offload)
+def _cloud(tmp: Path, backend: str, reclaim: int, offload: int,
+           conductor: dict[str, object] | None = None, **compute: object
+           ) -> Iterator[EmbeddedCloud]:
+    settings = cloud_settings(tmp, backend, conductor, reclaim_instance_interval=reclaim,
+                              shelved_offload_time=offload, **compute)
     with running_cloud(settings) as running:
         yield running
 
@@ -204,7 +206,10 @@ def test_a_shelved_server_keeps_its_host_until_unshelved(
     assert server["OS-EXT-STS:power_state"] == PowerState.RUNNING
     assert admin.server(server_id)["OS-EXT-SRV-ATTR:host"] == host
     assert allocations(admin, server_id) == held
-    assert owner.http.get(f"/image/v2/images/{image['id']}").status_code == 404
+    deadline = time.monotonic() + 10
+    while owner.http.get(f"/image/v2/images/{image['id']}").status_code != 404:
+        assert time.monotonic() < deadline, "the shelved image was not deleted"
+        time.sleep(0.05)
     [step] = events(admin, server_id, "unshelve")
     assert (step["event"], step["result"]) == ("compute_start_instance", "Success")
 
@@ -306,3 +311,53 @@ def test_shelved_servers_are_offloaded_after_the_offload_time(
     assert server["OS-EXT-STS:power_state"] == PowerState.NOSTATE
     assert admin.server(server_id)["OS-EXT-SRV-ATTR:host"] is None
     assert allocations(admin, server_id) == {}
+
+
+# --- an unshelve that outlives its deadline ----------------------------------------------
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def slow(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCloud]:
+    """Spawns take 4 seconds, tasks may last 2 (builds have their own, longer, deadline)."""
+    yield from _cloud(tmp_path_factory.mktemp("slow"), str(request.param), 0, 0,
+                      {"task_timeout": 2}, fake_spawn_seconds=4.0)
+
+
+def test_an_expired_unshelve_gives_its_host_back_and_keeps_the_snapshot(
+        slow: EmbeddedCloud) -> None:
+    owner = CloudClient(slow.base_url, token="hal:proj-slow", version="2.73")
+    admin = CloudClient(slow.base_url, token="admin:admin", version="2.73")
+    try:
+        boot = _booter(owner, admin)
+        make = next(boot)
+        server_id = make()
+        act(owner, server_id, {"shelve": None})
+        settled(owner, server_id, "SHELVED_OFFLOADED")
+        [image] = [i for i in owner.http.get("/image/v2/images").json()["images"]
+                   if i.get("instance_uuid") == server_id]
+        assert act(owner, server_id, {"unshelve": None}).status_code == 202
+        # The spawn outlives the task's deadline: the sweeper ends the task, the
+        # reclaimer takes the host and the claim back.
+        deadline = time.monotonic() + 30
+        while True:
+            shown = admin.server(server_id)
+            if (shown["status"], shown["OS-EXT-STS:task_state"],
+                    shown["OS-EXT-SRV-ATTR:host"]) == ("SHELVED_OFFLOADED", None, None):
+                break
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.1)
+        assert allocations(admin, server_id) == {}
+        [step] = events(admin, server_id, "unshelve")
+        assert step["result"] == "Error"
+        # The late spawn's answer changes nothing; the snapshot stays for another try.
+        time.sleep(4)
+        shown = admin.server(server_id)
+        assert (shown["status"], shown["OS-EXT-SRV-ATTR:host"]) == ("SHELVED_OFFLOADED", None)
+        assert allocations(admin, server_id) == {}
+        assert owner.http.get(f"/image/v2/images/{image['id']}").status_code == 200
+        for _ in boot:
+            pass
+    finally:
+        owner.close()
+        admin.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from common.states import PowerState
@@ -88,7 +89,10 @@ def test_guest_shelved_off_host_a_is_unshelved_onto_host_b_with_its_disk(
             text=True, check=True).stdout)
         own = hashlib.sha1(server["image"]["id"].encode()).hexdigest()
         assert Path(info["backing-filename"]).name == own, info
-        assert client.http.get(f"/image/v2/images/{image['id']}").status_code == 404
+        deadline = time.monotonic() + 30
+        while client.http.get(f"/image/v2/images/{image['id']}").status_code != 404:
+            assert time.monotonic() < deadline, "the shelved image was not deleted"
+            time.sleep(0.2)
         assert [(e["event"], e["result"]) for e in events(client, server_id, "unshelve")] == [
             ("compute_unshelve_instance", "Success")]
 
