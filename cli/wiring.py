@@ -40,8 +40,11 @@ from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.host_actions import HostActionFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import MoveRecovery, ResizeFlow
+from conductor.flows.shelve import ShelveFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
+from conductor.images import ImageRecords
+from conductor.reclaim import Reclaimer
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
@@ -97,16 +100,23 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     builds = BuildFlow(sessions, scheduler, compute, placement, settings)
     deletes = DeleteFlow(sessions, placement, compute, settings)
     moves = (tasks, scheduler, compute, placement, settings)
+    images = ImageRecords(sessions, HttpImageSource(image_api_url(settings),
+                                                    **client_auth(settings)))
+    shelves = ShelveFlow(tasks, scheduler, compute, placement, images, settings)
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
-                                 ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
+                                 ActionFlow(tasks, compute, images,
+                                            settings.libvirt.shutdown_timeout),
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
-                                 EvacuateFlow(*moves), HostActionFlow(tasks, compute))
+                                 EvacuateFlow(*moves), HostActionFlow(tasks, compute),
+                                 shelves)
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))
     sweeper = Sweeper(sessions, deletes, MoveRecovery(*moves))
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
+    service.add_periodic("reclaim", settings.conductor.sweep_interval,
+                         Reclaimer(sessions, deletes, shelves, placement, settings).run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
     service.on_stop.append(placement.close)

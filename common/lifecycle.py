@@ -52,6 +52,8 @@ class Event(StrEnum):
     RESET_ERROR = "reset_error"
     EVACUATED_STOPPED = "evacuated_stopped"  # evacuate (2.95+): rebuilt elsewhere, stopped
     REBUILD_FAILED = "rebuild_failed"      # rebuild/evacuate failed: the server is ERROR
+    UNSHELVE_PLACED = "unshelve_placed"    # unshelve of an offloaded server: host claimed
+    HOST_RELEASED = "host_released"        # an expired unshelve's host given up again
 
 
 Trigger = Action | Event
@@ -84,6 +86,7 @@ _REBUILT = {VmState.ACTIVE: VmState.ACTIVE, VmState.STOPPED: VmState.STOPPED,
 # Where a task that succeeds leaves the server, for actions other than the power ones.
 _DONE_VM: Mapping[Action, Mapping[VmState, VmState]] = {
     Action.SNAPSHOT: {vm: vm for vm in ACTIONS[Action.SNAPSHOT].from_vm},
+    Action.BACKUP: {vm: vm for vm in ACTIONS[Action.BACKUP].from_vm},
     Action.LIVE_MIGRATE: {vm: vm for vm in ACTIONS[Action.LIVE_MIGRATE].from_vm},
     Action.REBUILD: _REBUILT,
     Action.EVACUATE: _REBUILT,
@@ -164,6 +167,16 @@ def _rebuilds() -> Iterator[Entry]:
             VmState.STOPPED, None, PowerState.SHUTDOWN)
 
 
+def _shelving() -> Iterator[Entry]:
+    """An offloaded server being unshelved gets its new host before its guest spawns; one
+    whose unshelve expired after that gives the host up again."""
+    offloaded = VmState.SHELVED_OFFLOADED
+    yield (Event.UNSHELVE_PLACED, offloaded, TaskState.UNSHELVING), Target(
+        offloaded, TaskState.UNSHELVING)
+    yield (Event.HOST_RELEASED, offloaded, None), Target(offloaded, None,
+                                                         power=PowerState.NOSTATE)
+
+
 def _moves() -> Iterator[Entry]:
     """Resize and cold migration: prep -> migrating -> finish -> VERIFY_RESIZE."""
     for vm in _RUNNING_MOVE:
@@ -199,7 +212,7 @@ def _table(*parts: Iterable[Entry]) -> dict[tuple[Trigger, VmState, TaskState | 
 
 
 TRANSITIONS: Mapping[tuple[Trigger, VmState, TaskState | None], Target] = _table(
-    _begins(), _build(), _delete(), _action_outcomes(), _rebuilds(), _moves())
+    _begins(), _build(), _delete(), _action_outcomes(), _rebuilds(), _shelving(), _moves())
 
 
 def target(trigger: Trigger, vm: VmState | str, task: TaskState | str | None

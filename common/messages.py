@@ -102,6 +102,9 @@ class InstancePayload(Payload):
     hostname: str | None = None
     availability_zone: str | None = None
     launch_index: int = 0
+    # Set by an unshelve: the root disk is made from this image (the shelved snapshot)
+    # rather than from ``image_ref``, which stays the server's image.
+    root_image: str | None = None
 
 
 class NodeReport(Payload):

@@ -305,6 +305,14 @@ class ComputeSettings(_Section):
     sync_interval: float = Field(
         30.0, gt=0, description="Seconds between reconciling the driver with the database"
     )
+    reclaim_instance_interval: int = Field(
+        0, ge=0, description="Seconds a deleted server stays SOFT_DELETED (restorable) "
+        "before it is reclaimed; 0: deletes are immediate (upstream's option)"
+    )
+    shelved_offload_time: int = Field(
+        0, ge=-1, description="Seconds a SHELVED server keeps its host before it is "
+        "offloaded; 0: at once, -1: never (upstream's option)"
+    )
 
 
 class LibvirtSettings(_Section):

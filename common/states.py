@@ -47,6 +47,7 @@ class TaskState(StrEnum):
     MIGRATING = "migrating"
     DELETING = "deleting"
     IMAGE_SNAPSHOT = "image_snapshot"
+    IMAGE_BACKUP = "image_backup"
     # Declared for the actions that come next (rebuild, shelve, rescue, soft delete):
     # the lifecycle table already says where they lead.
     REBUILD_SPAWNING = "rebuild_spawning"
@@ -80,6 +81,7 @@ class Action(StrEnum):
     SUSPEND = "suspend"
     RESUME = "resume"
     SNAPSHOT = "createImage"
+    BACKUP = "createBackup"
     RESIZE = "resize"
     MIGRATE = "migrate"
     CONFIRM_RESIZE = "confirmResize"
@@ -132,6 +134,10 @@ ACTIONS: Mapping[Action, Rule] = {
     Action.SNAPSHOT: Rule(
         frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
         TaskState.IMAGE_SNAPSHOT,
+    ),
+    Action.BACKUP: Rule(
+        frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED}),
+        TaskState.IMAGE_BACKUP,
     ),
     Action.RESIZE: Rule(frozenset({VmState.ACTIVE, VmState.STOPPED}), TaskState.RESIZE_PREP),
     Action.MIGRATE: Rule(frozenset({VmState.ACTIVE, VmState.STOPPED}), TaskState.RESIZE_PREP),

@@ -373,3 +373,25 @@ class ComputeManager:
                         ) -> GuestDiagnostics:
         # No lock: a read, and it must not wait behind a long rebuild.
         return self._driver.diagnostics(self._here(ctx, instance_uuid))
+
+    # -- 1.4: shelving -------------------------------------------------------------------
+
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Destroy a shelved guest: its snapshot in the image API is all that remains."""
+        with self._lock(instance_uuid):
+            self._instance(ctx, instance_uuid)
+            self._driver.destroy(instance_uuid)
+
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> int:
+        """Spawn an offloaded server here from its shelved snapshot ``image_id``.
+
+        A failed spawn leaves nothing behind (DriverError).
+        """
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            try:
+                return self._driver.spawn(inst.model_copy(update={"root_image": str(image_id)}))
+            except Exception:
+                self._driver.destroy(instance_uuid)
+                raise

@@ -121,7 +121,8 @@ ACTIONS: dict[str, ActionRule] = {
                    (Action.UNSHELVE,)),
     "shelveOffload": _A("os_compute_api:os-shelve:shelve_offload", ADMIN,
                         "Offload a shelved server", (Action.SHELVE_OFFLOAD,)),
-    "createBackup": _A("os_compute_api:os-create-backup", MEMBER, "Back up a server"),
+    "createBackup": _A("os_compute_api:os-create-backup", MEMBER, "Back up a server",
+                       (Action.BACKUP,)),
     "forceDelete": _A("os_compute_api:os-deferred-delete:force", MEMBER,
                       "Force-delete a soft-deleted server", (Action.DELETE,)),
     "restore": _A("os_compute_api:os-deferred-delete:restore", MEMBER,
@@ -151,7 +152,9 @@ def _action_rules(path: str, actions: dict[str, ActionRule]) -> list[RuleDefault
 
 ACTION_RULES = [*_action_rules(ACTION, ACTIONS),
                 _rule("os_compute_api:os-lock-server:unlock:unlock_override", ADMIN,
-                      "Unlock a server another user locked")]
+                      "Unlock a server another user locked"),
+                _rule("os_compute_api:os-shelve:unshelve_to_host", ADMIN,
+                      "Unshelve an offloaded server to a given host (2.91 host)")]
 
 SERVER_ITEMS = [
     _rule("os_compute_api:server-metadata:index", READER, "List a server's metadata",

@@ -40,6 +40,7 @@ METHOD_NAMES: dict[Action, str] = {
 # The instance action recorded for each (os-instance-actions), as upstream names them.
 RECORDED_NAMES: dict[Action, str] = {
     Action.REBOOT_SOFT: "reboot", Action.REBOOT_HARD: "reboot",
+    Action.SOFT_DELETE: "delete",
 }
 
 
@@ -93,6 +94,10 @@ def _need_host(inst: Instance) -> str:
     if inst.host is None:
         raise Conflict(f"Instance {inst.uuid} is not ready: it has no host")
     return inst.host
+
+
+# The same checks for the actions in ``image_actions``.
+load, check_lock, need_host = _load, _check_lock, _need_host
 
 
 # --- power ------------------------------------------------------------------------
@@ -178,28 +183,38 @@ class Snapshot:
 def create_image(session: Session, ctx: RequestContext, server_id: str, name: Any,
                  metadata: Any, runtime: Runtime) -> Snapshot:
     """Queue an image record and start the snapshot task. Raises BadRequest, 409s."""
-    if runtime.settings.images.backend != "builtin":
-        # The snapshot's record and upload would have to go to Glance with the caller's
-        # token; only the built-in image API is written to so far.
-        raise BadRequest("createImage needs the built-in image API ([images] backend = "
-                         "builtin); snapshots to an external Glance are not supported yet")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
-                         "It must be a non-empty string of at most 255 characters")
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-        raise BadRequest("Invalid input for field/attribute metadata. It must be an object "
-                         "of strings")
+    check_image_args(runtime, name, metadata)
     inst = _load(session, ctx, server_id)
     _check_lock(ctx, inst)
     check_state(inst, Action.SNAPSHOT)
     _need_host(inst)
-    quotas.check_metadata(session, runtime.settings.quota, inst.project_id, metadata)
+    quotas.check_metadata(session, runtime.settings.quota, inst.project_id, metadata or {})
     begin(session, ctx, inst, Action.SNAPSHOT, runtime)
+    image = queue_image(session, ctx, inst, name, "snapshot", metadata or {})
+    return Snapshot(inst.uuid, image.id)
+
+
+def check_image_args(runtime: Runtime, name: Any, metadata: Any) -> None:
+    """The name and metadata of an image a server action makes. Raises BadRequest."""
+    if runtime.settings.images.backend != "builtin":
+        # The snapshot's record and upload would have to go to Glance with the caller's
+        # token; only the built-in image API is written to so far.
+        raise BadRequest("Snapshots need the built-in image API ([images] backend = "
+                         "builtin); snapshots to an external Glance are not supported yet")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. "
+                         "It must be a non-empty string of at most 255 characters")
+    if metadata is not None and (not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise BadRequest("Invalid input for field/attribute metadata. It must be an object "
+                         "of strings")
+
+
+def queue_image(session: Session, ctx: RequestContext, inst: Instance, name: str,
+                image_type: str, metadata: dict[str, str]) -> Image:
+    """A queued image record for a snapshot of ``inst`` (the agent uploads its data)."""
     base = session.get(Image, uuid.UUID(inst.image_ref)) if inst.image_ref else None
-    props = {"image_type": "snapshot", "instance_uuid": str(inst.uuid),
+    props = {"image_type": image_type, "instance_uuid": str(inst.uuid),
              "user_id": ctx.user_id or "", "base_image_ref": inst.image_ref or "",
              **{k: v for k, v in (base.properties if base else {}).items()
                 if k in ("kernel_id", "ramdisk_id", "os_command_line", "hw_disk_bus",
@@ -214,7 +229,7 @@ def create_image(session: Session, ctx: RequestContext, server_id: str, name: An
                   tags={"tags": []})
     session.add(image)
     session.flush()
-    return Snapshot(inst.uuid, image.id)
+    return image
 
 
 # --- resize and migrations -------------------------------------------------------

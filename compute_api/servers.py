@@ -549,14 +549,51 @@ def host_statuses(session: Session, instances: Sequence[Instance], down_time: fl
 DELETE_ATTEMPTS = 5
 
 
+def task_deadline(runtime: Runtime) -> datetime:
+    """When a task started now must have ended ([conductor] task_timeout)."""
+    return utcnow() + timedelta(seconds=runtime.settings.conductor.task_timeout)
+
+
+def drop_shelved_image(session: Session, inst: Instance) -> uuid.UUID | None:
+    """Delete the record of a shelved server's snapshot; its id, if there was one."""
+    if inst.vm_state not in (VmState.SHELVED, VmState.SHELVED_OFFLOADED) or \
+            not inst.shelved_image_id:
+        return None
+    image = session.get(Image, uuid.UUID(inst.shelved_image_id))
+    if image is None:
+        return None
+    session.delete(image)
+    session.flush()
+    return image.id
+
+
+def _soft_deletes(runtime: Runtime, inst: Instance) -> bool:
+    """Whether a DELETE of ``inst`` only soft-deletes it ([compute]
+    reclaim_instance_interval): a launched server with a host and no task running."""
+    return (runtime.settings.compute.reclaim_instance_interval > 0
+            and inst.host is not None and inst.launched_at is not None
+            and allowed(Action.SOFT_DELETE, inst.vm_state, inst.task_state))
+
+
+@dataclass
+class Deleting:
+    instance_uuid: uuid.UUID
+    # Only soft-deleted ([compute] reclaim_instance_interval): restorable until reclaimed.
+    soft: bool
+    # The snapshot a shelved server was kept in, its record deleted with the server (as
+    # upstream); its data goes after the commit.
+    dropped_image: uuid.UUID | None = None
+
+
 def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runtime
-           ) -> uuid.UUID | None:
-    """Start deleting a server; the conductor finishes it (None: already deleting).
+           ) -> Deleting | None:
+    """Start deleting (or soft-deleting) a server; the conductor finishes it (None:
+    already deleting).
 
     A concurrent state change (the conductor moving a build along) makes the
     compare-and-swap miss: re-read and try again a bounded number of times.
     """
-    deadline = utcnow() + timedelta(seconds=runtime.settings.conductor.task_timeout)
+    deadline = task_deadline(runtime)
     for _ in range(DELETE_ATTEMPTS):
         inst, _fault = get(session, ctx, server_id)
         if inst.task_state == TaskState.DELETING:
@@ -564,8 +601,9 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
         if not allowed(Action.DELETE, inst.vm_state, inst.task_state):
             raise Conflict(f"Cannot 'delete' instance {inst.uuid} while it is in vm_state "
                            f"{inst.vm_state}")
-        if transition(session, inst.uuid, Action.DELETE, seen=seen(inst),
-                      deadline=deadline, record=Record(ctx, "delete")):
-            return inst.uuid
+        soft = _soft_deletes(runtime, inst)
+        if transition(session, inst.uuid, Action.SOFT_DELETE if soft else Action.DELETE,
+                      seen=seen(inst), deadline=deadline, record=Record(ctx, "delete")):
+            return Deleting(inst.uuid, soft, None if soft else drop_shelved_image(session, inst))
         session.expire(inst)
     raise Conflict(f"Instance {server_id} kept changing while it was being deleted; retry")

@@ -161,6 +161,10 @@ class Instance(ComputeBase):
     # The guest's addresses as the API shows them ({network: [{version, addr, ...}]}),
     # recorded by the conductor from what the host's agent learned (DHCP leases).
     addresses: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # While shelved: the snapshot the server is kept in (deleted once it is unshelved)
+    # and when the shelve finished (the start of [compute] shelved_offload_time).
+    shelved_image_id: Mapped[str | None] = mapped_column(String(36))
+    shelved_at: Mapped[datetime | None]
     launched_at: Mapped[datetime | None]
     terminated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

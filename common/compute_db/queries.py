@@ -256,6 +256,30 @@ def expired_tasks(session: Session, now: datetime, limit: int = 100) -> Sequence
     ).all()
 
 
+def resting_since(session: Session, vm_state: str, before: datetime, since: str,
+                  limit: int = 100) -> Sequence[uuid.UUID]:
+    """Servers in ``vm_state`` with no task whose ``since`` column (``deleted_at``,
+    ``shelved_at``) is older than ``before``."""
+    column = {"deleted_at": Instance.deleted_at, "shelved_at": Instance.shelved_at}[since]
+    return session.scalars(
+        sa.select(Instance.uuid)
+        .where(Instance.deleted.is_(False), Instance.vm_state == vm_state,
+               Instance.task_state.is_(None), column.is_not(None), column < before)
+        .order_by(column).limit(limit)
+    ).all()
+
+
+def offloaded_on_a_host(session: Session, limit: int = 100) -> Sequence[uuid.UUID]:
+    """SHELVED_OFFLOADED servers, no task running, still recorded on a host (an unshelve
+    expired after the scheduler claimed it)."""
+    return session.scalars(
+        sa.select(Instance.uuid)
+        .where(Instance.deleted.is_(False), Instance.vm_state == "shelved_offloaded",
+               Instance.task_state.is_(None), Instance.host.is_not(None))
+        .limit(limit)
+    ).all()
+
+
 def uncleaned_deleted(session: Session, limit: int = 100) -> Sequence[Instance]:
     return session.scalars(
         sa.select(Instance)

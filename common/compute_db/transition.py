@@ -88,7 +88,7 @@ def transition(
                      *current)
             return None
         if _swap(session, instance_uuid, current, to, host,
-                 _columns(to, extra, power, deadline)):
+                 _columns(current, to, extra, power, deadline)):
             moved = Moved(trigger, (VmState(current[0]), _task(current[1])), to)
             _aftermath(session, instance_uuid, moved, fault, record)
             return moved
@@ -106,7 +106,7 @@ def _current(session: Session, instance_uuid: uuid.UUID) -> State | None:
     return None if row is None else (VmState(row[0]), _task(row[1]))
 
 
-def _columns(to: Target, extra: dict[str, Any], power: int | None,
+def _columns(current: State, to: Target, extra: dict[str, Any], power: int | None,
              deadline: datetime | None) -> dict[str, Any]:
     cols: dict[str, Any] = {**extra, "vm_state": to.vm, "task_state": to.task}
     if to.task is None:
@@ -118,6 +118,11 @@ def _columns(to: Target, extra: dict[str, Any], power: int | None,
     if to.vm is VmState.DELETED:
         now = utcnow()
         cols.update(deleted=True, deleted_at=now, terminated_at=now)
+    elif to.vm is VmState.SOFT_DELETED and current[0] != VmState.SOFT_DELETED:
+        # The reclaim counts the interval from here, as upstream's deleted_at.
+        cols["deleted_at"] = utcnow()
+    elif current[0] == VmState.SOFT_DELETED and to.vm is not VmState.SOFT_DELETED:
+        cols["deleted_at"] = None
     return cols
 
 

@@ -18,7 +18,7 @@ class ComputeClient(RpcClient):
     live migrations. 1.3: pre_live_migration answers the destination's migration data
     (``migrate_uri``), which live_migrate_instance takes. 1.4: evacuate_instance; actions
     on a guest that stays on its host (rebuild, rescue, unrescue, crash dump, password)
-    and its diagnostics."""
+    and its diagnostics; shelve_offload_instance, unshelve_instance."""
 
     topic = TOPIC
     version = "1.4"
@@ -154,6 +154,7 @@ class ComputeClient(RpcClient):
         return int(self._call(ctx, "evacuate_instance", server=host,
                               instance_uuid=str(instance_uuid), power_on=power_on,
                               timeout=timeout or self._timeout * 4))
+
     def rebuild_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
                          admin_pass: str | None, preserve_ephemeral: bool) -> int:
         # Fetching an image and booting from it takes a while.
@@ -188,3 +189,17 @@ class ComputeClient(RpcClient):
         """The standard-format diagnostics (with the counts), as the API shows them."""
         return dict(self._call(ctx, "get_diagnostics", server=host,
                                instance_uuid=str(instance_uuid)))
+
+    def shelve_offload_instance(self, ctx: RequestContext, host: str,
+                                instance_uuid: uuid.UUID) -> None:
+        """Destroy the shelved guest and its files (its snapshot holds the disk)."""
+        self._call(ctx, "shelve_offload_instance", server=host,
+                   instance_uuid=str(instance_uuid))
+
+    def unshelve_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          image_id: uuid.UUID) -> int:
+        """Spawn the offloaded server here from its shelved snapshot; its power state."""
+        # Fetching the snapshot takes a while.
+        return int(self._call(ctx, "unshelve_instance", server=host,
+                              instance_uuid=str(instance_uuid), image_id=str(image_id),
+                              timeout=self._timeout * 10))

@@ -160,3 +160,12 @@ class ComputeEndpoint:
     @endpoint
     def get_diagnostics(self, ctx: RequestContext, instance_uuid: str) -> dict[str, Any]:
         return self._manager.get_diagnostics(ctx, uuid.UUID(instance_uuid)).view()
+
+    @endpoint
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.shelve_offload_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> int:
+        return self._manager.unshelve_instance(ctx, uuid.UUID(instance_uuid),
+                                               uuid.UUID(image_id))

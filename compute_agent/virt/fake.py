@@ -27,7 +27,8 @@ from compute_agent.virt.driver import PowerEventHandler
 FAIL_SPAWN_KEY = "fake:fail_spawn"
 # Metadata naming hosts ("host1,host2" or "*") where a live migration into them fails.
 FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
-# Metadata: seconds every power operation on the guest takes (to watch transient states).
+# Metadata: seconds every power operation and snapshot of the guest takes (to watch
+# transient states).
 POWER_SECONDS_KEY = "fake:power_seconds"
 # Metadata naming hosts ("host1,host2" or "*") where rebuilding the guest fails.
 FAIL_REBUILD_KEY = "fake:fail_rebuild"
@@ -165,6 +166,9 @@ class FakeDriver:
             return "".join(out if lines is None else out[-lines:] if lines else [])
 
     def snapshot(self, instance_uuid: uuid.UUID, dest: Path) -> None:
+        delay = self._power_seconds.get(instance_uuid)
+        if delay:
+            time.sleep(delay)
         if instance_uuid not in self.list_guests():
             raise NotFound(f"guest {instance_uuid} not found")
         dest.write_bytes(b"fake snapshot of " + str(instance_uuid).encode())

@@ -1,8 +1,10 @@
-"""POST /servers/{id}/action: power, console, lock, createImage, resize and migrations."""
+"""POST /servers/{id}/action: power, console, lock, images (createImage, createBackup,
+shelve), deferred delete, resize and migrations."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,7 @@ from starlette.requests import Request
 from common.context import RequestContext
 from common.errors import BadRequest
 from common.states import POWER_RESULTS, Action
-from compute_api import server_actions
+from compute_api import image_actions, server_actions
 from compute_api.api.deps import (
     AfterCommit,
     AfterCommitDep,
@@ -28,6 +30,7 @@ from compute_api.api.deps import (
 from compute_api.api.errors import fault_response
 from compute_api.api.microversion import Version
 from compute_api.api.removed import GONE_MESSAGE
+from compute_api.api.servers import hand_over_delete
 from compute_api.policies import ACTIONS
 from compute_api.runtime import Runtime
 
@@ -145,13 +148,100 @@ def _create_image(call: Call) -> Response:
                                        args.get("metadata"), call.runtime)
     call.after_commit(call.runtime.conductor.snapshot_instance, call.ctx, snap.instance_uuid,
                       snap.image_id)
+    return _image_answer(call, snap.image_id, location=True)
+
+
+def _image_answer(call: Call, image_id: uuid.UUID, location: bool) -> Response:
+    """202 with ``{"image_id"}`` from 2.45, before it a ``Location`` (if ``location``)."""
     if call.version.at_least("2.45"):
-        return JSONResponse({"image_id": str(snap.image_id)}, status_code=ACCEPTED)
+        return JSONResponse({"image_id": str(image_id)}, status_code=ACCEPTED)
+    if not location:
+        return _accepted()
     image_root = call.runtime.catalog.get("image", "/image")
     if image_root.startswith("/"):
         image_root = str(call.request.base_url).rstrip("/") + image_root
     return Response(status_code=ACCEPTED,
-                    headers={"Location": f"{image_root}/v2/images/{snap.image_id}"})
+                    headers={"Location": f"{image_root}/v2/images/{image_id}"})
+
+
+def _create_backup(call: Call) -> Response:
+    args = _object("createBackup", call.args, {"name", "backup_type", "rotation", "metadata"},
+                   {"name", "backup_type", "rotation"})
+    rotation = image_actions.parse_rotation(args["rotation"])
+    made = image_actions.backup(call.session, call.ctx, call.server_id, args["name"],
+                                args["backup_type"], rotation, args.get("metadata"),
+                                call.runtime)
+    snap = made.snapshot
+    call.after_commit(call.runtime.conductor.backup_instance, call.ctx, snap.instance_uuid,
+                      snap.image_id, made.backup_type, made.rotation)
+    # Upstream gives no Location when rotation 0 deletes the backup right away.
+    return _image_answer(call, snap.image_id, location=rotation > 0)
+
+
+def _shelve(call: Call) -> Response:
+    snap = image_actions.shelve(call.session, call.ctx, call.server_id, call.runtime)
+    call.after_commit(call.runtime.conductor.shelve_instance, call.ctx, snap.instance_uuid,
+                      snap.image_id)
+    return _accepted()
+
+
+def _shelve_offload(call: Call) -> Response:
+    instance_uuid = image_actions.shelve_offload(call.session, call.ctx, call.server_id,
+                                                 call.runtime)
+    call.after_commit(call.runtime.conductor.shelve_offload_instance, call.ctx,
+                      instance_uuid)
+    return _accepted()
+
+
+def _unshelve_args(call: Call) -> dict[str, Any]:
+    """The zone and host an unshelve names, as its microversion allows them."""
+    if call.args is None or not call.version.at_least("2.77"):
+        return {}
+    if not call.version.at_least("2.91"):
+        args = _object("unshelve", call.args, {"availability_zone"}, {"availability_zone"})
+        zone = args["availability_zone"]
+        if not isinstance(zone, str) or not zone.strip() or len(zone) > 255:
+            raise BadRequest(f"Invalid input for field/attribute availability_zone. Value: "
+                             f"{zone}. {zone!r} is not a valid name")
+        return {"zone": zone}
+    args = _object("unshelve", call.args, {"availability_zone", "host"})
+    out: dict[str, Any] = {}
+    if "availability_zone" in args:
+        zone = args["availability_zone"]
+        if zone is not None and not isinstance(zone, str):
+            raise BadRequest(f"Invalid input for field/attribute availability_zone. Value: "
+                             f"{zone}. {zone!r} is not of type 'string', 'null'")
+        out["zone"] = zone
+    if "host" in args:
+        host = args["host"]
+        if not isinstance(host, str):
+            raise BadRequest(f"Invalid input for field/attribute host. Value: {host}. "
+                             f"{host!r} is not of type 'string'")
+        out["host"] = host
+    return out
+
+
+def _unshelve(call: Call) -> Response:
+    started = image_actions.unshelve(call.session, call.ctx, call.server_id, call.runtime,
+                                     **_unshelve_args(call))
+    call.after_commit(call.runtime.conductor.unshelve_instance, call.ctx,
+                      started.instance_uuid, started.host)
+    return _accepted()
+
+
+def _restore(call: Call) -> Response:
+    instance_uuid = image_actions.restore(call.session, call.ctx, call.server_id,
+                                          call.runtime)
+    call.after_commit(call.runtime.conductor.power_action, call.ctx, instance_uuid,
+                      Action.RESTORE.value)
+    return _accepted()
+
+
+def _force_delete(call: Call) -> Response:
+    deleting = image_actions.force_delete(call.session, call.ctx, call.server_id,
+                                          call.runtime)
+    hand_over_delete(call.after_commit, call.runtime, call.ctx, deleting)
+    return _accepted()
 
 
 def _resize(call: Call) -> Response:
@@ -289,6 +379,12 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     "unlock": _lock(False),
     "os-getConsoleOutput": _console,
     "createImage": _create_image,
+    "createBackup": _create_backup,
+    "shelve": _shelve,
+    "shelveOffload": _shelve_offload,
+    "unshelve": _unshelve,
+    "restore": _restore,
+    "forceDelete": _force_delete,
     "resize": _resize,
     "confirmResize": _finish_resize(Action.CONFIRM_RESIZE, 204),
     "revertResize": _finish_resize(Action.REVERT_RESIZE, ACCEPTED),

@@ -12,8 +12,10 @@ from starlette.requests import Request
 from common.compute_db.models import Instance, InstanceFault
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.states import Action
 from compute_api import aggregates, server_groups, server_items, servers
 from compute_api.api.deps import (
+    AfterCommit,
     AfterCommitDep,
     BodyDep,
     ContextDep,
@@ -33,6 +35,7 @@ from compute_api.api.views import (
     server_brief,
     server_detail,
 )
+from compute_api.images.store import ImageStore
 from compute_api.runtime import Runtime
 
 router = APIRouter(prefix="/v2.1/servers")
@@ -136,7 +139,20 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
 @router.delete("/{server_id}", status_code=204)
 def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> Response:
-    instance_uuid = servers.delete(session, ctx, server_id, runtime)
-    if instance_uuid is not None:
-        after_commit(runtime.conductor.delete_server, ctx, instance_uuid)
+    deleting = servers.delete(session, ctx, server_id, runtime)
+    if deleting is not None:
+        hand_over_delete(after_commit, runtime, ctx, deleting)
     return Response(status_code=204)
+
+
+def hand_over_delete(after_commit: AfterCommit, runtime: Runtime, ctx: RequestContext,
+                     deleting: servers.Deleting) -> None:
+    """What follows a delete's commit: the conductor's delete (or soft delete), and the
+    data of a dropped shelved image."""
+    if deleting.soft:
+        after_commit(runtime.conductor.power_action, ctx, deleting.instance_uuid,
+                     Action.SOFT_DELETE.value)
+        return
+    if deleting.dropped_image is not None:
+        after_commit(ImageStore(runtime.settings.data_dir).delete, deleting.dropped_image)
+    after_commit(runtime.conductor.delete_server, ctx, deleting.instance_uuid)

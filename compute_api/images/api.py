@@ -70,20 +70,36 @@ def _validate(fields: dict[str, Any]) -> None:
             raise Forbidden(f"Attribute '{key}' is read-only.")
 
 
+# Glance's list parameters that are not image properties (the rest filter properties).
+_LIST_PARAMS = {"limit", "marker", "member_status", "size_min", "size_max", "protected",
+                "os_hidden", "sort_key", "sort_dir", "sort", "tag", "created_at",
+                "updated_at", "id", "checksum", "os_hash_value"}
+_COLUMN_FILTERS = {"name": Image.name, "status": Image.status, "owner": Image.owner,
+                   "visibility": Image.visibility, "container_format": Image.container_format,
+                   "disk_format": Image.disk_format}
+_SORT_KEYS = {"created_at": Image.created_at, "updated_at": Image.updated_at,
+              "name": Image.name, "status": Image.status, "size": Image.size}
+
+
 @router.get("/images")
 def list_images(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
-    stmt = sa.select(Image).order_by(Image.created_at.desc(), Image.id)
     params = request.query_params
-    if params.get("name"):
-        stmt = stmt.where(Image.name == params["name"])
-    if params.get("status"):
-        stmt = stmt.where(Image.status == params["status"])
+    key = _SORT_KEYS.get(params.get("sort_key", "created_at"), Image.created_at)
+    order = key.asc() if params.get("sort_dir") == "asc" else key.desc()
+    stmt = sa.select(Image).order_by(order, Image.id)
+    for name, column in _COLUMN_FILTERS.items():
+        if params.get(name) and not (name == "visibility" and params[name] == "all"):
+            stmt = stmt.where(column == params[name])
     ids = params.get("id", "")
     if ids.startswith("in:"):
         wanted = [i for i in ids[3:].split(",") if i]
         stmt = stmt.where(Image.id.in_([_uuid_or_none(i) for i in wanted]))
+    # Other parameters match additional properties, as Glance v2 flattens them.
+    props = {k: v for k, v in params.items()
+             if k not in _LIST_PARAMS and k not in _COLUMN_FILTERS}
     images = [i for i in session.scalars(stmt).all()
-              if _visible(i, ctx.project_id, ctx.is_admin)]
+              if _visible(i, ctx.project_id, ctx.is_admin)
+              and all(str((i.properties or {}).get(k)) == v for k, v in props.items())]
     return {"images": [image_view(i) for i in images], "first": "/v2/images",
             "schema": "/v2/schemas/images"}
 

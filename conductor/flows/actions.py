@@ -1,4 +1,5 @@
-"""Power actions and snapshots: one call to the server's agent, then end the task.
+"""Power actions (with soft delete and restore), snapshots and backups: one call to the
+server's agent, then end the task.
 
 The API set the task state (powering-off, rebooting, image_snapshot, ...) and recorded
 the instance action; this flow records the agent's step as an action event, then moves
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Image
@@ -20,6 +22,7 @@ from common.db import transaction
 from common.errors import Conflict, ControlPlaneError
 from common.states import ACTIONS, Action, ImageStatus, TaskState
 from compute_agent.rpc.client import ComputeClient
+from conductor.images import ImageRecords
 from conductor.tasks import Tasks
 
 LOG = logging.getLogger(__name__)
@@ -45,14 +48,20 @@ POWER_CALLS: dict[Action, tuple[str, AgentCall]] = {
                      lambda c, x, h, u, g: c.suspend_instance(x, h, u)),
     Action.RESUME: ("compute_resume_instance",
                     lambda c, x, h, u, g: c.resume_instance(x, h, u)),
+    # Deferred delete: the guest is only powered off, and on again by a restore.
+    Action.SOFT_DELETE: ("compute_soft_delete_instance",
+                         lambda c, x, h, u, g: c.stop_instance(x, h, u, timeout=g)),
+    Action.RESTORE: ("compute_restore_instance",
+                     lambda c, x, h, u, g: c.start_instance(x, h, u)),
 }
 
 
 class ActionFlow:
-    def __init__(self, tasks: Tasks, compute: ComputeClient,
+    def __init__(self, tasks: Tasks, compute: ComputeClient, images: ImageRecords,
                  shutdown_timeout: float = 60.0) -> None:
         self._tasks = tasks
         self._compute = compute
+        self._images = images
         self._shutdown_timeout = shutdown_timeout
 
     def power(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: Action) -> None:
@@ -87,26 +96,43 @@ class ActionFlow:
         return self._compute.get_console_output(ctx, host, instance_uuid, length)
 
     def snapshot(self, ctx: RequestContext, instance_uuid: uuid.UUID,
-                 image_id: uuid.UUID) -> None:
-        """Have the host snapshot the root disk into ``image_id`` (queued→saving→active)."""
-        task = TaskState.IMAGE_SNAPSHOT
+                 image_id: uuid.UUID, task: TaskState = TaskState.IMAGE_SNAPSHOT,
+                 event: str = "compute_snapshot_instance",
+                 then: Callable[[], None] | None = None) -> None:
+        """Have the host snapshot the root disk into ``image_id`` (queued→saving→active).
+
+        ``then`` runs once the image is uploaded, before the task ends.
+        """
         inst = self._tasks.load(instance_uuid, task)
         if inst is None or inst.host is None:
-            self._drop_image(image_id)
+            drop_image(self._tasks.sessions, image_id)
             return
         host = inst.host
         try:
-            with self._tasks.event(ctx, instance_uuid, "compute_snapshot_instance", host):
+            with self._tasks.event(ctx, instance_uuid, event, host):
                 self._compute.snapshot_to_image(ctx, host, instance_uuid, image_id)
         except ControlPlaneError as exc:
-            self._drop_image(image_id)
+            drop_image(self._tasks.sessions, image_id)
             self._tasks.fail(instance_uuid, task,
                              f"snapshot failed on {host}: {exc.message}")
             return
+        if then is not None:
+            then()
         self._tasks.end(instance_uuid, task)
 
-    def _drop_image(self, image_id: uuid.UUID) -> None:
-        """A snapshot that did not finish leaves no image behind (as upstream)."""
-        with transaction(self._tasks.sessions) as session:
-            session.execute(sa.delete(Image).where(Image.id == image_id,
-                                                   Image.status != ImageStatus.ACTIVE))
+    def backup(self, ctx: RequestContext, instance_uuid: uuid.UUID, image_id: uuid.UUID,
+               backup_type: str, rotation: int) -> None:
+        """A snapshot as a backup, then keep only the newest ``rotation`` backups of the
+        server and ``backup_type`` (0: none, not even this one), as upstream; the task
+        ends after the rotation, so a client that sees the server idle sees it done."""
+        self.snapshot(ctx, instance_uuid, image_id, TaskState.IMAGE_BACKUP,
+                      "compute_backup_instance",
+                      then=lambda: self._images.rotate_backups(instance_uuid, backup_type,
+                                                               rotation))
+
+
+def drop_image(sessions: sessionmaker[Session], image_id: uuid.UUID) -> None:
+    """A snapshot that did not finish leaves no image behind (as upstream)."""
+    with transaction(sessions) as session:
+        session.execute(sa.delete(Image).where(Image.id == image_id,
+                                               Image.status != ImageStatus.ACTIVE))

@@ -19,7 +19,8 @@ class ConductorClient(RpcClient):
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
     changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
     1.5: evacuate_server; actions on the server's own host (rebuild, rescue, unrescue,
-    crash dump, password) and its diagnostics."""
+    crash dump, password) and its diagnostics; createBackup, shelve, shelveOffload,
+    unshelve; ``power_action`` also takes softDelete and restore."""
 
     topic = TOPIC
     version = "1.5"
@@ -127,11 +128,31 @@ class ConductorClient(RpcClient):
                         ) -> dict[str, Any]:
         """The guest's diagnostics (standard format). Raises NotFound, Conflict."""
         return dict(self._call(ctx, "get_diagnostics", instance_uuid=str(instance_uuid)))
+    # -- 1.5: image-keeping server actions, cast by the API after its commit ---------
+
+    def backup_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        image_id: uuid.UUID, backup_type: str, rotation: int) -> None:
+        self._cast(ctx, "backup_instance", instance_uuid=str(instance_uuid),
+                   image_id=str(image_id), backup_type=backup_type, rotation=rotation)
+
+    def shelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        image_id: uuid.UUID) -> None:
+        self._cast(ctx, "shelve_instance", instance_uuid=str(instance_uuid),
+                   image_id=str(image_id))
+
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "shelve_offload_instance", instance_uuid=str(instance_uuid))
+
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          host: str | None = None) -> None:
+        """``host``: the destination an admin named (2.91), else the scheduler's pick."""
+        self._cast(ctx, "unshelve_instance", instance_uuid=str(instance_uuid), host=host)
 
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 
     def power_action(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: str) -> None:
-        """``action``: a ``common.states.Action`` value of a power action."""
+        """``action``: a ``common.states.Action`` value of a power action (1.5: also
+        softDelete and restore)."""
         self._cast(ctx, "power_action", instance_uuid=str(instance_uuid), action=action)
 
     def snapshot_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,

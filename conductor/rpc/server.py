@@ -11,14 +11,15 @@ from common.context import RequestContext
 from common.errors import BadRequest
 from common.messages import GuestAddress, GuestState, NodeReport, dump
 from common.rpc import endpoint
-from common.states import POWER_RESULTS, Action
-from conductor.flows.actions import ActionFlow
+from common.states import Action
+from conductor.flows.actions import POWER_CALLS, ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.host_actions import HostActionFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
+from conductor.flows.shelve import ShelveFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 
@@ -29,7 +30,7 @@ class ConductorEndpoint:
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
                  providers: HostProviders, evacuations: EvacuateFlow,
-                 on_host: HostActionFlow) -> None:
+                 on_host: HostActionFlow, shelves: ShelveFlow) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -39,6 +40,7 @@ class ConductorEndpoint:
         self._providers = providers
         self._evacuations = evacuations
         self._on_host = on_host
+        self._shelves = shelves
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -144,12 +146,31 @@ class ConductorEndpoint:
     def get_diagnostics(self, ctx: RequestContext, instance_uuid: str) -> dict[str, Any]:
         return self._on_host.diagnostics(ctx, uuid.UUID(instance_uuid))
 
+    @endpoint
+    def backup_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str,
+                        backup_type: str, rotation: int) -> None:
+        self._actions.backup(ctx, uuid.UUID(instance_uuid), uuid.UUID(image_id), backup_type,
+                             rotation)
+
+    @endpoint
+    def shelve_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> None:
+        self._shelves.shelve(ctx, uuid.UUID(instance_uuid), uuid.UUID(image_id))
+
+    @endpoint
+    def shelve_offload_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._shelves.offload(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def unshelve_instance(self, ctx: RequestContext, instance_uuid: str,
+                          host: str | None = None) -> None:
+        self._shelves.unshelve(ctx, uuid.UUID(instance_uuid), host)
+
     # -- 1.1 -------------------------------------------------------------------------
 
     @endpoint
     def power_action(self, ctx: RequestContext, instance_uuid: str, action: str) -> None:
         wanted = Action(action)
-        if wanted not in POWER_RESULTS:
+        if wanted not in POWER_CALLS:
             raise BadRequest(f"{action} is not a power action")
         self._actions.power(ctx, uuid.UUID(instance_uuid), wanted)
 

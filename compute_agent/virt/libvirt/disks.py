@@ -45,6 +45,12 @@ def resize(path: Path, size_gb: int) -> None:
         qemu_img("resize", "-q", "-f", "qcow2", str(path), f"{size_gb}G")
 
 
+def rebase(path: Path, base: Path, base_fmt: str) -> None:
+    """Put ``path`` on ``base`` as its backing file, keeping what the disk reads (what
+    differs from ``base`` is written into ``path``)."""
+    qemu_img("rebase", "-q", "-f", "qcow2", "-b", str(base), "-F", base_fmt, str(path))
+
+
 def flatten(source: Path, dest: Path) -> None:
     """A standalone qcow2 copy of ``source`` and its backing chain."""
     qemu_img("convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2", str(source), str(dest))

@@ -10,10 +10,11 @@ import tarfile
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import libvirt
 
-from common.errors import ControlPlaneError, DriverError
+from common.errors import ControlPlaneError, DriverError, NotFound
 from common.messages import InstancePayload, NodeReport
 from common.settings import Settings
 from compute_agent.images import ImageTransfer, image_api_auth, image_api_url
@@ -206,9 +207,9 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
         """Files of ``instance`` in its directory, and the guest that uses them."""
         if not instance.image_ref:
             raise DriverError("booting from volume is not supported by the libvirt driver")
-        meta = self.images.metadata(instance.image_ref)
+        image_id, meta = self._image_of(instance)
         props = {k: str(v) for k, v in meta.items() if isinstance(v, str)}
-        base = self.images.fetch(instance.image_ref)
+        base = self.images.fetch(image_id)
         base_fmt = disks.image_format(meta.get("disk_format"))
         inst_dir = self.instance_dir(instance.uuid)
         inst_dir.mkdir(parents=True, exist_ok=True)
@@ -221,6 +222,9 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
             return guest_xml.spec_for(instance, self.hostname, props, "lxc", inst_dir, [],
                                       network=cfg.network, bridge=cfg.bridge,
                                       lxc_rootfs=rootfs)
+        if image_id != instance.root_image and instance.root_image and not (
+                inst_dir / "disk").exists():
+            self._root_from_snapshot(instance.root_image, base, base_fmt, inst_dir / "disk")
         return guest_xml.spec_for(instance, self.hostname, props, self.domain_type, inst_dir,
                                   self._layout_disks(instance, props, base, base_fmt, inst_dir),
                                   kernel=kernel, initrd=initrd, network=cfg.network,
@@ -250,6 +254,28 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
         configdrive.build(instance, drive)
         out.append(guest_xml.Disk(drive, "raw", guest_xml.cdrom_bus(props), device="cdrom"))
         return out
+
+    def _image_of(self, instance: InstancePayload) -> tuple[str, dict[str, Any]]:
+        """The image the guest's disks are laid out on, and its record: the server's
+        image; for an unshelve whose image is gone, its snapshot (kept as a whole)."""
+        assert instance.image_ref is not None
+        try:
+            return instance.image_ref, self.images.metadata(instance.image_ref)
+        except NotFound:
+            if not instance.root_image:
+                raise
+            LOG.info("image %s of %s is gone: its disk stays on its snapshot %s",
+                     instance.image_ref, instance.uuid, instance.root_image)
+            return instance.root_image, self.images.metadata(instance.root_image)
+
+    def _root_from_snapshot(self, image_id: str, base: Path, base_fmt: str, root: Path) -> None:
+        """The root disk of an unshelved server: an overlay of its snapshot, rebased onto
+        the server's own image, so the disk is laid out as a spawned one (the backing file
+        a live migration's destination prepares) whatever becomes of the snapshot."""
+        snapshot = self.images.fetch(image_id)
+        disks.create_overlay(snapshot, "qcow2", root, 0)
+        disks.rebase(root, base, base_fmt)
+        snapshot.unlink(missing_ok=True)  # served; nothing else is laid out on it
 
     def _lxc_rootfs(self, base: Path, inst_dir: Path) -> Path:
         """LXC images are tarballs (any compression) of a root filesystem, unpacked here."""
