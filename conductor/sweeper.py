@@ -50,6 +50,8 @@ class Sweeper:
             LOG.warning("instance %s: task %s expired", instance_uuid, task)
             if task != TaskState.DELETING:
                 self._fail_events(instance_uuid, task)
+            if task is TaskState.REBUILDING and self._moves is not None:
+                self._moves.evacuation_expired(instance_uuid)
             if moved.after.releases:
                 self._deletes.release(instance_uuid)
 

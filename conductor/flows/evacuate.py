@@ -61,10 +61,13 @@ class EvacuateFlow(MoveFlow):
         if not self._tasks.step(instance_uuid, TaskState.REBUILDING, outcome, power=power,
                                 values={"host": dest, "node": selection.nodename},
                                 migration=(mig.uuid, MigrationStatus.DONE)):
-            # Deleted meanwhile: the delete released the server's share; drop the guest.
-            self._best_effort("removing the guest of a deleted server",
+            # Deleted meanwhile (the delete releases what the server and its migration
+            # held) or overdue (the sweeper gave the source's share back): the guest built
+            # here belongs to nobody; the destination's sync removes what this leaves.
+            self._best_effort("removing the guest of a lost evacuation",
                               self._compute.destroy_migrated, ctx, dest, instance_uuid)
             self._set_status(mig.uuid, MigrationStatus.ERROR)
+            return
         # The dead host's share of the server, held by the migration record.
         self._placement.delete_allocations(mig.uuid)
         LOG.info("instance %s evacuated from %s to %s", instance_uuid, mig.source_compute,

@@ -267,6 +267,23 @@ class MoveRecovery(MoveFlow):
             self._set_status(mig.uuid, MigrationStatus.ERROR)
         return won
 
+    def evacuation_expired(self, instance_uuid: uuid.UUID) -> None:
+        """An evacuation whose task the sweeper ended: the server is still recorded on its
+        (dead) source, so the source's share goes back to it, replacing the destination
+        claim, and the migration failed."""
+        with transaction(self._tasks.reads) as session:
+            mig = queries.current_migration(session, instance_uuid)
+            if mig is None or mig.migration_type != MigrationKind.EVACUATION:
+                return
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return
+            session.expunge(mig)
+            session.expunge(inst)
+        self._best_effort("returning allocations", self._back_to_instance, inst, mig)
+        self._set_status(mig.uuid, MigrationStatus.ERROR)
+
     def release_abandoned(self) -> None:
         """Moves of deleted servers: drop what their migration records still hold."""
         with transaction(self._tasks.reads) as session:

@@ -85,3 +85,34 @@ def wait_migration(client: CloudClient, server_id: str, status: str) -> dict[str
         assert time.monotonic() < deadline, migration
         time.sleep(0.1)
     return migration
+
+
+def test_an_overdue_evacuation_gives_the_destination_back(slow_cloud: CloudClient) -> None:
+    client = slow_cloud
+    v = {"OpenStack-API-Version": "compute 2.95"}
+    small = client.create_flavor("small", ram=64)
+    image = client.create_image()
+    # Stopping the rebuilt guest (2.95 leaves it stopped) takes 3 s: past the deadline.
+    server_id = client.boot(small, image, metadata={"fake:power_seconds": "3"})
+    source = settled(client, server_id, "ACTIVE")["OS-EXT-SRV-ATTR:host"]
+    services = client.compute("GET", "/os-services", params={"host": source}, headers=v)
+    [svc] = [s for s in services.json()["services"] if s["binary"] == "nova-compute"]
+    assert client.compute("PUT", f"/os-services/{svc['id']}", json={"forced_down": True},
+                          headers=v).status_code == 200
+    resp = client.compute("POST", f"/servers/{server_id}/action", json={"evacuate": {}},
+                          headers=v)
+    assert resp.status_code == 200, resp.text
+    server = settled(client, server_id, "ACTIVE", timeout=10)
+    assert server["OS-EXT-SRV-ATTR:host"] == source
+    assert [(e["event"], e["result"]) for e in events(client, server_id, "evacuate")] == [
+        ("conductor_rebuild_server", "Success"), ("compute_rebuild_instance", "Error")]
+    migration = wait_migration(client, server_id, "error")
+    assert migration["migration_type"] == "evacuation"
+    # The late end of the rebuild on the destination changes nothing: only the source
+    # holds the server, nothing is left for the migration.
+    time.sleep(4)
+    server = client.server(server_id)
+    assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", source)
+    assert allocations(client, server_id) == {
+        provider_of(client, source): {"VCPU": 1, "MEMORY_MB": 64, "DISK_GB": 1}}
+    assert allocations(client, migration["uuid"]) == {}
