@@ -37,6 +37,7 @@ from compute_api.api import (
     quotas,
     removed,
     server_actions,
+    server_extras,
     server_groups,
     server_items,
     servers,
@@ -156,7 +157,8 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     errors.install(app)
-    for module in (versions, flavors, servers, server_items, server_actions, migrations,
+    for module in (versions, flavors, servers, server_items, server_extras, server_actions,
+                   migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
                    extensions, removed):

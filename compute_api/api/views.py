@@ -171,7 +171,7 @@ def _versioned_fields(out: dict[str, Any], inst: Instance, version: Version,
     if version.at_least("2.63"):
         out["trusted_image_certificates"] = None
     if version.at_least("2.73"):
-        out["locked_reason"] = None
+        out["locked_reason"] = inst.locked_reason
     if version.at_least("2.90"):
         # From 2.90 every user sees the hostname (it can be set at create and update).
         out["OS-EXT-SRV-ATTR:hostname"] = hostname
