@@ -72,10 +72,11 @@ def flavor_detail(flavor: Flavor, base: str, version: Version) -> dict[str, Any]
         "ram": flavor.memory_mb, "disk": flavor.root_gb, "vcpus": flavor.vcpus,
         "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
         "swap": flavor.swap if version.at_least("2.75") else (flavor.swap or ""),
-        "rxtx_factor": flavor.rxtx_factor,
         "os-flavor-access:is_public": flavor.is_public,
-        "OS-FLV-DISABLED:disabled": flavor.disabled,
     })
+    if not version.at_least("2.102"):
+        out.update({"rxtx_factor": flavor.rxtx_factor,
+                    "OS-FLV-DISABLED:disabled": flavor.disabled})
     if version.at_least("2.61"):
         out["extra_specs"] = dict(flavor.extra_specs or {})
     return out
