@@ -1,29 +1,35 @@
-"""Microversions 2.101 to 2.103: the flavor name filter, flavors without rxtx_factor and
-OS-FLV-DISABLED:disabled, and unknown query parameters refused everywhere (2.102)."""
+"""Microversions 2.101 to 2.104: the flavor name filter, flavors without rxtx_factor and
+OS-FLV-DISABLED:disabled, unknown query parameters refused everywhere (2.102), and
+pinning or unpinning a server's availability zone (2.104)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
+from tests.functional.compute.conftest import client_for
+from tests.functional.compute.helpers import ensure_flavor, public_image
 
 
 def _v(version: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"compute {version}"}
 
 
-def test_the_maximum_is_2_103(admin: CloudClient) -> None:
+def test_the_maximum_is_2_104(admin: CloudClient) -> None:
     root = admin.compute("GET", "/", headers=_v("2.1")).json()["version"]
-    assert root["version"] == "2.103"
-    assert admin.compute("GET", "/flavors", headers=_v("2.103")).status_code == 200
-    resp = admin.compute("GET", "/flavors", headers=_v("2.104"))
+    assert root["version"] == "2.104"
+    assert admin.compute("GET", "/flavors", headers=_v("2.104")).status_code == 200
+    resp = admin.compute("GET", "/flavors", headers=_v("2.105"))
     assert resp.status_code == 406
 
 
 @pytest.fixture(scope="module")
-def flavors(admin: CloudClient) -> list[str]:
+def flavors(admin: CloudClient) -> Iterator[list[str]]:
     tag = uuid.uuid4().hex[:6]
     names = [f"fn-{tag}-small", f"fn-{tag}-large", f"other-{tag}"]
     made = []
@@ -114,3 +120,51 @@ def test_a_server_and_its_items_refuse_unknown_parameters_from_2_102(
     actions = admin.compute("GET", f"/servers/{missing}/os-instance-actions?limit=1",
                             headers=_v("2.102"))
     assert actions.status_code == 404
+
+
+@pytest.fixture(scope="module")
+def pia(shared_cloud: EmbeddedCloud) -> Iterator[CloudClient]:
+    c = client_for(shared_cloud, "pia:proj-pinned-zone", "2.104")
+    yield c
+    c.close()
+
+
+def _put(client: CloudClient, server_id: str, version: str = "2.104",
+         **fields: Any) -> Any:
+    return client.compute("PUT", f"/servers/{server_id}", headers=_v(version),
+                          json={"server": fields})
+
+
+def test_a_server_is_unpinned_and_pinned_again_to_its_zone_at_2_104(
+        admin: CloudClient, pia: CloudClient) -> None:
+    flavor = ensure_flavor(admin, "pin.tiny", ram=64)
+    image = public_image(admin, "pin-image")
+    server = pia.boot(flavor, image, availability_zone="nova")
+    try:
+        pia.wait_status(server, {"ACTIVE"})
+        assert pia.server(server)["pinned_availability_zone"] == "nova"
+        assert _put(pia, server, pinned_availability_zone="nova").status_code == 200
+        moved = _put(pia, server, pinned_availability_zone="elsewhere")
+        assert moved.status_code == 409 and "Unpin first" in moved.text
+        unpinned = _put(pia, server, pinned_availability_zone=None)
+        assert unpinned.status_code == 200, unpinned.text
+        body = unpinned.json()["server"]
+        assert body["pinned_availability_zone"] is None
+        assert body["OS-EXT-AZ:availability_zone"] == "nova"
+        assert pia.server(server)["pinned_availability_zone"] is None
+        other = _put(pia, server, pinned_availability_zone="elsewhere")
+        assert other.status_code == 409 and "current availability zone 'nova'" in other.text
+        assert pia.server(server)["pinned_availability_zone"] is None
+        again = _put(pia, server, pinned_availability_zone="nova", name="renamed")
+        assert again.status_code == 200
+        assert (again.json()["server"]["pinned_availability_zone"],
+                again.json()["server"]["name"]) == ("nova", "renamed")
+        for bad in ("", " nova", 5, "x" * 256):
+            assert _put(pia, server, pinned_availability_zone=bad).status_code == 400, bad
+        early = _put(pia, server, "2.103", pinned_availability_zone=None)
+        assert early.status_code == 400
+        assert pia.server(server)["pinned_availability_zone"] == "nova"
+    finally:
+        pia.compute("DELETE", f"/servers/{server}")
+        pia.wait_gone(server)
+    assert _put(pia, str(uuid.uuid4()), pinned_availability_zone=None).status_code == 404
