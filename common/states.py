@@ -238,6 +238,9 @@ class MigrationStatus(StrEnum):
     REVERTED = "reverted"
     COMPLETED = "completed"
     ERROR = "error"
+    # A live migration asked to stop: while the source aborts it, and afterwards.
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
 
 
 # Statuses during which the move holds resources on both hosts.
@@ -245,7 +248,7 @@ MIGRATION_IN_PROGRESS = (
     MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING,
     MigrationStatus.POST_MIGRATING, MigrationStatus.FINISHED, MigrationStatus.CONFIRMING,
     MigrationStatus.REVERTING, MigrationStatus.QUEUED, MigrationStatus.PREPARING,
-    MigrationStatus.RUNNING,
+    MigrationStatus.RUNNING, MigrationStatus.CANCELLING,
 )
 # A live migration the API may show or abort.
 LIVE_IN_PROGRESS = (MigrationStatus.QUEUED, MigrationStatus.PREPARING,

@@ -277,6 +277,12 @@ OTHERS = [
     _rule("os_compute_api:servers:migrations:show", ADMIN,
           "Show a server's live migration in progress",
           ("GET", f"{SID}/migrations/{{migration_id}}")),
+    _rule("os_compute_api:servers:migrations:force_complete", ADMIN,
+          "Force a server's live migration in progress to complete (2.22)",
+          ("POST", f"{SID}/migrations/{{migration_id}}/action")),
+    _rule("os_compute_api:servers:migrations:delete", ADMIN,
+          "Abort a server's live migration in progress (2.24)",
+          ("DELETE", f"{SID}/migrations/{{migration_id}}")),
 ]
 
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)

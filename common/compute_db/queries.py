@@ -356,6 +356,17 @@ def set_migration_status(session: Session, migration_uuid: uuid.UUID,
                     .values(status=status, updated_at=utcnow(), **values))
 
 
+def advance_migration(session: Session, migration_uuid: uuid.UUID,
+                      seen: Sequence[MigrationStatus], status: MigrationStatus,
+                      **values: Any) -> bool:
+    """Set the status only if it is one of ``seen`` (compare and swap); False if not."""
+    result = session.execute(
+        sa.update(Migration).where(Migration.uuid == migration_uuid,
+                                   Migration.status.in_(seen))
+        .values(status=status, updated_at=utcnow(), **values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def migrations_of_deleted(session: Session, limit: int = 100) -> Sequence[Migration]:
     """Migrations still in progress whose server is deleted."""
     return session.scalars(

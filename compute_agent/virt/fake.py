@@ -12,12 +12,17 @@ from common.messages import FlavorPayload, GuestAddress, InstancePayload, NodeRe
 from common.settings import ComputeSettings
 from common.states import PowerState
 from compute_agent.virt.driver import PowerEventHandler
+from compute_agent.virt.steering import ABORT, FORCE, Steering
 
 FAIL_SPAWN_KEY = "fake:fail_spawn"
 # Metadata naming hosts ("host1,host2" or "*") where a live migration into them fails.
 FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
 # Metadata: seconds every power operation on the guest takes (to watch transient states).
 POWER_SECONDS_KEY = "fake:power_seconds"
+# Live migrations from the named hosts ("*": any) wait, running, until they are aborted
+# or forced to complete (or their completion timeout passes).
+HOLD_LIVE_MIGRATION_KEY = "fake:hold_live_migration"
+HOLD_SECONDS = 60.0
 
 
 def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
@@ -42,6 +47,9 @@ class FakeDriver:
         self.incoming: set[uuid.UUID] = set()
         self._power_seconds: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
+        # Guests whose live migrations from here are held until steered.
+        self._held: set[uuid.UUID] = set()
+        self._steering = Steering()
         self._handler: PowerEventHandler | None = None
         # A stable node uuid per simulated host, so restarts reuse the same provider.
         self.node_uuid = uuid.uuid5(uuid.NAMESPACE_DNS, f"kilonova-fake-node.{hostname}")
@@ -74,6 +82,8 @@ class FakeDriver:
                                              *BOOT_LOG]
             if POWER_SECONDS_KEY in instance.metadata:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
+            if _names(instance, HOLD_LIVE_MIGRATION_KEY, self.hostname):
+                self._held.add(instance.uuid)
         return PowerState.RUNNING
 
     def destroy(self, instance_uuid: uuid.UUID) -> None:
@@ -157,8 +167,33 @@ class FakeDriver:
         with self._lock:
             if instance_uuid not in self._guests:
                 raise NotFound(f"guest {instance_uuid} not found")
-            del self._guests[instance_uuid]
+            held = instance_uuid in self._held
+        if held:
+            self._hold(instance_uuid, timeout or HOLD_SECONDS)
+        with self._lock:
+            self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
+            self._held.discard(instance_uuid)
+
+    def _hold(self, instance_uuid: uuid.UUID, timeout: float) -> None:
+        """Keep the migration running until it is aborted or forced to complete."""
+        self._steering.start(instance_uuid)
+        try:
+            how = self._steering.wait(instance_uuid, timeout)
+        finally:
+            self._steering.stop(instance_uuid)
+        if how is None:
+            raise DriverError(f"live migration of {instance_uuid} did not complete within "
+                              f"{timeout}s and was aborted; the guest stays here")
+        if how == ABORT:
+            raise DriverError(f"live migration of {instance_uuid} was aborted; the guest "
+                              "stays here")
+
+    def abort_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, ABORT)
+
+    def force_complete_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, FORCE)
 
     def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
         return self._arrive(instance.uuid, instance.power_state or PowerState.RUNNING)

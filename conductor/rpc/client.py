@@ -16,10 +16,11 @@ class ConductorClient(RpcClient):
     migrations), cast by the compute API. 1.2: agents report guests'
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
-    changes that placement must reflect (disabled hosts, aggregates, deleted hosts)."""
+    changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
+    1.5: aborting and force-completing a live migration in progress."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -125,4 +126,14 @@ class ConductorClient(RpcClient):
     def live_migrate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                             migration_uuid: uuid.UUID) -> None:
         self._cast(ctx, "live_migrate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                             migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "abort_live_migration", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                                      migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "force_complete_live_migration", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid))

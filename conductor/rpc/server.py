@@ -22,7 +22,7 @@ from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.4")
+    target = om.Target(version="1.5")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
@@ -142,3 +142,15 @@ class ConductorEndpoint:
     def live_migrate_server(self, ctx: RequestContext, instance_uuid: str,
                             migration_uuid: str) -> None:
         self._live.live_migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    # -- 1.5 -----------------------------------------------------------------------
+
+    @endpoint
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: str,
+                             migration_uuid: str) -> None:
+        self._live.abort(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    @endpoint
+    def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: str,
+                                      migration_uuid: str) -> None:
+        self._live.force_complete(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
