@@ -23,6 +23,9 @@ POWER_SECONDS_KEY = "fake:power_seconds"
 # or forced to complete (or their completion timeout passes).
 HOLD_LIVE_MIGRATION_KEY = "fake:hold_live_migration"
 HOLD_SECONDS = 60.0
+# Seconds a destination takes to prepare for a live migration (the migration stays
+# "preparing" meanwhile).
+PREPARE_SECONDS_KEY = "fake:prepare_seconds"
 
 
 def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
@@ -154,6 +157,8 @@ class FakeDriver:
     def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
         if _names(instance, FAIL_LIVE_MIGRATION_KEY, self.hostname):
             raise DriverError(f"simulated live migration failure into {self.hostname}")
+        if PREPARE_SECONDS_KEY in instance.metadata:
+            time.sleep(float(instance.metadata[PREPARE_SECONDS_KEY]))
         with self._lock:
             self.incoming.add(instance.uuid)
         return {}

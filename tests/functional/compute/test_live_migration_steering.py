@@ -174,3 +174,36 @@ def test_steering_a_held_migration_by_version_and_id(root: CloudClient,
     assert migration_of(root, server_id)["status"] == "cancelled"
     # Once it has ended there is nothing to abort or complete.
     assert root.compute("DELETE", f"{base}/{mig['id']}").status_code == 409
+
+
+def preparing_migration(root: CloudClient, server_id: str) -> int:
+    deadline = time.monotonic() + 30
+    while True:
+        rows = root.compute("GET", f"/servers/{server_id}/migrations").json()["migrations"]
+        if rows and rows[0]["status"] == "preparing":
+            return int(rows[0]["id"])
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.02)
+
+
+def test_a_preparing_migration_is_aborted_only_from_2_65(root: CloudClient,
+                                                         lena: CloudClient,
+                                                         boot: Any) -> None:
+    server_id = boot(metadata={"fake:prepare_seconds": "3", **HELD})
+    source = host_of(root, server_id)
+    body = {"os-migrateLive": {"host": None, "block_migration": "auto"}}
+    assert act(root, server_id, body).status_code == 202
+    mig = preparing_migration(root, server_id)
+    path = f"/servers/{server_id}/migrations/{mig}"
+    early = root.compute("DELETE", path, headers={"OpenStack-API-Version": "compute 2.64"})
+    assert early.status_code == 400 and "preparing" in early.text
+    assert root.compute("DELETE", path).status_code == 202  # 2.65
+    server = settled(lena, server_id, "ACTIVE")
+    assert host_of(root, server_id) == source and "fault" not in server
+    record = migration_of(root, server_id)
+    assert record["status"] == "cancelled"
+    assert allocations(root, server_id) == {provider_of(root, source): SMALL}
+    assert allocations(root, record["uuid"]) == {}
+    # The guest never left: the source's console is the one it booted with.
+    console = act(lena, server_id, {"os-getConsoleOutput": {}}).json()["output"]
+    assert console.startswith(f"fake guest {server_id} booted")
