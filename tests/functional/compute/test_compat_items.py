@@ -40,6 +40,13 @@ def test_one_extension_is_shown_by_alias_and_an_unknown_one_is_404(admin: CloudC
     ext = shown.json()["extension"]
     assert (ext["alias"], ext["name"]) == ("os-hosts", "Hosts")
     assert set(ext) == {"alias", "name", "description", "namespace", "updated", "links"}
+    # Tempest shows os-consoles; the list is upstream's, aliases and names.
+    consoles = admin.compute("GET", "/extensions/os-consoles").json()["extension"]
+    assert consoles["name"] == "Consoles"
+    listed = admin.compute("GET", "/extensions").json()["extensions"]
+    assert len(listed) == 99 and {"NMN", "os-server-password", "os-volumes"} <= {
+        e["alias"] for e in listed}
+    assert not {"servers", "flavors", "os-server-tags"} & {e["alias"] for e in listed}
     missing = admin.compute("GET", "/extensions/os-no-such-thing")
     assert missing.status_code == 404 and "itemNotFound" in missing.json()
 
