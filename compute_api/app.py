@@ -33,7 +33,6 @@ from compute_api.api import (
     images_proxy,
     keypairs,
     migrations,
-    networks,
     query_params,
     quota_classes,
     quotas,
@@ -160,7 +159,7 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None, dependencies=[Depends(query_params.refuse_unknown)])
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_extras, server_actions,
-                   migrations, networks,
+                   migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
                    extensions, removed):

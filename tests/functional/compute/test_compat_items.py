@@ -228,17 +228,3 @@ def test_a_reader_sees_the_password_but_cannot_clear_it(shared_cloud: EmbeddedCl
                               ).status_code == 403
     finally:
         reader.close()
-
-
-def test_nova_network_s_network_list_is_empty_until_2_36(dora: CloudClient) -> None:
-    old = {"OpenStack-API-Version": "compute 2.35"}
-    listed = dora.compute("GET", "/os-networks", headers=old)
-    assert listed.status_code == 200 and listed.json() == {"networks": []}
-    missing = dora.compute("GET", f"/os-networks/{uuid.uuid4()}", headers=old)
-    assert missing.status_code == 404 and "Network not found" in missing.text
-    new = {"OpenStack-API-Version": "compute 2.36"}
-    assert dora.compute("GET", "/os-networks", headers=new).status_code == 404
-    # Creating or deleting networks stays gone (410).
-    assert dora.compute("POST", "/os-networks", json={}, headers=old).status_code == 410
-    assert dora.compute("DELETE", f"/os-networks/{uuid.uuid4()}", headers=old
-                        ).status_code == 410
