@@ -36,6 +36,8 @@ from compute_api.app import (
 from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.evacuate import EvacuateFlow
+from conductor.flows.host_actions import HostActionFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import MoveRecovery, ResizeFlow
 from conductor.host_providers import HostProviders
@@ -98,7 +100,8 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
                                  ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
                                  ResizeFlow(*moves),
-                                 LiveMigrateFlow(*moves), HostProviders(sessions, placement))
+                                 LiveMigrateFlow(*moves), HostProviders(sessions, placement),
+                                 EvacuateFlow(*moves), HostActionFlow(tasks, compute))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

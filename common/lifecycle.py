@@ -50,6 +50,8 @@ class Event(StrEnum):
     POWER_SYNCED = "power_synced"          # the agent's reconciler reports a power state
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
+    EVACUATED_STOPPED = "evacuated_stopped"  # evacuate (2.95+): rebuilt elsewhere, stopped
+    REBUILD_FAILED = "rebuild_failed"      # rebuild/evacuate failed: the server is ERROR
 
 
 Trigger = Action | Event
@@ -92,6 +94,7 @@ _DONE_VM: Mapping[Action, Mapping[VmState, VmState]] = {
     Action.UNRESCUE: {VmState.RESCUED: VmState.ACTIVE},
     Action.SOFT_DELETE: {vm: VmState.SOFT_DELETED for vm in ACTIONS[Action.SOFT_DELETE].from_vm},
     Action.RESTORE: {VmState.SOFT_DELETED: VmState.ACTIVE},
+    Action.CHANGE_PASSWORD: {VmState.ACTIVE: VmState.ACTIVE},
 }
 _DONE_POWER: Mapping[Action, PowerState] = {
     Action.SHELVE_OFFLOAD: PowerState.NOSTATE, Action.SOFT_DELETE: PowerState.SHUTDOWN,
@@ -148,6 +151,17 @@ def _action_outcomes() -> Iterator[Entry]:
             yield (Event.FAILED, vm, task), Target(vm, None)
             fault = MOVE_EXPIRED if task in MOVE_TASKS else TASK_EXPIRED
             yield (Event.EXPIRED, vm, task), Target(vm, None, fault=fault)
+    for vm in ACTIONS[Action.REBUILD].from_vm:
+        # As upstream: a rebuild that failed on the host leaves the server in error.
+        yield (Event.REBUILD_FAILED, vm, TaskState.REBUILDING), Target(VmState.ERROR, None)
+
+
+def _rebuilds() -> Iterator[Entry]:
+    """Evacuate's own outcome besides DONE (rebuilt elsewhere, running) and
+    REBUILD_FAILED: rebuilt elsewhere and left stopped (2.95)."""
+    for vm in ACTIONS[Action.EVACUATE].from_vm:
+        yield (Event.EVACUATED_STOPPED, vm, TaskState.REBUILDING), Target(
+            VmState.STOPPED, None, PowerState.SHUTDOWN)
 
 
 def _moves() -> Iterator[Entry]:
@@ -185,7 +199,7 @@ def _table(*parts: Iterable[Entry]) -> dict[tuple[Trigger, VmState, TaskState | 
 
 
 TRANSITIONS: Mapping[tuple[Trigger, VmState, TaskState | None], Target] = _table(
-    _begins(), _build(), _delete(), _action_outcomes(), _moves())
+    _begins(), _build(), _delete(), _action_outcomes(), _rebuilds(), _moves())
 
 
 def target(trigger: Trigger, vm: VmState | str, task: TaskState | str | None

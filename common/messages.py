@@ -55,6 +55,8 @@ class RequestSpec(Payload):
     user_id: str
     flavor: FlavorPayload
     image_id: str | None = None
+    # The boot image's properties as the server keeps them (hw_*, img_*, trait:*).
+    image_properties: dict[str, str] = Field(default_factory=dict)
     availability_zone: str | None = None
     ignore_hosts: list[str] = Field(default_factory=list)
     scheduler_hints: dict[str, Any] = Field(default_factory=dict)
@@ -144,6 +146,64 @@ class GuestAddress(Payload):
     mac: str
     addr: str
     version: int = 4
+
+
+class CpuDiagnostics(Payload):
+    id: int
+    time: int | None = None  # nanoseconds of CPU time
+    utilisation: int | None = None
+
+
+class NicDiagnostics(Payload):
+    mac_address: str | None = None
+    rx_octets: int | None = None
+    rx_errors: int | None = None
+    rx_drop: int | None = None
+    rx_packets: int | None = None
+    rx_rate: int | None = None
+    tx_octets: int | None = None
+    tx_errors: int | None = None
+    tx_drop: int | None = None
+    tx_packets: int | None = None
+    tx_rate: int | None = None
+
+
+class DiskDiagnostics(Payload):
+    read_bytes: int | None = None
+    read_requests: int | None = None
+    write_bytes: int | None = None
+    write_requests: int | None = None
+    errors_count: int | None = None
+
+
+class MemoryDiagnostics(Payload):
+    maximum: int | None = None  # MiB
+    used: int | None = None  # MiB
+
+
+# A power state as the diagnostics' ``state`` names it (upstream's names).
+DIAGNOSTICS_STATES = {0: "pending", 1: "running", 3: "paused", 4: "shutdown", 6: "crashed",
+                      7: "suspended"}
+
+
+class GuestDiagnostics(Payload):
+    """A guest's diagnostics in the compute API's standard format (2.48)."""
+
+    state: str
+    driver: str
+    hypervisor: str | None = None
+    hypervisor_os: str | None = None
+    uptime: int | None = None  # seconds
+    config_drive: bool = False
+    memory_details: MemoryDiagnostics = Field(default_factory=MemoryDiagnostics)
+    cpu_details: list[CpuDiagnostics] = Field(default_factory=list)
+    nic_details: list[NicDiagnostics] = Field(default_factory=list)
+    disk_details: list[DiskDiagnostics] = Field(default_factory=list)
+
+    def view(self) -> dict[str, Any]:
+        """The API's body: the details and their counts."""
+        return {**dump(self), "num_cpus": len(self.cpu_details),
+                "num_nics": len(self.nic_details), "num_disks": len(self.disk_details)}
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

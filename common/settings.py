@@ -62,6 +62,10 @@ class ApiSettings(_Section):
         None, description="Base URL clients use to reach the compute API (links, catalog)"
     )
     max_limit: int = Field(1000, ge=1, description="Largest page a list request returns")
+    enable_instance_password: bool = Field(
+        True, description="Set and answer an adminPass on rebuild and rescue (upstream's "
+        "option of the same name)"
+    )
 
 
 class PlacementSettings(_Section):
@@ -224,6 +228,14 @@ class QuotaSettings(_Section):
     injected_file_path_bytes: int = Field(255, ge=-1, description="Bytes per file path")
 
 
+# Upstream's filter class names; the scheduler knows more (aggregate ones) to enable.
+DEFAULT_SCHEDULER_FILTERS = (
+    "ComputeFilter", "RetryFilter", "AvailabilityZoneFilter", "RequestedDestinationFilter",
+    "ImagePropertiesFilter", "ServerGroupAffinityFilter", "ServerGroupAntiAffinityFilter",
+    "SameHostFilter", "DifferentHostFilter",
+)
+
+
 class SchedulerSettings(_Section):
     max_attempts: int = Field(3, ge=1, description="Hosts tried per server before ERROR")
     candidate_limit: int = Field(
@@ -236,6 +248,24 @@ class SchedulerSettings(_Section):
     )
     soft_anti_affinity_weight_multiplier: float = Field(
         10.0, ge=0, description="Push of soft-anti-affinity group members apart"
+    )
+    disk_weight_multiplier: float = Field(1.0, description="Weight of free disk when spreading")
+    num_instances_weight_multiplier: float = Field(
+        0.0, description="Weight of the servers already on a host: positive packs, "
+        "negative spreads"
+    )
+    build_failure_weight_multiplier: float = Field(
+        1000000.0, ge=0, description="Push away from hosts where builds failed recently"
+    )
+    build_failure_window: float = Field(
+        3600.0, gt=0, description="Seconds a failed build on a host counts against it"
+    )
+    enabled_filters: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEDULER_FILTERS),
+        description="Host filters, in order (upstream's names)",
+    )
+    default_schedule_zone: str | None = Field(
+        None, description="Availability zone of servers created without one"
     )
 
 
@@ -462,4 +492,6 @@ def _toml_value(value: Any, key: str) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item, "") for item in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

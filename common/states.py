@@ -57,6 +57,7 @@ class TaskState(StrEnum):
     UNRESCUING = "unrescuing"
     SOFT_DELETING = "soft-deleting"
     RESTORING = "restoring"
+    UPDATING_PASSWORD = "updating_password"
 
 
 class PowerState(IntEnum):
@@ -94,6 +95,7 @@ class Action(StrEnum):
     UNRESCUE = "unrescue"
     SOFT_DELETE = "softDelete"
     RESTORE = "restore"
+    CHANGE_PASSWORD = "changePassword"
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,13 @@ ACTIONS: Mapping[Action, Rule] = {
     Action.SOFT_DELETE: Rule(ALL_LIVE - {VmState.SOFT_DELETED, VmState.BUILDING},
                              TaskState.SOFT_DELETING),
     Action.RESTORE: Rule(frozenset({VmState.SOFT_DELETED}), TaskState.RESTORING),
+    Action.CHANGE_PASSWORD: Rule(frozenset({VmState.ACTIVE}), TaskState.UPDATING_PASSWORD),
 }
+
+# trigger_crash_dump runs no task of its own (as upstream): the vm states it may be asked
+# in, with no task running.
+CRASH_DUMP_FROM = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.RESCUED,
+                             VmState.RESIZED, VmState.ERROR})
 
 # The vm_state a power action leaves the server in when it succeeds.
 POWER_RESULTS: Mapping[Action, VmState] = {
@@ -187,6 +195,7 @@ _TASK_STATUS: Mapping[tuple[VmState, TaskState], str] = {
     (VmState.ACTIVE, TaskState.REBOOTING): "REBOOT",
     (VmState.ACTIVE, TaskState.REBOOTING_HARD): "HARD_REBOOT",
     (VmState.ACTIVE, TaskState.REBUILDING): "REBUILD",
+    (VmState.ACTIVE, TaskState.UPDATING_PASSWORD): "PASSWORD",
     (VmState.ACTIVE, TaskState.MIGRATING): "MIGRATING",
     **{(VmState.ACTIVE, t): "RESIZE" for t in _RESIZE_TASKS},
     **{(VmState.STOPPED, t): "RESIZE" for t in _RESIZE_TASKS},
@@ -226,6 +235,7 @@ class MigrationStatus(StrEnum):
     """A migration record's ``status``, with upstream's values."""
 
     QUEUED = "queued"
+    ACCEPTED = "accepted"
     PREPARING = "preparing"
     RUNNING = "running"
     PRE_MIGRATING = "pre-migrating"
@@ -237,6 +247,7 @@ class MigrationStatus(StrEnum):
     REVERTING = "reverting"
     REVERTED = "reverted"
     COMPLETED = "completed"
+    DONE = "done"
     ERROR = "error"
     # A live migration asked to stop: while the source aborts it, and afterwards.
     CANCELLING = "cancelling"
@@ -248,7 +259,7 @@ MIGRATION_IN_PROGRESS = (
     MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING,
     MigrationStatus.POST_MIGRATING, MigrationStatus.FINISHED, MigrationStatus.CONFIRMING,
     MigrationStatus.REVERTING, MigrationStatus.QUEUED, MigrationStatus.PREPARING,
-    MigrationStatus.RUNNING, MigrationStatus.CANCELLING,
+    MigrationStatus.RUNNING, MigrationStatus.ACCEPTED, MigrationStatus.CANCELLING,
 )
 # A live migration the API may show or abort.
 LIVE_IN_PROGRESS = (MigrationStatus.QUEUED, MigrationStatus.PREPARING,
@@ -261,6 +272,7 @@ class MigrationKind(StrEnum):
     RESIZE = "resize"
     MIGRATION = "migration"
     LIVE_MIGRATION = "live-migration"
+    EVACUATION = "evacuation"
 
 
 class ImageStatus(StrEnum):

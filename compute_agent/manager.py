@@ -13,7 +13,13 @@ from pathlib import Path
 
 from common.context import RequestContext, admin_context
 from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
-from common.messages import FlavorPayload, GuestAddress, GuestState, InstancePayload
+from common.messages import (
+    FlavorPayload,
+    GuestAddress,
+    GuestDiagnostics,
+    GuestState,
+    InstancePayload,
+)
 from common.states import PowerState, TaskState, VmState
 from compute_agent.images import ImageUploader
 from compute_agent.virt.driver import Driver
@@ -312,3 +318,68 @@ class ComputeManager:
         with self._lock(instance_uuid):
             inst = self._instance(ctx, instance_uuid)
             return self._driver.finish_revert_migration(inst, power_on)
+
+    # -- 1.4: evacuate --------------------------------------------------------------
+
+    def evacuate_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          power_on: bool) -> int:
+        """On the destination of an evacuation: build the guest anew from its image (the
+        source host is down; its disks are not reachable). Stopped afterwards unless
+        ``power_on``. Raises DriverError (nothing left behind) or NotFound."""
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            try:
+                power_state = self._driver.spawn(inst)
+                if not power_on:
+                    power_state = self._driver.power_off(instance_uuid, 0)
+            except Exception:
+                self._driver.destroy(instance_uuid)
+                raise
+            return power_state
+
+    # -- 1.4: actions on a guest that stays on this host -------------------------------
+
+    def _here(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> InstancePayload:
+        """The instance, if it is recorded on this host. Raises NotFound."""
+        inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+        if inst is None or inst.host != self.host:
+            raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+        return inst
+
+    def rebuild_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> int:
+        """Spawn the guest again from the recorded image; a stopped server stays stopped."""
+        with self._lock(instance_uuid):
+            inst = self._here(ctx, instance_uuid)
+            power = self._driver.rebuild(inst, admin_pass, preserve_ephemeral)
+            if inst.vm_state is VmState.STOPPED:
+                power = self._driver.power_off(instance_uuid, 0)
+            return power
+
+    def rescue_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> int:
+        with self._lock(instance_uuid):
+            inst = self._here(ctx, instance_uuid)
+            image_ref = rescue_image_ref or inst.image_ref
+            if image_ref is None:
+                raise DriverError(f"instance {instance_uuid} has no image to rescue with")
+            return self._driver.rescue(inst, image_ref, admin_pass)
+
+    def unrescue_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> int:
+        with self._lock(instance_uuid):
+            return self._driver.unrescue(self._here(ctx, instance_uuid))
+
+    def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        with self._lock(instance_uuid):
+            self._here(ctx, instance_uuid)
+            self._driver.inject_nmi(instance_uuid)
+
+    def set_admin_password(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                           password: str) -> None:
+        with self._lock(instance_uuid):
+            self._driver.set_admin_password(self._here(ctx, instance_uuid), password)
+
+    def get_diagnostics(self, ctx: RequestContext, instance_uuid: uuid.UUID
+                        ) -> GuestDiagnostics:
+        # No lock: a read, and it must not wait behind a long rebuild.
+        return self._driver.diagnostics(self._here(ctx, instance_uuid))

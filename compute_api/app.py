@@ -27,17 +27,20 @@ from compute_api.api import (
     bodies,
     errors,
     extensions,
+    external_events,
     flavors,
     hosts,
     hypervisors,
     images_proxy,
     keypairs,
     migrations,
+    networks,
     query_params,
     quota_classes,
     quotas,
     removed,
     server_actions,
+    server_diagnostics,
     server_extras,
     server_groups,
     server_items,
@@ -159,10 +162,10 @@ def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
                   redoc_url=None, dependencies=[Depends(query_params.refuse_unknown)])
     errors.install(app)
     for module in (versions, flavors, servers, server_items, server_extras, server_actions,
-                   migrations,
+                   server_diagnostics, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, removed):
+                   extensions, external_events, networks, removed):
         app.include_router(module.router)
     describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
 

@@ -78,6 +78,14 @@ OPERATOR = [
           ("PUT", "/os-quota-class-sets/{class_id}")),
     _rule("os_compute_api:extensions", ANYONE, "List the API extensions",
           ("GET", "/extensions"), ("GET", "/extensions/{alias}")),
+    _rule("os_compute_api:os-server-external-events:create",
+          "role:service or rule:context_is_admin",
+          "Tell the compute service about events of servers (other services do)",
+          ("POST", "/os-server-external-events")),
+    _rule("os_compute_api:os-networks:list", READER, "List networks (before 2.36)",
+          ("GET", "/os-networks")),
+    _rule("os_compute_api:os-networks:show", READER, "Show a network (before 2.36)",
+          ("GET", "/os-networks/{network_id}")),
 ]
 
 # POST /os-aggregates/{aggregate_id}/action: the body's one key names the action.

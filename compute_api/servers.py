@@ -36,7 +36,7 @@ from common.states import (
     allowed,
     vm_states_for_status,
 )
-from compute_api import quotas, server_groups, server_items
+from compute_api import aggregates, quotas, server_groups, server_items, zones
 from compute_api.api.microversion import Version
 from compute_api.api.schemas import (
     SchedulerHints,
@@ -50,8 +50,6 @@ from compute_api.runtime import Runtime
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
-# Every compute host is in this zone until host aggregates define others.
-DEFAULT_ZONE = "nova"
 # PUT /servers/{id} takes pinned_availability_zone from here.
 PIN_UPDATE = "2.104"
 
@@ -128,9 +126,6 @@ def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
     if body.trusted_image_certificates:
         raise BadRequest("Image signature certificate validation support is not yet "
                          "enabled.")
-    zone = (body.availability_zone or "").partition(":")[0]
-    if zone and zone != DEFAULT_ZONE:
-        raise BadRequest(f"The requested availability zone is not available: {zone}")
     if body.key_name is not None and _key_data(session, ctx, body.key_name) is None:
         raise BadRequest("Invalid key_name provided.")
     _check_destination(session, ctx, body.host, body.hypervisor_hostname)
@@ -251,6 +246,8 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
         raise BadRequest("Additional properties are not allowed ('description' was "
                          "unexpected)")
     _check_extras(session, ctx, body, version)
+    zone = zones.requested(session, ctx, body.availability_zone,
+                           runtime.settings.scheduler.default_schedule_zone)
     flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
     image_ref = _boot_image(body)
     image = _resolve_image(session, ctx, runtime.images, image_ref, flavor)
@@ -275,11 +272,12 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
             hostname=body.hostname or default_hostname(name),
             scheduler_hints=kept_hints, image_meta=image_meta(image),
             key_data=key_data,
-            requested_host=body.host, requested_node=body.hypervisor_hostname,
+            requested_host=body.host or zone.host,
+            requested_node=body.hypervisor_hostname or zone.node,
             display_name=name, description=body.description,
             project_id=project, user_id=ctx.user_id,
             image_ref=image_ref, flavor=flavor_snapshot(flavor),
-            availability_zone=body.availability_zone, key_name=body.key_name,
+            availability_zone=zone.zone, key_name=body.key_name,
             user_data=body.user_data, metadata_items=dict(body.metadata),
             access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
             config_drive="True" if body.config_drive in (True, "True", "true") else "",
@@ -316,7 +314,7 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
                          "was unexpected)")
     inst, _fault = get(session, ctx, server_id)
     if "pinned_availability_zone" in fields:
-        _pin(inst, changes.pinned_availability_zone)
+        _pin(session, inst, changes.pinned_availability_zone)
     if "name" in fields and changes.name is not None:
         inst.display_name = changes.name
     if changes.hostname is not None:
@@ -332,12 +330,14 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
     return inst
 
 
-def current_zone(inst: Instance) -> str:
-    """The zone a server is in, as ``OS-EXT-AZ:availability_zone`` shows it."""
-    return (inst.availability_zone or "").partition(":")[0] or DEFAULT_ZONE
+def current_zone(session: Session, inst: Instance) -> str:
+    """The zone a server is in, as ``OS-EXT-AZ:availability_zone`` shows it: its host's."""
+    if inst.host:
+        return aggregates.zone_of(session, inst.host)
+    return (inst.availability_zone or "").partition(":")[0] or aggregates.DEFAULT_ZONE
 
 
-def _pin(inst: Instance, zone: str | None) -> None:
+def _pin(session: Session, inst: Instance, zone: str | None) -> None:
     """Unpin a server from its zone (None) or pin it to the zone it is in (2.104).
     Raises Conflict for another zone, or to change one pin into another."""
     pinned = (inst.availability_zone or "").partition(":")[0] or None
@@ -347,9 +347,9 @@ def _pin(inst: Instance, zone: str | None) -> None:
         if zone != pinned:
             raise Conflict("Cannot change pinned availability zone directly. Unpin first "
                            "by setting pinned_availability_zone to null.")
-    elif zone != current_zone(inst):
+    elif zone != (here := current_zone(session, inst)):
         raise Conflict(f"Server can only be pinned to its current availability zone "
-                       f"'{current_zone(inst)}', but '{zone}' was requested.")
+                       f"'{here}', but '{zone}' was requested.")
     else:
         inst.availability_zone = zone
 

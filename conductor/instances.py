@@ -29,6 +29,7 @@ def to_request_spec(session: Session, inst: Instance) -> RequestSpec:
     return RequestSpec(
         instance_uuid=inst.uuid, project_id=inst.project_id, user_id=inst.user_id,
         flavor=FlavorPayload.model_validate(inst.flavor), image_id=inst.image_ref,
+        image_properties={k: str(v) for k, v in (inst.image_meta or {}).items()},
         availability_zone=inst.availability_zone,
         ignore_hosts=list(inst.attempted_hosts or []),
         group=_group_of(session, inst.uuid),

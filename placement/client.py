@@ -177,6 +177,15 @@ class PlacementClient:
         ).json()
         return result
 
+    def allocation_candidates_query(self, params: list[tuple[str, str]]) -> dict[str, Any]:
+        """GET /allocation_candidates with a query built by the caller (granular groups).
+
+        Raises PlacementError (400) when placement refuses the query.
+        """
+        result: dict[str, Any] = self._request(
+            "GET", "allocation_candidates", params=params).json()
+        return result
+
     def claim(
         self, consumer_uuid: uuid.UUID, allocations: dict[str, dict[str, int]],
         project_id: str, user_id: str, consumer_generation: int | None = None,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db.models import (
+    Aggregate,
+    AggregateHost,
+    AggregateMetadata,
     ComputeNode,
     Instance,
     ServerGroup,
@@ -20,10 +25,28 @@ from common.compute_db.queries import is_up
 from common.db import utcnow
 from scheduler.select import Candidate, HostState
 
+DEFAULT_ZONE = "nova"
+AZ_KEY = "availability_zone"
 
-def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID],
-               down_time: float) -> dict[uuid.UUID, tuple[str, str, bool, bool]]:
-    """Map compute node uuid -> (host, nodename, up, disabled) for the given providers."""
+
+@dataclass(frozen=True)
+class HostInfo:
+    """What the compute database says of a candidate's host."""
+
+    host: str
+    nodename: str
+    up: bool
+    disabled: bool
+    hypervisor_type: str = ""
+    zone: str = DEFAULT_ZONE
+    aggregates: tuple[Mapping[str, str], ...] = ()
+    num_instances: int = 0
+    failed_builds: int = 0
+
+
+def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID], down_time: float,
+               failure_window: float = 3600.0) -> dict[uuid.UUID, HostInfo]:
+    """Map compute node uuid -> its host's health, zone, aggregates and load."""
     wanted = list(rp_uuids)
     if not wanted:
         return {}
@@ -34,15 +57,70 @@ def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID],
         .where(ComputeNode.uuid.in_(wanted))
     ).all()
     now = utcnow()
-    return {
-        node.uuid: (node.host, node.hypervisor_hostname, is_up(svc, down_time, now),
-                    bool(svc is not None and svc.disabled))
-        for node, svc in rows
-    }
+    hosts = {node.host for node, _ in rows}
+    aggregates = host_aggregates(session, hosts)
+    counts = _instance_counts(session, hosts)
+    failures = _recent_failures(session, hosts, now - timedelta(seconds=failure_window))
+    out = {}
+    for node, svc in rows:
+        metas = aggregates.get(node.host, ())
+        zone = next((m[AZ_KEY] for m in metas if AZ_KEY in m), DEFAULT_ZONE)
+        out[node.uuid] = HostInfo(
+            node.host, node.hypervisor_hostname, is_up(svc, down_time, now),
+            bool(svc is not None and svc.disabled), node.hypervisor_type, zone,
+            tuple(metas), counts.get(node.host, 0), failures.get(node.host, 0))
+    return out
 
 
-def build_candidates(body: dict[str, Any],
-                     hosts: dict[uuid.UUID, tuple[str, str, bool, bool]]) -> list[Candidate]:
+def host_aggregates(session: Session, hosts: Iterable[str]
+                    ) -> dict[str, tuple[dict[str, str], ...]]:
+    """Host -> the metadata of each aggregate it is in."""
+    members = session.execute(
+        sa.select(AggregateHost.host, AggregateHost.aggregate_id)
+        .where(AggregateHost.host.in_(list(hosts)))).all()
+    ids = {agg_id for _, agg_id in members}
+    meta: dict[int, dict[str, str]] = {agg_id: {} for agg_id in ids}
+    for agg_id, key, value in session.execute(
+            sa.select(AggregateMetadata.aggregate_id, AggregateMetadata.key,
+                      AggregateMetadata.value)
+            .where(AggregateMetadata.aggregate_id.in_(ids))).all():
+        meta[agg_id][key] = value
+    out: dict[str, list[dict[str, str]]] = {}
+    for host, agg_id in members:
+        out.setdefault(host, []).append(meta[agg_id])
+    return {host: tuple(metas) for host, metas in out.items()}
+
+
+def zone_aggregates(session: Session, zone: str) -> list[uuid.UUID]:
+    """The uuids (placement aggregates) of the aggregates that make ``zone``."""
+    return list(session.scalars(
+        sa.select(Aggregate.uuid)
+        .join(AggregateMetadata, AggregateMetadata.aggregate_id == Aggregate.id)
+        .where(AggregateMetadata.key == AZ_KEY, AggregateMetadata.value == zone)).all())
+
+
+def _instance_counts(session: Session, hosts: Iterable[str]) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(Instance.host, sa.func.count())
+        .where(Instance.host.in_(list(hosts)), Instance.deleted.is_(False))
+        .group_by(Instance.host)).all()
+    return {host: int(count) for host, count in rows if host is not None}
+
+
+def _recent_failures(session: Session, hosts: Iterable[str],
+                     since: datetime) -> dict[str, int]:
+    """Host -> builds that failed there since ``since`` (and were tried elsewhere)."""
+    wanted = set(hosts)
+    counts: dict[str, int] = {}
+    for attempted in session.scalars(
+            sa.select(Instance.attempted_hosts).where(Instance.updated_at >= since)).all():
+        for host in set(attempted or []) & wanted:
+            counts[host] = counts.get(host, 0) + 1
+    return counts
+
+
+def build_candidates(body: dict[str, Any], hosts: dict[uuid.UUID, HostInfo]
+                     ) -> list[Candidate]:
     """Turn an allocation-candidates response into candidates tied to compute nodes."""
     summaries = body.get("provider_summaries", {})
     out: list[Candidate] = []
@@ -53,11 +131,17 @@ def build_candidates(body: dict[str, Any],
         node_uuid = next((uuid.UUID(rp) for rp in allocations if uuid.UUID(rp) in hosts), None)
         if node_uuid is None:
             continue
-        host, nodename, up, disabled = hosts[node_uuid]
-        resources = summaries.get(str(node_uuid), {}).get("resources", {})
+        info = hosts[node_uuid]
+        summary = summaries.get(str(node_uuid), {})
+        resources = summary.get("resources", {})
         capacity = {rc: float(v["capacity"]) for rc, v in resources.items()}
         free = {rc: float(v["capacity"] - v["used"]) for rc, v in resources.items()}
-        state = HostState(host, nodename, node_uuid, up, disabled, free, capacity)
+        state = HostState(
+            info.host, info.nodename, node_uuid, info.up, info.disabled, free, capacity,
+            zone=info.zone, aggregates=info.aggregates,
+            traits=frozenset(summary.get("traits", ())),
+            hypervisor_type=info.hypervisor_type, num_instances=info.num_instances,
+            failed_builds=info.failed_builds)
         out.append(Candidate(state, allocations))
     return out
 

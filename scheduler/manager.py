@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.db import read_only, transaction
-from common.errors import ControlPlaneError, NoValidHost
+from common.errors import ControlPlaneError, NoValidHost, PlacementError
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
 from placement.client import COMPUTE_STATUS_DISABLED, MIGRATION_CONSUMER_TYPE, PlacementClient
-from scheduler.filters import default_filters
+from scheduler.filters import build_filters, requested_zone
 from scheduler.hosts import (
     build_candidates,
     candidate_providers,
@@ -24,10 +24,15 @@ from scheduler.hosts import (
     hosts_of_providers,
     load_hosts,
     requested_nodes,
+    zone_aggregates,
 )
+from scheduler.query import PlacementQuery, build_query
 from scheduler.select import Candidate, Selection, Weigher, select_hosts
 from scheduler.weighers import (
+    BuildFailureWeigher,
     CpuWeigher,
+    DiskWeigher,
+    NumInstancesWeigher,
     RamWeigher,
     SoftAffinityWeigher,
     SoftAntiAffinityWeigher,
@@ -44,10 +49,13 @@ class SchedulerManager:
         self._sessions = read_only(sessions)
         self._placement = placement
         self._settings = settings
-        self._filters = default_filters()
         cfg = settings.scheduler
+        self._filters = build_filters(cfg.enabled_filters)
         self._weighers: list[Weigher] = [
             RamWeigher(cfg.ram_weight_multiplier), CpuWeigher(cfg.cpu_weight_multiplier),
+            DiskWeigher(cfg.disk_weight_multiplier),
+            NumInstancesWeigher(cfg.num_instances_weight_multiplier),
+            BuildFailureWeigher(cfg.build_failure_weight_multiplier),
             SoftAffinityWeigher(cfg.soft_affinity_weight_multiplier),
             SoftAntiAffinityWeigher(cfg.soft_anti_affinity_weight_multiplier),
         ]
@@ -57,10 +65,10 @@ class SchedulerManager:
 
     def select_destination(self, spec: RequestSpec) -> HostSelection:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
-        resources = spec.flavor.resources()
+        query = self._query(spec)
         with self._lock:
             for _ in range(CLAIM_ROUNDS):
-                selection = self._select(spec, resources)
+                selection = self._select(spec, query)
                 for cand in selection.ordered:
                     if self._claim(spec, cand):
                         LOG.info("claimed %s on %s for %s", cand.allocations,
@@ -104,7 +112,7 @@ class SchedulerManager:
                 session.expunge(node)
         if node is None:
             raise NoValidHost(f"No valid host was found. Host {host} has no compute node.")
-        resources = spec.flavor.resources()
+        resources = self._query(spec).resources()
         allocations = {str(node.uuid): resources}
         if not self._placement.claim(spec.instance_uuid, allocations, spec.project_id,
                                      spec.user_id):
@@ -146,23 +154,43 @@ class SchedulerManager:
             update["different_hosts"] = sorted(self._placed(spec.different_host))
         return spec.model_copy(update=update) if update else spec
 
-    def _select(self, spec: RequestSpec, resources: dict[str, int]) -> Selection:
+    def _query(self, spec: RequestSpec) -> PlacementQuery:
+        """The placement query of ``spec``, its zone narrowed to the zone's aggregates."""
+        zone = requested_zone(spec)
+        aggregates: list[uuid.UUID] = []
+        if zone is not None:
+            with transaction(self._sessions) as session:
+                aggregates = zone_aggregates(session, zone)
+        return build_query(spec, aggregates)
+
+    def _candidates(self, spec: RequestSpec, query: PlacementQuery) -> dict[str, Any]:
+        params = query.params(limit=self._settings.scheduler.candidate_limit,
+                              in_tree=self._requested_tree(spec),
+                              forbid=[COMPUTE_STATUS_DISABLED])
+        try:
+            return self._placement.allocation_candidates_query(params)
+        except PlacementError as exc:
+            if exc.kwargs.get("status") != 400:
+                raise
+            # A flavor asking for an unknown resource class or trait: no host has it.
+            raise NoValidHost(f"No valid host was found. {exc.message}") from None
+
+    def _select(self, spec: RequestSpec, query: PlacementQuery) -> Selection:
         spec = self._resolve_neighbours(spec)
-        body = self._placement.allocation_candidates(
-            resources, limit=self._settings.scheduler.candidate_limit,
-            in_tree=self._requested_tree(spec), required=[f"!{COMPUTE_STATUS_DISABLED}"],
-        )
+        body = self._candidates(spec, query)
+        cfg = self._settings
         with transaction(self._sessions) as session:
             hosts = load_hosts(session, candidate_providers(body),
-                               self._settings.service.service_down_time)
+                               cfg.service.service_down_time,
+                               cfg.scheduler.build_failure_window)
         candidates = build_candidates(body, hosts)
         if not candidates:
-            raise NoValidHost(self._explain_no_capacity(resources))
+            raise NoValidHost(self._explain_no_candidates(query))
         selection = select_hosts(spec, candidates, self._filters, self._weighers)
         if not selection.ordered:
             raise NoValidHost(
                 f"No valid host was found. {len(candidates)} hosts had room, filters removed "
-                f"them all ({selection.explain()})."
+                f"them all: {selection.explain()}."
             )
         return selection
 
@@ -184,7 +212,12 @@ class SchedulerManager:
             consumer_generation=None,
         ))
 
-    def _explain_no_capacity(self, resources: dict[str, int]) -> str:
+    def _explain_no_candidates(self, query: PlacementQuery) -> str:
+        resources = query.resources()
+        if not query.is_plain():
+            wanted = ", ".join(f"{rc}:{n}" for rc, n in sorted(resources.items()))
+            return (f"No valid host was found. No host has {wanted} free with "
+                    f"{query.describe()}.")
         report = self._placement.capacity_report(list(resources))
         return explain_capacity(resources, report)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,6 +19,13 @@ class HostState:
     disabled: bool
     free: dict[str, float]
     capacity: dict[str, float]
+    zone: str = "nova"
+    # The metadata of each aggregate the host is in.
+    aggregates: tuple[Mapping[str, str], ...] = ()
+    traits: frozenset[str] = frozenset()
+    hypervisor_type: str = ""
+    num_instances: int = 0
+    failed_builds: int = 0
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,10 @@ class Filter(Protocol):
     def name(self) -> str: ...
 
     def passes(self, host: HostState, spec: RequestSpec) -> bool: ...
+
+    def describe(self, spec: RequestSpec) -> str:
+        """What the request asked of hosts, for an explanation ("" if nothing to say)."""
+        ...
 
 
 class Weigher(Protocol):
@@ -50,9 +61,19 @@ class Selection:
 
     ordered: list[Candidate]
     rejected: dict[str, int] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
 
     def explain(self) -> str:
-        return ", ".join(f"{name}: {count}" for name, count in self.rejected.items() if count)
+        """E.g. "2 hosts removed by AggregateInstanceExtraSpecsFilter (ssd=true)"."""
+        parts = []
+        for name, count in self.rejected.items():
+            if not count:
+                continue
+            detail = self.details.get(name)
+            noun = "host" if count == 1 else "hosts"
+            parts.append(f"{count} {noun} removed by {name}" + (f" ({detail})" if detail
+                                                                 else ""))
+        return ", ".join(parts)
 
 
 def select_hosts(
@@ -72,7 +93,8 @@ def select_hosts(
             rejected[failed.name] += 1
     scores = _weights(spec, survivors, weighers)
     order = sorted(range(len(survivors)), key=lambda i: (-scores[i], survivors[i].state.host))
-    return Selection([survivors[i] for i in order], rejected)
+    details = {f.name: f.describe(spec) for f in filters if rejected[f.name]}
+    return Selection([survivors[i] for i in order], rejected, details)
 
 
 def _weights(spec: RequestSpec, cands: Sequence[Candidate],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from common.context import RequestContext
 from common.messages import FlavorPayload, dump
@@ -15,11 +16,13 @@ class ComputeClient(RpcClient):
     """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
     resize and live-migration methods. 1.2: snapshot_to_image and the steps of cold and
     live migrations. 1.3: pre_live_migration answers the destination's migration data
-    (``migrate_uri``), which live_migrate_instance takes. 1.4: abort_live_migration and
-    force_complete_live_migration of a live migration in progress."""
+    (``migrate_uri``), which live_migrate_instance takes. 1.4: evacuate_instance; actions
+    on a guest that stays on its host (rebuild, rescue, unrescue, crash dump, password)
+    and its diagnostics. 1.5: abort_live_migration and force_complete_live_migration
+    of a live migration in progress."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -144,7 +147,50 @@ class ComputeClient(RpcClient):
         return int(self._call(ctx, "finish_revert_migration", server=host,
                               instance_uuid=str(instance_uuid), power_on=power_on))
 
-    # -- 1.4: steering a live migration in progress (on its source host) -------------
+    # -- 1.4 ---------------------------------------------------------------------------
+
+    def evacuate_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          power_on: bool, timeout: float | None = None) -> int:
+        """Build an evacuated server's guest on ``host``; answers its power state."""
+        return int(self._call(ctx, "evacuate_instance", server=host,
+                              instance_uuid=str(instance_uuid), power_on=power_on,
+                              timeout=timeout or self._timeout * 4))
+    def rebuild_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> int:
+        # Fetching an image and booting from it takes a while.
+        return int(self._call(ctx, "rebuild_instance", server=host,
+                              instance_uuid=str(instance_uuid), admin_pass=admin_pass,
+                              preserve_ephemeral=preserve_ephemeral,
+                              timeout=self._timeout * 10))
+
+    def rescue_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> int:
+        return int(self._call(ctx, "rescue_instance", server=host,
+                              instance_uuid=str(instance_uuid),
+                              rescue_image_ref=rescue_image_ref, admin_pass=admin_pass,
+                              timeout=self._timeout * 10))
+
+    def unrescue_instance(self, ctx: RequestContext, host: str,
+                          instance_uuid: uuid.UUID) -> int:
+        return int(self._call(ctx, "unrescue_instance", server=host,
+                              instance_uuid=str(instance_uuid), timeout=self._timeout * 2))
+
+    def trigger_crash_dump(self, ctx: RequestContext, host: str,
+                           instance_uuid: uuid.UUID) -> None:
+        self._call(ctx, "trigger_crash_dump", server=host, instance_uuid=str(instance_uuid))
+
+    def set_admin_password(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                           password: str) -> None:
+        self._call(ctx, "set_admin_password", server=host, instance_uuid=str(instance_uuid),
+                   password=password)
+
+    def get_diagnostics(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID
+                        ) -> dict[str, Any]:
+        """The standard-format diagnostics (with the counts), as the API shows them."""
+        return dict(self._call(ctx, "get_diagnostics", server=host,
+                               instance_uuid=str(instance_uuid)))
+
+    # -- 1.5: steering a live migration in progress (on its source host) -------------
 
     def abort_live_migration(self, ctx: RequestContext, host: str,
                              instance_uuid: uuid.UUID) -> None:

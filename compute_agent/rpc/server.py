@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.4")
+    target = om.Target(version="1.5")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -126,6 +126,42 @@ class ComputeEndpoint:
         return self._manager.finish_revert_migration(ctx, uuid.UUID(instance_uuid), power_on)
 
     # -- 1.4 -----------------------------------------------------------------------
+
+    @endpoint
+    def evacuate_instance(self, ctx: RequestContext, instance_uuid: str,
+                          power_on: bool = True) -> int:
+        return self._manager.evacuate_instance(ctx, uuid.UUID(instance_uuid), power_on)
+
+    @endpoint
+    def rebuild_instance(self, ctx: RequestContext, instance_uuid: str,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> int:
+        return self._manager.rebuild_instance(ctx, uuid.UUID(instance_uuid), admin_pass,
+                                              preserve_ephemeral)
+
+    @endpoint
+    def rescue_instance(self, ctx: RequestContext, instance_uuid: str,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> int:
+        return self._manager.rescue_instance(ctx, uuid.UUID(instance_uuid), rescue_image_ref,
+                                             admin_pass)
+
+    @endpoint
+    def unrescue_instance(self, ctx: RequestContext, instance_uuid: str) -> int:
+        return self._manager.unrescue_instance(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.trigger_crash_dump(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def set_admin_password(self, ctx: RequestContext, instance_uuid: str,
+                           password: str) -> None:
+        self._manager.set_admin_password(ctx, uuid.UUID(instance_uuid), password)
+
+    @endpoint
+    def get_diagnostics(self, ctx: RequestContext, instance_uuid: str) -> dict[str, Any]:
+        return self._manager.get_diagnostics(ctx, uuid.UUID(instance_uuid)).view()
+
+    # -- 1.5 -----------------------------------------------------------------------
 
     @endpoint
     def abort_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from common.messages import FlavorPayload, GuestAddress, InstancePayload, NodeReport
+from common.messages import (
+    FlavorPayload,
+    GuestAddress,
+    GuestDiagnostics,
+    InstancePayload,
+    NodeReport,
+)
 
 # Called with (instance uuid, power state) when the hypervisor reports a change.
 PowerEventHandler = Callable[[uuid.UUID, int], None]
@@ -130,12 +136,45 @@ class Addresses(Protocol):
         ...
 
 
+class GuestActions(Protocol):
+    """Actions on a guest that stays on this host. Raise NotFound, DriverError."""
+
+    def rebuild(self, instance: InstancePayload, admin_pass: str | None,
+                preserve_ephemeral: bool) -> int:
+        """Destroy the guest and its root disk, spawn it again from ``instance.image_ref``
+        (ephemeral disks kept if ``preserve_ephemeral``); answer its power state."""
+        ...
+
+    def rescue(self, instance: InstancePayload, rescue_image_ref: str,
+               admin_pass: str | None) -> int:
+        """Boot ``rescue_image_ref`` with the guest's own disks attached after its root;
+        the guest's definition is kept for ``unrescue``. Answers the power state."""
+        ...
+
+    def unrescue(self, instance: InstancePayload) -> int:
+        """Drop the rescue guest and boot the kept one again; answer its power state."""
+        ...
+
+    def inject_nmi(self, instance_uuid: uuid.UUID) -> None:
+        """Send the running guest a non-maskable interrupt (a crash dump on Linux)."""
+        ...
+
+    def set_admin_password(self, instance: InstancePayload, password: str) -> None:
+        """Set the guest's administrator password. Raises Conflict when the guest has no
+        agent to do it."""
+        ...
+
+    def diagnostics(self, instance: InstancePayload) -> GuestDiagnostics:
+        """What the hypervisor measures of the guest."""
+        ...
+
+
 class Events(Protocol):
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
         """Call ``handler`` whenever a guest's power state changes."""
         ...
 
 
-class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Addresses, Events,
-             Protocol):
+class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Addresses,
+             GuestActions, Events, Protocol):
     """Everything the agent needs of a hypervisor."""

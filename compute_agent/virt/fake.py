@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 import uuid
 from pathlib import Path
 
 from common.errors import DriverError, NotFound
-from common.messages import FlavorPayload, GuestAddress, InstancePayload, NodeReport
+from common.messages import (
+    DIAGNOSTICS_STATES,
+    CpuDiagnostics,
+    DiskDiagnostics,
+    FlavorPayload,
+    GuestAddress,
+    GuestDiagnostics,
+    InstancePayload,
+    MemoryDiagnostics,
+    NodeReport,
+)
 from common.settings import ComputeSettings
 from common.states import PowerState
 from compute_agent.virt.driver import PowerEventHandler
@@ -19,6 +30,8 @@ FAIL_SPAWN_KEY = "fake:fail_spawn"
 FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
 # Metadata: seconds every power operation on the guest takes (to watch transient states).
 POWER_SECONDS_KEY = "fake:power_seconds"
+# Metadata naming hosts ("host1,host2" or "*") where rebuilding the guest fails.
+FAIL_REBUILD_KEY = "fake:fail_rebuild"
 # Live migrations from the named hosts ("*": any) wait, running, until they are aborted
 # or forced to complete (or their completion timeout passes).
 HOLD_LIVE_MIGRATION_KEY = "fake:hold_live_migration"
@@ -38,6 +51,8 @@ def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
 # the lines of a tail).
 PROMPT = "login: "
 BOOT_LOG = ("starting services ... done\n", "network ... up\n", PROMPT)
+RESCUE_LINE = "fake guest {uuid} rescued with image {image}\n"
+NMI_LINE = "Uhhuh. NMI received for unknown reason 3d on CPU 0.\n"
 
 
 class FakeDriver:
@@ -49,6 +64,12 @@ class FakeDriver:
         # Live migrations prepared on this (destination) host, not yet arrived.
         self.incoming: set[uuid.UUID] = set()
         self._power_seconds: dict[uuid.UUID, float] = {}
+        # What tests look at: each guest's image, rescue image, NMIs and password.
+        self.images: dict[uuid.UUID, str | None] = {}
+        self.rescued: dict[uuid.UUID, str] = {}
+        self.nmis: dict[uuid.UUID, int] = {}
+        self.passwords: dict[uuid.UUID, str] = {}
+        self._started: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
         # Guests whose live migrations from here are held until steered.
         self._held: set[uuid.UUID] = set()
@@ -71,7 +92,8 @@ class FakeDriver:
         )
 
     def node_traits(self) -> list[str]:
-        return ["COMPUTE_NODE"]
+        # The architecture as a standard trait, for the scheduler's image checks.
+        return ["COMPUTE_NODE", f"HW_ARCH_{platform.machine().upper() or 'X86_64'}"]
 
     def spawn(self, instance: InstancePayload) -> int:
         # Lets tests provoke a spawn failure on chosen hosts: "host1,host2" or "*".
@@ -79,21 +101,27 @@ class FakeDriver:
             raise DriverError(f"simulated spawn failure on {self.hostname}")
         if self._settings.fake_spawn_seconds:
             time.sleep(self._settings.fake_spawn_seconds)
+        self._boot(instance, f"fake guest {instance.uuid} booted\n")
+        return PowerState.RUNNING
+
+    def _boot(self, instance: InstancePayload, first_line: str) -> None:
         with self._lock:
             self._guests[instance.uuid] = PowerState.RUNNING
-            self._consoles[instance.uuid] = [f"fake guest {instance.uuid} booted\n",
-                                             *BOOT_LOG]
+            self._consoles[instance.uuid] = [first_line, *BOOT_LOG]
+            self.images[instance.uuid] = instance.image_ref
+            self._started[instance.uuid] = time.monotonic()
             if POWER_SECONDS_KEY in instance.metadata:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
             if _names(instance, HOLD_LIVE_MIGRATION_KEY, self.hostname):
                 self._held.add(instance.uuid)
-        return PowerState.RUNNING
 
     def destroy(self, instance_uuid: uuid.UUID) -> None:
         with self._lock:
             self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
             self._power_seconds.pop(instance_uuid, None)
+            for kept in (self.images, self.rescued, self.nmis, self.passwords, self._started):
+                kept.pop(instance_uuid, None)
 
     def list_guests(self) -> dict[uuid.UUID, int]:
         with self._lock:
@@ -237,3 +265,82 @@ class FakeDriver:
 
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
         self._handler = handler
+
+    # -- actions on a guest that stays on this host -----------------------------------
+
+    def _guest(self, instance_uuid: uuid.UUID) -> int:
+        with self._lock:
+            if instance_uuid not in self._guests:
+                raise NotFound(f"guest {instance_uuid} not found")
+            return self._guests[instance_uuid]
+
+    def _delay(self, instance_uuid: uuid.UUID) -> None:
+        delay = self._power_seconds.get(instance_uuid)
+        if delay:
+            time.sleep(delay)
+
+    def rebuild(self, instance: InstancePayload, admin_pass: str | None,
+                preserve_ephemeral: bool) -> int:
+        # No guest is fine: a server in ERROR may have lost it; the rebuild makes one.
+        self._delay(instance.uuid)
+        if _names(instance, FAIL_REBUILD_KEY, self.hostname):
+            self.destroy(instance.uuid)
+            raise DriverError(f"simulated rebuild failure on {self.hostname}")
+        self._boot(instance, f"fake guest {instance.uuid} rebuilt from image "
+                             f"{instance.image_ref}\n")
+        if admin_pass is not None:
+            self.passwords[instance.uuid] = admin_pass
+        return PowerState.RUNNING
+
+    def rescue(self, instance: InstancePayload, rescue_image_ref: str,
+               admin_pass: str | None) -> int:
+        self._guest(instance.uuid)
+        self._delay(instance.uuid)
+        with self._lock:
+            self.rescued[instance.uuid] = rescue_image_ref
+            self._guests[instance.uuid] = PowerState.RUNNING
+            self._consoles[instance.uuid].append(
+                RESCUE_LINE.format(uuid=instance.uuid, image=rescue_image_ref))
+            if admin_pass is not None:
+                self.passwords[instance.uuid] = admin_pass
+        return PowerState.RUNNING
+
+    def unrescue(self, instance: InstancePayload) -> int:
+        self._guest(instance.uuid)
+        self._delay(instance.uuid)
+        with self._lock:
+            self.rescued.pop(instance.uuid, None)
+            self._guests[instance.uuid] = PowerState.RUNNING
+            self._consoles[instance.uuid].append(f"fake guest {instance.uuid} booted\n")
+        return PowerState.RUNNING
+
+    def inject_nmi(self, instance_uuid: uuid.UUID) -> None:
+        if self._guest(instance_uuid) != PowerState.RUNNING:
+            raise DriverError(f"guest {instance_uuid} is not running")
+        with self._lock:
+            self.nmis[instance_uuid] = self.nmis.get(instance_uuid, 0) + 1
+            self._consoles[instance_uuid].append(NMI_LINE)
+
+    def set_admin_password(self, instance: InstancePayload, password: str) -> None:
+        self._guest(instance.uuid)
+        with self._lock:
+            self.passwords[instance.uuid] = password
+
+    def diagnostics(self, instance: InstancePayload) -> GuestDiagnostics:
+        power = self._guest(instance.uuid)
+        flavor = instance.flavor
+        started = self._started.get(instance.uuid, time.monotonic())
+        disks = [DiskDiagnostics(read_bytes=0, read_requests=0, write_bytes=0,
+                                 write_requests=0, errors_count=0)
+                 for size in (flavor.root_gb, flavor.ephemeral_gb) if size]
+        return GuestDiagnostics(
+            # ``driver`` is an enum of upstream's drivers in the API; simulated guests
+            # present themselves as libvirt's (upstream's fake driver does the same).
+            state=DIAGNOSTICS_STATES.get(power, "pending"), driver="libvirt",
+            hypervisor="fake", hypervisor_os="fake", config_drive=False,
+            uptime=int(time.monotonic() - started),
+            memory_details=MemoryDiagnostics(maximum=flavor.memory_mb,
+                                             used=flavor.memory_mb),
+            cpu_details=[CpuDiagnostics(id=i, time=0, utilisation=0)
+                         for i in range(flavor.vcpus)],
+            disk_details=disks)

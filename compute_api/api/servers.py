@@ -12,7 +12,7 @@ from starlette.requests import Request
 from common.compute_db.models import Instance, InstanceFault
 from common.context import RequestContext
 from common.errors import BadRequest
-from compute_api import server_groups, server_items, servers
+from compute_api import aggregates, server_groups, server_items, servers
 from compute_api.api.deps import (
     AfterCommitDep,
     BodyDep,
@@ -95,8 +95,10 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
     tags = server_items.tags_of(session, [i.id for i in rows])
     hosts = servers.host_statuses(session, rows, runtime.settings.service.service_down_time)
     base = base_url(request)
+    zones = aggregates.host_zones(session)
     out: dict[str, Any] = {"servers": [
-        server_detail(i, faults.get(i.id), base, version, ctx, tags[i.id], host_states=hosts)
+        server_detail(i, faults.get(i.id), base, version, ctx, tags[i.id], host_states=hosts,
+                      host_zones=zones)
         for i in rows]}
     page = _page_links(request, rows, query.limit)
     if page:
@@ -118,7 +120,7 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
     return server_detail(inst, fault, base_url(request), version, ctx,
                          server_items.tags_of(session, [inst.id])[inst.id],
                          server_groups.groups_of(session, inst.uuid), hosts,
-                         extended=extended)
+                         extended=extended, host_zones=aggregates.host_zones(session))
 
 
 @router.put("/{server_id}")

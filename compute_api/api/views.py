@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from common import policy
 from common.compute_db.models import Flavor, Instance, InstanceFault
 from common.context import RequestContext
 from common.states import status
+from compute_api.aggregates import DEFAULT_ZONE
 from compute_api.api.microversion import Version
 
 PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
@@ -97,7 +99,8 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
                   ctx: RequestContext, tags: list[str] | None = None,
                   groups: list[str] | None = None,
                   host_states: dict[str, str] | None = None,
-                  extended: bool = True) -> dict[str, Any]:
+                  extended: bool = True,
+                  host_zones: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The full server; ``groups`` (2.71+) is given by show and update only.
 
     ``extended=False`` is the update response before 2.75: upstream left out the
@@ -123,7 +126,7 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
     })
     if extended:
         out.update({
-            "OS-EXT-AZ:availability_zone": inst.availability_zone or "nova",
+            "OS-EXT-AZ:availability_zone": shown_zone(inst, host_zones),
             "config_drive": inst.config_drive or "",
             "key_name": inst.key_name,
             "OS-SRV-USG:launched_at": usage_time(inst.launched_at),
@@ -150,6 +153,16 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
     if fault is not None and state in ("ERROR", "DELETED"):
         out["fault"] = fault_view(fault, ctx)
     return out
+
+
+def shown_zone(inst: Instance, host_zones: Mapping[str, str] | None) -> str:
+    """The zone of the server's host now (its aggregate's, or the default zone); before
+    it has a host, the zone it asked for ("" if none), as upstream shows it."""
+    if inst.host and host_zones is not None:
+        return host_zones.get(inst.host, DEFAULT_ZONE)
+    if inst.host:
+        return inst.availability_zone or DEFAULT_ZONE
+    return inst.availability_zone or ""
 
 
 def _versioned_fields(out: dict[str, Any], inst: Instance, version: Version,

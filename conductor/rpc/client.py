@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from common.context import RequestContext
 from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport, dump
@@ -17,10 +18,12 @@ class ConductorClient(RpcClient):
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
     changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
-    1.5: aborting and force-completing a live migration in progress."""
+    1.5: evacuate_server; actions on the server's own host (rebuild, rescue, unrescue,
+    crash dump, password) and its diagnostics. 1.6: aborting and force-completing a live
+    migration in progress."""
 
     topic = TOPIC
-    version = "1.5"
+    version = "1.6"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -96,6 +99,36 @@ class ConductorClient(RpcClient):
                               node_uuids: list[uuid.UUID]) -> None:
         self._call(ctx, "remove_host_providers", node_uuids=[str(n) for n in node_uuids])
 
+    # -- 1.5: actions on the server's own host ----------------------------------------
+
+    def rebuild_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> None:
+        """Rebuild from the image the record names now (the API recorded it)."""
+        self._cast(ctx, "rebuild_instance", instance_uuid=str(instance_uuid),
+                   admin_pass=admin_pass, preserve_ephemeral=preserve_ephemeral)
+
+    def rescue_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> None:
+        self._cast(ctx, "rescue_instance", instance_uuid=str(instance_uuid),
+                   rescue_image_ref=rescue_image_ref, admin_pass=admin_pass)
+
+    def unrescue_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "unrescue_instance", instance_uuid=str(instance_uuid))
+
+    def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "trigger_crash_dump", instance_uuid=str(instance_uuid))
+
+    def set_admin_password(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                           password: str) -> None:
+        """Set the guest's password; raises Conflict when its host cannot."""
+        self._call(ctx, "set_admin_password", instance_uuid=str(instance_uuid),
+                   password=password, timeout=self._timeout * 2)
+
+    def get_diagnostics(self, ctx: RequestContext, instance_uuid: uuid.UUID
+                        ) -> dict[str, Any]:
+        """The guest's diagnostics (standard format). Raises NotFound, Conflict."""
+        return dict(self._call(ctx, "get_diagnostics", instance_uuid=str(instance_uuid)))
+
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 
     def power_action(self, ctx: RequestContext, instance_uuid: uuid.UUID, action: str) -> None:
@@ -127,6 +160,15 @@ class ConductorClient(RpcClient):
                             migration_uuid: uuid.UUID) -> None:
         self._cast(ctx, "live_migrate_server", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid))
+
+    # -- 1.5 -------------------------------------------------------------------------
+
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        migration_uuid: uuid.UUID, power_on: bool) -> None:
+        self._cast(ctx, "evacuate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid), power_on=power_on)
+
+    # -- 1.6 -------------------------------------------------------------------------
 
     def abort_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                              migration_uuid: uuid.UUID) -> None:

@@ -15,6 +15,8 @@ from common.states import POWER_RESULTS, Action
 from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.evacuate import EvacuateFlow
+from conductor.flows.host_actions import HostActionFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
@@ -22,11 +24,12 @@ from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.5")
+    target = om.Target(version="1.6")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
-                 providers: HostProviders) -> None:
+                 providers: HostProviders, evacuations: EvacuateFlow,
+                 on_host: HostActionFlow) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -34,6 +37,8 @@ class ConductorEndpoint:
         self._resizes = resizes
         self._live = live
         self._providers = providers
+        self._evacuations = evacuations
+        self._on_host = on_host
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -110,6 +115,35 @@ class ConductorEndpoint:
     def remove_host_providers(self, ctx: RequestContext, node_uuids: list[str]) -> None:
         self._providers.remove([uuid.UUID(n) for n in node_uuids])
 
+    # -- 1.5 -------------------------------------------------------------------------
+
+    @endpoint
+    def rebuild_instance(self, ctx: RequestContext, instance_uuid: str,
+                         admin_pass: str | None, preserve_ephemeral: bool) -> None:
+        self._on_host.rebuild(ctx, uuid.UUID(instance_uuid), admin_pass, preserve_ephemeral)
+
+    @endpoint
+    def rescue_instance(self, ctx: RequestContext, instance_uuid: str,
+                        rescue_image_ref: str | None, admin_pass: str | None) -> None:
+        self._on_host.rescue(ctx, uuid.UUID(instance_uuid), rescue_image_ref, admin_pass)
+
+    @endpoint
+    def unrescue_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._on_host.unrescue(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def trigger_crash_dump(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._on_host.trigger_crash_dump(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def set_admin_password(self, ctx: RequestContext, instance_uuid: str,
+                           password: str) -> None:
+        self._on_host.set_admin_password(ctx, uuid.UUID(instance_uuid), password)
+
+    @endpoint
+    def get_diagnostics(self, ctx: RequestContext, instance_uuid: str) -> dict[str, Any]:
+        return self._on_host.diagnostics(ctx, uuid.UUID(instance_uuid))
+
     # -- 1.1 -------------------------------------------------------------------------
 
     @endpoint
@@ -143,7 +177,15 @@ class ConductorEndpoint:
                             migration_uuid: str) -> None:
         self._live.live_migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
 
-    # -- 1.5 -----------------------------------------------------------------------
+    # -- 1.5 -------------------------------------------------------------------------
+
+    @endpoint
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                        power_on: bool = True) -> None:
+        self._evacuations.evacuate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid),
+                                   power_on)
+
+    # -- 1.6 -----------------------------------------------------------------------
 
     @endpoint
     def abort_live_migration(self, ctx: RequestContext, instance_uuid: str,

@@ -134,7 +134,7 @@ class Snapshot:
         inventories = self.by_class_inventory.get(class_id, [])
         if window is None:
             return providers, inventories
-        roots = self.by_class_roots[class_id]
+        roots = self.by_class_roots.get(class_id, [])
         low = bisect.bisect_left(roots, window[0])
         high = bisect.bisect_left(roots, window[1], lo=low)
         return providers[low:high], inventories[low:high]

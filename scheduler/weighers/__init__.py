@@ -50,3 +50,34 @@ class CpuWeigher:
 
     def weigh(self, host: HostState, spec: RequestSpec) -> float:
         return host.free.get("VCPU", 0.0)
+
+
+@dataclass(frozen=True)
+class DiskWeigher:
+    multiplier: float = 1.0
+    name: str = "disk"
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        return host.free.get("DISK_GB", 0.0)
+
+
+@dataclass(frozen=True)
+class NumInstancesWeigher:
+    """More servers on the host weighs more: a positive multiplier packs, negative spreads."""
+
+    multiplier: float = 0.0
+    name: str = "num_instances"
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        return float(host.num_instances)
+
+
+@dataclass(frozen=True)
+class BuildFailureWeigher:
+    """Hosts where builds failed recently weigh less."""
+
+    multiplier: float = 1000000.0
+    name: str = "build_failure"
+
+    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+        return -float(host.failed_builds)

@@ -40,15 +40,18 @@ def test_filters_count_the_hosts_they_remove() -> None:
                               _cand("c", 1), _cand("d", 1)],
                        default_filters(), [RamWeigher()])
     assert [c.state.host for c in sel.ordered] == ["d"]
-    assert {k: v for k, v in sel.rejected.items() if v} == {"compute": 2, "retry": 1}
-    assert sel.explain() == "compute: 2, retry: 1"
+    assert {k: v for k, v in sel.rejected.items() if v} == {"ComputeFilter": 2,
+                                                            "RetryFilter": 1}
+    assert sel.explain() == ("2 hosts removed by ComputeFilter (compute service down or "
+                             "disabled), 1 host removed by RetryFilter (build failed there "
+                             "before)")
 
 
 def test_unknown_availability_zone_is_filtered() -> None:
     spec = SPEC.model_copy(update={"availability_zone": "elsewhere"})
     sel = select_hosts(spec, [_cand("a", 1)], default_filters(), [])
     assert sel.ordered == []
-    assert sel.rejected["availability_zone"] == 1
+    assert sel.rejected["AvailabilityZoneFilter"] == 1
 
 
 def test_explain_names_the_missing_resource() -> None:

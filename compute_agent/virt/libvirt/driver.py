@@ -1,5 +1,5 @@
 """LibvirtDriver: host reporting, spawn, destroy and guest listing; other operations in
-``power.py`` and ``migration.py``."""
+``power.py``, ``migration.py`` and ``guest_actions.py``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from compute_agent.virt.libvirt import configdrive, disks, guest_xml, host
 from compute_agent.virt.libvirt.addresses import AddressOps
 from compute_agent.virt.libvirt.connection import Connection
 from compute_agent.virt.libvirt.errors import GuestNotFound, translated
+from compute_agent.virt.libvirt.guest_actions import GuestActionOps
 from compute_agent.virt.libvirt.images import HttpImageSource, ImageCache, ImageSource
 from compute_agent.virt.libvirt.lxc_console import ConsolePumps
 from compute_agent.virt.libvirt.migration import MigrationOps
@@ -40,7 +41,7 @@ def default_uri(virt_type: str) -> str:
     return "lxc:///system" if virt_type == "lxc" else "qemu:///system"
 
 
-class LibvirtDriver(PowerOps, MigrationOps, AddressOps):
+class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
     def __init__(self, settings: Settings, *, images: ImageSource | None = None,
                  hostname: str | None = None, transfer: ImageTransfer | None = None) -> None:
         self._settings = settings
@@ -240,7 +241,8 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps):
         out = [guest_xml.Disk(root, "qcow2", bus)]
         if flavor.ephemeral_gb:
             eph = inst_dir / "disk.eph0"
-            disks.create_blank(eph, flavor.ephemeral_gb * disks.GiB)
+            if not eph.exists():  # a rebuild that preserves the ephemeral disk keeps it
+                disks.create_blank(eph, flavor.ephemeral_gb * disks.GiB)
             out.append(guest_xml.Disk(eph, "qcow2", bus))
         if flavor.swap:
             swap = inst_dir / "disk.swap"

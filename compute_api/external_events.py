@@ -1,0 +1,100 @@
+"""os-server-external-events: what other services tell us happened to a server.
+
+An event for a server that has a host is accepted and recorded as an event of the
+server's latest instance action (its name, the tag in ``details``); a server that does
+not exist gets 404 for its event, one without a host 422, an event that needs a tag and
+has none 400 (upstream's per-event codes; the request answers 207 when any failed).
+Kilonova has no network or volume service of its own to act on them, so they are
+recorded only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from common.compute_db.models import Instance, InstanceAction, InstanceActionEvent
+from common.db import utcnow
+from compute_api.api.microversion import Version
+
+STATUSES = ["failed", "completed", "in-progress"]
+# (event name, the microversion that added it)
+NAMES = [("network-changed", "2.1"), ("network-vif-plugged", "2.1"),
+         ("network-vif-unplugged", "2.1"), ("network-vif-deleted", "2.1"),
+         ("volume-extended", "2.51"), ("power-update", "2.76"),
+         ("accelerator-request-bound", "2.82"), ("volume-reimaged", "2.93")]
+TAG_REQUIRED = frozenset({"volume-extended", "power-update", "accelerator-request-bound"})
+_RESULT = {"completed": "Success", "failed": "Error"}
+
+
+def schema(version: Version) -> dict[str, Any]:
+    """The request body's JSON schema at ``version``."""
+    names = [name for name, since in NAMES if version.at_least(since)]
+    event = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": names},
+            "server_uuid": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": STATUSES},
+            "tag": {"type": "string", "maxLength": 255},
+        },
+        "required": ["name", "server_uuid"], "additionalProperties": False,
+    }
+    return {"type": "object",
+            "properties": {"events": {"type": "array", "minItems": 1, "items": event}},
+            "required": ["events"], "additionalProperties": False}
+
+
+def _servers(session: Session, events: Sequence[dict[str, Any]]) -> dict[str, Instance]:
+    wanted = set()
+    for event in events:
+        try:
+            wanted.add(uuid.UUID(str(event["server_uuid"])))
+        except ValueError:
+            continue
+    rows = session.scalars(sa.select(Instance).where(
+        Instance.uuid.in_(wanted), Instance.deleted.is_(False))).all()
+    return {str(inst.uuid): inst for inst in rows}
+
+
+def _record(session: Session, inst: Instance, event: dict[str, Any], status: str) -> None:
+    action_id = session.scalar(
+        sa.select(InstanceAction.id).where(InstanceAction.instance_uuid == inst.uuid)
+        .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc()).limit(1))
+    if action_id is None:
+        return
+    now = utcnow()
+    session.add(InstanceActionEvent(
+        action_id=action_id, event=str(event["name"]), start_time=now,
+        finish_time=None if status == "in-progress" else now, result=_RESULT.get(status),
+        host=inst.host, details=event.get("tag")))
+
+
+def accept(session: Session, events: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """Record the events of servers that have a host; (HTTP status, events with codes)."""
+    servers = _servers(session, events)
+    answered = []
+    code_all = 200
+    for event in events:
+        out = dict(event)
+        inst = servers.get(str(event["server_uuid"]))
+        if inst is None:
+            code = 404
+        elif event["name"] in TAG_REQUIRED and event.get("tag") is None:
+            code = 400
+        elif not inst.host:
+            code = 422
+        else:
+            code = 200
+            _record(session, inst, event, str(event.get("status", "completed")))
+        out["code"] = code
+        out["status"] = "completed" if code == 200 else "failed"
+        if code != 200:
+            code_all = 207
+        answered.append(out)
+    session.flush()
+    return code_all, answered
