@@ -255,6 +255,9 @@ class MigrationStatus(StrEnum):
     COMPLETED = "completed"
     DONE = "done"
     ERROR = "error"
+    # A live migration asked to stop: while the source aborts it, and afterwards.
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
 
 
 # Statuses during which the move holds resources on both hosts.
@@ -262,7 +265,7 @@ MIGRATION_IN_PROGRESS = (
     MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING,
     MigrationStatus.POST_MIGRATING, MigrationStatus.FINISHED, MigrationStatus.CONFIRMING,
     MigrationStatus.REVERTING, MigrationStatus.QUEUED, MigrationStatus.PREPARING,
-    MigrationStatus.RUNNING, MigrationStatus.ACCEPTED,
+    MigrationStatus.RUNNING, MigrationStatus.ACCEPTED, MigrationStatus.CANCELLING,
 )
 # A live migration the API may show or abort.
 LIVE_IN_PROGRESS = (MigrationStatus.QUEUED, MigrationStatus.PREPARING,

@@ -254,6 +254,16 @@ class ComputeManager:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
             self._driver.live_migrate(instance_uuid, dest_host, timeout, migrate_uri)
 
+    # Not under the instance's lock: the migration they steer holds it.
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+        """Stop this host's live migration of the guest; it keeps running here."""
+        self._driver.abort_live_migration(instance_uuid)
+
+    def force_complete_live_migration(self, ctx: RequestContext,
+                                      instance_uuid: uuid.UUID) -> None:
+        """Make this host's live migration of the guest converge now."""
+        self._driver.force_complete_live_migration(instance_uuid)
+
     # -- 1.2: snapshots to images, the steps of migrations -----------------------------
 
     def _instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> InstancePayload:

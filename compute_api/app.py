@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -35,11 +35,13 @@ from compute_api.api import (
     keypairs,
     migrations,
     networks,
+    query_params,
     quota_classes,
     quotas,
     removed,
     server_actions,
     server_diagnostics,
+    server_extras,
     server_groups,
     server_items,
     servers,
@@ -157,9 +159,9 @@ class _ComputeHeaders(_RequestIdHeaders):
 def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Compute API v2.1; its ``state.runtime`` is set by whoever serves it."""
     app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, dependencies=[Depends(query_params.refuse_unknown)])
     errors.install(app)
-    for module in (versions, flavors, servers, server_items, server_actions,
+    for module in (versions, flavors, servers, server_items, server_extras, server_actions,
                    server_diagnostics, migrations,
                    keypairs, server_groups, quotas, availability_zones, images_proxy,
                    services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,

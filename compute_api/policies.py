@@ -187,6 +187,23 @@ SERVER_ITEMS = [
           ("GET", f"{SID}/os-instance-actions/{{request_id}}")),
     _rule("os_compute_api:os-instance-actions:events", ADMIN,
           "Show the events of a server action (before 2.51)"),
+    _rule("os_compute_api:os-server-password:show", READER, "Show a server's password",
+          ("GET", f"{SID}/os-server-password")),
+    _rule("os_compute_api:os-server-password:clear", MEMBER, "Clear a server's password",
+          ("DELETE", f"{SID}/os-server-password")),
+    _rule("os_compute_api:ips:index", READER, "List a server's addresses",
+          ("GET", f"{SID}/ips")),
+    _rule("os_compute_api:ips:show", READER, "Show a server's addresses on one network",
+          ("GET", f"{SID}/ips/{{network_label}}")),
+    _rule("os_compute_api:os-attach-interfaces:list", READER,
+          "List a server's interfaces", ("GET", f"{SID}/os-interface")),
+    _rule("os_compute_api:os-attach-interfaces:show", READER,
+          "Show a server's interface", ("GET", f"{SID}/os-interface/{{port_id}}")),
+    _rule("os_compute_api:os-volumes-attachments:index", READER,
+          "List a server's volume attachments", ("GET", f"{SID}/os-volume_attachments")),
+    _rule("os_compute_api:os-volumes-attachments:show", READER,
+          "Show a server's volume attachment",
+          ("GET", f"{SID}/os-volume_attachments/{{volume_id}}")),
 ]
 
 FLAVORS = [
@@ -270,6 +287,12 @@ OTHERS = [
     _rule("os_compute_api:servers:migrations:show", ADMIN,
           "Show a server's live migration in progress",
           ("GET", f"{SID}/migrations/{{migration_id}}")),
+    _rule("os_compute_api:servers:migrations:force_complete", ADMIN,
+          "Force a server's live migration in progress to complete (2.22)",
+          ("POST", f"{SID}/migrations/{{migration_id}}/action")),
+    _rule("os_compute_api:servers:migrations:delete", ADMIN,
+          "Abort a server's live migration in progress (2.24)",
+          ("DELETE", f"{SID}/migrations/{{migration_id}}")),
 ]
 
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)

@@ -17,8 +17,10 @@ from common.settings import QuotaSettings
 from compute_api import quotas
 from compute_api.api.microversion import Version
 
-# Keys a class update accepts besides the limits shown: nova-network's, until 2.50.
-LEGACY = ("fixed_ips", "floating_ips", "security_group_rules", "security_groups")
+# nova-network's limits: a class stores and shows them until 2.50 (nothing enforces
+# them); a class nobody set them for shows -1, as upstream.
+LEGACY = quotas.SHOWN_NETWORK_RESOURCES
+SERVER_GROUPS = ("server_groups", "server_group_members")
 
 
 def shown(version: Version) -> list[str]:
@@ -29,26 +31,40 @@ def shown(version: Version) -> list[str]:
             and not (r in quotas.INJECTED and version.at_least("2.57"))]
 
 
+def _stored(session: Session, class_name: str) -> dict[str, int]:
+    rows = session.execute(sa.select(QuotaClass.resource, QuotaClass.hard_limit)
+                           .where(QuotaClass.class_name == class_name)).all()
+    return {resource: hard for resource, hard in rows}
+
+
 def view(session: Session, settings: QuotaSettings, class_name: str,
          version: Version) -> dict[str, Any]:
     """The limits a class shows: its own, else the defaults (every class starts there)."""
     limits = quotas.class_defaults(session, settings)
-    rows = session.execute(sa.select(QuotaClass.resource, QuotaClass.hard_limit)
-                           .where(QuotaClass.class_name == class_name)).all()
-    limits.update({resource: hard for resource, hard in rows if resource in limits})
+    stored = _stored(session, class_name)
+    limits.update({resource: hard for resource, hard in stored.items() if resource in limits})
     out: dict[str, Any] = {r: limits[r] for r in shown(version)}
     if not version.at_least("2.50"):
-        out.update({name: -1 for name in LEGACY})
+        out.update({name: stored.get(name, -1) for name in LEGACY})
     return out
+
+
+def accepted(version: Version) -> set[str]:
+    """The keys an update takes at ``version``: before 2.50 the nova-network ones and
+    the server group ones too (stored, though not shown until 2.50), as upstream."""
+    known = set(shown(version))
+    if not version.at_least("2.50"):
+        known |= set(LEGACY) | set(SERVER_GROUPS)
+    return known
 
 
 def update(session: Session, class_name: str, values: Mapping[str, Any],
            version: Version) -> None:
     """Set some limits of a class. Raises BadRequest for keys the version does not
-    know or values out of range."""
+    know or values out of range; nothing is written then."""
     validation.check({"properties": {"id": validation.name()}}, {"id": class_name})
-    known = set(shown(version)) | (set(LEGACY) | {"networks"}
-                                   if not version.at_least("2.50") else set())
+    known = accepted(version)
+    numbers: dict[str, int] = {}
     for resource, value in values.items():
         if resource not in known:
             raise BadRequest(f"Additional properties are not allowed ('{resource}' was "
@@ -56,8 +72,8 @@ def update(session: Session, class_name: str, values: Mapping[str, Any],
         validation.check({"properties": {resource: quotas.QUOTA_VALUE}}, {resource: value})
         number = int(value)
         validation.check({"properties": {resource: quotas.QUOTA_VALUE}}, {resource: number})
-        if resource not in quotas.RESOURCES:
-            continue  # nova-network's limits: accepted, nothing enforces them
+        numbers[resource] = number
+    for resource, number in numbers.items():
         row = session.scalar(sa.select(QuotaClass).where(
             QuotaClass.class_name == class_name, QuotaClass.resource == resource))
         if row is None:

@@ -114,10 +114,13 @@ def power(session: Session, ctx: RequestContext, server_id: str, action: Action,
     return inst.uuid
 
 
-def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool) -> None:
-    """Lock or unlock a server; locked servers refuse actions by non-admins."""
+def set_lock(session: Session, ctx: RequestContext, server_id: str, locked: bool,
+             reason: str | None = None) -> None:
+    """Lock or unlock a server; locked servers refuse actions by non-admins. An unlock
+    forgets the reason of the lock."""
     inst = _load(session, ctx, server_id)
     inst.locked = locked
+    inst.locked_reason = reason if locked else None
     inst.updated_at = utcnow()
     server_items.record_action(session, ctx, inst.uuid, "lock" if locked else "unlock")
     session.flush()

@@ -36,7 +36,7 @@ from common.states import (
     allowed,
     vm_states_for_status,
 )
-from compute_api import quotas, server_groups, server_items, zones
+from compute_api import aggregates, quotas, server_groups, server_items, zones
 from compute_api.api.microversion import Version
 from compute_api.api.schemas import (
     SchedulerHints,
@@ -50,6 +50,8 @@ from compute_api.runtime import Runtime
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
+# PUT /servers/{id} takes pinned_availability_zone from here.
+PIN_UPDATE = "2.104"
 
 
 def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
@@ -306,8 +308,13 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
             raise BadRequest("Additional properties are not allowed ('hostname' was "
                              "unexpected)")
         check_hostname(changes.hostname, fqdn=version.at_least("2.94"))
-    inst, _fault = get(session, ctx, server_id)
     fields = changes.model_fields_set
+    if "pinned_availability_zone" in fields and not version.at_least(PIN_UPDATE):
+        raise BadRequest("Additional properties are not allowed ('pinned_availability_zone' "
+                         "was unexpected)")
+    inst, _fault = get(session, ctx, server_id)
+    if "pinned_availability_zone" in fields:
+        _pin(session, inst, changes.pinned_availability_zone)
     if "name" in fields and changes.name is not None:
         inst.display_name = changes.name
     if changes.hostname is not None:
@@ -321,6 +328,30 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
     inst.updated_at = utcnow()
     session.flush()
     return inst
+
+
+def current_zone(session: Session, inst: Instance) -> str:
+    """The zone a server is in, as ``OS-EXT-AZ:availability_zone`` shows it: its host's."""
+    if inst.host:
+        return aggregates.zone_of(session, inst.host)
+    return (inst.availability_zone or "").partition(":")[0] or aggregates.DEFAULT_ZONE
+
+
+def _pin(session: Session, inst: Instance, zone: str | None) -> None:
+    """Unpin a server from its zone (None) or pin it to the zone it is in (2.104).
+    Raises Conflict for another zone, or to change one pin into another."""
+    pinned = (inst.availability_zone or "").partition(":")[0] or None
+    if zone is None:
+        inst.availability_zone = None
+    elif pinned is not None:
+        if zone != pinned:
+            raise Conflict("Cannot change pinned availability zone directly. Unpin first "
+                           "by setting pinned_availability_zone to null.")
+    elif zone != (here := current_zone(session, inst)):
+        raise Conflict(f"Server can only be pinned to its current availability zone "
+                       f"'{here}', but '{zone}' was requested.")
+    else:
+        inst.availability_zone = zone
 
 
 def get(session: Session, ctx: RequestContext, server_id: str

@@ -147,6 +147,11 @@ class Instance(ComputeBase):
     reservation_id: Mapped[str] = mapped_column(String(255))
     launch_index: Mapped[int] = mapped_column(default=0)
     locked: Mapped[bool] = mapped_column(default=False)
+    # Why it was locked (2.73); cleared on unlock.
+    locked_reason: Mapped[str | None] = mapped_column(String(255))
+    # The guest's administrator password as the metadata service received it (encrypted
+    # with the key pair's public key by the guest); os-server-password shows it.
+    password: Mapped[str | None] = mapped_column(Text)
     # The guest's hostname (2.90+ settable; derived from the name otherwise).
     hostname: Mapped[str | None] = mapped_column(String(255))
     # Hints as given at create (values as lists, the way upstream shows them at 2.100).

@@ -137,9 +137,13 @@ def list_flavors(
     session: Session, *, is_public: bool | None = True, min_ram: int | None = None,
     min_disk: int | None = None, limit: int | None = None, marker: str | None = None,
     sort_key: str = "flavorid", sort_dir: str = "asc", project_id: str | None = None,
+    name: str | None = None,
 ) -> Sequence[Flavor]:
-    """Flavors; ``is_public=True`` also lists private ones shared with ``project_id``."""
+    """Flavors; ``is_public=True`` also lists private ones shared with ``project_id``;
+    ``name`` is a regular expression the name matches."""
     stmt = sa.select(Flavor).where(Flavor.disabled.is_(False))
+    if name is not None:
+        stmt = stmt.where(Flavor.name.regexp_match(name))
     if is_public and project_id is not None:
         stmt = stmt.where(_accessible(project_id))
     elif is_public is not None:
@@ -374,6 +378,17 @@ def set_migration_status(session: Session, migration_uuid: uuid.UUID,
                          **values: Any) -> None:
     session.execute(sa.update(Migration).where(Migration.uuid == migration_uuid)
                     .values(status=status, updated_at=utcnow(), **values))
+
+
+def advance_migration(session: Session, migration_uuid: uuid.UUID,
+                      seen: Sequence[MigrationStatus], status: MigrationStatus,
+                      **values: Any) -> bool:
+    """Set the status only if it is one of ``seen`` (compare and swap); False if not."""
+    result = session.execute(
+        sa.update(Migration).where(Migration.uuid == migration_uuid,
+                                   Migration.status.in_(seen))
+        .values(status=status, updated_at=utcnow(), **values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def migrations_of_deleted(session: Session, limit: int = 100) -> Sequence[Migration]:

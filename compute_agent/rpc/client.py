@@ -18,10 +18,12 @@ class ComputeClient(RpcClient):
     live migrations. 1.3: pre_live_migration answers the destination's migration data
     (``migrate_uri``), which live_migrate_instance takes. 1.4: evacuate_instance; actions
     on a guest that stays on its host (rebuild, rescue, unrescue, crash dump, password)
-    and its diagnostics; shelve_offload_instance, unshelve_instance."""
+    and its diagnostics; shelve_offload_instance, unshelve_instance. 1.5:
+    abort_live_migration and force_complete_live_migration of a live migration in
+    progress."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -203,3 +205,15 @@ class ComputeClient(RpcClient):
         return int(self._call(ctx, "unshelve_instance", server=host,
                               instance_uuid=str(instance_uuid), image_id=str(image_id),
                               timeout=self._timeout * 10))
+
+    # -- 1.5: steering a live migration in progress (on its source host) -------------
+
+    def abort_live_migration(self, ctx: RequestContext, host: str,
+                             instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "abort_live_migration", server=host,
+                   instance_uuid=str(instance_uuid))
+
+    def force_complete_live_migration(self, ctx: RequestContext, host: str,
+                                      instance_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "force_complete_live_migration", server=host,
+                   instance_uuid=str(instance_uuid))

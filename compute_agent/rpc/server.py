@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.4")
+    target = om.Target(version="1.5")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -169,3 +169,13 @@ class ComputeEndpoint:
     def unshelve_instance(self, ctx: RequestContext, instance_uuid: str, image_id: str) -> int:
         return self._manager.unshelve_instance(ctx, uuid.UUID(instance_uuid),
                                                uuid.UUID(image_id))
+
+    # -- 1.5 -----------------------------------------------------------------------
+
+    @endpoint
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.abort_live_migration(ctx, uuid.UUID(instance_uuid))
+
+    @endpoint
+    def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:
+        self._manager.force_complete_live_migration(ctx, uuid.UUID(instance_uuid))

@@ -87,6 +87,16 @@ class Migration(Protocol):
         failure it keeps running here. Raises DriverError."""
         ...
 
+    def abort_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        """Ask the running ``live_migrate`` of the guest to stop (it then raises
+        DriverError and the guest keeps running here); nothing if none runs."""
+        ...
+
+    def force_complete_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        """Ask the running ``live_migrate`` of the guest to finish now (the guest is
+        paused until it arrives); nothing if none runs."""
+        ...
+
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:
         """Cold resize on this host: stop, grow the root disk, apply the flavor, start."""
         ...

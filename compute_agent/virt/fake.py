@@ -23,6 +23,7 @@ from common.messages import (
 from common.settings import ComputeSettings
 from common.states import PowerState
 from compute_agent.virt.driver import PowerEventHandler
+from compute_agent.virt.steering import ABORT, FORCE, Steering
 
 FAIL_SPAWN_KEY = "fake:fail_spawn"
 # Metadata naming hosts ("host1,host2" or "*") where a live migration into them fails.
@@ -32,6 +33,13 @@ FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
 POWER_SECONDS_KEY = "fake:power_seconds"
 # Metadata naming hosts ("host1,host2" or "*") where rebuilding the guest fails.
 FAIL_REBUILD_KEY = "fake:fail_rebuild"
+# Live migrations from the named hosts ("*": any) wait, running, until they are aborted
+# or forced to complete (or their completion timeout passes).
+HOLD_LIVE_MIGRATION_KEY = "fake:hold_live_migration"
+HOLD_SECONDS = 60.0
+# Seconds a destination takes to prepare for a live migration (the migration stays
+# "preparing" meanwhile).
+PREPARE_SECONDS_KEY = "fake:prepare_seconds"
 
 
 def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
@@ -64,6 +72,9 @@ class FakeDriver:
         self.passwords: dict[uuid.UUID, str] = {}
         self._started: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
+        # Guests whose live migrations from here are held until steered.
+        self._held: set[uuid.UUID] = set()
+        self._steering = Steering()
         self._handler: PowerEventHandler | None = None
         # A stable node uuid per simulated host, so restarts reuse the same provider.
         self.node_uuid = uuid.uuid5(uuid.NAMESPACE_DNS, f"kilonova-fake-node.{hostname}")
@@ -102,6 +113,8 @@ class FakeDriver:
             self._started[instance.uuid] = time.monotonic()
             if POWER_SECONDS_KEY in instance.metadata:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
+            if _names(instance, HOLD_LIVE_MIGRATION_KEY, self.hostname):
+                self._held.add(instance.uuid)
 
     def destroy(self, instance_uuid: uuid.UUID) -> None:
         with self._lock:
@@ -176,6 +189,8 @@ class FakeDriver:
     def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
         if _names(instance, FAIL_LIVE_MIGRATION_KEY, self.hostname):
             raise DriverError(f"simulated live migration failure into {self.hostname}")
+        if PREPARE_SECONDS_KEY in instance.metadata:
+            time.sleep(float(instance.metadata[PREPARE_SECONDS_KEY]))
         with self._lock:
             self.incoming.add(instance.uuid)
         return {}
@@ -189,8 +204,33 @@ class FakeDriver:
         with self._lock:
             if instance_uuid not in self._guests:
                 raise NotFound(f"guest {instance_uuid} not found")
-            del self._guests[instance_uuid]
+            held = instance_uuid in self._held
+        if held:
+            self._hold(instance_uuid, timeout or HOLD_SECONDS)
+        with self._lock:
+            self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
+            self._held.discard(instance_uuid)
+
+    def _hold(self, instance_uuid: uuid.UUID, timeout: float) -> None:
+        """Keep the migration running until it is aborted or forced to complete."""
+        self._steering.start(instance_uuid)
+        try:
+            how = self._steering.wait(instance_uuid, timeout)
+        finally:
+            self._steering.stop(instance_uuid)
+        if how is None:
+            raise DriverError(f"live migration of {instance_uuid} did not complete within "
+                              f"{timeout}s and was aborted; the guest stays here")
+        if how == ABORT:
+            raise DriverError(f"live migration of {instance_uuid} was aborted; the guest "
+                              "stays here")
+
+    def abort_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, ABORT)
+
+    def force_complete_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, FORCE)
 
     def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
         return self._arrive(instance.uuid, instance.power_state or PowerState.RUNNING)

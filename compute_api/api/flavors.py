@@ -28,11 +28,14 @@ from compute_api.api.views import flavor_brief, flavor_detail, next_links
 
 router = APIRouter(prefix="/v2.1/flavors")
 
+# 2.102: flavors lose rxtx_factor (shown and accepted) and OS-FLV-DISABLED:disabled.
+NO_RXTX = "2.102"
+
 
 @router.get("")
 def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
-    args = flavor_list_args(request, ctx)
+    args = flavor_list_args(request, ctx, version)
     rows = queries.list_flavors(session, **args)
     return _page(request, [flavor_brief(f, base_url(request), version) for f in rows],
                  args["limit"])
@@ -41,7 +44,7 @@ def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
 @router.get("/detail")
 def list_flavors_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
-    args = flavor_list_args(request, ctx)
+    args = flavor_list_args(request, ctx, version)
     rows = queries.list_flavors(session, **args)
     return _page(request, [flavor_detail(f, base_url(request), version) for f in rows],
                  args["limit"])
@@ -67,6 +70,10 @@ def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: Read
 @router.post("")
 def create_flavor(body: BodyDep, request: Request, ctx: AdminContextDep, session: SessionDep,
                   version: VersionDep) -> dict[str, Any]:
+    if version.at_least(NO_RXTX) and isinstance(body, dict) and isinstance(
+            body.get("flavor"), dict) and "rxtx_factor" in body["flavor"]:
+        raise BadRequest("Additional properties are not allowed ('rxtx_factor' was "
+                         "unexpected)")
     spec: FlavorCreate = parse(FlavorCreate, body, "flavor")
     if spec.description is not None and not version.at_least("2.55"):
         raise BadRequest("Additional properties are not allowed ('description' was "

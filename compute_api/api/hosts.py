@@ -12,7 +12,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-from common.errors import BadRequest, NotFound
+from common import validation
+from common.errors import NotFound
 from compute_api import host_services, hypervisors
 from compute_api.api import errors
 from compute_api.api.deps import (
@@ -25,12 +26,21 @@ from compute_api.api.deps import (
     VersionDep,
 )
 from compute_api.api.microversion import Version
-from compute_api.api.operator_schemas import HostUpdate, parse_flat
 from compute_api.host_services import find_compute
 
 router = APIRouter(prefix="/v2.1/os-hosts")
 
 REMOVED = "2.43"
+
+_SWITCH = {"type": "string", "enum": ["enable", "disable", "Enable", "Disable", "ENABLE",
+                                      "DISABLE"]}
+# PUT /os-hosts/{host}: checked before the host is looked up, as upstream.
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {"status": _SWITCH, "maintenance_mode": _SWITCH},
+    "anyOf": [{"required": ["status"]}, {"required": ["maintenance_mode"]}],
+    "additionalProperties": False,
+}
 
 
 def _gone(version: Version) -> None:
@@ -66,13 +76,13 @@ def update_host(host_name: str, body: BodyDep, ctx: AdminContextDep, session: Se
                 version: VersionDep, runtime: RuntimeDep,
                 after_commit: AfterCommitDep) -> Any:
     _gone(version)
-    spec: HostUpdate = parse_flat(HostUpdate, body)
+    validation.check(UPDATE_SCHEMA, body)
+    status, maintenance = body.get("status"), body.get("maintenance_mode")
     svc = find_compute(session, host_name)
-    if spec.maintenance_mode is not None:
+    if maintenance is not None:
         return _not_implemented("maintenance mode")
-    if spec.status is None:
-        raise BadRequest("'status' or 'maintenance_mode' needed for host update")
-    if host_services.set_status(svc, spec.status == "disable", None):
+    disable = str(status).lower() == "disable"
+    if host_services.set_status(svc, disable, None):
         after_commit(runtime.conductor.set_host_disabled, ctx, host_name, svc.disabled)
     return {"host": host_name, "status": "disabled" if svc.disabled else "enabled"}
 

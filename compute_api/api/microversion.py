@@ -47,7 +47,7 @@ def _parsed(text: str) -> tuple[int, int]:
 
 
 MIN_VERSION = Version(2, 1)
-MAX_VERSION = Version(2, 100)
+MAX_VERSION = Version(2, 104)
 
 
 class VersionNotAcceptable(ControlPlaneError):

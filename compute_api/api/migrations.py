@@ -1,4 +1,5 @@
-"""GET /os-migrations and GET /servers/{id}/migrations (admin)."""
+"""GET /os-migrations and /servers/{id}/migrations; force-complete (2.22) and abort
+(2.24) of a live migration in progress (admin)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.requests import Request
 
+from common import validation
 from common.compute_db.models import Migration
 from common.errors import BadRequest, NotFound
 from common.states import LIVE_IN_PROGRESS, MigrationKind
-from compute_api import servers
-from compute_api.api.deps import AdminContextDep, ReadSessionDep, VersionDep
+from compute_api import live_migrations, servers
+from compute_api.api.deps import (
+    AdminContextDep,
+    AfterCommitDep,
+    BodyDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
 from compute_api.api.microversion import Version
 from compute_api.api.query import change_window, params_at, strict_params, x_int
 from compute_api.api.versions import base_url
@@ -143,3 +153,36 @@ def show_server_migration(server_id: str, migration_id: str, request: Request,
         raise NotFound(f"Migration {migration_id} for instance {inst.uuid} is not an "
                        "in-progress live migration.")
     return {"migration": _view(mig, version, base_url(request), server=True)}
+
+
+FORCE_COMPLETE = "2.22"
+ABORT = "2.24"
+ABORT_QUEUED = "2.65"
+FORCE_COMPLETE_BODY = {"type": "object", "properties": {"force_complete": {"type": "null"}},
+                       "required": ["force_complete"], "additionalProperties": False}
+
+
+@router.post("/servers/{server_id}/migrations/{migration_id}/action", status_code=202)
+def force_complete_migration(server_id: str, migration_id: str, body: BodyDep,
+                             ctx: AdminContextDep, session: SessionDep, version: VersionDep,
+                             runtime: RuntimeDep, after_commit: AfterCommitDep) -> Response:
+    if not version.at_least(FORCE_COMPLETE):
+        raise NotFound("The resource could not be found.")
+    validation.check(FORCE_COMPLETE_BODY, body)
+    steered = live_migrations.force_complete(session, ctx, server_id, migration_id)
+    after_commit(runtime.conductor.force_complete_live_migration, ctx,
+                 steered.instance_uuid, steered.migration_uuid)
+    return Response(status_code=202)
+
+
+@router.delete("/servers/{server_id}/migrations/{migration_id}", status_code=202)
+def abort_migration(server_id: str, migration_id: str, ctx: AdminContextDep,
+                    session: SessionDep, version: VersionDep, runtime: RuntimeDep,
+                    after_commit: AfterCommitDep) -> Response:
+    if not version.at_least(ABORT):
+        raise NotFound("The resource could not be found.")
+    steered = live_migrations.abort(session, ctx, server_id, migration_id,
+                                    queued_too=version.at_least(ABORT_QUEUED))
+    after_commit(runtime.conductor.abort_live_migration, ctx, steered.instance_uuid,
+                 steered.migration_uuid)
+    return Response(status_code=202)

@@ -73,6 +73,3 @@ class AggregateMetadataBody(Strict):
     metadata: dict[Name, Text | None] = Field(min_length=1)
 
 
-class HostUpdate(Strict):
-    status: Literal["enable", "disable"] | None = None
-    maintenance_mode: Literal["enable", "disable"] | None = None

@@ -56,8 +56,19 @@ def _sort(request: Request, default_key: str, default_dir: str) -> tuple[str, st
     return key, direction
 
 
-def flavor_list_args(request: Request, ctx: RequestContext) -> dict[str, Any]:
+FLAVOR_PARAMS = {"limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir"}
+# 2.102: flavors filtered by name (a regular expression, as upstream).
+FLAVOR_NAME = "2.102"
+
+
+def flavor_list_args(request: Request, ctx: RequestContext, version: Version
+                     ) -> dict[str, Any]:
     params = request.query_params
+    named = version.at_least(FLAVOR_NAME)
+    strict_params(request, FLAVOR_PARAMS | ({"name"} if named else set()), version)
+    name = params.get("name") if named else None
+    if name is not None:
+        _check_regex(name, "name")
     is_public: bool | None = True
     raw = params.get("is_public")
     if raw is not None:
@@ -72,7 +83,7 @@ def flavor_list_args(request: Request, ctx: RequestContext) -> dict[str, Any]:
         "min_disk": _int(request, "minDisk"),
         "limit": _limit(request, request.app.state.runtime.settings.api.max_limit),
         "marker": params.get("marker"), "sort_key": key, "sort_dir": direction,
-        "project_id": ctx.project_id,
+        "project_id": ctx.project_id, "name": name,
     }
 
 

@@ -236,12 +236,19 @@ class ServerUpdate(Strict):
     accessIPv4: str | None = None
     accessIPv6: str | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    # 2.104: null unpins the server from its zone.
+    pinned_availability_zone: Name | None = None
 
     _name = field_validator("name")(_no_edge_spaces)
     # Absent means unchanged; an explicit null is refused (upstream: a string).
     _not_null = field_validator("name", "hostname", mode="before")(_string_not_null)
     _ipv4 = field_validator("accessIPv4")(_ip_address(4))
     _ipv6 = field_validator("accessIPv6")(_ip_address(6))
+
+    @field_validator("pinned_availability_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _no_edge_spaces(value)
 
 
 class SchedulerHints(Strict):

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
+from common import validation
 from common.context import RequestContext
 from common.errors import BadRequest
 from common.states import POWER_RESULTS, Action
@@ -112,15 +113,21 @@ def _reboot(call: Call) -> Response:
     return _power(Action.REBOOT_HARD if kind.upper() == "HARD" else Action.REBOOT_SOFT)(call)
 
 
+# The arguments of lock from 2.73 (upstream's schema).
+LOCK_ARGS = {"type": ["object", "null"], "additionalProperties": False,
+             "properties": {"locked_reason": {"type": "string", "minLength": 1,
+                                              "maxLength": 255}}}
+
+
 def _lock(locked: bool) -> Callable[[Call], Response]:
     def run(call: Call) -> Response:
+        reason = None
         if locked and call.version.at_least("2.73") and call.args is not None:
-            reason = _object("lock", call.args, {"locked_reason"}).get("locked_reason")
-            if reason is not None and (not isinstance(reason, str) or len(reason) > 255):
-                raise BadRequest("Invalid input for field/attribute locked_reason.")
+            validation.check({"properties": {"lock": LOCK_ARGS}}, {"lock": call.args})
+            reason = call.args.get("locked_reason")
         else:
             _no_args("lock" if locked else "unlock", call.args)
-        server_actions.set_lock(call.session, call.ctx, call.server_id, locked)
+        server_actions.set_lock(call.session, call.ctx, call.server_id, locked, reason)
         return _accepted()
 
     return run

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from common import policy
+from common.errors import NotFound
 from compute_api import usage
 from compute_api.api.deps import (
     AdminContextDep,
@@ -86,6 +87,13 @@ def list_usage(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
     if links:
         out["tenant_usages_links"] = links
     return out
+
+
+@router.get("/")
+def show_usage_of_no_project(ctx: ContextDep) -> dict[str, Any]:
+    # An empty project id (".../os-simple-tenant-usage/") names no project: 404 as
+    # upstream, never a redirect to the list of every project.
+    raise NotFound("The resource could not be found.")
 
 
 @router.get("/{tenant_id}")

@@ -74,10 +74,11 @@ def flavor_detail(flavor: Flavor, base: str, version: Version) -> dict[str, Any]
         "ram": flavor.memory_mb, "disk": flavor.root_gb, "vcpus": flavor.vcpus,
         "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
         "swap": flavor.swap if version.at_least("2.75") else (flavor.swap or ""),
-        "rxtx_factor": flavor.rxtx_factor,
         "os-flavor-access:is_public": flavor.is_public,
-        "OS-FLV-DISABLED:disabled": flavor.disabled,
     })
+    if not version.at_least("2.102"):
+        out.update({"rxtx_factor": flavor.rxtx_factor,
+                    "OS-FLV-DISABLED:disabled": flavor.disabled})
     if version.at_least("2.61"):
         out["extra_specs"] = dict(flavor.extra_specs or {})
     return out
@@ -184,7 +185,7 @@ def _versioned_fields(out: dict[str, Any], inst: Instance, version: Version,
     if version.at_least("2.63"):
         out["trusted_image_certificates"] = None
     if version.at_least("2.73"):
-        out["locked_reason"] = None
+        out["locked_reason"] = inst.locked_reason
     if version.at_least("2.90"):
         # From 2.90 every user sees the hostname (it can be set at create and update).
         out["OS-EXT-SRV-ATTR:hostname"] = hostname

@@ -3,20 +3,33 @@
 On any failure the guest keeps running on the source: the destination's preparation is
 undone, the migration's allocations go back to the instance (dropping the destination
 claim) and the server stays as it was, its action event marked Error.
+
+An abort (the API's DELETE of the migration) ends the same way, without a fault and with
+the migration ``cancelled``: one still queued or preparing is cancelled here before the
+guest moves (each step advances the status by compare and swap, so the flow notices);
+a running one is marked ``cancelling`` and the source's agent aborts it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
+from common.compute_db import queries
+from common.compute_db.models import Instance, Migration
 from common.context import RequestContext
+from common.db import transaction
 from common.errors import ControlPlaneError
 from common.messages import HostSelection
 from common.states import MigrationStatus, TaskState
 from conductor.flows.resize import MoveFlow
 
 LOG = logging.getLogger(__name__)
+
+
+class _Cancelled(Exception):
+    """The migration was cancelled before the guest started to move."""
 
 
 class LiveMigrateFlow(MoveFlow):
@@ -33,32 +46,92 @@ class LiveMigrateFlow(MoveFlow):
                                    None):
                 selection = self._claim(ctx, inst, mig)
         except ControlPlaneError as exc:
-            self._set_status(mig.uuid, MigrationStatus.ERROR)
+            if not self._advance(mig.uuid, (MigrationStatus.QUEUED,), MigrationStatus.ERROR):
+                self._cancelled(inst, mig)
+                return
             self._tasks.fail(instance_uuid, TaskState.MIGRATING, exc.message)
             return
-        self._set_status(mig.uuid, MigrationStatus.PREPARING, dest_compute=selection.host,
-                         dest_node=selection.nodename)
+        if not self._advance(mig.uuid, (MigrationStatus.QUEUED,), MigrationStatus.PREPARING,
+                             dest_compute=selection.host, dest_node=selection.nodename):
+            self._back_to_instance(inst, mig)
+            self._cancelled(inst, mig)
+            return
         source, dest = mig.source_compute or "", selection.host
         try:
             with self._tasks.event(ctx, instance_uuid, "compute_pre_live_migration", dest):
                 migrate_data = self._compute.pre_live_migration(ctx, dest, instance_uuid)
-            self._set_status(mig.uuid, MigrationStatus.RUNNING)
+            if not self._advance(mig.uuid, (MigrationStatus.PREPARING,),
+                                 MigrationStatus.RUNNING):
+                raise _Cancelled
             with self._tasks.event(ctx, instance_uuid, "compute_live_migration", source):
                 # The call lasts as long as the source lets the migration run.
                 self._compute.live_migrate_instance(
                     ctx, source, instance_uuid, dest,
                     timeout=self._settings.libvirt.live_migration_completion_timeout,
                     migrate_uri=migrate_data.get("migrate_uri"))
+        except _Cancelled:
+            self._undo(ctx, inst, mig, dest)
+            self._cancelled(inst, mig)
+            return
         except ControlPlaneError as exc:
-            self._best_effort("cleaning up the destination",
-                              self._compute.rollback_live_migration_at_destination, ctx,
-                              dest, instance_uuid)
-            self._back_to_instance(inst, mig)
+            self._undo(ctx, inst, mig, dest)
+            if self._advance(mig.uuid, (MigrationStatus.CANCELLING,),
+                             MigrationStatus.CANCELLED):
+                self._cancelled(inst, mig)
+                return
             self._set_status(mig.uuid, MigrationStatus.ERROR)
             self._tasks.fail(instance_uuid, TaskState.MIGRATING,
                              f"live migration to {dest} failed: {exc.message}")
             return
         self._finish(ctx, inst.uuid, inst.power_state, mig.uuid, source, selection)
+
+    def abort(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+              migration_uuid: uuid.UUID) -> None:
+        """Cancel a queued or preparing migration (the flow stops at its next step) or
+        have the source abort a running one; nothing once it has ended."""
+        queued = (MigrationStatus.QUEUED, MigrationStatus.PREPARING)
+        if self._advance(migration_uuid, queued, MigrationStatus.CANCELLED):
+            LOG.info("live migration %s of %s cancelled before it ran", migration_uuid,
+                     instance_uuid)
+            return
+        if not self._advance(migration_uuid, (MigrationStatus.RUNNING,),
+                             MigrationStatus.CANCELLING):
+            LOG.info("live migration %s of %s is no longer running; nothing to abort",
+                     migration_uuid, instance_uuid)
+            return
+        mig = self._migration(migration_uuid)
+        if mig is not None and mig.source_compute:
+            self._compute.abort_live_migration(ctx, mig.source_compute, instance_uuid)
+
+    def force_complete(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                       migration_uuid: uuid.UUID) -> None:
+        """Have the source make a running migration converge now."""
+        mig = self._migration(migration_uuid)
+        if mig is None or mig.status != MigrationStatus.RUNNING or not mig.source_compute:
+            LOG.info("live migration %s of %s is not running; nothing to complete",
+                     migration_uuid, instance_uuid)
+            return
+        self._compute.force_complete_live_migration(ctx, mig.source_compute, instance_uuid)
+
+    def _advance(self, migration_uuid: uuid.UUID, seen: tuple[MigrationStatus, ...],
+                 status: MigrationStatus, **values: Any) -> bool:
+        with transaction(self._tasks.sessions) as session:
+            return queries.advance_migration(session, migration_uuid, seen, status,
+                                             **values)
+
+    def _undo(self, ctx: RequestContext, inst: Instance, mig: Migration, dest: str) -> None:
+        """The guest did not leave: drop the destination's preparation and claim."""
+        self._best_effort("cleaning up the destination",
+                          self._compute.rollback_live_migration_at_destination, ctx, dest,
+                          inst.uuid)
+        self._back_to_instance(inst, mig)
+
+    def _cancelled(self, inst: Instance, mig: Migration) -> None:
+        """The guest stays on the source, running as it was; no fault."""
+        self._set_status(mig.uuid, MigrationStatus.CANCELLED)
+        self._tasks.end(inst.uuid, TaskState.MIGRATING)
+        LOG.info("live migration %s of %s cancelled; the guest stays on %s", mig.uuid,
+                 inst.uuid, mig.source_compute)
 
     def _finish(self, ctx: RequestContext, instance_uuid: uuid.UUID, old_power: int,
                 migration_uuid: uuid.UUID, source: str, selection: HostSelection) -> None:

@@ -20,10 +20,11 @@ class ConductorClient(RpcClient):
     changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
     1.5: evacuate_server; actions on the server's own host (rebuild, rescue, unrescue,
     crash dump, password) and its diagnostics; createBackup, shelve, shelveOffload,
-    unshelve; ``power_action`` also takes softDelete and restore."""
+    unshelve; ``power_action`` also takes softDelete and restore. 1.6: aborting and
+    force-completing a live migration in progress."""
 
     topic = TOPIC
-    version = "1.5"
+    version = "1.6"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -187,3 +188,15 @@ class ConductorClient(RpcClient):
                         migration_uuid: uuid.UUID, power_on: bool) -> None:
         self._cast(ctx, "evacuate_server", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid), power_on=power_on)
+
+    # -- 1.6 -------------------------------------------------------------------------
+
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                             migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "abort_live_migration", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))
+
+    def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                                      migration_uuid: uuid.UUID) -> None:
+        self._cast(ctx, "force_complete_live_migration", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid))

@@ -25,7 +25,7 @@ from conductor.hosts import HostRecords
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.5")
+    target = om.Target(version="1.6")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
@@ -205,3 +205,15 @@ class ConductorEndpoint:
                         power_on: bool = True) -> None:
         self._evacuations.evacuate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid),
                                    power_on)
+
+    # -- 1.6 -----------------------------------------------------------------------
+
+    @endpoint
+    def abort_live_migration(self, ctx: RequestContext, instance_uuid: str,
+                             migration_uuid: str) -> None:
+        self._live.abort(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    @endpoint
+    def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: str,
+                                      migration_uuid: str) -> None:
+        self._live.force_complete(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))

@@ -29,6 +29,7 @@ from compute_agent.virt.libvirt.lxc_console import ConsolePumps
 from compute_agent.virt.libvirt.migration import MigrationOps
 from compute_agent.virt.libvirt.power import PowerOps
 from compute_agent.virt.libvirt.state import power_state
+from compute_agent.virt.steering import Steering
 
 LOG = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
         self._events: queue.SimpleQueue[uuid.UUID | None] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         self._consoles = ConsolePumps()
+        self._steering = Steering()
         self.conn = Connection(self.uri, on_lifecycle=self._lifecycle_event,
                                on_reconnect=self._readopt)
 

@@ -12,10 +12,12 @@ import libvirt
 
 from common.errors import DriverError
 from common.messages import FlavorPayload, InstancePayload
+from common.states import VmState
 from compute_agent.virt.libvirt import disks, guest_xml
 from compute_agent.virt.libvirt.base import DriverBase
 from compute_agent.virt.libvirt.errors import GuestNotFound, translate, translated
 from compute_agent.virt.libvirt.state import power_state
+from compute_agent.virt.steering import ABORT, FORCE, Steering
 
 LOG = logging.getLogger(__name__)
 
@@ -27,8 +29,16 @@ MIGRATE_FLAGS = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
 
 
 class MigrationOps(DriverBase):
+    _steering: Steering
+
     def _prepare(self, instance: InstancePayload) -> guest_xml.GuestSpec:
         raise NotImplementedError
+
+    def abort_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, ABORT)
+
+    def force_complete_live_migration(self, instance_uuid: uuid.UUID) -> None:
+        self._steering.ask(instance_uuid, FORCE)
 
     def prepare_incoming(self, instance: InstancePayload) -> dict[str, str]:
         """Fetch bases and create empty overlays and the config drive, define nothing;
@@ -66,21 +76,65 @@ class MigrationOps(DriverBase):
                 failure.append(exc)
 
         worker = threading.Thread(target=run, name=f"migrate-{instance_uuid}", daemon=True)
-        worker.start()
-        self._monitor(dom, worker, timeout)
+        self._steering.start(instance_uuid)
+        try:
+            worker.start()
+            paused = self._monitor(dom, worker, timeout, instance_uuid)
+        finally:
+            self._steering.stop(instance_uuid)
         if failure:
             exc = failure[0]
             assert isinstance(exc, libvirt.libvirtError)
+            if paused:
+                self._resume_here(dom)
             raise translate(exc, f"live migration of {instance_uuid} to {dest_host}") from exc
         LOG.info("guest %s migrated to %s", instance_uuid, dest_host)
 
+    def _resume_here(self, dom: libvirt.virDomain) -> None:
+        """A forced migration paused the guest and then failed: it runs on here."""
+        try:
+            dom.resume()
+        except libvirt.libvirtError as exc:
+            LOG.warning("guest %s stays paused after a failed migration: %s", dom.name(),
+                        exc)
+
+    def _steer(self, dom: libvirt.virDomain, worker: threading.Thread,
+               instance_uuid: uuid.UUID) -> bool:
+        """Act on an abort or force-complete request. True if the guest was paused."""
+        how = self._steering.take(instance_uuid)
+        if how == ABORT:
+            LOG.info("live migration of %s aborted on request", dom.name())
+            try:
+                dom.abortJob()
+            except libvirt.libvirtError as exc:
+                LOG.warning("abort of migration of %s failed: %s", dom.name(), exc)
+                return False
+            worker.join()
+            raise DriverError(f"live migration of {dom.name()} was aborted; the guest "
+                              "stays here")
+        if how == FORCE:
+            # Without post-copy, a paused guest stops dirtying memory, so the copy ends;
+            # the destination resumes it on arrival.
+            LOG.info("live migration of %s forced to complete: pausing the guest",
+                     dom.name())
+            try:
+                dom.suspend()
+                return True
+            except libvirt.libvirtError as exc:
+                LOG.warning("pausing %s to complete its migration failed: %s",
+                            dom.name(), exc)
+        return False
+
     def _monitor(self, dom: libvirt.virDomain, worker: threading.Thread,
-                 timeout: float) -> None:
+                 timeout: float, instance_uuid: uuid.UUID) -> bool:
+        """Wait for the migration; True if a force-complete paused the guest."""
         deadline = time.monotonic() + timeout
+        paused = False
         while worker.is_alive():
             worker.join(0.5)
             if not worker.is_alive():
-                return
+                return paused
+            paused = self._steer(dom, worker, instance_uuid) or paused
             try:
                 stats = dom.jobStats()
                 LOG.debug("migration of %s: %s of %s bytes left", dom.name(),
@@ -94,8 +148,11 @@ class MigrationOps(DriverBase):
                 except libvirt.libvirtError as exc:
                     LOG.warning("abort of migration of %s failed: %s", dom.name(), exc)
                 worker.join()
+                if paused:
+                    self._resume_here(dom)
                 raise DriverError(f"live migration of {dom.name()} did not complete within "
                                   f"{timeout}s and was aborted; the guest stays here")
+        return paused
 
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:
         """Cold resize on this host: stop, grow the root disk, new vCPUs/RAM, start."""
@@ -116,9 +173,13 @@ class MigrationOps(DriverBase):
             return power_state(dom)
 
     def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
-        """The guest arrived persistent and owned by this host (its XML said so)."""
+        """The guest arrived persistent and owned by this host (its XML said so); one a
+        forced completion paused runs again."""
         dom = self._domain(instance.uuid)
         with translated(f"reading state of {instance.uuid}"):
+            state, _reason = dom.state()
+            if instance.vm_state == VmState.ACTIVE and state == libvirt.VIR_DOMAIN_PAUSED:
+                dom.resume()
             return power_state(dom)
 
     def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:

@@ -9,6 +9,7 @@ hypervisor views (it keeps checking them with its 2.53 one, which requires the f
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from tests.functional.compute.test_tempest_schemas import (
 )
 
 with contextlib.suppress(ImportError):  # reported by the fixture below
+    from tempest.lib import exceptions as lib_exc  # type: ignore[import-untyped]
     from tempest.lib.services.compute import (  # type: ignore[import-untyped]
         aggregates_client,
         availability_zone_client,
@@ -220,9 +222,14 @@ def test_hosts(clients: Clients, version: str) -> None:
     shown = clients.hosts.show_host("fake-1")["host"]
     assert [r["resource"]["project"] for r in shown][:3] == ["(total)", "(used_now)",
                                                             "(used_max)"]
-    out = clients.hosts.update_host("fake-4", status="disable")
-    assert out == {"host": "fake-4", "status": "disabled"}
-    assert clients.hosts.update_host("fake-4", status="enable")["status"] == "enabled"
+    # Tempest's update_host sends null for what it is not given, which upstream's schema
+    # refuses (its own tests only use it for refusals); the raw body is what works.
+    with pytest.raises(lib_exc.BadRequest):
+        clients.hosts.update_host("fake-4", status="disable")
+    _, body = clients.hosts.put("os-hosts/fake-4", json.dumps({"status": "disable"}))
+    assert json.loads(body) == {"host": "fake-4", "status": "disabled"}
+    _, body = clients.hosts.put("os-hosts/fake-4", json.dumps({"status": "enable"}))
+    assert json.loads(body)["status"] == "enabled"
 
 
 @pytest.mark.parametrize("version", ["2.1", "2.49", "2.50", "2.56", "2.57", "2.100"])

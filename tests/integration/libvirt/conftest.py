@@ -124,7 +124,14 @@ class TwoHosts:
 
 
 @pytest.fixture
-def two_hosts(real_libvirt: None, tmp_path: Path) -> Iterator[TwoHosts]:
+def migration_bandwidth() -> int:
+    """[libvirt] live_migration_bandwidth of the two hosts (MiB/s; 0: unlimited)."""
+    return 0
+
+
+@pytest.fixture
+def two_hosts(real_libvirt: None, tmp_path: Path, migration_bandwidth: int
+              ) -> Iterator[TwoHosts]:
     """Host A on qemu:///system and host B on the second libvirtd, in one cloud.
 
     B's agent is a second compute service in the embedded cloud's process with its own
@@ -142,7 +149,8 @@ def two_hosts(real_libvirt: None, tmp_path: Path) -> Iterator[TwoHosts]:
     settings = use_libvirt(cloud_settings(tmp_path, "sqlite-memory"), tmp_path, host="lv-a")
     settings.libvirt = settings.libvirt.model_copy(update={
         "instances_path": SOURCE_PATH, "image_cache_path": None,
-        "live_migration_uri": f"qemu+unix:///system?socket={sockets}/{{host}}"})
+        "live_migration_uri": f"qemu+unix:///system?socket={sockets}/{{host}}",
+        "live_migration_bandwidth": migration_bandwidth})
     cloud = EmbeddedCloud(settings).start()
     hosts = TwoHosts(cloud, b_uri, sockets)
     try:

@@ -7,6 +7,7 @@ namespace where the source's instances path shows the destination's files.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -131,3 +132,59 @@ def test_migration_over_its_completion_timeout_is_aborted_and_the_guest_stays(
 
     assert src.list_guests() == {inst.uuid: PowerState.RUNNING}
     assert inst.uuid not in dst.list_guests()
+
+
+def _migrating(src: LibvirtDriver, inst: InstancePayload, timeout: float
+               ) -> tuple[threading.Thread, list[BaseException]]:
+    """``src.live_migrate`` running in a thread; its failure lands in the list."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            src.live_migrate(inst.uuid, "dst", timeout=timeout)
+        except DriverError as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    return worker, failure
+
+
+@pytest.mark.parametrize("bandwidth", [1])  # MiB/s: it would run for minutes
+def test_an_aborted_live_migration_leaves_the_guest_running_on_the_source(
+    pair: tuple[LibvirtDriver, LibvirtDriver]
+) -> None:
+    src, dst = pair
+    inst = booted(src)
+    dst.prepare_incoming(inst)
+    started = time.monotonic()
+    worker, failure = _migrating(src, inst, timeout=300)
+    time.sleep(2)
+    assert worker.is_alive()
+    src.abort_live_migration(inst.uuid)
+    worker.join(60)
+
+    assert not worker.is_alive() and time.monotonic() - started < 60
+    assert len(failure) == 1 and "aborted" in str(failure[0])
+    assert src.list_guests() == {inst.uuid: PowerState.RUNNING}
+    assert inst.uuid not in dst.list_guests()
+    assert src.pause(inst.uuid) == PowerState.PAUSED  # alive on the source
+
+
+@pytest.mark.parametrize("bandwidth", [64])
+def test_a_forced_live_migration_arrives_running(
+    pair: tuple[LibvirtDriver, LibvirtDriver]
+) -> None:
+    src, dst = pair
+    inst = booted(src)
+    dst.prepare_incoming(inst)
+    worker, failure = _migrating(src, inst, timeout=300)
+    time.sleep(0.3)
+    src.force_complete_live_migration(inst.uuid)
+    worker.join(120)
+
+    assert not worker.is_alive() and failure == []
+    assert inst.uuid not in src.list_guests()
+    # Paused to converge (if the request came in time), running again once adopted.
+    assert dst.post_live_migration_at_destination(inst) == PowerState.RUNNING
+    assert dst.list_guests() == {inst.uuid: PowerState.RUNNING}
