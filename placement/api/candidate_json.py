@@ -15,8 +15,8 @@ from placement.candidates import Candidates
 from placement.candidates.snapshot import Snapshot
 
 # Per provider: its summary's classes (class id, '"NAME":{"capacity":N,"used":') in name
-# order, and the summary's end (traits and tree).
-_Static = tuple[list[tuple[int, str]], str]
+# order, the summary's end (traits and tree), and the whole entry when nothing is used.
+_Static = tuple[list[tuple[int, str]], str, str]
 
 
 def body(found: Candidates) -> bytes:
@@ -31,11 +31,15 @@ def body(found: Candidates) -> bytes:
 
 
 def _requests(found: Candidates, uuids: dict[int, str]) -> list[str]:
-    # Candidates served by one provider mostly share one amounts dict: encode it once.
-    amounts: dict[int, str] = {}
+    # Amounts dicts repeat across candidates (often the very same dict): encode each
+    # distinct one once.
+    amounts: dict[tuple[tuple[str, int], ...], str] = {}
+    same: dict[int, tuple[dict[str, int], str]] = {}
     # (amounts, suffix) -> the text between the two uuids of a one-provider candidate.
     middles: dict[tuple[int, str], str] = {}
+    suffixes: dict[str, str] = {}
     parts: list[str] = []
+    append = parts.append
     for allocations, mappings in found.candidates:
         if len(allocations) == 1 and len(mappings) == 1:
             [(rp, resources)] = allocations.items()
@@ -47,39 +51,59 @@ def _requests(found: Candidates, uuids: dict[int, str]) -> list[str]:
                     middle = middles[id(resources), suffix] = (
                         f':{{"resources":{_text(resources)}}}}},"mappings":{{{_text(suffix)}:[')
                 uuid = uuids[rp]
-                parts.append(f'{{"allocations":{{{uuid}{middle}{uuid}]}}}}')
+                append(f'{{"allocations":{{{uuid}{middle}{uuid}]}}}}')
                 continue
-        parts.append(_request(allocations, mappings, uuids, amounts))
+        append(_request(allocations, mappings, uuids, amounts, same, suffixes))
     return parts
 
 
 def _request(
     allocations: dict[int, dict[str, int]], mappings: dict[str, list[int]],
-    uuids: dict[int, str], amounts: dict[int, str],
+    uuids: dict[int, str], amounts: dict[tuple[tuple[str, int], ...], str],
+    same: dict[int, tuple[dict[str, int], str]], suffixes: dict[str, str],
 ) -> str:
-    held = ",".join(
-        f'{uuids[rp]}:{{"resources":'
-        f'{amounts.get(id(resources)) or amounts.setdefault(id(resources), _text(resources))}}}'
-        for rp, resources in allocations.items()
-    )
-    mapped = ",".join(f'{_text(suffix)}:[{",".join(uuids[rp] for rp in rps)}]'
-                      for suffix, rps in mappings.items())
-    return f'{{"allocations":{{{held}}},"mappings":{{{mapped}}}}}'
+    held: list[str] = []
+    for rp, resources in allocations.items():
+        # By identity first (the dict is kept alongside, so its id is not reused).
+        known = same.get(id(resources))
+        if known is not None and known[0] is resources:
+            text = known[1]
+        else:
+            key = tuple(resources.items())
+            encoded = amounts.get(key)
+            if encoded is None:
+                encoded = amounts[key] = f':{{"resources":{_text(resources)}}}'
+            text = encoded
+            same[id(resources)] = (resources, text)
+        held.append(uuids[rp] + text)
+    mapped: list[str] = []
+    for suffix, rps in mappings.items():
+        name = suffixes.get(suffix)
+        if name is None:
+            name = suffixes[suffix] = _text(suffix)
+        mapped.append(f'{name}:[{",".join([uuids[rp] for rp in rps])}]')
+    return f'{{"allocations":{{{",".join(held)}}},"mappings":{{{",".join(mapped)}}}}}'
 
 
 def _summaries(found: Candidates, uuids: dict[int, str]) -> list[str]:
     snap, usage = found.snapshot, found.rooms.usage
     statics: dict[int, _Static] = snap.derived.setdefault("candidate_json.summaries", {})
+    # Most providers have nothing allocated: their summary is the same text every time.
+    busy: set[int] = set().union(*usage.values())
     parts: list[str] = []
+    append = parts.append
     for rp in found.summarised:
         static = statics.get(rp)
         if static is None:
             static = statics[rp] = _static(snap, rp)
-        classes, tail = static
-        resources = ",".join(
+        classes, tail, idle = static
+        if rp not in busy:
+            append(idle)
+            continue
+        resources = ",".join([
             f"{head}{usage.get(class_id, {}).get(rp, 0)}}}" for class_id, head in classes
-        )
-        parts.append(f'{uuids[rp]}:{{"resources":{{{resources}}}{tail}')
+        ])
+        append(f'{uuids[rp]}:{{"resources":{{{resources}}}{tail}')
     return parts
 
 
@@ -98,11 +122,10 @@ def _static(snap: Snapshot, rp: int) -> _Static:
         f',"parent_provider_uuid":{_text(snap.uuid_of[parent] if parent else None)}'
         f',"root_provider_uuid":{_text(snap.uuid_of[snap.root_of[rp]])}}}'
     )
-    return (
-        [(class_id, f'{_text(name)}:{{"capacity":{capacity},"used":')
-         for name, class_id, capacity in classes],
-        tail,
-    )
+    heads = [(class_id, f'{_text(name)}:{{"capacity":{capacity},"used":')
+             for name, class_id, capacity in classes]
+    idle = ",".join(f"{head}0}}" for _, head in heads)
+    return heads, tail, f'{_text(snap.uuid_of[rp])}:{{"resources":{{{idle}}}{tail}'
 
 
 def _text(value: object) -> str:

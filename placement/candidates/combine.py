@@ -97,8 +97,10 @@ def _assemble_lone(plan: Plan, roots: list[int], world: World) -> Iterator[Candi
     group = index.group
     resources, required, suffix = group.resources, group.required, group.suffix
     names = list(resources)
-    # Candidates served by one provider share one (never modified) amounts dict.
+    # Candidates served by one provider share one (never modified) amounts dict; those
+    # served by several share one per set of classes a provider takes.
     whole = dict(resources)
+    shares: dict[tuple[str, ...], dict[str, int]] = {}
     check_root = bool(request.root_required or request.root_forbidden)
     for root in roots:
         if check_root and not world.root_matches(
@@ -113,9 +115,15 @@ def _assemble_lone(plan: Plan, roots: list[int], world: World) -> Iterator[Candi
             if providers.count(first) == len(providers):
                 yield Candidate({first: whole}, {suffix: [first]})
                 continue
-            allocations: dict[int, dict[str, int]] = {}
+            taken: dict[int, tuple[str, ...]] = {}
             for rp, name in zip(providers, names, strict=True):
-                allocations.setdefault(rp, {})[name] = resources[name]
+                taken[rp] = (*taken[rp], name) if rp in taken else (name,)
+            allocations: dict[int, dict[str, int]] = {}
+            for rp, classes in taken.items():
+                share = shares.get(classes)
+                if share is None:
+                    share = shares[classes] = {name: resources[name] for name in classes}
+                allocations[rp] = share
             yield Candidate(allocations, {suffix: list(allocations)})
 
 
@@ -128,12 +136,10 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
         return _GroupIndex(group, dict(options), {})
     if group.same_provider:
         return _GroupIndex(group, _single_provider_options(m, anchors), {})
+    if not anchors:
+        return _GroupIndex(group, {}, _per_root(m.by_class))
     per_class: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for name, providers in m.by_class.items():
-        if not anchors:
-            for rp, root in sorted(providers.items()):
-                per_class[root][name].append(rp)
-            continue
         for rp, root in sorted(providers.items()):
             for anchor in _anchors_of(rp, root, anchors):
                 per_class[anchor][name].append(rp)
@@ -143,6 +149,29 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
         if len(by_class) == len(m.by_class)
     }
     return _GroupIndex(group, {}, complete)
+
+
+def _per_root(by_class: dict[str, dict[int, int]]) -> dict[int, dict[str, list[int]]]:
+    """Per root, per class, the providers of its tree (by id) that could serve it; only
+    roots where every class has some."""
+    grouped: list[dict[int, list[int]]] = []
+    for providers in by_class.values():
+        lists: dict[int, list[int]] = {}
+        get = lists.get
+        for rp in sorted(providers):
+            root = providers[rp]
+            found = get(root)
+            if found is None:
+                lists[root] = [rp]
+            else:
+                found.append(rp)
+        grouped.append(lists)
+    names = list(by_class)
+    if not grouped:
+        return {}
+    common = set(grouped[0]).intersection(*grouped[1:])
+    return {root: {name: lists[root] for name, lists in zip(names, grouped, strict=True)}
+            for root in common}
 
 
 def _single_provider_options(

@@ -97,9 +97,11 @@ def match_group(
                         and inv.fits(amount, used_of.get(rp, 0))):
                     matched[rp] = root
         else:
+            roots = snap.with_class_roots(class_id, window)
             matched = {
-                rp: root_of[rp]
-                for rp, (low, high, step, limit, _) in zip(providers, inventories, strict=True)
+                rp: root
+                for rp, root, (low, high, step, limit, _) in zip(
+                    providers, roots, inventories, strict=True)
                 if low <= amount <= high and amount % step == 0
                 and used_of.get(rp, 0) + amount <= limit
             }

@@ -139,6 +139,14 @@ class Snapshot:
         high = bisect.bisect_left(roots, window[1], lo=low)
         return providers[low:high], inventories[low:high]
 
+    def with_class_roots(self, class_id: int, window: tuple[int, int] | None) -> list[int]:
+        """The roots of ``with_class``'s providers, in the same order."""
+        roots = self.by_class_roots.get(class_id, [])
+        if window is None:
+            return roots
+        low = bisect.bisect_left(roots, window[0])
+        return roots[low:bisect.bisect_left(roots, window[1], lo=low)]
+
     def in_window(self, window: tuple[int, int] | None) -> Iterator[int]:
         """Every provider in trees whose root id is in ``window``."""
         roots = self.roots
