@@ -40,11 +40,13 @@ from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import MoveRecovery, ResizeFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
+from conductor.reconcile import AgentReconcile
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
 from conductor.sweeper import Sweeper
 from conductor.tasks import Tasks
+from conductor.work import Takeover
 from placement.app import create_app as create_placement_app
 from placement.client import PlacementClient
 from scheduler.manager import SchedulerManager
@@ -98,12 +100,15 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
                                  ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
                                  ResizeFlow(*moves),
-                                 LiveMigrateFlow(*moves), HostProviders(sessions, placement))
+                                 LiveMigrateFlow(*moves), HostProviders(sessions, placement),
+                                 AgentReconcile(sessions))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))
     sweeper = Sweeper(sessions, deletes, MoveRecovery(*moves))
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
+    takeover = Takeover(sessions, builds, compute, placement, settings)
+    service.add_periodic("takeover", settings.conductor.sweep_interval, takeover.run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
     service.on_stop.append(placement.close)
@@ -138,6 +143,7 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
     for host, driver in _drivers(settings):
         manager = ComputeManager(host, driver, conductor, placement, images)
         service.on_start.append(manager.register)
+        service.on_start.append(manager.init_host)
         service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
         interval = settings.service.heartbeat_interval
         # A heartbeat older than the next one is worthless: do not wait longer for it.

@@ -8,9 +8,11 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
+from common.compute_db.models import ComputeNode
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NoValidHost
 from common.messages import HostSelection, RequestSpec
@@ -59,6 +61,9 @@ class SchedulerManager:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
         resources = spec.flavor.resources()
         with self._lock:
+            held = self._claimed_before(spec, resources)
+            if held is not None:
+                return held
             for _ in range(CLAIM_ROUNDS):
                 selection = self._select(spec, resources)
                 for cand in selection.ordered:
@@ -70,11 +75,45 @@ class SchedulerManager:
                             compute_node_uuid=cand.state.rp_uuid,
                             allocations=cand.allocations,
                         )
+                held = self._claimed_before(spec, resources)
+                if held is not None:  # another scheduler decided the same build meanwhile
+                    return held
                 LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
         raise NoValidHost(
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    def _claimed_before(self, spec: RequestSpec, resources: dict[str, int]
+                        ) -> HostSelection | None:
+        """The claim this build already holds, if an earlier answer was lost.
+
+        A conductor that got no answer (broker outage, a conductor taking a build over)
+        asks again for the same server: the same consumer holding the same resources on
+        one compute node is that claim, answered again instead of claimed twice. A claim
+        on a host the build must avoid, or of other resources, is given back.
+        """
+        held = self._placement.get_allocations(spec.instance_uuid).get("allocations", {})
+        if not held:
+            return None
+        node = None
+        if len(held) == 1:
+            rp, alloc = next(iter(held.items()))
+            with transaction(self._sessions) as session:
+                node = session.scalar(sa.select(ComputeNode).where(
+                    ComputeNode.uuid == uuid.UUID(rp)))
+                if node is not None:
+                    session.expunge(node)
+            if (node is not None and node.host not in spec.ignore_hosts
+                    and dict(alloc.get("resources", {})) == resources):
+                LOG.info("%s already holds its claim on %s", spec.instance_uuid, node.host)
+                return HostSelection(host=node.host, nodename=node.hypervisor_hostname,
+                                     compute_node_uuid=node.uuid,
+                                     allocations={rp: resources})
+        LOG.info("%s holds a claim that does not fit its build; giving it back",
+                 spec.instance_uuid)
+        self._placement.delete_allocations(spec.instance_uuid)
+        return None
 
     def claim_move(self, spec: RequestSpec, migration_uuid: uuid.UUID,
                    forced: bool) -> HostSelection:

@@ -16,10 +16,11 @@ class ConductorClient(RpcClient):
     migrations), cast by the compute API. 1.2: agents report guests'
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
-    changes that placement must reflect (disabled hosts, aggregates, deleted hosts)."""
+    changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
+    1.5: a restarting agent ends interrupted tasks and reports lost guests."""
 
     topic = TOPIC
-    version = "1.4"
+    version = "1.5"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -94,6 +95,21 @@ class ConductorClient(RpcClient):
     def remove_host_providers(self, ctx: RequestContext,
                               node_uuids: list[uuid.UUID]) -> None:
         self._call(ctx, "remove_host_providers", node_uuids=[str(n) for n in node_uuids])
+
+    # -- 1.5: a restarting agent reconciles its host -----------------------------------
+
+    def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                             power_state: int | None) -> bool:
+        """End the agent task a restart interrupted (done or failed by the measured
+        ``power_state``, None: no guest). False if the server had no such task."""
+        return bool(self._call(ctx, "end_interrupted_task", host=host,
+                               instance_uuid=str(instance_uuid), power_state=power_state))
+
+    def guests_lost(self, ctx: RequestContext, host: str,
+                    instance_uuids: list[uuid.UUID]) -> None:
+        """Idle servers of ``host`` whose guest is gone: ERROR with a fault."""
+        self._call(ctx, "guests_lost", host=host,
+                   instance_uuids=[str(u) for u in instance_uuids])
 
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 

@@ -19,14 +19,15 @@ from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
+from conductor.reconcile import AgentReconcile
 
 
 class ConductorEndpoint:
-    target = om.Target(version="1.4")
+    target = om.Target(version="1.5")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
-                 providers: HostProviders) -> None:
+                 providers: HostProviders, reconcile: AgentReconcile) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -34,6 +35,7 @@ class ConductorEndpoint:
         self._resizes = resizes
         self._live = live
         self._providers = providers
+        self._reconcile = reconcile
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -109,6 +111,18 @@ class ConductorEndpoint:
     @endpoint
     def remove_host_providers(self, ctx: RequestContext, node_uuids: list[str]) -> None:
         self._providers.remove([uuid.UUID(n) for n in node_uuids])
+
+    # -- 1.5: a restarting agent reconciles its host -----------------------------------
+
+    @endpoint
+    def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: str,
+                             power_state: int | None) -> bool:
+        return self._reconcile.end_interrupted_task(host, uuid.UUID(instance_uuid),
+                                                    power_state)
+
+    @endpoint
+    def guests_lost(self, ctx: RequestContext, host: str, instance_uuids: list[str]) -> None:
+        self._reconcile.guests_lost(host, [uuid.UUID(u) for u in instance_uuids])
 
     # -- 1.1 -------------------------------------------------------------------------
 
