@@ -12,7 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.context import RequestContext, admin_context
-from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
+from common.errors import (
+    Conflict,
+    ControlPlaneError,
+    DriverError,
+    NotFound,
+    ServiceUnavailable,
+)
 from common.lifecycle import GUEST_VMS
 from common.messages import FlavorPayload, GuestAddress, GuestState, InstancePayload
 from common.states import PowerState, TaskState
@@ -187,8 +193,13 @@ class ComputeManager:
         Raises NotFound if the instance is not on this host, DriverError if it fails.
         """
         with self._lock(instance_uuid):
-            if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+            inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+            if inst is None:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+            if inst.task_state is None:
+                # Its task ended meanwhile (this agent's restart settled it): a request
+                # queued before the restart must not act on the guest any more.
+                raise Conflict(f"instance {instance_uuid} has no task in progress")
             try:
                 power_state = operation(instance_uuid)
             finally:
