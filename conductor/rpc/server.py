@@ -20,8 +20,10 @@ from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 from conductor.reconcile import AgentReconcile
+from conductor.retries import transient_retries
 
 
+@transient_retries
 class ConductorEndpoint:
     target = om.Target(version="1.5")
 
