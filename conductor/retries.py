@@ -11,6 +11,7 @@ takeover (``work.py``) drives any build it left behind.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import random
 import time
@@ -51,6 +52,6 @@ def retry_transient(func: F) -> F:
 def transient_retries(cls: C) -> C:
     """Wrap every public method of an RPC endpoint class in ``retry_transient``."""
     for name, value in list(vars(cls).items()):
-        if not name.startswith("_") and callable(value) and not isinstance(value, type):
+        if not name.startswith("_") and inspect.isfunction(value):
             setattr(cls, name, retry_transient(value))
     return cls
