@@ -28,6 +28,9 @@ from tests.rabbitutil import create_vhost, delete_vhost
 
 HOSTS = 20
 
+# A multi-process stack takes long to start on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessStack]:

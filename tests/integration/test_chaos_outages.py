@@ -24,6 +24,9 @@ from tests.integration.chaos import (
 )
 from tests.rabbitutil import PrivateBroker, private_broker
 
+# A multi-process stack takes long to start on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def outages(tmp_path_factory: pytest.TempPathFactory
