@@ -13,7 +13,9 @@ them again from the row:
 - spawning on a host whose agent is down: rescheduled elsewhere, or ERROR with a fault
   naming the host and step once the attempts are used up;
 - spawning with no answer for ``redrive_after``, or whose driver died: the spawn is cast
-  again (an agent adopts a guest it already has).
+  again (an agent adopts a guest it already has);
+- scheduling stamped by a live conductor that let it drop (an error past its retries),
+  once every scheduler call it may still wait for has timed out: schedule again.
 
 Two conductors taking the same row over race on a compare-and-swap of the stamp; the
 loser leaves it alone.
@@ -115,15 +117,26 @@ class Takeover:
             return build.claimed_at is None or build.claimed_at < self._started
         return (CONDUCTOR_BINARY, build.owner) in down
 
+    def _stalled(self, build: Build) -> bool:
+        """Driven, but nothing came of it: a spawn whose agent never answered, or a
+        scheduling its conductor gave up on half-way (an error past its retries)."""
+        cfg = self._settings.conductor
+        wait = cfg.redrive_after
+        if build.task is TaskState.SCHEDULING:
+            # Longer than every scheduler call the conductor may still be waiting for.
+            wait += cfg.scheduler_attempts * (self._settings.messaging.rpc_timeout
+                                              + cfg.scheduler_retry_pause * 4)
+        stale = utcnow() - timedelta(seconds=wait)
+        return build.updated_at < stale and (build.claimed_at is None
+                                             or build.claimed_at < stale)
+
     def _recover(self, build: Build, down: set[tuple[str, str]]) -> None:
         if build.task is TaskState.SPAWNING and build.host is not None \
                 and (COMPUTE_BINARY, build.host) in down:
             self._host_lost(build)
             return
-        stale = utcnow() - timedelta(seconds=self._settings.conductor.redrive_after)
-        unanswered = (build.task is TaskState.SPAWNING and build.updated_at < stale
-                      and (build.claimed_at is None or build.claimed_at < stale))
-        if not (self._abandoned(build, down) or unanswered) or not self._take(build):
+        if not (self._abandoned(build, down) or self._stalled(build)) \
+                or not self._take(build):
             return
         ctx = admin_context()
         if build.task is TaskState.SCHEDULING:
