@@ -166,3 +166,21 @@ def test_the_scheduler_answers_a_repeated_request_with_the_claim_it_made(
     assert client.total_usage() == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
     allocations = client.placement("GET", f"/allocations/{server_id}").json()["allocations"]
     assert list(allocations) == [str(moved.compute_node_uuid)]
+
+
+def test_a_spawn_on_a_host_that_stays_down_ends_in_error_and_gives_its_claim_back(
+        forgetting_cloud: tuple[EmbeddedCloud, CloudClient]) -> None:
+    cloud, client = forgetting_cloud
+    flavor, image = client.create_flavor(), client.create_image()
+    stop_agents(cloud)  # every host of the cloud: nowhere else to go
+    server_id = client.boot(flavor, image)
+
+    # No deadline needed: a build scheduled before the hosts were seen down waits in
+    # spawning until they are, then a conductor takes it over and reschedules it; one
+    # scheduled after finds no host at once. Either way: ERROR, nothing held.
+    server = client.wait_status(server_id, {"ERROR"}, timeout=30)
+    assert "No valid host" in server["fault"]["message"]
+    assert client.total_usage() == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
+    start_agents(cloud)
+    assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    client.wait_gone(server_id)
