@@ -127,10 +127,11 @@ def chaos_env(stack_dir: str) -> dict[str, str]:
         "KILONOVA_COMPUTE__FAKE_STATE_DIR": f"{stack_dir}/guests",
         "KILONOVA_CONDUCTOR__REDRIVE_AFTER": "8",
         "KILONOVA_CONDUCTOR__SCHEDULER_RETRY_PAUSE": "0.5",
-        # Unanswered scheduler calls are asked again for about a minute: a broker's
-        # restart plus the clients' reconnection back-off.
-        "KILONOVA_CONDUCTOR__SCHEDULER_ATTEMPTS": "6",
-        "KILONOVA_MESSAGING__RPC_TIMEOUT": "10",
+        # Unanswered scheduler calls are asked again for about two minutes: a broker's
+        # restart, the clients' reconnection back-off, and a scheduler working through
+        # the requests queued meanwhile (a short timeout would only queue more of them).
+        "KILONOVA_CONDUCTOR__SCHEDULER_ATTEMPTS": "4",
+        "KILONOVA_MESSAGING__RPC_TIMEOUT": "30",
         "KILONOVA_DATABASE__POOL_SIZE": "2",
         "KILONOVA_DATABASE__MAX_POOL": "8",
     }
