@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cli import identity
+from cli import hosts, identity
 from cli.datadir import secure_data_dir
 from common.errors import ConfigError, SchemaBehind
 from common.log import setup_logging
@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     states.add_argument("--dot", action="store_true", required=True,
                         help="print it as a Graphviz digraph")
     identity.add_parsers(sub)
+    hosts.add_parsers(sub)
     return parser
 
 
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "policy":
         sys.stdout.write(_policy_sample(args.service))
         return 0
+    if args.command in hosts.COMMANDS:
+        return hosts.run(args)
     if args.command == "states":
         from common.lifecycle import to_dot
 

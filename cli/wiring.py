@@ -36,6 +36,7 @@ from compute_api.app import (
 from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import MoveRecovery, ResizeFlow
 from conductor.host_providers import HostProviders
@@ -101,7 +102,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
                                  ActionFlow(tasks, compute, settings.libvirt.shutdown_timeout),
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
-                                 AgentReconcile(sessions))
+                                 EvacuateFlow(*moves), AgentReconcile(sessions))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

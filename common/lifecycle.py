@@ -51,6 +51,8 @@ class Event(StrEnum):
     GUEST_LOST = "guest_lost"              # the agent's reconciler finds no guest at all
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
+    EVACUATED_STOPPED = "evacuated_stopped"  # evacuate (2.95+): rebuilt elsewhere, stopped
+    REBUILD_FAILED = "rebuild_failed"      # rebuild/evacuate failed: the server is ERROR
 
 
 Trigger = Action | Event
@@ -159,6 +161,14 @@ def _action_outcomes() -> Iterator[Entry]:
             yield (Event.EXPIRED, vm, task), Target(vm, None, fault=fault)
 
 
+def _rebuilds() -> Iterator[Entry]:
+    """Evacuate's own outcomes besides DONE (rebuilt elsewhere, running)."""
+    for vm in ACTIONS[Action.EVACUATE].from_vm:
+        yield (Event.EVACUATED_STOPPED, vm, TaskState.REBUILDING), Target(
+            VmState.STOPPED, None, PowerState.SHUTDOWN)
+        yield (Event.REBUILD_FAILED, vm, TaskState.REBUILDING), Target(VmState.ERROR, None)
+
+
 def _moves() -> Iterator[Entry]:
     """Resize and cold migration: prep -> migrating -> finish -> VERIFY_RESIZE."""
     for vm in _RUNNING_MOVE:
@@ -194,7 +204,7 @@ def _table(*parts: Iterable[Entry]) -> dict[tuple[Trigger, VmState, TaskState | 
 
 
 TRANSITIONS: Mapping[tuple[Trigger, VmState, TaskState | None], Target] = _table(
-    _begins(), _build(), _delete(), _action_outcomes(), _moves())
+    _begins(), _build(), _delete(), _action_outcomes(), _rebuilds(), _moves())
 
 
 def target(trigger: Trigger, vm: VmState | str, task: TaskState | str | None

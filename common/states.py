@@ -226,6 +226,7 @@ class MigrationStatus(StrEnum):
     """A migration record's ``status``, with upstream's values."""
 
     QUEUED = "queued"
+    ACCEPTED = "accepted"
     PREPARING = "preparing"
     RUNNING = "running"
     PRE_MIGRATING = "pre-migrating"
@@ -237,6 +238,7 @@ class MigrationStatus(StrEnum):
     REVERTING = "reverting"
     REVERTED = "reverted"
     COMPLETED = "completed"
+    DONE = "done"
     ERROR = "error"
 
 
@@ -245,7 +247,7 @@ MIGRATION_IN_PROGRESS = (
     MigrationStatus.PRE_MIGRATING, MigrationStatus.MIGRATING,
     MigrationStatus.POST_MIGRATING, MigrationStatus.FINISHED, MigrationStatus.CONFIRMING,
     MigrationStatus.REVERTING, MigrationStatus.QUEUED, MigrationStatus.PREPARING,
-    MigrationStatus.RUNNING,
+    MigrationStatus.RUNNING, MigrationStatus.ACCEPTED,
 )
 # A live migration the API may show or abort.
 LIVE_IN_PROGRESS = (MigrationStatus.QUEUED, MigrationStatus.PREPARING,
@@ -258,6 +260,7 @@ class MigrationKind(StrEnum):
     RESIZE = "resize"
     MIGRATION = "migration"
     LIVE_MIGRATION = "live-migration"
+    EVACUATION = "evacuation"
 
 
 class ImageStatus(StrEnum):

@@ -327,3 +327,21 @@ class ComputeManager:
         with self._lock(instance_uuid):
             inst = self._instance(ctx, instance_uuid)
             return self._driver.finish_revert_migration(inst, power_on)
+
+    # -- 1.4: evacuate --------------------------------------------------------------
+
+    def evacuate_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                          power_on: bool) -> int:
+        """On the destination of an evacuation: build the guest anew from its image (the
+        source host is down; its disks are not reachable). Stopped afterwards unless
+        ``power_on``. Raises DriverError (nothing left behind) or NotFound."""
+        with self._lock(instance_uuid):
+            inst = self._instance(ctx, instance_uuid)
+            try:
+                power_state = self._driver.spawn(inst)
+                if not power_on:
+                    power_state = self._driver.power_off(instance_uuid, 0)
+            except Exception:
+                self._driver.destroy(instance_uuid)
+                raise
+            return power_state

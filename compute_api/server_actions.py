@@ -29,7 +29,7 @@ from common.states import (
     MigrationStatus,
     allowed,
 )
-from compute_api import quotas, server_items, servers
+from compute_api import host_services, quotas, server_items, servers
 from compute_api.runtime import Runtime
 
 # The name upstream's 409 messages give each action ("Cannot 'stop' instance ...").
@@ -226,6 +226,10 @@ class Move:
     migration_uuid: uuid.UUID
 
 
+_FIRST_STATUS = {MigrationKind.LIVE_MIGRATION: MigrationStatus.QUEUED,
+                 MigrationKind.EVACUATION: MigrationStatus.ACCEPTED}
+
+
 def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: Action,
                 runtime: Runtime, migration_type: MigrationKind, new_flavor: dict[str, Any],
                 requested_host: str | None = None, **extra: Any) -> Move:
@@ -233,8 +237,7 @@ def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: A
     begin(session, ctx, inst, action, runtime)
     migration = Migration(
         instance_uuid=inst.uuid, migration_type=migration_type,
-        status=(MigrationStatus.QUEUED if migration_type is MigrationKind.LIVE_MIGRATION
-                else MigrationStatus.PRE_MIGRATING),
+        status=_FIRST_STATUS.get(migration_type, MigrationStatus.PRE_MIGRATING),
         source_compute=host, source_node=inst.node, requested_host=requested_host,
         old_flavor=dict(inst.flavor), new_flavor=new_flavor,
         old_vm_state=inst.vm_state, project_id=inst.project_id, user_id=inst.user_id,
@@ -311,6 +314,28 @@ def live_migrate(session: Session, ctx: RequestContext, server_id: str, host: st
                        dict(inst.flavor), requested_host=host,
                        force=bool(force and host is not None),
                        block_migration=block_migration)
+
+
+def evacuate(session: Session, ctx: RequestContext, server_id: str, host: str | None,
+             force: bool, runtime: Runtime) -> Move:
+    """Start evacuating a server of a down host (admin). Raises BadRequest, NotFound, 409s.
+
+    The server's compute service must be down (missed heartbeats) or forced down: a
+    host that still runs could keep the guest running twice.
+    """
+    inst = _load(session, ctx, server_id)
+    check_state(inst, Action.EVACUATE)
+    source = _need_host(inst)
+    if host is not None:
+        host_services.find_compute(session, host)
+        if host == source:
+            raise BadRequest(f"The target host can't be the same one: {host}.")
+    svc = queries.get_service(session, source, servers.COMPUTE_BINARY)
+    if queries.is_up(svc, runtime.settings.service.service_down_time):
+        raise Conflict(f"Compute service of {source} is still in use.")
+    return _start_move(session, ctx, inst, Action.EVACUATE, runtime,
+                       MigrationKind.EVACUATION, dict(inst.flavor), requested_host=host,
+                       force=bool(force and host is not None))
 
 
 def finish_resize(session: Session, ctx: RequestContext, server_id: str, action: Action,

@@ -15,10 +15,10 @@ class ComputeClient(RpcClient):
     """1.0: build_and_run_instance, terminate_instance. 1.1: power, console, snapshot,
     resize and live-migration methods. 1.2: snapshot_to_image and the steps of cold and
     live migrations. 1.3: pre_live_migration answers the destination's migration data
-    (``migrate_uri``), which live_migrate_instance takes."""
+    (``migrate_uri``), which live_migrate_instance takes. 1.4: evacuate_instance."""
 
     topic = TOPIC
-    version = "1.3"
+    version = "1.4"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID) -> None:
@@ -142,3 +142,12 @@ class ComputeClient(RpcClient):
                                 instance_uuid: uuid.UUID, power_on: bool) -> int:
         return int(self._call(ctx, "finish_revert_migration", server=host,
                               instance_uuid=str(instance_uuid), power_on=power_on))
+
+    # -- 1.4 ---------------------------------------------------------------------------
+
+    def evacuate_instance(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                          power_on: bool, timeout: float | None = None) -> int:
+        """Build an evacuated server's guest on ``host``; answers its power state."""
+        return int(self._call(ctx, "evacuate_instance", server=host,
+                              instance_uuid=str(instance_uuid), power_on=power_on,
+                              timeout=timeout or self._timeout * 4))

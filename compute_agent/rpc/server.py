@@ -15,7 +15,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.3")
+    target = om.Target(version="1.4")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
@@ -124,3 +124,10 @@ class ComputeEndpoint:
     def finish_revert_migration(self, ctx: RequestContext, instance_uuid: str,
                                 power_on: bool) -> int:
         return self._manager.finish_revert_migration(ctx, uuid.UUID(instance_uuid), power_on)
+
+    # -- 1.4 -----------------------------------------------------------------------
+
+    @endpoint
+    def evacuate_instance(self, ctx: RequestContext, instance_uuid: str,
+                          power_on: bool = True) -> int:
+        return self._manager.evacuate_instance(ctx, uuid.UUID(instance_uuid), power_on)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -242,6 +243,40 @@ def _live_migrate(call: Call) -> Response:
     return _accepted()
 
 
+def _evacuate_args(call: Call) -> tuple[str | None, bool, str | None]:
+    """(host, force, adminPass) from the body as each microversion shapes it."""
+    version = call.version
+    allowed = {"host", "adminPass"}
+    required: set[str] = set()
+    if not version.at_least("2.14"):
+        allowed.add("onSharedStorage")
+        required.add("onSharedStorage")
+    if version.at_least("2.29") and not version.at_least("2.68"):
+        allowed.add("force")
+    args = _object("evacuate", call.args, allowed, required)
+    for key in ("onSharedStorage", "force"):
+        if key in args and not isinstance(args[key], bool):
+            raise BadRequest(f"Invalid input for field/attribute {key}. Value: {args[key]}. "
+                             f"{args[key]!r} is not of type 'boolean'")
+    password = args.get("adminPass")
+    if password is not None and (not isinstance(password, str) or len(password) > 255):
+        raise BadRequest(f"Invalid input for field/attribute adminPass. Value: {password}. "
+                         f"{password!r} is not of type 'string'")
+    return _host_arg(args), bool(args.get("force", False)), password
+
+
+def _evacuate(call: Call) -> Response:
+    host, force, password = _evacuate_args(call)
+    move = server_actions.evacuate(call.session, call.ctx, call.server_id, host, force,
+                                   call.runtime)
+    # From 2.95 an evacuated server stays stopped on its new host, as upstream.
+    call.after_commit(call.runtime.conductor.evacuate_server, call.ctx, move.instance_uuid,
+                      move.migration_uuid, not call.version.at_least("2.95"))
+    if call.version.at_least("2.14"):
+        return Response(status_code=200)
+    return JSONResponse({"adminPass": password or secrets.token_urlsafe(9)})
+
+
 # Power actions without arguments: one handler each, straight from the action table.
 _SIMPLE_POWER = {key: _simple_power(rule.starts[0], key) for key, rule in ACTIONS.items()
                  if len(rule.starts) == 1 and rule.starts[0] in POWER_RESULTS}
@@ -259,6 +294,7 @@ HANDLERS: dict[str, Callable[[Call], Response]] = {
     "revertResize": _finish_resize(Action.REVERT_RESIZE, ACCEPTED),
     "migrate": _migrate,
     "os-migrateLive": _live_migrate,
+    "evacuate": _evacuate,
 }
 
 

@@ -17,10 +17,11 @@ class ConductorClient(RpcClient):
     addresses (``set_instance_addresses``). 1.3: the API hands deletes and console
     requests here, so only the conductor talks to agents. 1.4: the compute API's operator
     changes that placement must reflect (disabled hosts, aggregates, deleted hosts).
-    1.5: a restarting agent ends interrupted tasks and reports lost guests."""
+    1.5: evacuate_server. 1.6: a restarting agent ends interrupted tasks and reports lost
+    guests."""
 
     topic = TOPIC
-    version = "1.5"
+    version = "1.6"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -96,7 +97,7 @@ class ConductorClient(RpcClient):
                               node_uuids: list[uuid.UUID]) -> None:
         self._call(ctx, "remove_host_providers", node_uuids=[str(n) for n in node_uuids])
 
-    # -- 1.5: a restarting agent reconciles its host -----------------------------------
+    # -- 1.6: a restarting agent reconciles its host -----------------------------------
 
     def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
                              power_state: int | None) -> bool:
@@ -142,3 +143,10 @@ class ConductorClient(RpcClient):
                             migration_uuid: uuid.UUID) -> None:
         self._cast(ctx, "live_migrate_server", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid))
+
+    # -- 1.5 -------------------------------------------------------------------------
+
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                        migration_uuid: uuid.UUID, power_on: bool) -> None:
+        self._cast(ctx, "evacuate_server", instance_uuid=str(instance_uuid),
+                   migration_uuid=str(migration_uuid), power_on=power_on)

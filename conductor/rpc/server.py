@@ -15,6 +15,7 @@ from common.states import POWER_RESULTS, Action
 from conductor.flows.actions import ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
+from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
@@ -25,11 +26,12 @@ from conductor.retries import transient_retries
 
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.5")
+    target = om.Target(version="1.6")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
-                 providers: HostProviders, reconcile: AgentReconcile) -> None:
+                 providers: HostProviders, evacuations: EvacuateFlow,
+                 reconcile: AgentReconcile) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -37,6 +39,7 @@ class ConductorEndpoint:
         self._resizes = resizes
         self._live = live
         self._providers = providers
+        self._evacuations = evacuations
         self._reconcile = reconcile
 
     @endpoint
@@ -114,7 +117,7 @@ class ConductorEndpoint:
     def remove_host_providers(self, ctx: RequestContext, node_uuids: list[str]) -> None:
         self._providers.remove([uuid.UUID(n) for n in node_uuids])
 
-    # -- 1.5: a restarting agent reconciles its host -----------------------------------
+    # -- 1.6: a restarting agent reconciles its host -----------------------------------
 
     @endpoint
     def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: str,
@@ -158,3 +161,11 @@ class ConductorEndpoint:
     def live_migrate_server(self, ctx: RequestContext, instance_uuid: str,
                             migration_uuid: str) -> None:
         self._live.live_migrate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    # -- 1.5 -------------------------------------------------------------------------
+
+    @endpoint
+    def evacuate_server(self, ctx: RequestContext, instance_uuid: str, migration_uuid: str,
+                        power_on: bool = True) -> None:
+        self._evacuations.evacuate(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid),
+                                   power_on)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.e2e.compute.conftest import OpenStackCLI
@@ -80,3 +81,36 @@ def test_usage_list_and_show(osc: OpenStackCLI, tmp_path: Path) -> None:
     finally:
         osc.run("server", "delete", "--wait", "e2e-usage-vm")
         osc.run("flavor", "delete", "e2e.usage")
+
+
+def test_server_evacuate_from_a_host_forced_down(osc: OpenStackCLI, tmp_path: Path) -> None:
+    osc.run("flavor", "create", "--ram", "128", "--vcpus", "1", "--disk", "1", "e2e.evac")
+    disk = tmp_path / "evac.raw"
+    disk.write_bytes(b"\0" * 1024)
+    osc.run("image", "create", "--file", str(disk), "--disk-format", "raw",
+            "--container-format", "bare", "e2e-evac-image")
+    v = ["--os-compute-api-version", "2.74"]
+    osc.run(*v, "server", "create", "--flavor", "e2e.evac", "--image", "e2e-evac-image",
+            "--nic", "none", "--host", "fake-3", "--wait", "e2e-evac-vm")
+    try:
+        refused = osc.run(*v, "server", "evacuate", "e2e-evac-vm", check=False)
+        assert refused.returncode != 0
+        assert "still in use" in refused.stderr
+        osc.run("--os-compute-api-version", "2.11", "compute", "service", "set", "--down",
+                "fake-3", "nova-compute")
+        # Not --wait: the client compares the lower-cased status with "ACTIVE" and so
+        # waits forever against any cloud.
+        osc.run(*v, "server", "evacuate", "--host", "fake-1", "e2e-evac-vm")
+        deadline = time.monotonic() + 60
+        while (shown := osc.json(*v, "server", "show", "e2e-evac-vm"))["status"] != "ACTIVE":
+            assert time.monotonic() < deadline, shown
+            time.sleep(1)
+        assert shown["OS-EXT-SRV-ATTR:host"] == "fake-1"
+        migrations = osc.json("--os-compute-api-version", "2.59", "server", "migration",
+                              "list", "--server", "e2e-evac-vm")
+        assert [(m["Type"], m["Status"]) for m in migrations] == [("evacuation", "done")]
+    finally:
+        osc.run("--os-compute-api-version", "2.11", "compute", "service", "set", "--up",
+                "fake-3", "nova-compute")
+        osc.run("server", "delete", "--wait", "e2e-evac-vm")
+        osc.run("flavor", "delete", "e2e.evac")

@@ -14,6 +14,8 @@ import pytest
 
 from cli.embedded import EmbeddedCloud
 from cli.wiring import build_computes
+from common.service import Service
+from common.settings import Settings
 from tests.cloud import CloudClient
 from tests.conftest import cloud_settings
 from tests.integration.libvirt.guest import (
@@ -81,6 +83,18 @@ class TwoHosts:
     # Servers and images the test made: their files under the shared paths go afterwards.
     servers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    # B's agent and its settings (a test may stop it and start a new one).
+    b_settings: Settings | None = None
+    agent_b: Service | None = None
+
+    def restart_agent_b(self) -> None:
+        """A new agent for B, as after the host's agent process was restarted."""
+        assert self.b_settings is not None and self.cloud._messaging is not None
+        agent = build_computes(self.b_settings, self.cloud._messaging,
+                               self.cloud.placement_url)
+        self.cloud.services.append(agent)
+        agent.start()
+        self.agent_b = agent
 
     def uri(self, host: str) -> str:
         return URI if host == self.a else self.b_uri
@@ -144,6 +158,7 @@ def two_hosts(real_libvirt: None, tmp_path: Path) -> Iterator[TwoHosts]:
         agent_b = build_computes(b_settings, cloud._messaging, cloud.placement_url)
         cloud.services.append(agent_b)  # stopped before A's agent and the conductor
         agent_b.start()
+        hosts.b_settings, hosts.agent_b = b_settings, agent_b
         yield hosts
     finally:
         cloud.stop()

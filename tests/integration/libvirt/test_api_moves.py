@@ -18,9 +18,11 @@ import time
 from typing import Any
 
 import libvirt
+import pytest
 
+from cli.main import main
 from common.states import PowerState
-from tests.cloud import CloudClient
+from tests.cloud import ADMIN, CloudClient
 from tests.functional.compute.actions_helpers import (
     allocations,
     events,
@@ -169,5 +171,33 @@ def test_server_moves_live_to_another_libvirt_host_back_cold_reverts_and_survive
         assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
         client.wait_gone(server_id)
         assert not (two_hosts.paths[two_hosts.a] / server_id).exists()
+    finally:
+        client.close()
+
+
+def test_host_drain_moves_a_running_guest_live_and_leaves_the_host_empty(
+        two_hosts: TwoHosts, capsys: pytest.CaptureFixture[str]) -> None:
+    client = CloudClient(two_hosts.cloud.base_url, version="2.74")
+    try:
+        server_id = boot_on_a(two_hosts, client)
+        booted_for = kernel_clock(two_hosts, client, server_id)
+        code = main(["host", "--os-token", ADMIN, "--os-compute-url",
+                     two_hosts.cloud.compute_url, "drain", two_hosts.a, "--timeout", "300"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert f"live migration to {two_hosts.b}" in out
+        assert f"host {two_hosts.a}: 1 moved, 0 not moved, 0 left on the host" in out
+        server = settled(client, server_id, "ACTIVE")
+        assert server["OS-EXT-SRV-ATTR:host"] == two_hosts.b
+        assert held_only_on(client, server_id, two_hosts.b)["status"] == "completed"
+        # The same kernel, still counting: the guest ran through the drain.
+        assert kernel_clock(two_hosts, client, server_id) > booted_for
+        assert UP_MARKER not in console(client, server_id)
+        assert not defined_on(two_hosts, two_hosts.a, server_id)
+        listed = client.compute("GET", "/servers", params={"all_tenants": 1,
+                                                           "host": two_hosts.a})
+        assert listed.json()["servers"] == []
+        assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
+        client.wait_gone(server_id)
     finally:
         client.close()
