@@ -123,9 +123,9 @@ class Takeover:
         cfg = self._settings.conductor
         wait = cfg.redrive_after
         if build.task is TaskState.SCHEDULING:
-            # Longer than every scheduler call the conductor may still be waiting for.
-            wait += cfg.scheduler_attempts * (self._settings.messaging.rpc_timeout
-                                              + cfg.scheduler_retry_pause * 4)
+            # Past the scheduler call its conductor may be waiting for; if it is still
+            # asking again meanwhile, the idempotent claim makes the second drive harmless.
+            wait += self._settings.messaging.rpc_timeout
         stale = utcnow() - timedelta(seconds=wait)
         return build.updated_at < stale and (build.claimed_at is None
                                              or build.claimed_at < stale)

@@ -10,6 +10,7 @@ import oslo_messaging as om
 from common.context import RequestContext
 from common.errors import BadRequest
 from common.messages import GuestAddress, GuestState, NodeReport, dump
+from common.retries import transient_retries
 from common.rpc import endpoint
 from common.states import POWER_RESULTS, Action
 from conductor.flows.actions import ActionFlow
@@ -21,7 +22,6 @@ from conductor.flows.resize import ResizeFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 from conductor.reconcile import AgentReconcile
-from conductor.retries import transient_retries
 
 
 @transient_retries

@@ -1,4 +1,4 @@
-"""A conductor's unit of work meets transient database trouble: handled again."""
+"""An RPC unit of work meets transient database trouble: handled again."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import oslo_messaging as om
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from conductor import retries
-from conductor.retries import retry_transient, transient_retries
+from common import retries
+from common.retries import retry_transient, transient_retries
 
 
 def _too_many_clients() -> sa_exc.OperationalError:

@@ -1,11 +1,12 @@
-"""Transient database trouble inside a conductor's unit of work: retried with backoff.
+"""Transient database trouble inside an RPC unit of work: retried with backoff.
 
 A connection refused, too many clients, a serialization failure or a deadlock says
 nothing about the message being handled: handled again a moment later it will likely
 succeed. Every endpoint is written to be handled twice (compare-and-swap transitions,
 idempotent claims), so the whole message is handled again, a bounded number of times;
-if the trouble persists the error goes back to the caller, and the durable-work
-takeover (``work.py``) drives any build it left behind.
+if the trouble persists the error goes back to the caller, and the conductor's
+durable-work takeover (``conductor/work.py``) drives any build it left behind. Used by
+the conductor's and the scheduler's endpoints (agents have no database).
 """
 
 from __future__ import annotations
