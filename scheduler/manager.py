@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -38,6 +40,8 @@ from scheduler.weighers import (
 LOG = logging.getLogger(__name__)
 
 CLAIM_ROUNDS = 3
+# Extra rounds for a hard group's member whose claim met a concurrent member's.
+GROUP_ROUNDS = 10
 
 
 class SchedulerManager:
@@ -64,10 +68,19 @@ class SchedulerManager:
             held = self._claimed_before(spec, resources)
             if held is not None:
                 return held
-            for _ in range(CLAIM_ROUNDS):
+            rounds = CLAIM_ROUNDS + (GROUP_ROUNDS if self._hard_group(spec) else 0)
+            for _ in range(rounds):
                 selection = self._select(spec, resources)
                 for cand in selection.ordered:
-                    if self._claim(spec, cand):
+                    if not self._claim(spec, cand):
+                        continue
+                    if not self._group_holds(spec, cand.state.host):
+                        # Another scheduler placed a member at the same time: give the
+                        # claim back and decide again, seeing it this time.
+                        self._placement.delete_allocations(spec.instance_uuid)
+                        time.sleep(random.uniform(0.05, 0.3))
+                        break
+                    else:
                         LOG.info("claimed %s on %s for %s", cand.allocations,
                                  cand.state.host, spec.instance_uuid)
                         return HostSelection(
@@ -83,6 +96,33 @@ class SchedulerManager:
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    @staticmethod
+    def _hard_group(spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy in ("affinity", "anti-affinity")
+
+    def _group_holds(self, spec: RequestSpec, host: str) -> bool:
+        """After the claim: does the server's hard group policy still hold on ``host``?
+
+        Schedulers decide concurrently (no lock across processes), so two may place
+        members of one group at once, each before seeing the other's claim. Checked
+        after claiming, the later of two conflicting checks sees both claims, so at
+        least one of them gives its claim back: the policy holds across schedulers.
+        """
+        if not self._hard_group(spec):
+            return True
+        assert spec.group is not None
+        with transaction(self._sessions) as session:
+            others = group_members(session, spec.group.id, spec.instance_uuid)
+        placed = self._placed(others) if others else Counter()
+        if spec.group.policy == "anti-affinity":
+            holds = placed[host] < (spec.group.max_server_per_host or 1)
+        else:
+            holds = not (set(placed) - {host})
+        if not holds:
+            LOG.info("group %s policy %s broken by a concurrent decision on %s; deciding "
+                     "%s again", spec.group.id, spec.group.policy, host, spec.instance_uuid)
+        return holds
 
     def _claimed_before(self, spec: RequestSpec, resources: dict[str, int]
                         ) -> HostSelection | None:
