@@ -76,6 +76,7 @@ class Takeover:
         self._me = settings.compute.host
         # Rows this conductor stamped before this start were abandoned by its last run.
         self._started = utcnow()
+        self._computes_up = True
 
     def run(self) -> None:
         """One round: drive again every build nobody is driving."""
@@ -104,6 +105,10 @@ class Takeover:
                 .where(Service.binary.in_([CONDUCTOR_BINARY, COMPUTE_BINARY]))).all()
         down = {(b, h) for b, h, seen, forced in services
                 if forced or seen is None or now - seen > down_time}
+        # Every agent silent at once is the message bus or this side failing, not the
+        # hosts: their spawns are left to finish (or to their deadline), not rescheduled.
+        self._computes_up = any(b == COMPUTE_BINARY and (b, h) not in down
+                                for b, h, _, _ in services)
         builds = [Build(u, TaskState(t), h, o, c, up) for u, t, h, o, c, up in rows
                   if t is not None]
         return builds, down
@@ -132,7 +137,7 @@ class Takeover:
 
     def _recover(self, build: Build, down: set[tuple[str, str]]) -> None:
         if build.task is TaskState.SPAWNING and build.host is not None \
-                and (COMPUTE_BINARY, build.host) in down:
+                and (COMPUTE_BINARY, build.host) in down and self._computes_up:
             self._host_lost(build)
             return
         if not (self._abandoned(build, down) or self._stalled(build)) \
