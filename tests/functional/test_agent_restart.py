@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -173,14 +174,35 @@ def test_a_spawn_on_a_host_that_stays_down_ends_in_error_and_gives_its_claim_bac
     cloud, client = forgetting_cloud
     flavor, image = client.create_flavor(), client.create_image()
     stop_agents(cloud)  # every host of the cloud: nowhere else to go
+    # An agent elsewhere still beats: the silent hosts are down, not the message bus.
+    alive = threading.Event()
+    beating = threading.Thread(target=_beat, args=(cloud, "elsewhere", alive), daemon=True)
+    beating.start()
     server_id = client.boot(flavor, image)
 
     # No deadline needed: a build scheduled before the hosts were seen down waits in
     # spawning until they are, then a conductor takes it over and reschedules it; one
     # scheduled after finds no host at once. Either way: ERROR, nothing held.
-    server = client.wait_status(server_id, {"ERROR"}, timeout=30)
+    try:
+        server = client.wait_status(server_id, {"ERROR"}, timeout=30)
+    finally:
+        alive.set()
+        beating.join()
     assert "No valid host" in server["fault"]["message"]
     assert client.total_usage() == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
     start_agents(cloud)
     assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
     client.wait_gone(server_id)
+
+
+def _beat(cloud: EmbeddedCloud, host: str, stop: threading.Event) -> None:
+    """Heartbeats of an agent on another host, until ``stop``."""
+    engine = create_engine(cloud.settings.compute_db_url)
+    try:
+        while not stop.is_set():
+            with transaction(session_factory(engine)) as session:
+                if not queries.heartbeat(session, host, "kilonova-compute"):
+                    queries.upsert_service(session, host, "kilonova-compute", "compute")
+            stop.wait(0.5)
+    finally:
+        engine.dispose()
