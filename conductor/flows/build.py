@@ -21,7 +21,7 @@ from common.errors import ControlPlaneError, NotFound, NoValidHost, ServiceUnava
 from common.lifecycle import INITIAL, Event
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
-from common.states import TaskState, VmState
+from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
 from conductor.instances import deadline, stamp, to_request_spec
 from placement.client import PlacementClient
@@ -93,21 +93,23 @@ class BuildFlow:
                 session, instance_uuid, Event.SCHEDULED,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout)) is not None
-        if not won and not self._still_building(instance_uuid):
+        if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
-            # A build driven twice (a takeover) keeps the claim the winner recorded.
+            # A build driven twice (a takeover) keeps the claim the winner recorded,
+            # also once that winner's server is ACTIVE.
             LOG.info("instance %s changed during scheduling; releasing its claim",
                      instance_uuid)
             self._placement.delete_allocations(instance_uuid)
         return won
 
-    def _still_building(self, instance_uuid: uuid.UUID) -> bool:
+    def _placed(self, instance_uuid: uuid.UUID) -> bool:
+        """Whether the live server is recorded on a host (its claim is in use)."""
         with transaction(self._reads) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
                 return False
-            return inst.vm_state == VmState.BUILDING and inst.host is not None
+            return inst.host is not None
 
     def spawn_failed(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
                      reason: str, retryable: bool) -> None:
