@@ -35,9 +35,14 @@ class ProcessStack:
     transport_url: str
     computes: int = 2
     fake_hosts_per_compute: int = 1
+    # More than one of each runs them side by side (named conductor2, scheduler2, ...).
+    conductors: int = 1
+    schedulers: int = 1
     service_down_time: float = 6.0
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # How each process was started, so a killed one can be started again.
+    _launch: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     api_port: int = 0
     placement_port: int = 0
 
@@ -89,7 +94,8 @@ level = "WARNING"
         return env
 
     def _spawn(self, name: str, service: str, **env: str) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
+        self._launch[name] = (service, env)
+        log = (self.workdir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [*KILONOVA, "serve", service], env=self._env(**env), stdout=log,
             stderr=subprocess.STDOUT, cwd=REPO,
@@ -103,8 +109,12 @@ level = "WARNING"
         self._spawn("placement", "placement")
         self._wait_http(f"{self.placement_url}/", timeout)
         self._spawn("api", "api")
-        self._spawn("scheduler", "scheduler")
-        self._spawn("conductor", "conductor")
+        for i in range(1, self.schedulers + 1):
+            self._spawn(self.numbered("scheduler", i), "scheduler",
+                        KILONOVA_COMPUTE__HOST=f"scheduler{i}")
+        for i in range(1, self.conductors + 1):
+            self._spawn(self.numbered("conductor", i), "conductor",
+                        KILONOVA_COMPUTE__HOST=f"conductor{i}")
         for i in range(1, self.computes + 1):
             self._spawn(f"compute{i}", "compute", KILONOVA_COMPUTE__HOST=f"host{i}")
         self._wait_http(f"{self.api_url}/", timeout)
@@ -144,6 +154,16 @@ level = "WARNING"
             if proc.poll() is not None:
                 log = (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log}")
+
+    @staticmethod
+    def numbered(service: str, i: int) -> str:
+        """The process name of the i-th scheduler or conductor: the first has no number."""
+        return service if i == 1 else f"{service}{i}"
+
+    def restart(self, name: str) -> None:
+        """Start a killed process again, as its supervisor (systemd) would."""
+        service, env = self._launch[name]
+        self._spawn(name, service, **env)
 
     def kill(self, name: str) -> None:
         """Kill a process the hard way, as a crashed host would die."""

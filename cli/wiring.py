@@ -45,11 +45,13 @@ from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 from conductor.images import ImageRecords
 from conductor.reclaim import Reclaimer
+from conductor.reconcile import AgentReconcile
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
 from conductor.sweeper import Sweeper
 from conductor.tasks import Tasks
+from conductor.work import Takeover
 from placement.app import create_app as create_placement_app
 from placement.client import PlacementClient
 from scheduler.manager import SchedulerManager
@@ -109,7 +111,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
                                  EvacuateFlow(*moves), HostActionFlow(tasks, compute),
-                                 shelves)
+                                 shelves, AgentReconcile(sessions))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))
@@ -117,6 +119,8 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
     service.add_periodic("reclaim", settings.conductor.sweep_interval,
                          Reclaimer(sessions, deletes, shelves, placement, settings).run)
+    takeover = Takeover(sessions, builds, compute, placement, settings)
+    service.add_periodic("takeover", settings.conductor.sweep_interval, takeover.run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
     service.on_stop.append(placement.close)
@@ -151,6 +155,7 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
     for host, driver in _drivers(settings):
         manager = ComputeManager(host, driver, conductor, placement, images)
         service.on_start.append(manager.register)
+        service.on_start.append(manager.init_host)
         service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
         interval = settings.service.heartbeat_interval
         # A heartbeat older than the next one is worthless: do not wait longer for it.

@@ -48,6 +48,7 @@ class Event(StrEnum):
     REVERTED_STOPPED = "reverted_stopped"
     EXPIRED = "expired"                    # the task outlived its deadline (the sweeper)
     POWER_SYNCED = "power_synced"          # the agent's reconciler reports a power state
+    GUEST_LOST = "guest_lost"              # the agent's reconciler finds no guest at all
     RESET_ACTIVE = "reset_active"          # os-resetState (admin)
     RESET_ERROR = "reset_error"
     EVACUATED_STOPPED = "evacuated_stopped"  # evacuate (2.95+): rebuilt elsewhere, stopped
@@ -103,6 +104,11 @@ _DONE_POWER: Mapping[Action, PowerState] = {
     Action.SHELVE_OFFLOAD: PowerState.NOSTATE, Action.SOFT_DELETE: PowerState.SHUTDOWN,
 }
 
+GUEST_LOST = ("The guest of this server is gone from its host (found missing while "
+              "{vm}); delete or rebuild the server")
+# Servers that have a guest on their host while no task runs: a missing one is lost.
+GUEST_VMS = frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
+                       VmState.RESCUED})
 BUILD_EXPIRED = "Build did not finish in time (stuck in {task})"
 TASK_EXPIRED = "Task {task} did not finish in time; server left {vm}"
 MOVE_EXPIRED = "Task {task} did not finish in time"
@@ -139,6 +145,9 @@ def _delete() -> Iterator[Entry]:
         yield (Event.EXPIRED, vm, TaskState.DELETING), Target(VmState.DELETED, None,
                                                               releases=True)
         yield (Event.POWER_SYNCED, vm, None), Target(vm, None)
+    for vm in GUEST_VMS:
+        yield (Event.GUEST_LOST, vm, None), Target(VmState.ERROR, None, PowerState.NOSTATE,
+                                                    fault=GUEST_LOST)
 
 
 def _action_outcomes() -> Iterator[Entry]:

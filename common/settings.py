@@ -282,6 +282,19 @@ class ConductorSettings(_Section):
     allow_resize_to_same_host: bool = Field(
         False, description="Let a resize stay on the server's host (upstream's option)"
     )
+    redrive_after: float = Field(
+        30.0, gt=0, description="Seconds a build may wait in scheduling with no conductor "
+        "on it, or in spawning with no answer from its agent, before a conductor drives it "
+        "again from its record (casts lost in a broker or process crash)"
+    )
+    scheduler_attempts: int = Field(
+        3, ge=1, description="Times a scheduler call that got no answer is sent again (the "
+        "same claim, so never twice) before the build fails"
+    )
+    scheduler_retry_pause: float = Field(
+        1.0, ge=0, description="Seconds before the first resend of an unanswered "
+        "scheduler call; doubles each time"
+    )
 
 
 class ComputeSettings(_Section):
@@ -295,6 +308,10 @@ class ComputeSettings(_Section):
     fake_disk_gb: int = Field(500, ge=1, description="Disk of each simulated host")
     fake_spawn_seconds: float = Field(
         0.0, ge=0, description="Simulated time a fake spawn takes"
+    )
+    fake_state_dir: Path | None = Field(
+        None, description="With the fake driver: directory where simulated guests are "
+        "kept across agent restarts, as a hypervisor keeps them; empty: in memory only"
     )
     cpu_allocation_ratio: float = Field(4.0, gt=0, description="VCPU overcommit")
     ram_allocation_ratio: float = Field(1.0, gt=0, description="MEMORY_MB overcommit")

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.context import RequestContext, admin_context
-from common.errors import ControlPlaneError, DriverError, NotFound, ServiceUnavailable
+from common.errors import (
+    Conflict,
+    ControlPlaneError,
+    DriverError,
+    NotFound,
+    ServiceUnavailable,
+)
+from common.lifecycle import GUEST_VMS
 from common.messages import (
     FlavorPayload,
     GuestAddress,
@@ -22,6 +29,7 @@ from common.messages import (
 )
 from common.states import PowerState, TaskState, VmState
 from compute_agent.images import ImageUploader
+from compute_agent.startup import HostStartup
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
 from placement.client import PlacementClient
@@ -81,6 +89,13 @@ class ComputeManager:
         except ServiceUnavailable as exc:
             LOG.warning("host %s: heartbeat not delivered: %s", self.host, exc)
 
+    def init_host(self) -> None:
+        """Before consuming work: settle what a previous run left in flight on this host,
+        then record every server's power state from the hypervisor."""
+        HostStartup(self.host, self._driver, self._conductor).run(
+            spawn=self.build_and_run_instance, terminate=self.terminate_instance)
+        self.sync()
+
     def build_and_run_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         with self._lock(instance_uuid):
             inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
@@ -88,7 +103,9 @@ class ComputeManager:
                 LOG.info("not building %s: no longer spawning on this host", instance_uuid)
                 return
             try:
-                power_state = self._driver.spawn(inst)
+                # A spawn cast again (a restart, a conductor taking over) adopts its guest.
+                existing = self._driver.list_guests().get(instance_uuid)
+                power_state = self._driver.spawn(inst) if existing is None else existing
             except DriverError as exc:
                 self._driver.destroy(instance_uuid)
                 self._conductor.instance_spawn_failed(ctx, self.host, instance_uuid,
@@ -134,10 +151,13 @@ class ComputeManager:
                 # A terminate message was lost (agent restart): finish the delete.
                 self.terminate_instance(ctx, inst.uuid)
         known = [GuestState(uuid=u, power_state=p) for u, p in guests.items() if u in records]
-        missing = [GuestState(uuid=i.uuid, power_state=0) for i in records.values()
-                   if i.uuid not in guests and i.vm_state is VmState.ACTIVE]
-        if known or missing:
-            self._conductor.sync_power_states(ctx, self.host, known + missing)
+        if known:
+            self._conductor.sync_power_states(ctx, self.host, known)
+        lost = [i.uuid for i in records.values() if i.uuid not in guests
+                and i.task_state is None and i.vm_state in GUEST_VMS]
+        if lost:
+            # Never ACTIVE without a guest: ERROR with a fault that says it is gone.
+            self._conductor.guests_lost(ctx, self.host, lost)
         self._sync_addresses(ctx, [u for u, p in guests.items()
                                    if u in records and p == PowerState.RUNNING])
 
@@ -179,8 +199,13 @@ class ComputeManager:
         Raises NotFound if the instance is not on this host, DriverError if it fails.
         """
         with self._lock(instance_uuid):
-            if self._conductor.get_instance_for_host(ctx, self.host, instance_uuid) is None:
+            inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+            if inst is None:
                 raise NotFound(f"instance {instance_uuid} is not on host {self.host}")
+            if inst.task_state is None:
+                # Its task ended meanwhile (this agent's restart settled it): a request
+                # queued before the restart must not act on the guest any more.
+                raise Conflict(f"instance {instance_uuid} has no task in progress")
             try:
                 power_state = operation(instance_uuid)
             finally:

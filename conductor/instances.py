@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
-from common.db import utcnow
+from common.db import transaction, utcnow
 from common.messages import FlavorPayload, GroupPayload, InstancePayload, RequestSpec
 
 
@@ -65,6 +65,15 @@ def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None
     rules = dict(group.rules or {})
     return GroupPayload(id=group.uuid, policy=group.policy, members=list(members),
                         max_server_per_host=rules.get("max_server_per_host"))
+
+
+def stamp(sessions: sessionmaker[Session], instance_uuid: uuid.UUID, owner: str) -> None:
+    """Record that the conductor ``owner`` drives this build from now on (``work.py``)."""
+    with transaction(sessions) as session:
+        session.execute(
+            sa.update(Instance).where(Instance.uuid == instance_uuid)
+            .values(work_owner=owner, work_claimed_at=utcnow())
+            .execution_options(synchronize_session=False))
 
 
 def deadline(seconds: float) -> datetime:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
+from common.compute_db.models import ComputeNode
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NoValidHost, PlacementError
 from common.messages import HostSelection, RequestSpec
@@ -41,6 +45,8 @@ from scheduler.weighers import (
 LOG = logging.getLogger(__name__)
 
 CLAIM_ROUNDS = 3
+# Extra rounds for a hard group's member whose claim met a concurrent member's.
+GROUP_ROUNDS = 10
 
 
 class SchedulerManager:
@@ -66,11 +72,24 @@ class SchedulerManager:
     def select_destination(self, spec: RequestSpec) -> HostSelection:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
         query = self._query(spec)
+        resources = query.resources()
         with self._lock:
-            for _ in range(CLAIM_ROUNDS):
+            held = self._claimed_before(spec, resources)
+            if held is not None:
+                return held
+            rounds = CLAIM_ROUNDS + (GROUP_ROUNDS if self._hard_group(spec) else 0)
+            for _ in range(rounds):
                 selection = self._select(spec, query)
                 for cand in selection.ordered:
-                    if self._claim(spec, cand):
+                    if not self._claim(spec, cand):
+                        continue
+                    if not self._group_holds(spec, cand.state.host):
+                        # Another scheduler placed a member at the same time: give the
+                        # claim back and decide again, seeing it this time.
+                        self._placement.delete_allocations(spec.instance_uuid)
+                        time.sleep(random.uniform(0.05, 0.3))
+                        break
+                    else:
                         LOG.info("claimed %s on %s for %s", cand.allocations,
                                  cand.state.host, spec.instance_uuid)
                         return HostSelection(
@@ -78,11 +97,72 @@ class SchedulerManager:
                             compute_node_uuid=cand.state.rp_uuid,
                             allocations=cand.allocations,
                         )
+                held = self._claimed_before(spec, resources)
+                if held is not None:  # another scheduler decided the same build meanwhile
+                    return held
                 LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
         raise NoValidHost(
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    @staticmethod
+    def _hard_group(spec: RequestSpec) -> bool:
+        return spec.group is not None and spec.group.policy in ("affinity", "anti-affinity")
+
+    def _group_holds(self, spec: RequestSpec, host: str) -> bool:
+        """After the claim: does the server's hard group policy still hold on ``host``?
+
+        Schedulers decide concurrently (no lock across processes), so two may place
+        members of one group at once, each before seeing the other's claim. Checked
+        after claiming, the later of two conflicting checks sees both claims, so at
+        least one of them gives its claim back: the policy holds across schedulers.
+        """
+        if not self._hard_group(spec):
+            return True
+        assert spec.group is not None
+        with transaction(self._sessions) as session:
+            others = group_members(session, spec.group.id, spec.instance_uuid)
+        placed = self._placed(others) if others else Counter()
+        if spec.group.policy == "anti-affinity":
+            holds = placed[host] < (spec.group.max_server_per_host or 1)
+        else:
+            holds = not (set(placed) - {host})
+        if not holds:
+            LOG.info("group %s policy %s broken by a concurrent decision on %s; deciding "
+                     "%s again", spec.group.id, spec.group.policy, host, spec.instance_uuid)
+        return holds
+
+    def _claimed_before(self, spec: RequestSpec, resources: dict[str, int]
+                        ) -> HostSelection | None:
+        """The claim this build already holds, if an earlier answer was lost.
+
+        A conductor that got no answer (broker outage, a conductor taking a build over)
+        asks again for the same server: the same consumer holding the same resources on
+        one compute node is that claim, answered again instead of claimed twice. A claim
+        on a host the build must avoid, or of other resources, is given back.
+        """
+        held = self._placement.get_allocations(spec.instance_uuid).get("allocations", {})
+        if not held:
+            return None
+        node = None
+        if len(held) == 1:
+            rp, alloc = next(iter(held.items()))
+            with transaction(self._sessions) as session:
+                node = session.scalar(sa.select(ComputeNode).where(
+                    ComputeNode.uuid == uuid.UUID(rp)))
+                if node is not None:
+                    session.expunge(node)
+            if (node is not None and node.host not in spec.ignore_hosts
+                    and dict(alloc.get("resources", {})) == resources):
+                LOG.info("%s already holds its claim on %s", spec.instance_uuid, node.host)
+                return HostSelection(host=node.host, nodename=node.hypervisor_hostname,
+                                     compute_node_uuid=node.uuid,
+                                     allocations={rp: resources})
+        LOG.info("%s holds a claim that does not fit its build; giving it back",
+                 spec.instance_uuid)
+        self._placement.delete_allocations(spec.instance_uuid)
+        return None
 
     def claim_move(self, spec: RequestSpec, migration_uuid: uuid.UUID,
                    forced: bool) -> HostSelection:

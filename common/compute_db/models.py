@@ -180,6 +180,10 @@ class Instance(ComputeBase):
     attempted_hosts: Mapped[list[str]] = mapped_column(default=list)
     # True once the server's placement allocations are known to be released.
     cleaned: Mapped[bool] = mapped_column(default=False)
+    # Durable work: the conductor (its host name) driving the build, and since when.
+    # Another conductor takes the build over when this one's heartbeat stops.
+    work_owner: Mapped[str | None] = mapped_column(String(255))
+    work_claimed_at: Mapped[datetime | None]
 
     faults: Mapped[list[InstanceFault]] = relationship(
         back_populates="instance", order_by="InstanceFault.id.desc()", lazy="raise"

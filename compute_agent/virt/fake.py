@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import threading
 import time
@@ -78,6 +80,28 @@ class FakeDriver:
         self._handler: PowerEventHandler | None = None
         # A stable node uuid per simulated host, so restarts reuse the same provider.
         self.node_uuid = uuid.uuid5(uuid.NAMESPACE_DNS, f"kilonova-fake-node.{hostname}")
+        self._state_file = (settings.fake_state_dir / f"{hostname}.json"
+                            if settings.fake_state_dir is not None else None)
+        self._load()
+
+    # -- guests outlive the agent when a state directory is set -----------------------
+
+    def _load(self) -> None:
+        if self._state_file is None or not self._state_file.exists():
+            return
+        saved: dict[str, int] = json.loads(self._state_file.read_text())
+        for key, power in saved.items():
+            self._guests[uuid.UUID(key)] = power
+            self._consoles[uuid.UUID(key)] = [f"fake guest {key} booted\n", *BOOT_LOG]
+
+    def _save(self) -> None:
+        """Write the guests atomically (called with the lock held)."""
+        if self._state_file is None:
+            return
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({str(k): int(v) for k, v in self._guests.items()}))
+        os.replace(tmp, self._state_file)
 
     def node_report(self) -> NodeReport:
         s = self._settings
@@ -115,6 +139,7 @@ class FakeDriver:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
             if _names(instance, HOLD_LIVE_MIGRATION_KEY, self.hostname):
                 self._held.add(instance.uuid)
+            self._save()
 
     def destroy(self, instance_uuid: uuid.UUID) -> None:
         with self._lock:
@@ -123,6 +148,7 @@ class FakeDriver:
             self._power_seconds.pop(instance_uuid, None)
             for kept in (self.images, self.rescued, self.nmis, self.passwords, self._started):
                 kept.pop(instance_uuid, None)
+            self._save()
 
     def list_guests(self) -> dict[uuid.UUID, int]:
         with self._lock:
@@ -141,6 +167,7 @@ class FakeDriver:
             if current not in allowed:
                 raise DriverError(f"guest {instance_uuid} is in power state {current}")
             self._guests[instance_uuid] = new
+            self._save()
         if self._handler is not None and current != new:
             self._handler(instance_uuid, new)
         return new
@@ -211,6 +238,7 @@ class FakeDriver:
             self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
             self._held.discard(instance_uuid)
+            self._save()
 
     def _hold(self, instance_uuid: uuid.UUID, timeout: float) -> None:
         """Keep the migration running until it is aborted or forced to complete."""
@@ -245,6 +273,7 @@ class FakeDriver:
             self._guests[instance_uuid] = power_state
             self._consoles[instance_uuid] = [f"fake guest {instance_uuid} arrived\n",
                                              PROMPT]
+            self._save()
         return power_state
 
     def resize(self, instance: InstancePayload, flavor: FlavorPayload) -> int:

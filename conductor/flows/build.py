@@ -8,6 +8,7 @@ fault that says why.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,13 +17,13 @@ from common.compute_db import queries
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
-from common.errors import ControlPlaneError, NotFound, NoValidHost
+from common.errors import ControlPlaneError, NotFound, NoValidHost, ServiceUnavailable
 from common.lifecycle import INITIAL, Event
-from common.messages import HostSelection
+from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
 from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
-from conductor.instances import deadline, to_request_spec
+from conductor.instances import deadline, stamp, to_request_spec
 from placement.client import PlacementClient
 from scheduler.rpc.client import SchedulerClient
 
@@ -53,8 +54,9 @@ class BuildFlow:
                          inst.vm_state, inst.task_state)
                 return
             spec = to_request_spec(session, inst)
+        stamp(self._sessions, instance_uuid, self._settings.compute.host)
         try:
-            selection = self._scheduler.select_destination(ctx, spec)
+            selection = self._select_destination(ctx, spec)
         except NoValidHost as exc:
             self._fail(instance_uuid, TaskState.SCHEDULING, exc.message)
             return
@@ -65,18 +67,49 @@ class BuildFlow:
             LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
             self._compute.build_and_run_instance(ctx, selection.host, instance_uuid)
 
+    def _select_destination(self, ctx: RequestContext, spec: RequestSpec) -> HostSelection:
+        """Ask the scheduler, asking again when no answer came (a broker outage).
+
+        The scheduler's claim is idempotent (same consumer, same resources), so a claim
+        made before its answer was lost is found again, never made twice.
+        """
+        cfg = self._settings.conductor
+        pause = cfg.scheduler_retry_pause
+        for attempt in range(1, cfg.scheduler_attempts + 1):
+            try:
+                return self._scheduler.select_destination(ctx, spec)
+            except ServiceUnavailable as exc:
+                if attempt == cfg.scheduler_attempts:
+                    raise
+                LOG.warning("scheduling %s: no answer (%s); asking again in %.1f s",
+                            spec.instance_uuid, exc.message, pause)
+                time.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")
+
     def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection) -> bool:
         with transaction(self._sessions) as session:
             won = transition(
                 session, instance_uuid, Event.SCHEDULED,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout)) is not None
-        if not won:
+        if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
+            # A build driven twice (a takeover) keeps the claim the winner recorded,
+            # also once that winner's server is ACTIVE.
             LOG.info("instance %s changed during scheduling; releasing its claim",
                      instance_uuid)
             self._placement.delete_allocations(instance_uuid)
         return won
+
+    def _placed(self, instance_uuid: uuid.UUID) -> bool:
+        """Whether the live server is recorded on a host (its claim is in use)."""
+        with transaction(self._reads) as session:
+            try:
+                inst = queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return False
+            return inst.host is not None
 
     def spawn_failed(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
                      reason: str, retryable: bool) -> None:

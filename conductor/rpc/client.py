@@ -21,7 +21,8 @@ class ConductorClient(RpcClient):
     1.5: evacuate_server; actions on the server's own host (rebuild, rescue, unrescue,
     crash dump, password) and its diagnostics; createBackup, shelve, shelveOffload,
     unshelve; ``power_action`` also takes softDelete and restore. 1.6: aborting and
-    force-completing a live migration in progress."""
+    force-completing a live migration in progress; a restarting agent ends interrupted
+    tasks and reports lost guests."""
 
     topic = TOPIC
     version = "1.6"
@@ -129,6 +130,7 @@ class ConductorClient(RpcClient):
                         ) -> dict[str, Any]:
         """The guest's diagnostics (standard format). Raises NotFound, Conflict."""
         return dict(self._call(ctx, "get_diagnostics", instance_uuid=str(instance_uuid)))
+
     # -- 1.5: image-keeping server actions, cast by the API after its commit ---------
 
     def backup_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
@@ -148,6 +150,20 @@ class ConductorClient(RpcClient):
                           host: str | None = None) -> None:
         """``host``: the destination an admin named (2.91), else the scheduler's pick."""
         self._cast(ctx, "unshelve_instance", instance_uuid=str(instance_uuid), host=host)
+    # -- 1.6: a restarting agent reconciles its host -----------------------------------
+
+    def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                             power_state: int | None) -> bool:
+        """End the agent task a restart interrupted (done or failed by the measured
+        ``power_state``, None: no guest). False if the server had no such task."""
+        return bool(self._call(ctx, "end_interrupted_task", host=host,
+                               instance_uuid=str(instance_uuid), power_state=power_state))
+
+    def guests_lost(self, ctx: RequestContext, host: str,
+                    instance_uuids: list[uuid.UUID]) -> None:
+        """Idle servers of ``host`` whose guest is gone: ERROR with a fault."""
+        self._call(ctx, "guests_lost", host=host,
+                   instance_uuids=[str(u) for u in instance_uuids])
 
     # -- 1.1: server actions, cast by the API once the task state is committed -------
 

@@ -10,6 +10,7 @@ import oslo_messaging as om
 from common.context import RequestContext
 from common.errors import BadRequest
 from common.messages import GuestAddress, GuestState, NodeReport, dump
+from common.retries import transient_retries
 from common.rpc import endpoint
 from common.states import Action
 from conductor.flows.actions import POWER_CALLS, ActionFlow
@@ -22,15 +23,18 @@ from conductor.flows.resize import ResizeFlow
 from conductor.flows.shelve import ShelveFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
+from conductor.reconcile import AgentReconcile
 
 
+@transient_retries
 class ConductorEndpoint:
     target = om.Target(version="1.6")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
                  providers: HostProviders, evacuations: EvacuateFlow,
-                 on_host: HostActionFlow, shelves: ShelveFlow) -> None:
+                 on_host: HostActionFlow, shelves: ShelveFlow,
+                 reconcile: AgentReconcile) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -41,6 +45,7 @@ class ConductorEndpoint:
         self._evacuations = evacuations
         self._on_host = on_host
         self._shelves = shelves
+        self._reconcile = reconcile
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -164,6 +169,17 @@ class ConductorEndpoint:
     def unshelve_instance(self, ctx: RequestContext, instance_uuid: str,
                           host: str | None = None) -> None:
         self._shelves.unshelve(ctx, uuid.UUID(instance_uuid), host)
+    # -- 1.6: a restarting agent reconciles its host -----------------------------------
+
+    @endpoint
+    def end_interrupted_task(self, ctx: RequestContext, host: str, instance_uuid: str,
+                             power_state: int | None) -> bool:
+        return self._reconcile.end_interrupted_task(host, uuid.UUID(instance_uuid),
+                                                    power_state)
+
+    @endpoint
+    def guests_lost(self, ctx: RequestContext, host: str, instance_uuids: list[str]) -> None:
+        self._reconcile.guests_lost(host, [uuid.UUID(u) for u in instance_uuids])
 
     # -- 1.1 -------------------------------------------------------------------------
 

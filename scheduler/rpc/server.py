@@ -9,10 +9,12 @@ import oslo_messaging as om
 
 from common.context import RequestContext
 from common.messages import RequestSpec, dump
+from common.retries import transient_retries
 from common.rpc import endpoint
 from scheduler.manager import SchedulerManager
 
 
+@transient_retries
 class SchedulerEndpoint:
     target = om.Target(version="1.1")
 
