@@ -257,6 +257,11 @@ class SchedulerSettings(_Section):
     build_failure_weight_multiplier: float = Field(
         1000000.0, ge=0, description="Push away from hosts where builds failed recently"
     )
+    silent_hosts_wait: float = Field(
+        30.0, ge=0, description="When every compute host's heartbeat has lapsed at once "
+        "(a message bus or database outage rather than every host dying), seconds a "
+        "decision waits for heartbeats to resume before it filters the hosts as down"
+    )
     build_failure_window: float = Field(
         3600.0, gt=0, description="Seconds a failed build on a host counts against it"
     )

@@ -44,6 +44,8 @@ from scheduler.weighers import (
 
 LOG = logging.getLogger(__name__)
 
+COMPUTE_SERVICE = "kilonova-compute"
+
 CLAIM_ROUNDS = 3
 # Extra rounds for a hard group's member whose claim met a concurrent member's.
 GROUP_ROUNDS = 10
@@ -73,6 +75,7 @@ class SchedulerManager:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
         query = self._query(spec)
         resources = query.resources()
+        self._await_heartbeats()
         with self._lock:
             held = self._claimed_before(spec, resources)
             if held is not None:
@@ -105,6 +108,28 @@ class SchedulerManager:
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    def _await_heartbeats(self) -> None:
+        """Wait (bounded) while every compute host is silent at once.
+
+        Hosts die one at a time; all of them missing their heartbeats together means the
+        path heartbeats travel (the message bus, the database) failed and is coming back.
+        Deciding then would find every host down and fail the build, so the decision
+        waits for the first heartbeat, up to ``[scheduler] silent_hosts_wait`` seconds.
+        """
+        down_time = self._settings.service.service_down_time
+        deadline = time.monotonic() + self._settings.scheduler.silent_hosts_wait
+        while True:
+            with transaction(self._sessions) as session:
+                services = [s for s in queries.list_services(session, COMPUTE_SERVICE)
+                            if not s.disabled and not s.forced_down]
+                silent = bool(services) and not any(queries.is_up(s, down_time)
+                                                    for s in services)
+            if not silent or time.monotonic() >= deadline:
+                return
+            LOG.warning("every compute host's heartbeat has lapsed; waiting for them "
+                        "before deciding")
+            time.sleep(1.0)
 
     @staticmethod
     def _hard_group(spec: RequestSpec) -> bool:

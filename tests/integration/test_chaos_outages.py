@@ -59,10 +59,6 @@ def boot_args(outages: tuple[ProcessStack, PrivateBroker, Outage]) -> tuple[str,
         admin.close()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "agents' heartbeats travel over the broker: builds scheduled right after the outage "
-    "find every host down and end in ERROR (No valid host, compute: N); the scheduler "
-    "must treat all hosts silent at once as a bus outage and have the build wait"))
 def test_a_broker_outage_in_a_burst_of_boots_loses_no_build(
         outages: tuple[ProcessStack, PrivateBroker, Outage],
         boot_args: tuple[str, str]) -> None:
