@@ -198,7 +198,8 @@ def main() -> int:
             accounts.append(admin.account(f"tempest-reader-{i}", ["reader"],
                                           f"tempest-user-{i}-project"))
         accounts += [admin.account(f"tempest-admin-{i}", ["admin"]) for i in range(3)]
-        accounts += [admin.account(f"tempest-manager-{i}", ["manager"]) for i in range(2)]
+        # Managers: a class holds one for its whole run; two workers may hold two each.
+        accounts += [admin.account(f"tempest-manager-{i}", ["manager"]) for i in range(4)]
         workspace = work / "tempest"
         subprocess.run([str(VENV_BIN / "tempest"), "init", "--name", work.name, str(workspace)],
                        check=True,

@@ -140,6 +140,15 @@ def show_image(image_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[
     return image_view(_get(session, image_id, ctx.project_id, sees_all(ctx)))
 
 
+@router.get("/images/{image_id}/tasks")
+def show_image_tasks(image_id: str, ctx: ContextDep, session: ReadSessionDep
+                     ) -> dict[str, Any]:
+    """The image's import tasks (Glance 2.12): none here, uploads complete in the
+    request; clients wait on this list after a snapshot or backup."""
+    _get(session, image_id, ctx.project_id, sees_all(ctx))
+    return {"tasks": []}
+
+
 @router.delete("/images/{image_id}", status_code=204)
 def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
                  runtime: RuntimeDep) -> Response:

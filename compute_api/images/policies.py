@@ -21,7 +21,8 @@ MEMBER_OR_AGENT = f"{MEMBER} or {AGENT}"
 DEFAULTS: list[RuleDefault] = [
     RuleDefault("context_is_admin", "role:admin", "Decides who counts as an administrator."),
     RuleDefault("get_images", READER, "List images", (("GET", "/v2/images"),)),
-    RuleDefault("get_image", READER_OR_AGENT, "Show an image", (("GET", "/v2/images/{image_id}"),)),
+    RuleDefault("get_image", READER_OR_AGENT, "Show an image (and its tasks)",
+                (("GET", "/v2/images/{image_id}"), ("GET", "/v2/images/{image_id}/tasks"))),
     RuleDefault("add_image", MEMBER_OR_AGENT, "Create an image", (("POST", "/v2/images"),)),
     RuleDefault("delete_image", MEMBER_OR_AGENT, "Delete an image",
                 (("DELETE", "/v2/images/{image_id}"),)),

@@ -6,6 +6,7 @@ private or shared image; public and community images are everyone's.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -83,3 +84,13 @@ def test_public_and_community_images_boot_anywhere(
     assert stranger.wait_status(server, {"ACTIVE", "ERROR"})["status"] == "ACTIVE"
     assert stranger.compute("DELETE", f"/servers/{server}").status_code == 204
     stranger.wait_gone(server)
+
+
+def test_image_tasks_are_listed_for_those_who_see_the_image(
+        owner: CloudClient, stranger: CloudClient) -> None:
+    image_id = _image(owner, None)
+    resp = owner.http.get(f"/image/v2/images/{image_id}/tasks")
+    assert (resp.status_code, resp.json()) == (200, {"tasks": []})
+    assert stranger.http.get(f"/image/v2/images/{image_id}/tasks").status_code == 404
+    assert owner.http.get(f"/image/v2/images/{uuid.uuid4()}/tasks").status_code == 404
+    owner.http.delete(f"/image/v2/images/{image_id}")
