@@ -191,15 +191,14 @@ def main() -> int:
     base = f"http://127.0.0.1:{args.port}"
     try:
         admin = Admin(base)
-        # Tempest asks for a member and a reader of one project, and managers.
+        # Tempest asks for a member with a reader and a manager of the same project.
         accounts = []
         for i in range(8):
             accounts.append(admin.account(f"tempest-user-{i}", ["member"]))
-            accounts.append(admin.account(f"tempest-reader-{i}", ["reader"],
-                                          f"tempest-user-{i}-project"))
+            for role in ("reader", "manager"):
+                accounts.append(admin.account(f"tempest-{role}-{i}", [role],
+                                              f"tempest-user-{i}-project"))
         accounts += [admin.account(f"tempest-admin-{i}", ["admin"]) for i in range(3)]
-        # Managers: a class holds one for its whole run; two workers may hold two each.
-        accounts += [admin.account(f"tempest-manager-{i}", ["manager"]) for i in range(4)]
         workspace = work / "tempest"
         subprocess.run([str(VENV_BIN / "tempest"), "init", "--name", work.name, str(workspace)],
                        check=True,
