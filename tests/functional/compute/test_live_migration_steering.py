@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -216,3 +217,28 @@ def test_a_preparing_migration_is_aborted_only_from_2_65(root: CloudClient,
     # The guest never left: the source's console is the one it booted with.
     console = act(lena, server_id, {"os-getConsoleOutput": {}}).json()["output"]
     assert console.startswith(f"fake guest {server_id} booted")
+
+
+def test_abort_and_force_complete_at_once_one_wins(root: CloudClient, lena: CloudClient,
+                                                   boot: Any) -> None:
+    server_id = boot(metadata=HELD)
+    source = host_of(root, server_id)
+    mig = live_migrate(root, server_id)
+    url = f"/servers/{server_id}/migrations/{mig['id']}"
+    with ThreadPoolExecutor(2) as pool:
+        abort = pool.submit(root.compute, "DELETE", url)
+        force = pool.submit(root.compute, "POST", f"{url}/action",
+                            json={"force_complete": None})
+        codes = (abort.result().status_code, force.result().status_code)
+    # Both may be accepted (the later one then finds nothing to steer) but never fail
+    # as a server error; the end is one coherent outcome.
+    assert all(code in (202, 400, 409) for code in codes), codes
+    assert 202 in codes, codes
+    server = settled(lena, server_id, "ACTIVE")
+    record = finished_migration(root, server_id)
+    assert record["status"] in ("cancelled", "completed"), record
+    host = host_of(root, server_id)
+    assert host == (source if record["status"] == "cancelled" else mig["dest_compute"])
+    assert server["OS-EXT-STS:power_state"] == PowerState.RUNNING
+    assert allocations(root, server_id) == {provider_of(root, host): SMALL}
+    assert allocations(root, record["uuid"]) == {}
