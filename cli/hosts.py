@@ -259,13 +259,7 @@ class Drainer:
                                                         "block_migration": "auto"}})
         if resp.status_code != 202:
             return False, f"live migration refused: {_message(resp)}"
-        after = _wait_settled(self.api, sid, self.timeout)
-        if after is None:
-            return True, "(deleted meanwhile)"
-        where = str(after.get("OS-EXT-SRV-ATTR:host"))
-        if where != self.host and after["status"] != "ERROR":
-            return True, where
-        return False, f"live migration failed: {_fault(after)}"
+        return self._outcome(_wait_settled(self.api, sid, self.timeout), "live")
 
     def cold(self, server: dict[str, Any]) -> tuple[bool, str]:
         """Cold-migrate and confirm; (moved, where or why not)."""
@@ -274,19 +268,21 @@ class Drainer:
         if resp.status_code != 202:
             return False, f"cold migration refused: {_message(resp)}"
         after = _wait_settled(self.api, sid, self.timeout)
-        if after is None:
-            return True, "(deleted meanwhile)"
-        if after["status"] == "VERIFY_RESIZE":
+        if after is not None and after["status"] == "VERIFY_RESIZE":
             confirm = self.api.action(sid, {"confirmResize": None})
             if confirm.status_code != 204:
                 return False, f"confirming the migration refused: {_message(confirm)}"
             after = _wait_settled(self.api, sid, self.timeout)
-            if after is None:
-                return True, "(deleted meanwhile)"
+        return self._outcome(after, "cold")
+
+    def _outcome(self, after: dict[str, Any] | None, kind: str) -> tuple[bool, str]:
+        """Where a settled move left the server: (moved, its new host or why not)."""
+        if after is None:
+            return True, "(deleted meanwhile)"
         where = str(after.get("OS-EXT-SRV-ATTR:host"))
         if where != self.host and after["status"] != "ERROR":
             return True, where
-        return False, f"cold migration failed: {_fault(after)}"
+        return False, f"{kind} migration failed: {_fault(after)}"
 
     def move(self, server: dict[str, Any]) -> tuple[bool, str, str]:
         """(moved, how, where or why not)."""

@@ -22,6 +22,7 @@ from common.settings import Settings
 from placement.client import COMPUTE_STATUS_DISABLED, MIGRATION_CONSUMER_TYPE, PlacementClient
 from scheduler.filters import build_filters, requested_zone
 from scheduler.hosts import (
+    HostInfo,
     build_candidates,
     candidate_providers,
     group_members,
@@ -75,7 +76,6 @@ class SchedulerManager:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
         query = self._query(spec)
         resources = query.resources()
-        self._await_heartbeats()
         with self._lock:
             held = self._claimed_before(spec, resources)
             if held is not None:
@@ -109,16 +109,18 @@ class SchedulerManager:
             f"{CLAIM_ROUNDS} times in a row."
         )
 
-    def _await_heartbeats(self) -> None:
-        """Wait (bounded) while every compute host is silent at once.
+    def _await_heartbeats(self) -> bool:
+        """Wait (bounded) while every compute host is silent at once; True if it waited.
 
         Hosts die one at a time; all of them missing their heartbeats together means the
         path heartbeats travel (the message bus, the database) failed and is coming back.
         Deciding then would find every host down and fail the build, so the decision
         waits for the first heartbeat, up to ``[scheduler] silent_hosts_wait`` seconds.
+        Only asked when every candidate looks down, so a healthy decision reads nothing.
         """
         down_time = self._settings.service.service_down_time
         deadline = time.monotonic() + self._settings.scheduler.silent_hosts_wait
+        waited = False
         while True:
             with transaction(self._sessions) as session:
                 services = [s for s in queries.list_services(session, COMPUTE_SERVICE)
@@ -126,7 +128,8 @@ class SchedulerManager:
                 silent = bool(services) and not any(queries.is_up(s, down_time)
                                                     for s in services)
             if not silent or time.monotonic() >= deadline:
-                return
+                return waited
+            waited = True
             LOG.warning("every compute host's heartbeat has lapsed; waiting for them "
                         "before deciding")
             time.sleep(1.0)
@@ -283,11 +286,9 @@ class SchedulerManager:
     def _select(self, spec: RequestSpec, query: PlacementQuery) -> Selection:
         spec = self._resolve_neighbours(spec)
         body = self._candidates(spec, query)
-        cfg = self._settings
-        with transaction(self._sessions) as session:
-            hosts = load_hosts(session, candidate_providers(body),
-                               cfg.service.service_down_time,
-                               cfg.scheduler.build_failure_window)
+        hosts = self._load_hosts(body)
+        if hosts and not any(h.up for h in hosts.values()) and self._await_heartbeats():
+            hosts = self._load_hosts(body)
         candidates = build_candidates(body, hosts)
         if not candidates:
             raise NoValidHost(self._explain_no_candidates(query))
@@ -298,6 +299,13 @@ class SchedulerManager:
                 f"them all: {selection.explain()}."
             )
         return selection
+
+    def _load_hosts(self, body: dict[str, Any]) -> dict[uuid.UUID, HostInfo]:
+        cfg = self._settings
+        with transaction(self._sessions) as session:
+            return load_hosts(session, candidate_providers(body),
+                              cfg.service.service_down_time,
+                              cfg.scheduler.build_failure_window)
 
     def _requested_tree(self, spec: RequestSpec) -> uuid.UUID | None:
         """The compute node a requested destination names, if it names exactly one.
