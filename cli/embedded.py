@@ -58,7 +58,8 @@ class EmbeddedCloud:
             db.upgrade("placement", s.placement_db_url)
         if s.auth.strategy == "builtin":
             self._bootstrap_identity(s)
-        self._messaging = Messaging(s.messaging.transport_url, s.messaging.rpc_timeout)
+        self._messaging = Messaging(s.messaging.transport_url, s.messaging.rpc_timeout,
+                                    s.messaging.heartbeat_rate)
         self._start_http(s)
         if s.auth.strategy == "builtin" and not s.agent_auth.password:
             self._agent_credential(s)

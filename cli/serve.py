@@ -28,7 +28,8 @@ def serve(name: str, settings: Settings) -> None:
     if name == "all":
         _serve_all(settings)
         return
-    messaging = Messaging(settings.messaging.transport_url, settings.messaging.rpc_timeout)
+    messaging = Messaging(settings.messaging.transport_url, settings.messaging.rpc_timeout,
+                          settings.messaging.heartbeat_rate)
     stopping: list[Callable[[], None]] = []
     try:
         if name in ("api", "placement"):

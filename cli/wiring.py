@@ -19,6 +19,7 @@ from common.db import check_at_head, engine_for, session_factory, transaction
 from common.rpc import Messaging
 from common.service import Service
 from common.settings import Settings
+from common.states import ACTIONS, TaskState
 from compute_agent.images import HttpImageSource, image_api_auth, image_api_url
 from compute_agent.manager import ComputeManager
 from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
@@ -33,7 +34,7 @@ from compute_api.app import (
     create_image_app,
     open_runtime,
 )
-from conductor.flows.actions import ActionFlow
+from conductor.flows.actions import POWER_CALLS, ActionFlow
 from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.flows.evacuate import EvacuateFlow
@@ -51,7 +52,7 @@ from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
 from conductor.sweeper import Sweeper
 from conductor.tasks import Tasks
-from conductor.work import Takeover
+from conductor.work import ABANDONED_EXPIRE, ActionRecovery, Takeover
 from placement.app import create_app as create_placement_app
 from placement.client import PlacementClient
 from scheduler.manager import SchedulerManager
@@ -98,19 +99,19 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
     compute, scheduler, tasks = ComputeClient(messaging), SchedulerClient(messaging), \
-        Tasks(sessions)
+        Tasks(sessions, owner=settings.compute.host)
     builds = BuildFlow(sessions, scheduler, compute, placement, settings)
     deletes = DeleteFlow(sessions, placement, compute, settings)
     moves = (tasks, scheduler, compute, placement, settings)
     images = ImageRecords(sessions, HttpImageSource(image_api_url(settings),
                                                     **client_auth(settings)))
     shelves = ShelveFlow(tasks, scheduler, compute, placement, images, settings)
-    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions),
-                                 ActionFlow(tasks, compute, images,
-                                            settings.libvirt.shutdown_timeout),
+    actions = ActionFlow(tasks, compute, images, settings.libvirt.shutdown_timeout)
+    host_actions = HostActionFlow(tasks, compute)
+    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions), actions,
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
-                                 EvacuateFlow(*moves), HostActionFlow(tasks, compute),
+                                 EvacuateFlow(*moves), host_actions,
                                  shelves, AgentReconcile(sessions))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
@@ -119,7 +120,14 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     service.add_periodic("sweep", settings.conductor.sweep_interval, sweeper.run)
     service.add_periodic("reclaim", settings.conductor.sweep_interval,
                          Reclaimer(sessions, deletes, shelves, placement, settings).run)
-    takeover = Takeover(sessions, builds, compute, placement, settings)
+    recovery = ActionRecovery(
+        redrive={**{ACTIONS[a].sets_task: functools.partial(actions.power, action=a)
+                    for a in POWER_CALLS},
+                 TaskState.DELETING: deletes.delete,
+                 TaskState.SHELVING_OFFLOADING: shelves.offload,
+                 TaskState.UNRESCUING: host_actions.unrescue},
+        expire_tasks=ABANDONED_EXPIRE, expire=sweeper.expire)
+    takeover = Takeover(sessions, builds, compute, placement, settings, recovery)
     service.add_periodic("takeover", settings.conductor.sweep_interval, takeover.run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)

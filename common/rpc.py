@@ -62,10 +62,12 @@ class ContextSerializer(om.NoOpSerializer):  # type: ignore[misc]
 class Messaging:
     """One process's connection to the message bus; build once, share, close at exit."""
 
-    def __init__(self, transport_url: str, rpc_timeout: int = 60) -> None:
+    def __init__(self, transport_url: str, rpc_timeout: int = 60,
+                 heartbeat_rate: int = 3) -> None:
         self.url = transport_url
         self.rpc_timeout = rpc_timeout
         self.conf = _make_conf()
+        self._heartbeat_rate = heartbeat_rate
         self._lock = threading.Lock()
         self._transport: Any = None
         self._serializer = ContextSerializer()
@@ -82,6 +84,9 @@ class Messaging:
                 self._transport = om.get_rpc_transport(
                     self.conf, url=self.url, allowed_remote_exmods=ALLOWED_REMOTE_MODULES
                 )
+                # Registered by the transport; read when its first connection opens.
+                self.conf.set_override("heartbeat_rate", self._heartbeat_rate,
+                                       group="oslo_messaging_rabbit")
                 if "memory" in self.url:
                     # kombu's in-memory transport has no heartbeats; silence the warning.
                     self.conf.set_override(

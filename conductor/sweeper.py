@@ -38,27 +38,40 @@ class Sweeper:
                        for i in queries.expired_tasks(session, utcnow())
                        if i.task_state is not None]
         for instance_uuid, task in overdue:
-            if task in MOVE_TASKS and self._moves is not None:
-                if self._moves.expired(instance_uuid, task):
-                    LOG.warning("instance %s: move task %s expired", instance_uuid, task)
-                    self._fail_events(instance_uuid, task)
-                continue
-            with transaction(self._sessions) as session:
-                moved = transition(session, instance_uuid, Event.EXPIRED, expect_task={task})
-            if moved is None:
-                continue
-            LOG.warning("instance %s: task %s expired", instance_uuid, task)
-            if task != TaskState.DELETING:
-                self._fail_events(instance_uuid, task)
-            if task is TaskState.REBUILDING and self._moves is not None:
-                self._moves.evacuation_expired(instance_uuid)
-            if moved.after.releases:
-                self._deletes.release(instance_uuid)
+            self.expire(instance_uuid, task)
 
-    def _fail_events(self, instance_uuid: uuid.UUID, task: TaskState) -> None:
+    def expire(self, instance_uuid: uuid.UUID, task: TaskState,
+               reason: str | None = None) -> bool:
+        """End ``task`` the way its deadline does (now, whatever the deadline says).
+
+        Also how an abandoned action nobody can drive again ends (``conductor/work.py``);
+        ``reason`` then replaces the deadline's words in the fault and the failed step.
+        """
+        if task in MOVE_TASKS and self._moves is not None:
+            if not self._moves.expired(instance_uuid, task):
+                return False
+            LOG.warning("instance %s: move task %s expired", instance_uuid, task)
+            self._fail_events(instance_uuid, task, reason)
+            return True
+        with transaction(self._sessions) as session:
+            moved = transition(session, instance_uuid, Event.EXPIRED, expect_task={task},
+                               fault=reason)
+        if moved is None:
+            return False
+        LOG.warning("instance %s: task %s expired", instance_uuid, task)
+        if task != TaskState.DELETING:
+            self._fail_events(instance_uuid, task, reason)
+        if task is TaskState.REBUILDING and self._moves is not None:
+            self._moves.evacuation_expired(instance_uuid)
+        if moved.after.releases:
+            self._deletes.release(instance_uuid)
+        return True
+
+    def _fail_events(self, instance_uuid: uuid.UUID, task: TaskState,
+                     reason: str | None = None) -> None:
         with transaction(self._sessions) as session:
             queries.fail_open_events(session, instance_uuid,
-                                     f"Task {task} did not finish in time")
+                                     reason or f"Task {task} did not finish in time")
 
     def release_leftovers(self) -> None:
         """Retry releasing allocations of deleted servers whose release failed."""

@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
 from common.compute_db.transition import transition
 from common.context import RequestContext
-from common.db import read_only, transaction
+from common.db import read_only, transaction, utcnow
 from common.errors import ControlPlaneError, NotFound
 from common.lifecycle import Event, Trigger
 from common.states import MigrationStatus, TaskState
@@ -27,13 +28,18 @@ MigrationUpdate = tuple[uuid.UUID, MigrationStatus]
 class Tasks:
     """Instance records as the action flows see them."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], owner: str | None = None) -> None:
         self.sessions = sessions
         self.reads = read_only(sessions)
+        self._owner = owner
 
     def load(self, instance_uuid: uuid.UUID, task: TaskState) -> Instance | None:
-        """The instance if it is still in ``task`` (None: deleted or changed meanwhile)."""
-        with transaction(self.reads) as session:
+        """The instance if it is still in ``task`` (None: deleted or changed meanwhile).
+
+        With an ``owner``, the row is stamped as driven by this conductor from now on,
+        so another conductor takes the task over if this one dies (``conductor/work.py``).
+        """
+        with transaction(self.sessions if self._owner else self.reads) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
@@ -43,7 +49,17 @@ class Tasks:
                          inst.task_state, task)
                 return None
             session.expunge(inst)
+            if self._owner is not None and not self._stamp(session, instance_uuid, task):
+                return None
             return inst
+
+    def _stamp(self, session: Session, instance_uuid: uuid.UUID, task: TaskState) -> bool:
+        result = session.execute(
+            sa.update(Instance)
+            .where(Instance.uuid == instance_uuid, Instance.task_state == task)
+            .values(work_owner=self._owner, work_claimed_at=utcnow())
+            .execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     @contextlib.contextmanager
     def event(self, ctx: RequestContext, instance_uuid: uuid.UUID, name: str,

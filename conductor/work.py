@@ -17,6 +17,22 @@ them again from the row:
 - scheduling stamped by a live conductor that let it drop (an error past its retries),
   once every scheduler call it may still wait for has timed out: schedule again.
 
+Every other action a conductor drives (power actions, deletes, snapshots, shelving,
+rebuild, rescue, password) is stamped the same way when its flow picks it up
+(``Tasks.load``); a new task clears the stamp. An action whose stamp says its conductor
+died (or restarted), or that nobody picked up for ``redrive_after`` (its cast was lost),
+is taken over at once instead of waiting for its deadline:
+
+- driven again when the row holds all it needs and the step is safe to repeat: a power
+  action (a second stop of a stopped guest answers its power state), a delete, a shelve
+  offload, an unrescue;
+- otherwise (its arguments were only in the lost message: a snapshot's upload, a
+  rebuild's password, a rescue's image, ...) ended the way its deadline ends it, with a
+  fault saying the conductor driving it stopped, so the user can ask again.
+
+Moves (resize, migrations) are driven by the agents of two hosts as much as by a
+conductor; they are left to their deadlines and ``MoveRecovery``.
+
 Two conductors taking the same row over race on a compare-and-swap of the stamp; the
 loser leaves it alone.
 """
@@ -25,6 +41,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,9 +50,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
-from common.compute_db.models import Instance, Service
+from common.compute_db.models import Instance, InstanceAction, Service
 from common.compute_db.transition import transition
-from common.context import admin_context
+from common.context import RequestContext, admin_context
 from common.db import read_only, transaction, utcnow
 from common.errors import ControlPlaneError, NotFound
 from common.lifecycle import Event
@@ -49,6 +67,32 @@ LOG = logging.getLogger(__name__)
 CONDUCTOR_BINARY = "kilonova-conductor"
 COMPUTE_BINARY = "kilonova-compute"
 BUILD_TASKS = (TaskState.SCHEDULING, TaskState.SPAWNING)
+# Abandoned actions driven again at once, each waiting on its host.
+ACTION_WORKERS = 8
+
+# Actions that cannot be driven again from their row: ended when abandoned.
+ABANDONED_EXPIRE = frozenset({
+    TaskState.IMAGE_SNAPSHOT, TaskState.IMAGE_BACKUP, TaskState.REBUILDING,
+    TaskState.RESCUING, TaskState.SHELVING, TaskState.UNSHELVING,
+    TaskState.UPDATING_PASSWORD})
+
+# Drive an action again from its row: (context of its request, instance).
+Redrive = Callable[[RequestContext, uuid.UUID], None]
+# End an action now as its deadline would: (instance, task, why) -> ended by this call.
+Expire = Callable[[uuid.UUID, TaskState, str], bool]
+
+
+@dataclass(frozen=True)
+class ActionRecovery:
+    """What a conductor does with an action nobody drives any more."""
+
+    redrive: Mapping[TaskState, Redrive]
+    expire_tasks: Collection[TaskState]
+    expire: Expire
+
+    @property
+    def tasks(self) -> list[str]:
+        return [t.value for t in (*self.redrive, *self.expire_tasks)]
 
 
 @dataclass(frozen=True)
@@ -66,8 +110,9 @@ class Build:
 class Takeover:
     def __init__(self, sessions: sessionmaker[Session], builds: BuildFlow,
                  compute: ComputeClient, placement: PlacementClient,
-                 settings: Settings) -> None:
+                 settings: Settings, actions: ActionRecovery | None = None) -> None:
         self._sessions = sessions
+        self._actions = actions
         self._reads = read_only(sessions)
         self._builds = builds
         self._compute = compute
@@ -79,7 +124,7 @@ class Takeover:
         self._computes_up = True
 
     def run(self) -> None:
-        """One round: drive again every build nobody is driving."""
+        """One round: drive again every build and action nobody is driving."""
         builds, down = self._in_flight()
         for build in builds:
             try:
@@ -87,6 +132,58 @@ class Takeover:
             except ControlPlaneError as exc:
                 LOG.warning("instance %s: taking its build over failed (%s); next round",
                             build.uuid, exc)
+        if self._actions is None:
+            return
+        taken = [a for a in self._actions_in_flight()
+                 if self._abandoned(a, down) and self._take(a)]
+        if taken:
+            # Each one waits on its host (a graceful stop may take a minute): side by side.
+            with ThreadPoolExecutor(min(len(taken), ACTION_WORKERS),
+                                    thread_name_prefix="takeover") as pool:
+                for action in taken:
+                    pool.submit(self._guarded_action, self._actions, action)
+
+    def _guarded_action(self, recovery: ActionRecovery, action: Build) -> None:
+        try:
+            self._recover_action(recovery, action)
+        except ControlPlaneError as exc:
+            LOG.warning("instance %s: taking its %s over failed (%s); its deadline will end "
+                        "it", action.uuid, action.task.value, exc)
+        except Exception:
+            LOG.exception("instance %s: taking its %s over failed", action.uuid,
+                          action.task.value)
+
+    def _actions_in_flight(self) -> list[Build]:
+        assert self._actions is not None
+        with transaction(self._reads) as session:
+            rows = session.execute(
+                sa.select(Instance.uuid, Instance.task_state, Instance.host,
+                          Instance.work_owner, Instance.work_claimed_at, Instance.updated_at)
+                .where(Instance.deleted.is_(False), Instance.vm_state != VmState.BUILDING,
+                       Instance.task_state.in_(self._actions.tasks))
+                .order_by(Instance.id).limit(500)).all()
+        return [Build(u, TaskState(t), h, o, c, up) for u, t, h, o, c, up in rows
+                if t is not None]
+
+    def _recover_action(self, recovery: ActionRecovery, action: Build) -> None:
+        who = action.owner or "a lost message"
+        redrive = recovery.redrive.get(action.task)
+        if redrive is None:
+            LOG.warning("instance %s: ending %s, abandoned by %s", action.uuid,
+                        action.task.value, who)
+            recovery.expire(action.uuid, action.task,
+                            f"Task {action.task.value} was interrupted: the conductor "
+                            "driving it stopped; try again")
+            return
+        LOG.warning("instance %s: driving %s again (abandoned by %s)", action.uuid,
+                    action.task.value, who)
+        with transaction(self._reads) as session:
+            request_id = session.scalar(
+                sa.select(InstanceAction.request_id)
+                .where(InstanceAction.instance_uuid == action.uuid)
+                .order_by(InstanceAction.id.desc()).limit(1))
+        # The steps land in the action the user asked for, as if it had not stopped.
+        redrive(admin_context(request_id), action.uuid)
 
     def _in_flight(self) -> tuple[list[Build], set[tuple[str, str]]]:
         """The builds in flight, and the (binary, host) of every service seen down."""

@@ -401,7 +401,8 @@ def migrations_of_deleted(session: Session, limit: int = 100) -> Sequence[Migrat
 
 
 def fail_open_events(session: Session, instance_uuid: uuid.UUID, message: str) -> None:
-    """Finish the server's unfinished action events as errors (their task expired)."""
+    """Finish the server's unfinished action events as errors (their task expired); the
+    latest action failed too, even if no step of it began (its message was lost)."""
     rows = session.execute(
         sa.select(InstanceActionEvent, InstanceAction)
         .join(InstanceAction, InstanceAction.id == InstanceActionEvent.action_id)
@@ -411,4 +412,9 @@ def fail_open_events(session: Session, instance_uuid: uuid.UUID, message: str) -
     for event, action in rows:
         event.finish_time, event.result, event.details = now, "Error", message
         action.message, action.updated_at = "Error", now
+    latest = session.scalar(sa.select(InstanceAction)
+                            .where(InstanceAction.instance_uuid == instance_uuid)
+                            .order_by(InstanceAction.id.desc()).limit(1))
+    if latest is not None and latest.message is None:
+        latest.message, latest.updated_at = "Error", now
     session.flush()

@@ -109,6 +109,10 @@ def _current(session: Session, instance_uuid: uuid.UUID) -> State | None:
 def _columns(current: State, to: Target, extra: dict[str, Any], power: int | None,
              deadline: datetime | None) -> dict[str, Any]:
     cols: dict[str, Any] = {**extra, "vm_state": to.vm, "task_state": to.task}
+    if current[1] is None and to.task is not None:
+        # A new task begins: no conductor drives it yet (``conductor/work.py``).
+        cols.setdefault("work_owner", None)
+        cols.setdefault("work_claimed_at", None)
     if to.task is None:
         cols["task_deadline"] = None
     elif deadline is not None:

@@ -22,6 +22,7 @@ from common.settings import Settings
 from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
 from conductor.hosts import COMPUTE_BINARY
+from conductor.instances import stamp
 from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class DeleteFlow:
                 LOG.info("instance %s is no longer deleting; nothing to do", instance_uuid)
                 return
             host = inst.host if inst.host and self._host_up(session, inst.host) else None
+        # Driven by this conductor from now on: another takes it over if it dies.
+        stamp(self._sessions, instance_uuid, self._settings.compute.host)
         if host is None:
             self._delete_locally(instance_uuid)
         else:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -100,6 +101,40 @@ def test_an_agent_killed_in_a_burst_loses_no_build(
         stack: ProcessStack, client: ChaosClient, boot_args: tuple[str, str]) -> None:
     ids = boot_burst(client, *boot_args, 30,
                      fault=lambda: _kill_and_restart(stack, "compute1", 2.0), after=10)
+    servers = settle(client, ids)
+    assert_converged(client, servers)
+    delete_all(client, ids)
+
+
+def _act_burst(client: ChaosClient, ids: list[str], body: dict[str, Any],
+               fault: Callable[[], None], after: int) -> None:
+    """Ask ``body`` of every server from 6 threads; ``fault`` runs once ``after`` were."""
+    asked: list[str] = []
+
+    def one(server_id: str) -> int:
+        asked.append(server_id)
+        return client.compute("POST", f"/servers/{server_id}/action", json=body).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(one, s) for s in ids]
+        while len(asked) < after:
+            time.sleep(0.05)
+        fault()
+        assert [f.result() for f in futures] == [202] * len(ids)
+
+
+def test_a_conductor_killed_in_a_burst_of_actions_leaves_none_in_flight(
+        stack: ProcessStack, client: ChaosClient, boot_args: tuple[str, str]) -> None:
+    # Every power operation takes 2 s on the host: the kill lands while they run.
+    ids = boot_burst(client, *boot_args, 20, metadata={"fake:power_seconds": "2"})
+    settle(client, ids)
+    _act_burst(client, ids, {"os-stop": None},
+               lambda: _kill_and_restart(stack, "conductor", 2.0), after=10)
+    stopped = settle(client, ids)
+    assert [s["id"] for s in stopped if (s["status"], s["OS-EXT-STS:power_state"])
+            != ("SHUTOFF", 4)] == [], [(s["status"], s.get("fault")) for s in stopped]
+    _act_burst(client, ids, {"os-start": None},
+               lambda: _kill_and_restart(stack, "conductor", 2.0), after=10)
     servers = settle(client, ids)
     assert_converged(client, servers)
     delete_all(client, ids)
