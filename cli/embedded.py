@@ -59,7 +59,7 @@ class EmbeddedCloud:
         if s.auth.strategy == "builtin":
             self._bootstrap_identity(s)
         self._messaging = Messaging(s.messaging.transport_url, s.messaging.rpc_timeout,
-                                    s.messaging.heartbeat_rate)
+                                    s.messaging.heartbeat_rate, s.messaging.topic_prefix)
         self._start_http(s)
         if s.auth.strategy == "builtin" and not s.agent_auth.password:
             self._agent_credential(s)

@@ -29,7 +29,7 @@ def serve(name: str, settings: Settings) -> None:
         _serve_all(settings)
         return
     messaging = Messaging(settings.messaging.transport_url, settings.messaging.rpc_timeout,
-                          settings.messaging.heartbeat_rate)
+                          settings.messaging.heartbeat_rate, settings.messaging.topic_prefix)
     stopping: list[Callable[[], None]] = []
     try:
         if name in ("api", "placement"):

@@ -63,7 +63,7 @@ class Messaging:
     """One process's connection to the message bus; build once, share, close at exit."""
 
     def __init__(self, transport_url: str, rpc_timeout: int = 60,
-                 heartbeat_rate: int = 3) -> None:
+                 heartbeat_rate: int = 3, topic_prefix: str = "") -> None:
         self.url = transport_url
         self.rpc_timeout = rpc_timeout
         self.conf = _make_conf()
@@ -73,7 +73,8 @@ class Messaging:
         self._serializer = ContextSerializer()
         # The in-memory bus is one per process: scope this bus's topics so that two
         # embedded clouds in one process (tests) never consume each other's messages.
-        self._scope = f"m{uuid.uuid4().hex[:8]}." if "memory" in transport_url else ""
+        self._scope = topic_prefix or (
+            f"m{uuid.uuid4().hex[:8]}." if "memory" in transport_url else "")
 
     @property
     def transport(self) -> Any:

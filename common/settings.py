@@ -53,6 +53,10 @@ class MessagingSettings(_Section):
         description="oslo.messaging transport: rabbit://user:pass@host:5672/vhost in production",
     )
     rpc_timeout: int = Field(60, ge=1, description="Seconds an RPC call waits for its answer")
+    topic_prefix: str = Field(
+        "", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$",
+        description="Prefix of every RPC topic, so that several clouds can share one "
+        "virtual host without hearing each other")
     heartbeat_rate: int = Field(
         3, ge=1, le=60, description="AMQP heartbeat checks per 60 s heartbeat window; a "
         "consumer also notices a stop this often, so higher stops services sooner (up to "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,21 +40,35 @@ def cloud_settings(data_dir: Path, backend: str, conductor: dict[str, object] | 
     )
     if backend == "postgresql-rabbit":
         settings.database = settings.database.model_copy(update={
-            "compute_url": create_pg_database("kn_compute"),
-            "placement_url": create_pg_database("kn_placement"),
+            "compute_url": create_pg_database("kn_compute", migrated="compute"),
+            "placement_url": create_pg_database("kn_placement", migrated="placement"),
         })
-        # Consumers notice a stop within 1 s: every cloud here stops in seconds.
-        settings.messaging = settings.messaging.model_copy(
-            update={"transport_url": create_vhost(), "heartbeat_rate": 30})
+        # One virtual host per test process, a topic prefix per cloud (a vhost costs
+        # seconds to make and drop); consumers notice a stop within 1 s.
+        settings.messaging = settings.messaging.model_copy(update={
+            "transport_url": shared_vhost(), "heartbeat_rate": 30,
+            "topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
     return settings
+
+
+_SHARED_VHOST: dict[str, str] = {}
+
+
+def shared_vhost() -> str:
+    """This test process's RabbitMQ virtual host, made on first use, dropped at exit."""
+    if "url" not in _SHARED_VHOST:
+        _SHARED_VHOST["url"] = create_vhost("kn_shared")
+        atexit.register(delete_vhost, _SHARED_VHOST["url"])
+    return _SHARED_VHOST["url"]
 
 
 def release_backends(settings: Settings) -> None:
     for url in (settings.database.compute_url, settings.database.placement_url):
         if url:
             drop_pg_database(url)
-    if settings.messaging.transport_url.startswith("rabbit"):
-        delete_vhost(settings.messaging.transport_url)
+    url = settings.messaging.transport_url
+    if url.startswith("rabbit") and url != _SHARED_VHOST.get("url"):
+        delete_vhost(url)
 
 
 @contextlib.contextmanager
