@@ -96,9 +96,13 @@ class ComputeManager:
             spawn=self.build_and_run_instance, terminate=self.terminate_instance)
         self.sync()
 
-    def build_and_run_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
+    def build_and_run_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                               given: InstancePayload | None = None) -> None:
+        """Spawn the guest. ``given``: the record the build message carried (one round
+        trip fewer); a server deleted since is found out by ``instance_spawned``."""
         with self._lock(instance_uuid):
-            inst = self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
+            inst = given if given is not None and given.host == self.host else \
+                self._conductor.get_instance_for_host(ctx, self.host, instance_uuid)
             if inst is None or inst.task_state is not TaskState.SPAWNING:
                 LOG.info("not building %s: no longer spawning on this host", instance_uuid)
                 return

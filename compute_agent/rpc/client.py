@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from common.context import RequestContext
-from common.messages import FlavorPayload, dump
+from common.messages import FlavorPayload, InstancePayload, dump
 from common.rpc import RpcClient
 
 TOPIC = "compute"
@@ -20,15 +20,20 @@ class ComputeClient(RpcClient):
     on a guest that stays on its host (rebuild, rescue, unrescue, crash dump, password)
     and its diagnostics; shelve_offload_instance, unshelve_instance. 1.5:
     abort_live_migration and force_complete_live_migration of a live migration in
-    progress."""
+    progress. 1.6: build_and_run_instance carries the instance record, so the agent
+    need not ask the conductor for it."""
 
     topic = TOPIC
-    version = "1.5"
+    version = "1.6"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
-                               instance_uuid: uuid.UUID) -> None:
+                               instance_uuid: uuid.UUID,
+                               instance: InstancePayload | None = None) -> None:
+        """``instance``: the record as the build recorded its host; without it (a spawn
+        cast again from its row) the agent reads the record itself."""
         self._cast(ctx, "build_and_run_instance", server=host,
-                   instance_uuid=str(instance_uuid))
+                   instance_uuid=str(instance_uuid),
+                   instance=None if instance is None else dump(instance))
 
     def terminate_instance(self, ctx: RequestContext, host: str,
                            instance_uuid: uuid.UUID) -> None:

@@ -9,20 +9,23 @@ from typing import Any
 import oslo_messaging as om
 
 from common.context import RequestContext
-from common.messages import FlavorPayload
+from common.messages import FlavorPayload, InstancePayload
 from common.rpc import endpoint
 from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.5")
+    target = om.Target(version="1.6")
 
     def __init__(self, manager: ComputeManager) -> None:
         self._manager = manager
 
     @endpoint
-    def build_and_run_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
-        self._manager.build_and_run_instance(ctx, uuid.UUID(instance_uuid))
+    def build_and_run_instance(self, ctx: RequestContext, instance_uuid: str,
+                               instance: dict[str, Any] | None = None) -> None:
+        self._manager.build_and_run_instance(
+            ctx, uuid.UUID(instance_uuid),
+            None if instance is None else InstancePayload.model_validate(instance))
 
     @endpoint
     def terminate_instance(self, ctx: RequestContext, instance_uuid: str) -> None:

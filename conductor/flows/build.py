@@ -19,11 +19,11 @@ from common.context import RequestContext
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound, NoValidHost, ServiceUnavailable
 from common.lifecycle import INITIAL, Event
-from common.messages import HostSelection, RequestSpec
+from common.messages import HostSelection, InstancePayload, RequestSpec
 from common.settings import Settings
 from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
-from conductor.instances import deadline, stamp, to_request_spec
+from conductor.instances import deadline, stamp, to_payload, to_request_spec
 from placement.client import PlacementClient
 from scheduler.rpc.client import SchedulerClient
 
@@ -63,9 +63,10 @@ class BuildFlow:
         except ControlPlaneError as exc:
             self._fail(instance_uuid, TaskState.SCHEDULING, f"Scheduling failed: {exc.message}")
             return
-        if self._record_host(instance_uuid, selection):
+        record = self._record_host(instance_uuid, selection)
+        if record is not None:
             LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
-            self._compute.build_and_run_instance(ctx, selection.host, instance_uuid)
+            self._compute.build_and_run_instance(ctx, selection.host, instance_uuid, record)
 
     def _select_destination(self, ctx: RequestContext, spec: RequestSpec) -> HostSelection:
         """Ask the scheduler, asking again when no answer came (a broker outage).
@@ -87,12 +88,17 @@ class BuildFlow:
                 pause *= 2
         raise AssertionError("unreachable")
 
-    def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection) -> bool:
+    def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection
+                     ) -> InstancePayload | None:
+        """Record the host; the record as the agent needs it, None if the server changed."""
+        record = None
         with transaction(self._sessions) as session:
             won = transition(
                 session, instance_uuid, Event.SCHEDULED,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout)) is not None
+            if won:
+                record = to_payload(queries.get_instance(session, instance_uuid))
         if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
             # A build driven twice (a takeover) keeps the claim the winner recorded,
@@ -100,7 +106,7 @@ class BuildFlow:
             LOG.info("instance %s changed during scheduling; releasing its claim",
                      instance_uuid)
             self._placement.delete_allocations(instance_uuid)
-        return won
+        return record
 
     def _placed(self, instance_uuid: uuid.UUID) -> bool:
         """Whether the live server is recorded on a host (its claim is in use)."""
