@@ -46,6 +46,13 @@ class HostRecords:
             if not queries.heartbeat(session, host, binary):
                 queries.upsert_service(session, host, binary, None)
 
+    def heartbeats(self, hosts: Sequence[str], binary: str) -> None:
+        """Mark many services alive in one statement (an agent process's hosts)."""
+        with transaction(self._sessions) as session:
+            if queries.heartbeats(session, hosts, binary) < len(set(hosts)):
+                for host in queries.missing_services(session, hosts, binary):
+                    queries.upsert_service(session, host, binary, None)
+
     def instance_for_host(self, host: str, instance_uuid: uuid.UUID) -> InstancePayload | None:
         with transaction(self._reads) as session:
             try:

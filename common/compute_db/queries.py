@@ -59,6 +59,23 @@ def heartbeat(session: Session, host: str, binary: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def heartbeats(session: Session, hosts: Sequence[str], binary: str) -> int:
+    """Record that many services are alive; how many rows there were."""
+    result = session.execute(
+        sa.update(Service)
+        .where(Service.host.in_(list(hosts)), Service.binary == binary)
+        .values(last_seen_up=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def missing_services(session: Session, hosts: Sequence[str], binary: str) -> list[str]:
+    """Those of ``hosts`` that have no ``binary`` service row."""
+    known = set(session.scalars(sa.select(Service.host).where(
+        Service.host.in_(list(hosts)), Service.binary == binary)))
+    return sorted(set(hosts) - known)
+
+
 def get_service(session: Session, host: str, binary: str) -> Service | None:
     return session.scalar(sa.select(Service).where(Service.host == host, Service.binary == binary))
 

@@ -22,10 +22,11 @@ class ConductorClient(RpcClient):
     crash dump, password) and its diagnostics; createBackup, shelve, shelveOffload,
     unshelve; ``power_action`` also takes softDelete and restore. 1.6: aborting and
     force-completing a live migration in progress; a restarting agent ends interrupted
-    tasks and reports lost guests."""
+    tasks and reports lost guests. 1.7: one heartbeat for all the hosts of an agent
+    process (``service_heartbeats``)."""
 
     topic = TOPIC
-    version = "1.6"
+    version = "1.7"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -37,6 +38,11 @@ class ConductorClient(RpcClient):
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str,
                           timeout: float | None = None) -> None:
         self._call(ctx, "service_heartbeat", host=host, binary=binary, timeout=timeout)
+
+    def service_heartbeats(self, ctx: RequestContext, hosts: list[str], binary: str,
+                           timeout: float | None = None) -> None:
+        """One message for every host an agent process serves (simulated hosts)."""
+        self._call(ctx, "service_heartbeats", hosts=hosts, binary=binary, timeout=timeout)
 
     def get_instance_for_host(
         self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID

@@ -28,7 +28,7 @@ from conductor.reconcile import AgentReconcile
 
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.6")
+    target = om.Target(version="1.7")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
@@ -58,6 +58,10 @@ class ConductorEndpoint:
     @endpoint
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str) -> None:
         self._hosts.heartbeat(host, binary)
+
+    @endpoint
+    def service_heartbeats(self, ctx: RequestContext, hosts: list[str], binary: str) -> None:
+        self._hosts.heartbeats(hosts, binary)
 
     @endpoint
     def get_instance_for_host(self, ctx: RequestContext, host: str,
