@@ -21,7 +21,7 @@ from common.service import Service
 from common.settings import Settings
 from common.states import ACTIONS, TaskState
 from compute_agent.images import HttpImageSource, image_api_auth, image_api_url
-from compute_agent.manager import ComputeManager, heartbeat_hosts
+from compute_agent.manager import ComputeManager, heartbeat_hosts, sync_hosts
 from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
 from compute_agent.rpc.client import ComputeClient
 from compute_agent.rpc.server import ComputeEndpoint
@@ -160,14 +160,16 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
     conductor = ConductorClient(messaging)
     service = Service("compute")
     images = HttpImageSource(image_api_url(settings), **image_api_auth(settings))
-    hosts: list[str] = []
+    managers: list[ComputeManager] = []
     for host, driver in _drivers(settings):
         manager = ComputeManager(host, driver, conductor, placement, images)
         service.on_start.append(manager.register)
         service.on_start.append(manager.init_host)
         service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
-        service.add_periodic(f"sync-{host}", settings.compute.sync_interval, manager.sync)
-        hosts.append(host)
+        managers.append(manager)
+    hosts = [m.host for m in managers]
+    service.add_periodic("sync", settings.compute.sync_interval,
+                         functools.partial(sync_hosts, conductor, managers))
     interval = settings.service.heartbeat_interval
     # One beat for every host of the process; one older than the next is worthless, so
     # it waits no longer than that.

@@ -56,6 +56,24 @@ def heartbeat_hosts(conductor: ConductorClient, hosts: Sequence[str],
                         exc)
 
 
+def sync_hosts(conductor: ConductorClient, managers: Sequence[ComputeManager]) -> None:
+    """The periodic sync of every host this process serves, one read of the records for
+    up to ``HEARTBEAT_BATCH`` hosts (a thousand simulated hosts: two calls, not 1,000)."""
+    for start in range(0, len(managers), HEARTBEAT_BATCH):
+        batch = managers[start:start + HEARTBEAT_BATCH]
+        try:
+            records = conductor.instances_on_hosts(admin_context(), [m.host for m in batch])
+        except ControlPlaneError as exc:
+            LOG.warning("sync of %d hosts skipped: %s", len(batch), exc)
+            continue
+        for manager in batch:
+            try:
+                manager.sync(records.get(manager.host, []))
+            except Exception:
+                # One host's trouble must not keep the others from converging.
+                LOG.exception("host %s: sync failed", manager.host)
+
+
 class ComputeManager:
     def __init__(self, host: str, driver: Driver, conductor: ConductorClient,
                  placement: PlacementClient, images: ImageUploader | None = None) -> None:
@@ -148,14 +166,19 @@ class ComputeManager:
         with self._locks_guard:
             self._locks.pop(instance_uuid, None)
 
-    def sync(self) -> None:
-        """Converge the hypervisor with the records: power states, orphans, lost deletes."""
+    def sync(self, given: Sequence[InstancePayload] | None = None) -> None:
+        """Converge the hypervisor with the records: power states, orphans, lost deletes.
+
+        ``given``: this host's servers as a batched read found them (``sync_hosts``).
+        """
         ctx = admin_context()
         try:
-            records = {i.uuid: i for i in self._conductor.instances_on_host(ctx, self.host)}
+            found = given if given is not None else \
+                self._conductor.instances_on_host(ctx, self.host)
         except ControlPlaneError as exc:
             LOG.warning("sync skipped: %s", exc)
             return
+        records = {i.uuid: i for i in found}
         guests = self._driver.list_guests()
         for guest_uuid in guests.keys() - records.keys():
             with self._lock(guest_uuid):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
@@ -85,6 +85,19 @@ class HostRecords:
                 sa.select(Instance).where(Instance.host == host, Instance.deleted.is_(False))
             ).all()
             return [to_payload(i) for i in rows]
+
+    def instances_on_hosts(self, hosts: Sequence[str]) -> dict[str, list[InstancePayload]]:
+        """The live servers of each of ``hosts`` (every host named has an entry)."""
+        found: dict[str, list[InstancePayload]] = {h: [] for h in hosts}
+        with transaction(self._reads) as session:
+            rows = session.scalars(
+                sa.select(Instance)
+                .where(Instance.host.in_(list(found)), Instance.deleted.is_(False))
+                .options(selectinload(Instance.metadata_items))).all()
+            for inst in rows:
+                if inst.host is not None:
+                    found[inst.host].append(to_payload(inst))
+        return found
 
     def set_addresses(self, host: str, instance_uuid: uuid.UUID,
                       addresses: Sequence[GuestAddress]) -> None:

@@ -23,7 +23,8 @@ class ConductorClient(RpcClient):
     unshelve; ``power_action`` also takes softDelete and restore. 1.6: aborting and
     force-completing a live migration in progress; a restarting agent ends interrupted
     tasks and reports lost guests. 1.7: one heartbeat for all the hosts of an agent
-    process (``service_heartbeats``)."""
+    process (``service_heartbeats``) and one read of their servers for its periodic
+    sync (``instances_on_hosts``)."""
 
     topic = TOPIC
     version = "1.7"
@@ -43,6 +44,13 @@ class ConductorClient(RpcClient):
                            timeout: float | None = None) -> None:
         """One message for every host an agent process serves (simulated hosts)."""
         self._call(ctx, "service_heartbeats", hosts=hosts, binary=binary, timeout=timeout)
+
+    def instances_on_hosts(self, ctx: RequestContext, hosts: list[str]
+                           ) -> dict[str, list[InstancePayload]]:
+        """The servers of many hosts at once (an agent process's periodic sync)."""
+        data = self._call(ctx, "instances_on_hosts", hosts=hosts)
+        return {h: [InstancePayload.model_validate(i) for i in found]
+                for h, found in data.items()}
 
     def get_instance_for_host(
         self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID

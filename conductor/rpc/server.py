@@ -64,6 +64,12 @@ class ConductorEndpoint:
         self._hosts.heartbeats(hosts, binary)
 
     @endpoint
+    def instances_on_hosts(self, ctx: RequestContext, hosts: list[str]
+                           ) -> dict[str, list[dict[str, Any]]]:
+        return {h: [dump(i) for i in found]
+                for h, found in self._hosts.instances_on_hosts(hosts).items()}
+
+    @endpoint
     def get_instance_for_host(self, ctx: RequestContext, host: str,
                               instance_uuid: str) -> dict[str, Any] | None:
         found = self._hosts.instance_for_host(host, uuid.UUID(instance_uuid))
