@@ -47,6 +47,8 @@ Target = Mapping[str, Any]
 Creds = Mapping[str, Any]
 # How often (seconds) a request may look at the policy file's modification time.
 RELOAD_CHECK_INTERVAL = 1.0
+# Decisions an enforcer remembers before it starts over.
+_MEMO_SIZE = 4096
 
 
 class PolicyError(ConfigError):
@@ -60,11 +62,24 @@ _KEYWORDS = frozenset({"and", "or", "not"})
 _REMOTE_KINDS = frozenset({"http", "https"})
 
 
-class _AnyKey(dict[str, str]):
-    """A target with every key: what ``%(key)s`` formatting of a check needs to succeed."""
+class _Reads(dict[str, str]):
+    """A target with every key, noting which keys a check's ``%(key)s`` formatting reads
+    (``whole``: a bare ``%s`` formats the entire target)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+        self.whole = False
 
     def __missing__(self, key: str) -> str:
+        self.read.add(key)
         return ""
+
+    def __str__(self) -> str:
+        self.whole = True
+        return ""
+
+    __repr__ = __str__
 
 
 def _check_atoms(text: str) -> str | None:
@@ -86,7 +101,7 @@ def _check_atoms(text: str) -> str | None:
         if kind == "rule":
             continue  # a rule's name, never formatted
         try:
-            match % _AnyKey()
+            match % _Reads()
         except (ValueError, TypeError) as exc:
             return f"{atom!r}: bad substitution ({exc})"
         if kind != "role":
@@ -162,6 +177,35 @@ def _without_loops(rules: dict[str, BaseCheck]) -> dict[str, BaseCheck]:
     LOG.error("policy rules %s lead back to themselves through rule: references: "
               "those references deny", ", ".join(sorted(looping)))
     return {name: _cut(check, frozenset(looping)) for name, check in rules.items()}
+
+
+def _target_keys(name: str, rules: Mapping[str, BaseCheck]) -> tuple[str, ...] | None:
+    """The target keys rule ``name`` can read, following its ``rule:`` references; None
+    when that cannot be known (a check of a kind oslo.policy added, a bare ``%s``)."""
+    keys: set[str] = set()
+    seen = {name}
+    todo = [rules[name]] if name in rules else []
+    while todo:
+        check = todo.pop()
+        if isinstance(check, oslo_policy.RuleCheck):
+            if check.match not in seen and check.match in rules:
+                seen.add(check.match)
+                todo.append(rules[check.match])
+        elif isinstance(check, oslo_policy.AndCheck | oslo_policy.OrCheck):
+            todo.extend(check.rules)
+        elif isinstance(check, oslo_policy.NotCheck):
+            todo.append(check.rule)
+        elif isinstance(check, oslo_policy.Check):
+            if type(check).__module__ != oslo_policy.Check.__module__:
+                return None  # not a role or generic check: it may read anything
+            reads = _Reads()
+            check.match % reads
+            if reads.whole:
+                return None
+            keys |= reads.read
+        elif str(check) not in ("@", "!"):
+            return None
+    return tuple(sorted(keys))
 
 
 # --- rules, the enforcer ------------------------------------------------------------------
@@ -242,6 +286,9 @@ class Enforcer:
         self._oslo = oslo_policy.Enforcer(_oslo_conf(), use_conf=False)
         self._oslo.register_defaults([d.to_oslo() for d in self.defaults.values()])
         self._override_text: dict[str, str] = {}
+        # Decisions already taken, by rule, caller and the target keys the rule reads.
+        self._memo: dict[tuple[Any, ...], bool] = {}
+        self._reads: dict[str, tuple[str, ...] | None] = {}
         self._mtime: float | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
@@ -254,6 +301,9 @@ class Enforcer:
         rules = _without_loops({**self._default_checks, **overrides})
         self._oslo.set_rules(rules, overwrite=True, use_conf=False)
         self._oslo.check_rules()  # logs references to rules nobody defined
+        self._reads = {name: _target_keys(name, rules) for name in rules}
+        # After the rules: a check that began before them stores into the old memo.
+        self._memo = {}
 
     def _load(self) -> None:
         assert self.policy_file is not None
@@ -304,8 +354,39 @@ class Enforcer:
         if name not in self.defaults and name not in self._override_text:
             raise KeyError(f"policy rule {name} is not registered")
         self._maybe_reload()
-        full = {"project_id": ctx.project_id, "user_id": ctx.user_id, **(target or {})}
-        return bool(self._oslo.enforce(name, _target(full), credentials(ctx)))
+        full = _target({"project_id": ctx.project_id, "user_id": ctx.user_id,
+                        **(target or {})})
+        memo, key = self._memo, self._memo_key(name, ctx, full)
+        if key is not None:
+            known = memo.get(key)
+            if known is not None:
+                return known
+        allowed = bool(self._oslo.enforce(name, full, credentials(ctx)))
+        if key is not None:
+            if len(memo) >= _MEMO_SIZE:
+                memo = self._memo = {}
+            memo[key] = allowed
+        return allowed
+
+    def _memo_key(self, name: str, ctx: RequestContext, target: Mapping[str, Any]
+                  ) -> tuple[Any, ...] | None:
+        """What a decision of rule ``name`` depends on; None: do not remember it.
+
+        oslo.policy evaluates a rule in tens of microseconds (it inspects every check's
+        signature on every call), and a server list asks the same few rules for every
+        server: a decision is a function of the rules, the caller and the target keys
+        the rule reads, so it is remembered until the rules change.
+        """
+        reads = self._reads.get(name)
+        if reads is None:
+            return None
+        key = (name, ctx.user_id, ctx.project_id, ctx.roles, ctx.system_scope,
+               tuple(target.get(k) for k in reads))
+        try:
+            hash(key)
+        except TypeError:  # a target value that is a list or a mapping
+            return None
+        return key
 
     def authorize(self, name: str, ctx: RequestContext, target: Target | None = None) -> None:
         """Raises Forbidden unless ``ctx`` passes rule ``name``."""
