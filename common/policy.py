@@ -1,10 +1,15 @@
 """Policy: who may call what, as rules with defaults in code and an optional override file.
 
-The rule language is oslo.policy's: ``role:admin``, ``project_id:%(project_id)s``,
-``rule:other``, ``@`` (always), ``!`` (never), ``'public':%(visibility)s``, combined with
-``and``, ``or``, ``not`` and parentheses; an empty rule allows everyone. A policy file
-(YAML or JSON, ``[auth] policy_file``) maps rule names to rule strings and replaces
-those defaults; it is re-read when it changes.
+oslo.policy parses and evaluates the rules (``role:admin``, ``project_id:%(project_id)s``,
+``rule:other``, ``@``, ``!``, ``'public':%(visibility)s``, ``and`` / ``or`` / ``not``,
+parentheses; an empty rule allows everyone) and refuses a token whose scope a rule's
+``scope_types`` exclude. Around it this module keeps what is ours: the defaults with the
+operations they guard (``RuleDefault``), the (method, path template) lookup the route
+middleware uses (``RouteTable``), and the policy file (YAML or JSON, ``[auth]
+policy_file``) that replaces defaults by name. The file is read here, not by oslo.policy:
+a rule oslo.policy cannot parse would silently deny, and a file that breaks while the
+service runs would fail every request, where here a bad file refuses to start and a bad
+edit keeps the rules read before.
 
 Each HTTP service declares its rules (``RuleDefault``) with the operations they guard;
 ``RouteTable`` turns those into a (method, path template) lookup so one middleware checks
@@ -14,6 +19,7 @@ another user's key pairs) call ``allowed()`` / ``authorize()`` with the rule nam
 
 from __future__ import annotations
 
+import ast
 import contextvars
 import json
 import logging
@@ -23,10 +29,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from oslo_config import cfg
+from oslo_policy import opts as oslo_opts
+from oslo_policy import policy as oslo_policy
 
 from common.context import RequestContext
 from common.errors import ConfigError, Forbidden
+
+if TYPE_CHECKING:
+    from oslo_policy._checks import BaseCheck
 
 LOG = logging.getLogger(__name__)
 
@@ -34,7 +47,8 @@ Target = Mapping[str, Any]
 Creds = Mapping[str, Any]
 # How often (seconds) a request may look at the policy file's modification time.
 RELOAD_CHECK_INTERVAL = 1.0
-_MAX_DEPTH = 32
+# Decisions an enforcer remembers before it starts over.
+_MEMO_SIZE = 4096
 
 
 class PolicyError(ConfigError):
@@ -43,211 +57,155 @@ class PolicyError(ConfigError):
 
 # --- the rule language -----------------------------------------------------------------
 
-
-class Check:
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class _Const(Check):
-    value: bool
-
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        return self.value
+_KEYWORDS = frozenset({"and", "or", "not"})
+# oslo.policy fetches these over HTTP; a policy decision never leaves the process here.
+_REMOTE_KINDS = frozenset({"http", "https"})
 
 
-@dataclass(frozen=True)
-class _Not(Check):
-    inner: Check
+class _Reads(dict[str, str]):
+    """A target with every key, noting which keys a check's ``%(key)s`` formatting reads
+    (``whole``: a bare ``%s`` formats the entire target)."""
 
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        return not self.inner(creds, target, enforcer, depth)
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+        self.whole = False
 
+    def __missing__(self, key: str) -> str:
+        self.read.add(key)
+        return ""
 
-@dataclass(frozen=True)
-class _And(Check):
-    parts: tuple[Check, ...]
+    def __str__(self) -> str:
+        self.whole = True
+        return ""
 
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        return all(p(creds, target, enforcer, depth) for p in self.parts)
-
-
-@dataclass(frozen=True)
-class _Or(Check):
-    parts: tuple[Check, ...]
-
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        return any(p(creds, target, enforcer, depth) for p in self.parts)
+    __repr__ = __str__
 
 
-@dataclass(frozen=True)
-class _RuleRef(Check):
-    name: str
+def _check_atoms(text: str) -> str | None:
+    """Why a check of ``text`` would be wrong at evaluation time; None if none is.
 
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        if depth > _MAX_DEPTH:
-            LOG.error("policy rule %s nests too deep (a loop?): denied", self.name)
-            return False
-        return enforcer.evaluate(self.name, creds, target, depth + 1)
-
-
-_SUBST = re.compile(r"%\(([^)]+)\)s")
-
-
-def _substitute(text: str, target: Target) -> str | None:
-    """``text`` with ``%(key)s`` replaced from the target; None if a key is missing."""
-    missing = False
-
-    def one(match: re.Match[str]) -> str:
-        nonlocal missing
-        value = _lookup(target, match.group(1))
-        if value is None:
-            missing = True
-            return ""
-        return str(value)
-
-    out = _SUBST.sub(one, text)
-    return None if missing else out
-
-
-def _lookup(data: Mapping[str, Any], key: str) -> Any:
-    if key in data:
-        return data[key]
-    value: Any = data
-    for part in key.split("."):  # oslo.policy reads dotted keys into nested targets
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-@dataclass(frozen=True)
-class _RoleCheck(Check):
-    match: str
-
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        wanted = _substitute(self.match, target)
-        roles = [str(r).lower() for r in creds.get("roles", ())]
-        return wanted is not None and wanted.lower() in roles
-
-
-@dataclass(frozen=True)
-class _GenericCheck(Check):
-    kind: str
-    match: str
-
-    def __call__(self, creds: Creds, target: Target, enforcer: Enforcer, depth: int) -> bool:
-        wanted = _substitute(self.match, target)
-        if wanted is None:
-            return False
-        if self.kind[:1] in ("'", '"') and self.kind[-1:] == self.kind[:1]:
-            return self.kind[1:-1] == wanted
-        have = _lookup(creds, self.kind)
-        if have is None:
-            return False
-        if isinstance(have, list | tuple):
-            return wanted in [str(v) for v in have]
-        return str(have) == wanted
-
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
+    oslo.policy turns a check it cannot understand into "deny" (and a log line), and
+    raises only when a request evaluates a check whose substitution or literal kind is
+    malformed: refusing those here keeps a bad rule from loading at all.
+    """
     for word in text.split():
-        core = word.lstrip("(")
-        out.extend("(" * (len(word) - len(core)))
-        stripped = core.rstrip(")")
-        trailing = len(core) - len(stripped)
-        # ``%(project_id)s)``: a ")" closing a substitution is part of the check.
-        opened = stripped.count("(") - stripped.count(")")
-        if opened > 0 and trailing:
-            give = min(opened, trailing)
-            stripped, trailing = stripped + ")" * give, trailing - give
-        if stripped:
-            out.append(stripped)
-        out.extend(")" * trailing)
-    return out
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = _tokens(text)
-        self.pos = 0
-
-    def fail(self, why: str) -> PolicyError:
-        return PolicyError(f"invalid policy rule {self.text!r}: {why}")
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str:
-        token = self.peek()
-        if token is None:
-            raise self.fail("unexpected end")
-        self.pos += 1
-        return token
-
-    def parse(self) -> Check:
-        if not self.tokens:
-            return _Const(True)
-        check = self.or_expr()
-        if self.peek() is not None:
-            raise self.fail(f"unexpected {self.peek()!r}")
-        return check
-
-    def or_expr(self) -> Check:
-        parts = [self.and_expr()]
-        while self.peek() is not None and self.peek().lower() == "or":  # type: ignore[union-attr]
-            self.take()
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else _Or(tuple(parts))
-
-    def and_expr(self) -> Check:
-        parts = [self.not_expr()]
-        while self.peek() is not None and self.peek().lower() == "and":  # type: ignore[union-attr]
-            self.take()
-            parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else _And(tuple(parts))
-
-    def not_expr(self) -> Check:
-        token = self.peek()
-        if token is not None and token.lower() == "not":
-            self.take()
-            return _Not(self.not_expr())
-        return self.atom()
-
-    def atom(self) -> Check:
-        token = self.take()
-        if token == "(":
-            inner = self.or_expr()
-            if self.take() != ")":
-                raise self.fail("missing ')'")
-            return inner
-        if token in (")", "and", "or"):
-            raise self.fail(f"unexpected {token!r}")
-        return self.check(token)
-
-    def check(self, token: str) -> Check:
-        if token == "@":
-            return _Const(True)
-        if token == "!":
-            return _Const(False)
-        kind, sep, match = token.partition(":")
+        atom = word.lstrip("(").rstrip(")")
+        if not atom or atom.lower() in _KEYWORDS or atom in ("@", "!"):
+            continue
+        kind, sep, match = atom.partition(":")
         if not sep or not kind:
-            raise self.fail(f"{token!r} is not kind:match")
+            return f"{atom!r} is not kind:match"
+        if kind in _REMOTE_KINDS:
+            return f"{kind}: checks are not supported"
         if kind == "rule":
-            return _RuleRef(match)
-        if kind == "role":
-            return _RoleCheck(match)
-        if kind == "http":
-            raise self.fail("http: checks are not supported")
-        return _GenericCheck(kind, match)
+            continue  # a rule's name, never formatted
+        try:
+            match % _Reads()
+        except (ValueError, TypeError) as exc:
+            return f"{atom!r}: bad substitution ({exc})"
+        if kind != "role":
+            try:
+                ast.literal_eval(kind)  # a quoted kind compares as a literal
+            except ValueError:
+                pass  # not a literal: a credential's name
+            except Exception:
+                return f"{atom!r}: {kind!r} is neither a name nor a literal"
+    return None
 
 
-def parse_rule(text: str) -> Check:
-    """The check a rule string describes. Raises PolicyError."""
-    return _Parser(text).parse()
+def parse_rule(text: str) -> BaseCheck:
+    """The oslo.policy check a rule string describes. Raises PolicyError."""
+    why = _check_atoms(text)
+    if why is not None:
+        raise PolicyError(f"invalid policy rule {text!r}: {why}")
+    if not text.strip():
+        text = ""  # oslo.policy allows everyone for "", but fails closed on blanks
+    check = oslo_policy.RuleDefault("parse", text).check
+    # oslo.policy answers an unparseable rule with "!" (deny): only "!" itself may.
+    if str(check) == "!" and text.replace("(", " ").replace(")", " ").split() != ["!"]:
+        raise PolicyError(f"invalid policy rule {text!r}: and/or/not or parentheses do "
+                          "not combine checks")
+    return check
+
+
+def _references(check: BaseCheck) -> Iterable[str]:
+    """The rule names ``check`` refers to (``rule:name``)."""
+    if isinstance(check, oslo_policy.RuleCheck):
+        yield check.match
+    elif isinstance(check, oslo_policy.AndCheck | oslo_policy.OrCheck):
+        for part in check.rules:
+            yield from _references(part)
+    elif isinstance(check, oslo_policy.NotCheck):
+        yield from _references(check.rule)
+
+
+def _cut(check: BaseCheck, looping: frozenset[str]) -> BaseCheck:
+    """``check`` with every reference to a rule of ``looping`` replaced by a denial."""
+    if isinstance(check, oslo_policy.RuleCheck):
+        return parse_rule("!") if check.match in looping else check
+    if isinstance(check, oslo_policy.AndCheck):
+        return oslo_policy.AndCheck([_cut(part, looping) for part in check.rules])
+    if isinstance(check, oslo_policy.OrCheck):
+        return oslo_policy.OrCheck([_cut(part, looping) for part in check.rules])
+    if isinstance(check, oslo_policy.NotCheck):
+        return oslo_policy.NotCheck(_cut(check.rule, looping))  # type: ignore[arg-type]
+    return check
+
+
+def _without_loops(rules: dict[str, BaseCheck]) -> dict[str, BaseCheck]:
+    """``rules`` where a ``rule:`` reference that leads back to itself denies.
+
+    oslo.policy follows references without a depth limit (a loop exhausts the stack
+    mid-request) and only warns about loops: cut them here, once per load.
+    """
+    refs = {name: set(_references(check)) for name, check in rules.items()}
+    looping = set()
+    for name in rules:
+        seen: set[str] = set()
+        todo = list(refs[name])
+        while todo:
+            other = todo.pop()
+            if other == name:
+                looping.add(name)
+                break
+            if other not in seen and other in refs:
+                seen.add(other)
+                todo.extend(refs[other])
+    if not looping:
+        return rules
+    LOG.error("policy rules %s lead back to themselves through rule: references: "
+              "those references deny", ", ".join(sorted(looping)))
+    return {name: _cut(check, frozenset(looping)) for name, check in rules.items()}
+
+
+def _target_keys(name: str, rules: Mapping[str, BaseCheck]) -> tuple[str, ...] | None:
+    """The target keys rule ``name`` can read, following its ``rule:`` references; None
+    when that cannot be known (a check of a kind oslo.policy added, a bare ``%s``)."""
+    keys: set[str] = set()
+    seen = {name}
+    todo = [rules[name]] if name in rules else []
+    while todo:
+        check = todo.pop()
+        if isinstance(check, oslo_policy.RuleCheck):
+            if check.match not in seen and check.match in rules:
+                seen.add(check.match)
+                todo.append(rules[check.match])
+        elif isinstance(check, oslo_policy.AndCheck | oslo_policy.OrCheck):
+            todo.extend(check.rules)
+        elif isinstance(check, oslo_policy.NotCheck):
+            todo.append(check.rule)
+        elif isinstance(check, oslo_policy.Check):
+            if type(check).__module__ != oslo_policy.Check.__module__:
+                return None  # not a role or generic check: it may read anything
+            reads = _Reads()
+            check.match % reads
+            if reads.whole:
+                return None
+            keys |= reads.read
+        elif str(check) not in ("@", "!"):
+            return None
+    return tuple(sorted(keys))
 
 
 # --- rules, the enforcer ------------------------------------------------------------------
@@ -264,34 +222,88 @@ class RuleDefault:
     # Token scopes the rule accepts ("project", "system"); empty: any scope, unchecked.
     scope_types: tuple[str, ...] = ()
 
+    def to_oslo(self) -> oslo_policy.RuleDefault:
+        """The same rule as oslo.policy registers it (its scope types checked there)."""
+        return oslo_policy.RuleDefault(
+            self.name, self.check_str if self.check_str.strip() else "",
+            description=self.description, scope_types=list(self.scope_types) or None)
+
 
 def credentials(ctx: RequestContext) -> dict[str, Any]:
-    return {"user_id": ctx.user_id, "project_id": ctx.project_id, "roles": list(ctx.roles),
-            "is_admin": ctx.is_admin}
+    """``ctx`` as oslo.policy credentials.
+
+    Unknown values are left out rather than set to None: oslo.policy would compare
+    ``str(None)``, so a token without a project would match a target without one.
+    """
+    creds = {"user_id": ctx.user_id, "project_id": ctx.project_id, "roles": list(ctx.roles),
+             "is_admin": ctx.is_admin, "system_scope": ctx.system_scope}
+    return {key: value for key, value in creds.items() if value is not None}
 
 
-def in_scope(scope_types: tuple[str, ...], ctx: RequestContext) -> bool:
-    """Whether the token's scope is one the rule accepts (oslo.policy's enforce_scope)."""
-    if not scope_types:
-        return True
-    return ("system" if ctx.system_scope else "project") in scope_types
+def _target(target: Target) -> dict[str, Any]:
+    """``target`` for oslo.policy: no None values (a missing key denies the check, as
+    the substitution of a missing key does) and nested mappings also under dotted keys
+    (``%(role.name)s``), which oslo.policy does not look into."""
+    out: dict[str, Any] = {}
+    for key, value in target.items():
+        if value is None:
+            continue
+        out[key] = value
+        if isinstance(value, Mapping):
+            for inner_key, inner in _target(value).items():
+                out.setdefault(f"{key}.{inner_key}", inner)
+    return out
+
+
+def _oslo_conf() -> cfg.ConfigOpts:
+    """A private configuration for one oslo.policy enforcer (never the global CONF).
+
+    No configuration file is read and no default rule stands in for a missing one: a
+    reference to an unknown rule denies, whatever the file calls ``default``.
+    """
+    conf = cfg.ConfigOpts()
+    conf([], project="kilonova", default_config_files=[], default_config_dirs=[])
+    for group, options in oslo_opts.list_opts():
+        conf.register_opts(options, group=group)
+    conf.set_override("policy_default_rule", None, group="oslo_policy")
+    return conf
 
 
 class Enforcer:
-    """Evaluates named rules: the defaults, replaced by what the policy file says."""
+    """Evaluates named rules: the defaults, replaced by what the policy file says.
+
+    Wraps an oslo.policy enforcer that never reads files itself (``use_conf=False``):
+    this class reads the policy file, checks every rule strictly and hands oslo.policy
+    the parsed defaults and overrides together.
+    """
 
     def __init__(self, defaults: Sequence[RuleDefault], policy_file: str | Path | None = None
                  ) -> None:
         self.defaults = {d.name: d for d in defaults}
-        self._default_checks = {d.name: parse_rule(d.check_str) for d in defaults}
+        self._default_checks = {d.name: parse_rule(d.check_str)
+                                for d in self.defaults.values()}
         self.policy_file = Path(policy_file) if policy_file else None
-        self._overrides: dict[str, Check] = {}
+        self._oslo = oslo_policy.Enforcer(_oslo_conf(), use_conf=False)
+        self._oslo.register_defaults([d.to_oslo() for d in self.defaults.values()])
         self._override_text: dict[str, str] = {}
+        # Decisions already taken, by rule, caller and the target keys the rule reads.
+        self._memo: dict[tuple[Any, ...], bool] = {}
+        self._reads: dict[str, tuple[str, ...] | None] = {}
         self._mtime: float | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
         if self.policy_file is not None:
             self._load()
+        else:
+            self._install({})
+
+    def _install(self, overrides: Mapping[str, BaseCheck]) -> None:
+        rules = _without_loops({**self._default_checks, **overrides})
+        self._oslo.set_rules(rules, overwrite=True, use_conf=False)
+        self._oslo.check_rules()  # logs references to rules nobody defined
+        self._reads = {name: _target_keys(name, rules) for name in rules}
+        # After the rules: a check that began before them stores into the old memo.
+        self._memo = {}
 
     def _load(self) -> None:
         assert self.policy_file is not None
@@ -302,7 +314,8 @@ class Enforcer:
             raise PolicyError(f"policy file {self.policy_file}: {exc}") from exc
         data = _parse_file(self.policy_file, text)
         checks = {name: _parse_named(name, rule) for name, rule in data.items()}
-        self._overrides, self._override_text = checks, dict(data)
+        self._install(checks)
+        self._override_text = dict(data)
         self._mtime = stat.st_mtime
         LOG.info("policy file %s: %d rules override the defaults", self.policy_file,
                  len(checks))
@@ -336,22 +349,44 @@ class Enforcer:
         default = self.defaults.get(name)
         return default.check_str if default else None
 
-    def evaluate(self, name: str, creds: Creds, target: Target, depth: int = 0) -> bool:
-        check = self._overrides.get(name) or self._default_checks.get(name)
-        if check is None:
-            return False
-        return check(creds, target, self, depth)
-
     def enforce(self, name: str, ctx: RequestContext, target: Target | None = None) -> bool:
         """Whether ``ctx`` passes rule ``name`` on ``target`` (default: its own project)."""
-        if name not in self.defaults and name not in self._overrides:
+        if name not in self.defaults and name not in self._override_text:
             raise KeyError(f"policy rule {name} is not registered")
         self._maybe_reload()
-        default = self.defaults.get(name)
-        if default is not None and not in_scope(default.scope_types, ctx):
-            return False
-        full = {"project_id": ctx.project_id, "user_id": ctx.user_id, **(target or {})}
-        return self.evaluate(name, credentials(ctx), full)
+        full = _target({"project_id": ctx.project_id, "user_id": ctx.user_id,
+                        **(target or {})})
+        memo, key = self._memo, self._memo_key(name, ctx, full)
+        if key is not None:
+            known = memo.get(key)
+            if known is not None:
+                return known
+        allowed = bool(self._oslo.enforce(name, full, credentials(ctx)))
+        if key is not None:
+            if len(memo) >= _MEMO_SIZE:
+                memo = self._memo = {}
+            memo[key] = allowed
+        return allowed
+
+    def _memo_key(self, name: str, ctx: RequestContext, target: Mapping[str, Any]
+                  ) -> tuple[Any, ...] | None:
+        """What a decision of rule ``name`` depends on; None: do not remember it.
+
+        oslo.policy evaluates a rule in tens of microseconds (it inspects every check's
+        signature on every call), and a server list asks the same few rules for every
+        server: a decision is a function of the rules, the caller and the target keys
+        the rule reads, so it is remembered until the rules change.
+        """
+        reads = self._reads.get(name)
+        if reads is None:
+            return None
+        key = (name, ctx.user_id, ctx.project_id, ctx.roles, ctx.system_scope,
+               tuple(target.get(k) for k in reads))
+        try:
+            hash(key)
+        except TypeError:  # a target value that is a list or a mapping
+            return None
+        return key
 
     def authorize(self, name: str, ctx: RequestContext, target: Target | None = None) -> None:
         """Raises Forbidden unless ``ctx`` passes rule ``name``."""
@@ -399,7 +434,7 @@ def _parse_file(path: Path, text: str) -> dict[str, str]:
     return out
 
 
-def _parse_named(name: str, rule: str) -> Check:
+def _parse_named(name: str, rule: str) -> BaseCheck:
     try:
         return parse_rule(rule)
     except PolicyError as exc:
