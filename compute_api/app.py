@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -18,13 +18,13 @@ from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
 from common.openapi import describe_bodies, wrapped
 from common.policy import PolicyForbidden
+from common.routes import Route, bodies_of, build_router
 from common.rpc import Messaging
 from common.settings import Settings
 from common.transient import RetryTransient
 from compute_api.api import (
     aggregates,
     availability_zones,
-    bodies,
     errors,
     extensions,
     external_events,
@@ -50,7 +50,7 @@ from compute_api.api import (
     usage_audit,
     versions,
 )
-from compute_api.api.microversion import requested_version
+from compute_api.api.microversion import MAX_VERSION, requested_version
 from compute_api.api.policy_check import PolicyCheck
 from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
@@ -156,18 +156,27 @@ class _ComputeHeaders(_RequestIdHeaders):
         return out
 
 
+# The compute API's surface, in the order FastAPI tries the routes.
+COMPUTE_MODULES = (versions, flavors, servers, server_items, server_extras, server_actions,
+                   server_diagnostics, migrations, keypairs, server_groups, quotas,
+                   availability_zones, images_proxy, services, hypervisors, aggregates, usage,
+                   usage_audit, hosts, quota_classes, extensions, external_events, networks,
+                   removed)
+
+
+def compute_routes() -> list[Route]:
+    """Every route of the compute API (each module declares its own ``ROUTES``)."""
+    return [route for module in COMPUTE_MODULES for route in module.ROUTES]
+
+
 def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Compute API v2.1; its ``state.runtime`` is set by whoever serves it."""
     app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
-                  redoc_url=None, dependencies=[Depends(query_params.refuse_unknown)])
+                  redoc_url=None)
     errors.install(app)
-    for module in (versions, flavors, servers, server_items, server_extras, server_actions,
-                   server_diagnostics, migrations,
-                   keypairs, server_groups, quotas, availability_zones, images_proxy,
-                   services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, external_events, networks, removed):
-        app.include_router(module.router)
-    describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
+    routes = compute_routes()
+    app.include_router(build_router(routes, gate=query_params.gate))
+    describe_bodies(app, bodies_of(routes, MAX_VERSION))
 
     # Innermost: database trouble is retried below the token and policy checks.
     app.add_middleware(RetryTransient, respond=_unavailable(errors.fault_response))

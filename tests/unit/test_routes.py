@@ -1,0 +1,183 @@
+"""Each API's declared surface (``ROUTES``) is what its app serves, and says it right.
+
+For every API: each served route is declared, with the handler that serves it; each
+declared route's policy rule is the one its policy table resolves; each route whose
+handler reads a JSON body names a body schema, and every schema is a valid JSON Schema
+at every microversion. The server action table is held to the same.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import pytest
+from fastapi import FastAPI
+from fastapi.params import Depends
+
+from common.policy import RouteTable
+from common.routes import BODY_METHODS, BY_ACTION, Route, body_at, schema_at
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    app: Callable[[], FastAPI]
+    routes: Callable[[], list[Route]]
+    table: Callable[[], RouteTable]
+    # The dependencies that read the request body as JSON (a handler taking one of them
+    # reads a body, so its route must name the body's schema).
+    body_readers: Callable[[], Sequence[Callable[..., Any]]]
+    # Every microversion the API serves (a per-version schema is checked at each).
+    versions: Callable[[], Sequence[Any]]
+    # Served routes that are not the API's own (FastAPI's document).
+    undeclared: frozenset[tuple[str, str]] = frozenset({("GET", "/openapi.json")})
+
+
+def _compute_app() -> FastAPI:
+    from compute_api.app import create_compute_app
+
+    return create_compute_app()
+
+
+def _compute_routes() -> list[Route]:
+    from compute_api.app import compute_routes
+
+    return compute_routes()
+
+
+def _compute_table() -> RouteTable:
+    from compute_api.policies import route_table
+
+    return route_table()
+
+
+def _compute_readers() -> Sequence[Callable[..., Any]]:
+    from compute_api.api.deps import json_body
+
+    return [json_body]
+
+
+def _compute_versions() -> Sequence[Any]:
+    from compute_api.api.microversion import MAX_VERSION, Version
+
+    return [Version(2, minor) for minor in range(1, MAX_VERSION.minor + 1)]
+
+
+APIS = [
+    Api("compute", _compute_app, _compute_routes, _compute_table, _compute_readers,
+        _compute_versions),
+]
+
+
+def _walk(routes: Iterable[Any]) -> Iterator[Any]:
+    for route in routes:
+        if hasattr(route, "effective_candidates"):  # FastAPI's included routers
+            yield from _walk(route.effective_candidates())
+        elif hasattr(route, "original_router"):
+            yield from _walk(route.original_router.routes)
+        else:
+            yield route
+
+
+def _served(app: FastAPI) -> dict[tuple[str, str], Any]:
+    return {(method, route.path): route for route in _walk(app.routes)
+            for method in (getattr(route, "methods", None) or ()) if method != "HEAD"}
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{", "x").replace("}", "x")
+
+
+def _reads_body(handler: Callable[..., Any], readers: Sequence[Callable[..., Any]]) -> bool:
+    hints = typing.get_type_hints(handler, include_extras=True)
+    for hint in hints.values():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, Depends) and meta.dependency in readers:
+                return True
+    return False
+
+
+_CHECKED: set[str] = set()
+
+
+def _check(schema: Any, where: str) -> None:
+    text = json.dumps(schema, sort_keys=True, default=str)
+    if text in _CHECKED:  # one check per distinct schema: the metaschema check is slow
+        return
+    _CHECKED.add(text)
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise AssertionError(f"{where}: not a valid JSON Schema: {exc.message}") from None
+
+
+@pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
+def test_every_served_route_is_declared_with_its_handler(api: Api) -> None:
+    served = _served(api.app())
+    declared = {route.key: route for route in api.routes()}
+    assert len(declared) == len(api.routes()), "a route is declared twice"
+    missing = sorted(set(served) - set(declared) - api.undeclared)
+    assert not missing, f"served but not in the route table: {missing}"
+    assert not set(declared) - set(served)
+    wrong = sorted(key for key, route in declared.items()
+                   if served[key].endpoint is not route.handler)
+    assert not wrong, f"served by another handler than the table says: {wrong}"
+
+
+@pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
+def test_every_route_names_the_rule_its_policy_table_resolves(api: Api) -> None:
+    table = api.table()
+    wrong = []
+    for route in api.routes():
+        match = table.match(route.method, _concrete(route.path))
+        if route.actions is not None:
+            assert route.rule == BY_ACTION, route.key
+            assert match.actions is not None, f"{route.key}: no action table in the policy"
+            wrong += [(route.key, name) for name, action in route.actions.items()
+                      if match.actions.get(name) != action.rule]
+        elif match.rule is None or match.rule != route.rule or match.actions is not None:
+            wrong.append((route.key, route.rule))
+    assert not wrong, f"rules the policy table does not resolve so: {wrong}"
+
+
+@pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
+def test_every_route_reading_a_body_names_a_valid_json_schema(api: Api) -> None:
+    readers = api.body_readers()
+    versions = api.versions()
+    for route in api.routes():
+        reads = _reads_body(route.handler, readers)
+        if reads:
+            assert route.method in BODY_METHODS, route.key
+            assert route.body is not None or route.actions is not None, \
+                f"{route.method} {route.path} reads a body but names no schema"
+        for version in versions:
+            schema = body_at(route, version)
+            if schema is not None:
+                _check(schema, f"{route.method} {route.path} at {version}")
+
+
+@pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
+def test_microversion_ranges_are_ordered_and_served(api: Api) -> None:
+    versions = [str(v) for v in api.versions()]
+    for route in api.routes():
+        for bound in (route.min_version, route.max_version):
+            assert bound is None or bound in versions, (route.key, bound)
+        if route.min_version and route.max_version:
+            assert versions.index(route.min_version) <= versions.index(route.max_version)
+
+
+def test_every_server_action_names_its_rule_and_a_valid_schema() -> None:
+    from compute_api.api.microversion import MAX_VERSION, MIN_VERSION, Version
+    from compute_api.api.server_actions import ACTION_BODIES, HANDLERS
+    from compute_api.policies import ACTIONS
+
+    assert set(ACTION_BODIES) == set(HANDLERS)
+    for name, action in ACTION_BODIES.items():
+        assert action.rule == ACTIONS[name].name
+        for minor in range(MIN_VERSION.minor, MAX_VERSION.minor + 1):
+            _check(schema_at(action.args, Version(2, minor)), f"action {name} at 2.{minor}")
