@@ -77,6 +77,9 @@ class Route:
     max_version: str | None = None
     query: frozenset[str] | None = frozenset()
     actions: Mapping[str, ActionBody] | None = None
+    # What a request outside the range gets where a router gate checks it (placement's:
+    # 404, or 405 for a method a later microversion added to a served path).
+    absent_status: int = 404
     status_code: int | None = None
     include_in_schema: bool = True
     # Further keyword arguments of FastAPI's ``add_api_route`` (response_model, name).

@@ -20,7 +20,13 @@ from fastapi import FastAPI
 from fastapi.params import Depends
 
 from common.policy import RouteTable
-from common.routes import BODY_METHODS, BY_ACTION, Route, body_at, schema_at
+from common.routes import (
+    BODY_METHODS,
+    BY_ACTION,
+    Route,
+    body_at,
+    schema_at,
+)
 
 
 @dataclass(frozen=True)
@@ -28,14 +34,16 @@ class Api:
     name: str
     app: Callable[[], FastAPI]
     routes: Callable[[], list[Route]]
-    table: Callable[[], RouteTable]
+    # The policy table (None: the API has none; its handlers check the caller).
+    table: Callable[[], RouteTable] | None
     # The dependencies that read the request body as JSON (a handler taking one of them
     # reads a body, so its route must name the body's schema).
     body_readers: Callable[[], Sequence[Callable[..., Any]]]
     # Every microversion the API serves (a per-version schema is checked at each).
     versions: Callable[[], Sequence[Any]]
     # Served routes that are not the API's own (FastAPI's document).
-    undeclared: frozenset[tuple[str, str]] = frozenset({("GET", "/openapi.json")})
+    undeclared: frozenset[tuple[str, str]] = frozenset(
+        {("GET", "/openapi.json"), ("HEAD", "/openapi.json")})
 
 
 def _compute_app() -> FastAPI:
@@ -68,10 +76,51 @@ def _compute_versions() -> Sequence[Any]:
     return [Version(2, minor) for minor in range(1, MAX_VERSION.minor + 1)]
 
 
+def _placement_app() -> FastAPI:
+    from common.settings import load_settings
+    from placement.app import create_app
+
+    return create_app(load_settings())
+
+
+def _placement_routes() -> list[Route]:
+    from placement.app import placement_routes
+
+    return placement_routes()
+
+
+def _placement_table() -> RouteTable:
+    from placement.policies import route_table
+
+    return route_table()
+
+
+def _placement_readers() -> Sequence[Callable[..., Any]]:
+    from placement.api import deps
+
+    return [deps._body, deps._optional_body]
+
+
+def _placement_versions() -> Sequence[Any]:
+    from placement.microversion import MAX_VERSION, Version
+
+    return [Version(1, minor) for minor in range(MAX_VERSION.minor + 1)]
+
+
 APIS = [
     Api("compute", _compute_app, _compute_routes, _compute_table, _compute_readers,
         _compute_versions),
+    Api("placement", _placement_app, _placement_routes, _placement_table, _placement_readers,
+        _placement_versions),
 ]
+
+
+def _served_versions(route: Route, versions: Sequence[Any]) -> Sequence[Any]:
+    """The microversions ``route`` exists in."""
+    names = [str(v) for v in versions]
+    low = names.index(route.min_version) if route.min_version else 0
+    high = names.index(route.max_version) if route.max_version else len(names) - 1
+    return versions[low:high + 1]
 
 
 def _walk(routes: Iterable[Any]) -> Iterator[Any]:
@@ -86,18 +135,19 @@ def _walk(routes: Iterable[Any]) -> Iterator[Any]:
 
 def _served(app: FastAPI) -> dict[tuple[str, str], Any]:
     return {(method, route.path): route for route in _walk(app.routes)
-            for method in (getattr(route, "methods", None) or ()) if method != "HEAD"}
+            for method in (getattr(route, "methods", None) or ())}
 
 
 def _concrete(path: str) -> str:
     return path.replace("{", "x").replace("}", "x")
 
 
-def _reads_body(handler: Callable[..., Any], readers: Sequence[Callable[..., Any]]) -> bool:
+def _depends_on(handler: Callable[..., Any], calls: Sequence[Callable[..., Any]]) -> bool:
+    """Whether one of ``handler``'s parameters is a dependency on one of ``calls``."""
     hints = typing.get_type_hints(handler, include_extras=True)
     for hint in hints.values():
         for meta in getattr(hint, "__metadata__", ()):
-            if isinstance(meta, Depends) and meta.dependency in readers:
+            if isinstance(meta, Depends) and meta.dependency in calls:
                 return True
     return False
 
@@ -129,8 +179,12 @@ def test_every_served_route_is_declared_with_its_handler(api: Api) -> None:
     assert not wrong, f"served by another handler than the table says: {wrong}"
 
 
-@pytest.mark.parametrize("api", APIS, ids=[a.name for a in APIS])
+POLICED = [a for a in APIS if a.table is not None]
+
+
+@pytest.mark.parametrize("api", POLICED, ids=[a.name for a in POLICED])
 def test_every_route_names_the_rule_its_policy_table_resolves(api: Api) -> None:
+    assert api.table is not None
     table = api.table()
     wrong = []
     for route in api.routes():
@@ -150,12 +204,12 @@ def test_every_route_reading_a_body_names_a_valid_json_schema(api: Api) -> None:
     readers = api.body_readers()
     versions = api.versions()
     for route in api.routes():
-        reads = _reads_body(route.handler, readers)
+        reads = _depends_on(route.handler, readers)
         if reads:
             assert route.method in BODY_METHODS, route.key
             assert route.body is not None or route.actions is not None, \
                 f"{route.method} {route.path} reads a body but names no schema"
-        for version in versions:
+        for version in _served_versions(route, versions):
             schema = body_at(route, version)
             if schema is not None:
                 _check(schema, f"{route.method} {route.path} at {version}")
@@ -181,3 +235,5 @@ def test_every_server_action_names_its_rule_and_a_valid_schema() -> None:
         assert action.rule == ACTIONS[name].name
         for minor in range(MIN_VERSION.minor, MAX_VERSION.minor + 1):
             _check(schema_at(action.args, Version(2, minor)), f"action {name} at 2.{minor}")
+
+
