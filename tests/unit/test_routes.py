@@ -21,8 +21,10 @@ from fastapi.params import Depends
 
 from common.policy import RouteTable
 from common.routes import (
+    AUTHENTICATED,
     BODY_METHODS,
     BY_ACTION,
+    PUBLIC,
     Route,
     body_at,
     schema_at,
@@ -107,11 +109,47 @@ def _placement_versions() -> Sequence[Any]:
     return [Version(1, minor) for minor in range(MAX_VERSION.minor + 1)]
 
 
+def _image_app() -> FastAPI:
+    from compute_api.app import create_image_app
+
+    return create_image_app()
+
+
+def _image_routes() -> list[Route]:
+    from compute_api.images.api import ROUTES
+
+    return ROUTES
+
+
+def _image_table() -> RouteTable:
+    from compute_api.images.policies import route_table
+
+    return route_table()
+
+
+def _identity_app() -> FastAPI:
+    from compute_api.app import create_identity_app
+
+    return create_identity_app()
+
+
+def _identity_routes() -> list[Route]:
+    from compute_api.identity.api import ROUTES
+
+    return ROUTES
+
+
+def _no_versions() -> Sequence[Any]:
+    return [None]
+
+
 APIS = [
     Api("compute", _compute_app, _compute_routes, _compute_table, _compute_readers,
         _compute_versions),
     Api("placement", _placement_app, _placement_routes, _placement_table, _placement_readers,
         _placement_versions),
+    Api("image", _image_app, _image_routes, _image_table, _compute_readers, _no_versions),
+    Api("identity", _identity_app, _identity_routes, None, _compute_readers, _no_versions),
 ]
 
 
@@ -237,3 +275,14 @@ def test_every_server_action_names_its_rule_and_a_valid_schema() -> None:
             _check(schema_at(action.args, Version(2, minor)), f"action {name} at 2.{minor}")
 
 
+
+def test_identity_routes_are_public_exactly_when_their_handler_takes_no_caller() -> None:
+    """The identity API has no policy table: a route is public or needs a token (its
+    admin-only handlers check the caller themselves, ``AdminContextDep``)."""
+    from compute_api.api.deps import get_admin_context, get_context
+    from compute_api.identity.api import ROUTES
+
+    for route in ROUTES:
+        assert route.rule in (PUBLIC, AUTHENTICATED), route.key
+        takes_caller = _depends_on(route.handler, [get_context, get_admin_context])
+        assert takes_caller == (route.rule == AUTHENTICATED), route.key
