@@ -25,11 +25,16 @@ from common.policy import AUTHENTICATED, PUBLIC
 
 __all__ = [
     "AUTHENTICATED",
+    "BODY_METHODS",
+    "BY_ACTION",
     "PUBLIC",
     "ActionBody",
     "BodySchema",
     "Route",
     "Schema",
+    "actions_body",
+    "bodies_of",
+    "body_at",
     "build_router",
     "schema_at",
 ]
@@ -62,10 +67,12 @@ class Route:
     ``rule`` is the policy rule name the API's ``RouteTable`` resolves for it (or
     ``PUBLIC`` / ``AUTHENTICATED``); a ``POST .../action`` route names its rule per action
     in ``actions`` instead. ``min_version`` / ``max_version`` bound the microversions the
-    route exists in (inclusive; None: unbounded). ``body`` is the request body's JSON
-    Schema. ``query`` is the set of query parameters the route takes where the API checks
-    them in one place (the compute API from its strict microversion); None: the handler
-    checks its own.
+    route exists in (inclusive; None: unbounded): placement's router gate enforces them,
+    the compute handlers answer 404 outside them themselves (after reading the body, as
+    upstream) and ``tests/functional/compute/test_route_ranges.py`` holds the two
+    together. ``body`` is the request body's JSON Schema. ``query`` is the set of query
+    parameters the route takes where the API checks them in one place (the compute API
+    from its strict microversion); None: the handler checks its own.
     """
 
     method: str
