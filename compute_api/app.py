@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.datastructures import Headers
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.auth import token_verifier
@@ -16,15 +14,15 @@ from common.body_limits import BodyLimitMiddleware, BodyLimits, rendered_by
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
-from common.openapi import describe_bodies, wrapped
+from common.openapi import describe_bodies
 from common.policy import PolicyForbidden
+from common.routes import Route, bodies_of, build_router
 from common.rpc import Messaging
 from common.settings import Settings
 from common.transient import RetryTransient
 from compute_api.api import (
     aggregates,
     availability_zones,
-    bodies,
     errors,
     extensions,
     external_events,
@@ -50,17 +48,14 @@ from compute_api.api import (
     usage_audit,
     versions,
 )
-from compute_api.api.microversion import requested_version
+from compute_api.api.microversion import MAX_VERSION, requested_version
 from compute_api.api.policy_check import PolicyCheck
-from compute_api.api.versions import base_url
 from compute_api.identity import api as identity_api
 from compute_api.identity import errors as identity_errors
-from compute_api.identity import schemas as identity_schemas
 from compute_api.identity.login import SourceThrottle
 from compute_api.images import api as images_api
 from compute_api.images import errors as image_errors
 from compute_api.images import policies as image_policies
-from compute_api.images import schemas as image_schemas
 from compute_api.images.source import image_lookup
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
@@ -156,18 +151,27 @@ class _ComputeHeaders(_RequestIdHeaders):
         return out
 
 
+# The compute API's surface, in the order FastAPI tries the routes.
+COMPUTE_MODULES = (versions, flavors, servers, server_items, server_extras, server_actions,
+                   server_diagnostics, migrations, keypairs, server_groups, quotas,
+                   availability_zones, images_proxy, services, hypervisors, aggregates, usage,
+                   usage_audit, hosts, quota_classes, extensions, external_events, networks,
+                   removed)
+
+
+def compute_routes() -> list[Route]:
+    """Every route of the compute API (each module declares its own ``ROUTES``)."""
+    return [route for module in COMPUTE_MODULES for route in module.ROUTES]
+
+
 def create_compute_app(limits: BodyLimits | None = None) -> FastAPI:
     """The Compute API v2.1; its ``state.runtime`` is set by whoever serves it."""
     app = FastAPI(title="Kilonova Compute API", openapi_url=OPENAPI_URL, docs_url=None,
-                  redoc_url=None, dependencies=[Depends(query_params.refuse_unknown)])
+                  redoc_url=None)
     errors.install(app)
-    for module in (versions, flavors, servers, server_items, server_extras, server_actions,
-                   server_diagnostics, migrations,
-                   keypairs, server_groups, quotas, availability_zones, images_proxy,
-                   services, hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, external_events, networks, removed):
-        app.include_router(module.router)
-    describe_bodies(app, bodies.BODIES, bodies.COMPONENTS)
+    routes = compute_routes()
+    app.include_router(build_router(routes, gate=query_params.gate))
+    describe_bodies(app, bodies_of(routes, MAX_VERSION))
 
     # Innermost: database trouble is retried below the token and policy checks.
     app.add_middleware(RetryTransient, respond=_unavailable(errors.fault_response))
@@ -208,16 +212,8 @@ def create_image_app(limits: BodyLimits | None = None) -> FastAPI:
     app = FastAPI(title="Kilonova Image API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     image_errors.install(app)
-    app.include_router(images_api.router)
-    describe_bodies(app, {("POST", "/v2/images"): image_schemas.IMAGE})
-
-    @app.get("/", include_in_schema=False)
-    def _versions(request: Request) -> JSONResponse:
-        base = base_url(request)
-        doc = {"versions": [{"id": "v2.9", "status": "CURRENT",
-                             "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
-        return JSONResponse(doc, status_code=300)
-
+    app.include_router(build_router(images_api.ROUTES))
+    describe_bodies(app, bodies_of(images_api.ROUTES))
     app.add_middleware(RetryTransient, respond=_unavailable(image_errors.error_response))
     app.add_middleware(PolicyCheck, table=image_policies.route_table(),
                        render=image_errors.error_response, message=_glance_message)
@@ -232,12 +228,9 @@ def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
     app = FastAPI(title="Kilonova Identity API", openapi_url=OPENAPI_URL, docs_url=None,
                   redoc_url=None)
     identity_errors.install(app)
-    app.include_router(identity_api.router)
+    app.include_router(build_router(identity_api.ROUTES))
     app.add_middleware(RetryTransient, respond=_unavailable(identity_errors.error_response))
-    describe_bodies(app, {("POST", "/v3/auth/tokens"): identity_schemas.AUTH,
-                          ("POST", "/v3/users"): wrapped("user", identity_schemas.USER),
-                          ("POST", "/v3/projects"): wrapped("project",
-                                                            identity_schemas.PROJECT)})
+    describe_bodies(app, bodies_of(identity_api.ROUTES))
     # Token requests are public: the bound applies before any credential is looked at.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
                        render=rendered_by(identity_errors.error_response))

@@ -21,6 +21,7 @@ from common.db import (
     transaction,
 )
 from common.openapi import describe_bodies
+from common.routes import Route, bodies_of, build_router
 from common.settings import Settings
 from common.transient import RetryTransient
 from placement.api import (
@@ -37,19 +38,23 @@ from placement.api import (
     usages,
 )
 from placement.api.cors import CorsMiddleware
+from placement.api.deps import gate
 from placement.api.middleware import PlacementMiddleware
 from placement.candidates import SnapshotCache
 from placement.errors import DEFAULT_CODE
-from placement.microversion import MIN_VERSION
+from placement.microversion import MAX_VERSION, MIN_VERSION
 from placement.sync import sync_standards
 
 LOG = logging.getLogger(__name__)
 
-ROUTERS = (
-    root.router, providers.router, inventories.router, usages.router, traits.router,
-    aggregates.router, resource_classes.router, allocations.router, candidates.router,
-    reshaper.router,
-)
+# Placement's surface, in the order FastAPI tries the routes.
+MODULES = (root, providers, inventories, usages, traits, aggregates, resource_classes,
+           allocations, candidates, reshaper)
+
+
+def placement_routes() -> list[Route]:
+    """Every route of the placement API (each module declares its own ``ROUTES``)."""
+    return [route for module in MODULES for route in module.ROUTES]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -72,11 +77,12 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.cors.allowed_origin:
         # Outermost: a preflight carries no token.
         app.add_middleware(CorsMiddleware, settings=settings.cors)
-    errors.install(app, ROUTERS)
-    for router in ROUTERS:
-        app.include_router(router)
-    # Handlers validate their bodies per microversion: the document says "an object".
-    describe_bodies(app, {})
+    routes = placement_routes()
+    router = build_router(routes, gate=gate)
+    errors.install(app, [router])
+    app.include_router(router)
+    # Bodies differ per microversion: the document shows the latest's.
+    describe_bodies(app, bodies_of(routes, MAX_VERSION))
     return app
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.openapi import model_schema, wrapped
+from common.routes import BY_ACTION, ActionBody, Route
 from compute_api import aggregates
 from compute_api.aggregates import AggregateInfo
 from compute_api.api.deps import (
@@ -29,9 +31,8 @@ from compute_api.api.operator_schemas import (
 )
 from compute_api.api.schemas import member, parse
 from compute_api.api.views import usage_time
+from compute_api.policies import AGGREGATE_ACTION_TABLE
 from compute_api.runtime import Runtime
-
-router = APIRouter(prefix="/v2.1/os-aggregates")
 
 
 def _view(info: AggregateInfo, version: Version, full: bool = True) -> dict[str, Any]:
@@ -47,13 +48,11 @@ def _view(info: AggregateInfo, version: Version, full: bool = True) -> dict[str,
     return out
 
 
-@router.get("")
 def list_aggregates(ctx: AdminContextDep, session: ReadSessionDep,
                     version: VersionDep) -> dict[str, Any]:
     return {"aggregates": [_view(a, version) for a in aggregates.list_all(session)]}
 
 
-@router.post("")
 def create_aggregate(body: BodyDep, ctx: AdminContextDep, session: SessionDep,
                      version: VersionDep) -> dict[str, Any]:
     spec: AggregateCreate = parse(AggregateCreate, body, "aggregate")
@@ -61,13 +60,11 @@ def create_aggregate(body: BodyDep, ctx: AdminContextDep, session: SessionDep,
     return {"aggregate": _view(info, version, full=False)}
 
 
-@router.get("/{aggregate_id}")
 def show_aggregate(aggregate_id: str, ctx: AdminContextDep, session: ReadSessionDep,
                    version: VersionDep) -> dict[str, Any]:
     return {"aggregate": _view(aggregates.get(session, aggregate_id), version)}
 
 
-@router.put("/{aggregate_id}")
 def update_aggregate(aggregate_id: str, body: BodyDep, ctx: AdminContextDep,
                      session: SessionDep, version: VersionDep) -> dict[str, Any]:
     spec: AggregateUpdate = parse(AggregateUpdate, body, "aggregate")
@@ -80,7 +77,6 @@ def update_aggregate(aggregate_id: str, body: BodyDep, ctx: AdminContextDep,
     return {"aggregate": _view(info, version)}
 
 
-@router.delete("/{aggregate_id}")
 def delete_aggregate(aggregate_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     aggregates.delete(session, aggregate_id)
     return Response(status_code=200)
@@ -91,7 +87,6 @@ def _mirror(runtime: Runtime, after_commit: AfterCommit, ctx: RequestContext,
     after_commit(runtime.conductor.set_host_aggregate, ctx, host, info.row.uuid, member_now)
 
 
-@router.post("/{aggregate_id}/action")
 def aggregate_action(aggregate_id: str, body: BodyDep, ctx: AdminContextDep,
                      session: SessionDep, version: VersionDep, runtime: RuntimeDep,
                      after_commit: AfterCommitDep) -> dict[str, Any]:
@@ -108,3 +103,28 @@ def aggregate_action(aggregate_id: str, body: BodyDep, ctx: AdminContextDep,
         member(body, "add_host")  # upstream's message for a body naming no action
         raise BadRequest("Invalid request body: unknown aggregate action.")
     return {"aggregate": _view(info, version)}
+
+
+# What the handlers accept; the models above give the messages.
+CREATE_BODY = wrapped("aggregate", model_schema(AggregateCreate))
+UPDATE_BODY = wrapped("aggregate", model_schema(AggregateUpdate))
+_ARGS = {"add_host": model_schema(AggregateHostBody),
+         "remove_host": model_schema(AggregateHostBody),
+         "set_metadata": model_schema(AggregateMetadataBody)}
+ACTIONS = {key: ActionBody(rule.name, _ARGS[key])
+           for key, rule in AGGREGATE_ACTION_TABLE.items()}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-aggregates", list_aggregates, "os_compute_api:os-aggregates:index"),
+    Route("POST", "/v2.1/os-aggregates", create_aggregate, "os_compute_api:os-aggregates:create",
+          body=CREATE_BODY),
+    Route("GET", "/v2.1/os-aggregates/{aggregate_id}", show_aggregate,
+          "os_compute_api:os-aggregates:show"),
+    Route("PUT", "/v2.1/os-aggregates/{aggregate_id}", update_aggregate,
+          "os_compute_api:os-aggregates:update", body=UPDATE_BODY),
+    Route("DELETE", "/v2.1/os-aggregates/{aggregate_id}", delete_aggregate,
+          "os_compute_api:os-aggregates:delete"),
+    Route("POST", "/v2.1/os-aggregates/{aggregate_id}/action", aggregate_action, BY_ACTION,
+          actions=ACTIONS),
+]

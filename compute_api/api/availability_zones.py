@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from common.compute_db import queries
+from common.routes import Route
 from compute_api import aggregates
 from compute_api.aggregates import COMPUTE_BINARY, DEFAULT_ZONE, INTERNAL_ZONE
 from compute_api.api.deps import AdminContextDep, ContextDep, ReadSessionDep, RuntimeDep
 from compute_api.api.views import usage_time
 from compute_api.host_services import shown_binary
 
-router = APIRouter(prefix="/v2.1/os-availability-zone")
 
-
-@router.get("")
 def list_zones(ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     computes = queries.list_services(session, COMPUTE_BINARY)
     zones = aggregates.zones(session, [s.host for s in computes])
@@ -32,7 +28,6 @@ def list_zones(ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
         for name, hosts in zones.items()]}
 
 
-@router.get("/detail")
 def list_zones_detail(ctx: AdminContextDep, session: ReadSessionDep,
                       runtime: RuntimeDep) -> dict[str, Any]:
     down_time = runtime.settings.service.service_down_time
@@ -47,3 +42,11 @@ def list_zones_detail(ctx: AdminContextDep, session: ReadSessionDep,
     return {"availabilityZoneInfo": [
         {"zoneName": name, "zoneState": {"available": True}, "hosts": hosts or None}
         for name, hosts in zones.items()]}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-availability-zone", list_zones,
+          "os_compute_api:os-availability-zone:list"),
+    Route("GET", "/v2.1/os-availability-zone/detail", list_zones_detail,
+          "os_compute_api:os-availability-zone:detail"),
+]

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from common.errors import NotFound
+from common.routes import Route
 from compute_api.api.deps import ContextDep
-
-router = APIRouter(prefix="/v2.1/extensions")
 
 UPDATED = "2014-12-03T00:00:00Z"
 NAMESPACE = "http://docs.openstack.org/compute/ext/fake_xml"
@@ -150,13 +147,17 @@ def _view(alias: str) -> dict[str, Any]:
             "namespace": NAMESPACE, "updated": UPDATED, "links": []}
 
 
-@router.get("")
 def list_extensions(ctx: ContextDep) -> dict[str, Any]:
     return {"extensions": [_view(alias) for alias in EXTENSIONS]}
 
 
-@router.get("/{alias}")
 def show_extension(alias: str, ctx: ContextDep) -> dict[str, Any]:
     if alias not in EXTENSIONS:
         raise NotFound("The resource could not be found.")
     return {"extension": _view(alias)}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/extensions", list_extensions, "os_compute_api:extensions"),
+    Route("GET", "/v2.1/extensions/{alias}", show_extension, "os_compute_api:extensions"),
+]

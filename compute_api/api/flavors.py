@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
+from common import validation
 from common.compute_db import queries
 from common.errors import BadRequest, NotFound
+from common.openapi import model_schema, wrapped
+from common.routes import AUTHENTICATED, BY_ACTION, ActionBody, Route
 from compute_api import extra_specs
 from compute_api.api import schemas
 from compute_api.api.deps import (
@@ -25,14 +28,12 @@ from compute_api.api.query import flavor_list_args
 from compute_api.api.schemas import FlavorCreate, parse
 from compute_api.api.versions import base_url
 from compute_api.api.views import flavor_brief, flavor_detail, next_links
-
-router = APIRouter(prefix="/v2.1/flavors")
+from compute_api.policies import FLAVOR_ACTIONS
 
 # 2.102: flavors lose rxtx_factor (shown and accepted) and OS-FLV-DISABLED:disabled.
 NO_RXTX = "2.102"
 
 
-@router.get("")
 def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
     args = flavor_list_args(request, ctx, version)
@@ -41,7 +42,6 @@ def list_flavors(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  args["limit"])
 
 
-@router.get("/detail")
 def list_flavors_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
     args = flavor_list_args(request, ctx, version)
@@ -59,7 +59,6 @@ def _page(request: Request, flavors: list[dict[str, Any]], limit: int) -> dict[s
     return out
 
 
-@router.get("/{flavor_id}")
 def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id,
@@ -67,7 +66,6 @@ def show_flavor(flavor_id: str, request: Request, ctx: ContextDep, session: Read
     return {"flavor": flavor_detail(flavor, base_url(request), version)}
 
 
-@router.post("")
 def create_flavor(body: BodyDep, request: Request, ctx: AdminContextDep, session: SessionDep,
                   version: VersionDep) -> dict[str, Any]:
     if version.at_least(NO_RXTX) and isinstance(body, dict) and isinstance(
@@ -87,7 +85,6 @@ def create_flavor(body: BodyDep, request: Request, ctx: AdminContextDep, session
     return {"flavor": flavor_detail(flavor, base_url(request), version)}
 
 
-@router.put("/{flavor_id}")
 def update_flavor(flavor_id: str, body: BodyDep, request: Request, ctx: AdminContextDep,
                   session: SessionDep, version: VersionDep) -> dict[str, Any]:
     if not version.at_least("2.55"):
@@ -107,7 +104,6 @@ def update_flavor(flavor_id: str, body: BodyDep, request: Request, ctx: AdminCon
     return {"flavor": flavor_detail(flavor, base_url(request), version)}
 
 
-@router.delete("/{flavor_id}", status_code=202)
 def delete_flavor(flavor_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     queries.delete_flavor(session, flavor_id)
     return Response(status_code=202)
@@ -134,14 +130,12 @@ def _specs(body: Any, version: Version, exactly_one: str | None = None) -> dict[
     return specs
 
 
-@router.get("/{flavor_id}/os-extra_specs")
 def list_extra_specs(flavor_id: str, ctx: ContextDep, session: ReadSessionDep
                      ) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id, None if ctx.is_admin else ctx.project_id)
     return {"extra_specs": dict(flavor.extra_specs or {})}
 
 
-@router.post("/{flavor_id}/os-extra_specs")
 def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
                     version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
@@ -151,7 +145,6 @@ def add_extra_specs(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session
     return {"extra_specs": specs}
 
 
-@router.get("/{flavor_id}/os-extra_specs/{key}")
 def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, session: ReadSessionDep
                     ) -> dict[str, Any]:
     specs = queries.get_flavor(session, flavor_id,
@@ -161,7 +154,6 @@ def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, session: ReadSess
     return {key: specs[key]}
 
 
-@router.put("/{flavor_id}/os-extra_specs/{key}")
 def set_extra_spec(flavor_id: str, key: str, body: BodyDep, ctx: AdminContextDep,
                    session: SessionDep, version: VersionDep) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
@@ -171,7 +163,6 @@ def set_extra_spec(flavor_id: str, key: str, body: BodyDep, ctx: AdminContextDep
     return dict(spec)
 
 
-@router.delete("/{flavor_id}/os-extra_specs/{key}")
 def delete_extra_spec(flavor_id: str, key: str, ctx: AdminContextDep, session: SessionDep
                       ) -> Response:
     flavor = queries.get_flavor(session, flavor_id)
@@ -192,7 +183,6 @@ def _access_view(session: Any, flavor: Any) -> dict[str, Any]:
                               for project in queries.flavor_projects(session, flavor)]}
 
 
-@router.get("/{flavor_id}/os-flavor-access")
 def list_flavor_access(flavor_id: str, ctx: AdminContextDep, session: ReadSessionDep
                        ) -> dict[str, Any]:
     flavor = queries.get_flavor(session, flavor_id)
@@ -217,7 +207,6 @@ def _tenant(body: Any, action: str) -> str:
     return tenant
 
 
-@router.post("/{flavor_id}/action")
 def flavor_action(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep
                   ) -> dict[str, Any]:
     """``addTenantAccess`` / ``removeTenantAccess``: answer the new access list."""
@@ -233,3 +222,45 @@ def flavor_action(flavor_id: str, body: BodyDep, ctx: AdminContextDep, session: 
     else:
         queries.remove_flavor_project(session, flavor, tenant)
     return _access_view(session, flavor)
+
+
+# What the handlers accept; their own checks give the messages.
+CREATE_BODY = wrapped("flavor", model_schema(FlavorCreate))
+UPDATE_BODY = wrapped("flavor", {
+    "type": "object", "properties": {"description": {"type": ["string", "null"],
+                                                     "maxLength": 65535}},
+    "required": ["description"], "additionalProperties": False})
+_SPEC_VALUE = {"type": ["string", "integer", "number", "boolean"]}
+EXTRA_SPECS_BODY = wrapped("extra_specs", {"type": "object",
+                                           "additionalProperties": _SPEC_VALUE})
+EXTRA_SPEC_BODY = {"type": "object", "minProperties": 1, "maxProperties": 1,
+                   "additionalProperties": _SPEC_VALUE}
+_TENANT = {"type": "object", "properties": {"tenant": validation.name()},
+           "required": ["tenant"], "additionalProperties": False}
+ACTIONS = {key: ActionBody(rule.name, _TENANT) for key, rule in FLAVOR_ACTIONS.items()}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/flavors", list_flavors, AUTHENTICATED, query=None),
+    Route("GET", "/v2.1/flavors/detail", list_flavors_detail, AUTHENTICATED, query=None),
+    Route("GET", "/v2.1/flavors/{flavor_id}", show_flavor, AUTHENTICATED),
+    Route("POST", "/v2.1/flavors", create_flavor, "os_compute_api:os-flavor-manage:create",
+          body=CREATE_BODY),
+    Route("PUT", "/v2.1/flavors/{flavor_id}", update_flavor,
+          "os_compute_api:os-flavor-manage:update", min_version="2.55", body=UPDATE_BODY),
+    Route("DELETE", "/v2.1/flavors/{flavor_id}", delete_flavor,
+          "os_compute_api:os-flavor-manage:delete", status_code=202),
+    Route("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs", list_extra_specs,
+          "os_compute_api:os-flavor-extra-specs:index"),
+    Route("POST", "/v2.1/flavors/{flavor_id}/os-extra_specs", add_extra_specs,
+          "os_compute_api:os-flavor-extra-specs:create", body=EXTRA_SPECS_BODY),
+    Route("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", show_extra_spec,
+          "os_compute_api:os-flavor-extra-specs:show"),
+    Route("PUT", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", set_extra_spec,
+          "os_compute_api:os-flavor-extra-specs:update", body=EXTRA_SPEC_BODY),
+    Route("DELETE", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", delete_extra_spec,
+          "os_compute_api:os-flavor-extra-specs:delete"),
+    Route("GET", "/v2.1/flavors/{flavor_id}/os-flavor-access", list_flavor_access,
+          "os_compute_api:os-flavor-access"),
+    Route("POST", "/v2.1/flavors/{flavor_id}/action", flavor_action, BY_ACTION, actions=ACTIONS),
+]

@@ -4,7 +4,6 @@ changePassword. ``api/server_actions.py`` serves them (import its ``HANDLERS``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import Response
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError, field_validator
 
 from common.errors import BadRequest, NotFound
+from common.openapi import model_schema
 from compute_api import host_actions, servers
 from compute_api.api.errors import describe_validation
 from compute_api.api.microversion import Version
@@ -24,7 +24,16 @@ from compute_api.api.schemas import (
     _string_not_null,
     check_hostname,
 )
-from compute_api.api.server_actions import ACCEPTED, Call, _accepted, _no_args, _object
+from compute_api.api.server_actions import (
+    ACCEPTED,
+    NO_ARGS,
+    Call,
+    ServerAction,
+    _accepted,
+    _no_args,
+    _object,
+    args_schema,
+)
 from compute_api.api.servers import _full
 
 
@@ -163,10 +172,19 @@ def _change_password(call: Call) -> Response:
     return _accepted()
 
 
-HANDLERS: dict[str, Callable[[Call], Response]] = {
-    "rebuild": _rebuild,
-    "rescue": _rescue,
-    "unrescue": _unrescue,
-    "trigger_crash_dump": _crash_dump,
-    "changePassword": _change_password,
+def _rebuild_args_schema() -> dict[str, Any]:
+    schema = model_schema(ServerRebuild)
+    # The model's fields go by name too (``populate_by_name``).
+    schema["properties"]["disk_config"] = schema["properties"]["OS-DCF:diskConfig"]
+    return schema
+
+
+HANDLERS: dict[str, ServerAction] = {
+    "rebuild": ServerAction(_rebuild, _rebuild_args_schema()),
+    "rescue": ServerAction(_rescue, args_schema(
+        {"adminPass": {"type": ["string", "null"]}, "rescue_image_ref": {}}, nullable=True)),
+    "unrescue": ServerAction(_unrescue, NO_ARGS),
+    "trigger_crash_dump": ServerAction(_crash_dump, NO_ARGS),
+    "changePassword": ServerAction(_change_password, args_schema(
+        {"adminPass": {"type": "string"}}, {"adminPass"})),
 }

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from common import validation
 from common.errors import NotFound
+from common.routes import Route
 from compute_api import host_services, hypervisors
 from compute_api.api import errors
 from compute_api.api.deps import (
@@ -27,8 +27,6 @@ from compute_api.api.deps import (
 )
 from compute_api.api.microversion import Version
 from compute_api.host_services import find_compute
-
-router = APIRouter(prefix="/v2.1/os-hosts")
 
 REMOVED = "2.43"
 
@@ -48,7 +46,6 @@ def _gone(version: Version) -> None:
         raise NotFound("The resource could not be found.")
 
 
-@router.get("")
 def list_hosts(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _gone(version)
@@ -60,7 +57,6 @@ def list_hosts(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
          "zone": s.zone} for s in states if zone is None or s.zone == zone]}
 
 
-@router.get("/{host_name}")
 def show_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
               version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _gone(version)
@@ -71,7 +67,6 @@ def show_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
     return {"host": host_services.host_resources(session, host_name, hyps)}
 
 
-@router.put("/{host_name}")
 def update_host(host_name: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
                 version: VersionDep, runtime: RuntimeDep,
                 after_commit: AfterCommitDep) -> Any:
@@ -97,19 +92,32 @@ def _power(host_name: str, session: ReadSessionDep, version: Version) -> JSONRes
     return _not_implemented("power actions")
 
 
-@router.get("/{host_name}/startup")
 def startup_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
                  version: VersionDep) -> JSONResponse:
     return _power(host_name, session, version)
 
 
-@router.get("/{host_name}/shutdown")
 def shutdown_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
                   version: VersionDep) -> JSONResponse:
     return _power(host_name, session, version)
 
 
-@router.get("/{host_name}/reboot")
 def reboot_host(host_name: str, ctx: AdminContextDep, session: ReadSessionDep,
                 version: VersionDep) -> JSONResponse:
     return _power(host_name, session, version)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-hosts", list_hosts, "os_compute_api:os-hosts:list", query=None,
+          max_version="2.42"),
+    Route("GET", "/v2.1/os-hosts/{host_name}", show_host, "os_compute_api:os-hosts:show",
+          max_version="2.42"),
+    Route("PUT", "/v2.1/os-hosts/{host_name}", update_host, "os_compute_api:os-hosts:update",
+          max_version="2.42", body=UPDATE_SCHEMA),
+    Route("GET", "/v2.1/os-hosts/{host_name}/startup", startup_host,
+          "os_compute_api:os-hosts:start", max_version="2.42"),
+    Route("GET", "/v2.1/os-hosts/{host_name}/shutdown", shutdown_host,
+          "os_compute_api:os-hosts:shutdown", max_version="2.42"),
+    Route("GET", "/v2.1/os-hosts/{host_name}/reboot", reboot_host, "os_compute_api:os-hosts:reboot",
+          max_version="2.42"),
+]

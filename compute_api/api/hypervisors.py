@@ -6,18 +6,16 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from common.errors import NotFound
+from common.routes import Route
 from compute_api import hypervisors
 from compute_api.api.deps import AdminContextDep, ReadSessionDep, RuntimeDep, VersionDep
 from compute_api.api.microversion import Version
 from compute_api.api.query import bool_param, strict_params, x_int
 from compute_api.api.versions import base_url
 from compute_api.hypervisors import Hypervisor
-
-router = APIRouter(prefix="/v2.1/os-hypervisors")
 
 UUID_IDS = "2.53"
 NO_RESOURCES = "2.88"  # sizes and use left the views; uptime joined them
@@ -88,19 +86,16 @@ def _listing(request: Request, session: ReadSessionDep, runtime: RuntimeDep,
     return out
 
 
-@router.get("")
 def list_hypervisors(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                      runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     return _listing(request, session, runtime, version, detail=False)
 
 
-@router.get("/detail")
 def list_hypervisors_detail(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                             runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     return _listing(request, session, runtime, version, detail=True)
 
 
-@router.get("/statistics")
 def hypervisor_statistics(ctx: AdminContextDep, session: ReadSessionDep, runtime: RuntimeDep,
                           version: VersionDep) -> dict[str, Any]:
     if version.at_least(NO_RESOURCES):
@@ -110,7 +105,6 @@ def hypervisor_statistics(ctx: AdminContextDep, session: ReadSessionDep, runtime
     return {"hypervisor_statistics": hypervisors.statistics(hyps)}
 
 
-@router.get("/{hypervisor_id}")
 def show_hypervisor(hypervisor_id: str, request: Request, ctx: AdminContextDep,
                     session: ReadSessionDep, runtime: RuntimeDep,
                     version: VersionDep) -> dict[str, Any]:
@@ -122,7 +116,6 @@ def show_hypervisor(hypervisor_id: str, request: Request, ctx: AdminContextDep,
     return {"hypervisor": _detail(hyp, version, with_servers)}
 
 
-@router.get("/{hypervisor_id}/uptime")
 def hypervisor_uptime(hypervisor_id: str, ctx: AdminContextDep, session: ReadSessionDep,
                       runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     if version.at_least(NO_RESOURCES):
@@ -143,15 +136,31 @@ def _matching(pattern: str, session: ReadSessionDep, runtime: RuntimeDep,
                             runtime.settings.service.service_down_time, with_servers)
 
 
-@router.get("/{pattern}/search")
 def search_hypervisors(pattern: str, ctx: AdminContextDep, session: ReadSessionDep,
                        runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     hyps = _matching(pattern, session, runtime, version, False)
     return {"hypervisors": [_brief(h, version, False) for h in hyps]}
 
 
-@router.get("/{pattern}/servers")
 def hypervisor_servers(pattern: str, ctx: AdminContextDep, session: ReadSessionDep,
                        runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     hyps = _matching(pattern, session, runtime, version, True)
     return {"hypervisors": [_brief(h, version, True) for h in hyps]}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-hypervisors", list_hypervisors, "os_compute_api:os-hypervisors:list",
+          query=None),
+    Route("GET", "/v2.1/os-hypervisors/detail", list_hypervisors_detail,
+          "os_compute_api:os-hypervisors:list-detail", query=None),
+    Route("GET", "/v2.1/os-hypervisors/statistics", hypervisor_statistics,
+          "os_compute_api:os-hypervisors:statistics", max_version="2.87"),
+    Route("GET", "/v2.1/os-hypervisors/{hypervisor_id}", show_hypervisor,
+          "os_compute_api:os-hypervisors:show", query=frozenset({"with_servers"})),
+    Route("GET", "/v2.1/os-hypervisors/{hypervisor_id}/uptime", hypervisor_uptime,
+          "os_compute_api:os-hypervisors:uptime", max_version="2.87"),
+    Route("GET", "/v2.1/os-hypervisors/{pattern}/search", search_hypervisors,
+          "os_compute_api:os-hypervisors:search", max_version="2.52"),
+    Route("GET", "/v2.1/os-hypervisors/{pattern}/servers", hypervisor_servers,
+          "os_compute_api:os-hypervisors:servers", max_version="2.52"),
+]

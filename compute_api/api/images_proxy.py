@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common.errors import BadRequest, NotFound
+from common.openapi import wrapped
+from common.routes import AUTHENTICATED, Route
 from compute_api.api.deps import (
     BodyDep,
     ContextDep,
@@ -21,7 +23,6 @@ from compute_api.api.versions import base_url
 from compute_api.images import proxy
 from compute_api.images.store import ImageStore
 
-router = APIRouter(prefix="/v2.1/images")
 FILTERS = ("name", "status", "server", "type", "minRam", "minDisk", "changes-since")
 
 
@@ -48,19 +49,16 @@ def _list(request: Request, ctx: ContextDep, session: ReadSessionDep, version: V
     return {"images": [proxy.view(i, base, glance, detail) for i in rows]}
 
 
-@router.get("")
 def list_images(request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     return _list(request, ctx, session, version, detail=False)
 
 
-@router.get("/detail")
 def list_images_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                        version: VersionDep) -> dict[str, Any]:
     return _list(request, ctx, session, version, detail=True)
 
 
-@router.get("/{image_id}")
 def show_image(image_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                version: VersionDep) -> dict[str, Any]:
     _served(version)
@@ -68,14 +66,11 @@ def show_image(image_id: str, request: Request, ctx: ContextDep, session: ReadSe
     return {"image": proxy.view(image, base_url(request), _glance(request), detail=True)}
 
 
-@router.delete("", include_in_schema=False)
-@router.delete("/", include_in_schema=False)
 def delete_no_image(ctx: ContextDep, version: VersionDep) -> Response:
     # DELETE /images/ names no image: upstream answers 404, not 405.
     raise NotFound("Image not found.")
 
 
-@router.delete("/{image_id}", status_code=204)
 def delete_image(image_id: str, ctx: ContextDep, session: SessionDep, version: VersionDep,
                  runtime: RuntimeDep) -> Response:
     _served(version)
@@ -85,7 +80,6 @@ def delete_image(image_id: str, ctx: ContextDep, session: SessionDep, version: V
     return Response(status_code=204)
 
 
-@router.get("/{image_id}/metadata")
 def list_metadata(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                   version: VersionDep) -> dict[str, Any]:
     _served(version)
@@ -100,8 +94,6 @@ def _items(body: Any, key: str) -> dict[str, Any]:
     return items
 
 
-@router.post("/{image_id}/metadata")
-@router.put("/{image_id}/metadata")
 def set_metadata(image_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                  session: SessionDep, version: VersionDep) -> dict[str, Any]:
     _served(version)
@@ -111,7 +103,6 @@ def set_metadata(image_id: str, body: BodyDep, request: Request, ctx: ContextDep
     return {"metadata": merged}
 
 
-@router.get("/{image_id}/metadata/{key}")
 def show_metadata_item(image_id: str, key: str, ctx: ContextDep, session: ReadSessionDep,
                        version: VersionDep) -> dict[str, Any]:
     _served(version)
@@ -121,7 +112,6 @@ def show_metadata_item(image_id: str, key: str, ctx: ContextDep, session: ReadSe
     return {"meta": {key: metadata[key]}}
 
 
-@router.put("/{image_id}/metadata/{key}")
 def set_metadata_item(image_id: str, key: str, body: BodyDep, ctx: ContextDep,
                       session: SessionDep, version: VersionDep) -> dict[str, Any]:
     _served(version)
@@ -133,9 +123,36 @@ def set_metadata_item(image_id: str, key: str, body: BodyDep, ctx: ContextDep,
     return {"meta": item}
 
 
-@router.delete("/{image_id}/metadata/{key}", status_code=204)
 def delete_metadata_item(image_id: str, key: str, ctx: ContextDep, session: SessionDep,
                          version: VersionDep) -> Response:
     _served(version)
     proxy.delete_metadata(ctx, proxy.get(session, ctx, image_id), key)
     return Response(status_code=204)
+
+
+METADATA_BODY = wrapped("metadata", {"type": "object"})
+META_BODY = wrapped("meta", {"type": "object"})
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/images", list_images, AUTHENTICATED, query=None, max_version="2.35"),
+    Route("GET", "/v2.1/images/detail", list_images_detail, AUTHENTICATED, query=None,
+          max_version="2.35"),
+    Route("GET", "/v2.1/images/{image_id}", show_image, AUTHENTICATED, max_version="2.35"),
+    Route("DELETE", "/v2.1/images/", delete_no_image, AUTHENTICATED, include_in_schema=False),
+    Route("DELETE", "/v2.1/images", delete_no_image, AUTHENTICATED, include_in_schema=False),
+    Route("DELETE", "/v2.1/images/{image_id}", delete_image, AUTHENTICATED, status_code=204,
+          max_version="2.35"),
+    Route("GET", "/v2.1/images/{image_id}/metadata", list_metadata, AUTHENTICATED,
+          max_version="2.35"),
+    Route("PUT", "/v2.1/images/{image_id}/metadata", set_metadata, AUTHENTICATED,
+          max_version="2.35", body=METADATA_BODY),
+    Route("POST", "/v2.1/images/{image_id}/metadata", set_metadata, AUTHENTICATED,
+          max_version="2.35", body=METADATA_BODY),
+    Route("GET", "/v2.1/images/{image_id}/metadata/{key}", show_metadata_item, AUTHENTICATED,
+          max_version="2.35"),
+    Route("PUT", "/v2.1/images/{image_id}/metadata/{key}", set_metadata_item, AUTHENTICATED,
+          max_version="2.35", body=META_BODY),
+    Route("DELETE", "/v2.1/images/{image_id}/metadata/{key}", delete_metadata_item, AUTHENTICATED,
+          status_code=204, max_version="2.35"),
+]

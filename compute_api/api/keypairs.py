@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from common import validation
 from common.compute_db.models import KeyPair
 from common.openapi import wrapped
+from common.routes import Route
 from compute_api import keypairs
 from compute_api.api.deps import (
     BodyDep,
@@ -25,8 +26,6 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import strict_params, x_int
 from compute_api.api.versions import base_url
 from compute_api.api.views import isotime
-
-router = APIRouter(prefix="/v2.1/os-keypairs")
 
 
 def _brief(kp: KeyPair, version: Version) -> dict[str, Any]:
@@ -59,7 +58,6 @@ def _spec(body: Any, ctx: Any, version: Version) -> keypairs.KeyPairSpec:
         type=data.get("type", "ssh"), user_id=keypairs.owner(ctx, data.get("user_id"), version))
 
 
-@router.post("")
 def create_keypair(body: BodyDep, ctx: ContextDep, session: SessionDep, version: VersionDep,
                    runtime: RuntimeDep) -> JSONResponse:
     spec = _spec(body, ctx, version)
@@ -70,7 +68,6 @@ def create_keypair(body: BodyDep, ctx: ContextDep, session: SessionDep, version:
     return JSONResponse({"keypair": out}, status_code=201 if version.at_least("2.2") else 200)
 
 
-@router.get("")
 def list_keypairs(request: Request, ctx: ContextDep, session: ReadSessionDep,
                   version: VersionDep) -> dict[str, Any]:
     params = request.query_params
@@ -91,7 +88,6 @@ def list_keypairs(request: Request, ctx: ContextDep, session: ReadSessionDep,
     return out
 
 
-@router.get("/{name}")
 def show_keypair(name: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
     kp = keypairs.get(session, keypairs.owner(ctx, request.query_params.get("user_id"),
@@ -101,9 +97,20 @@ def show_keypair(name: str, request: Request, ctx: ContextDep, session: ReadSess
                         "deleted": False, "deleted_at": None}}
 
 
-@router.delete("/{name}")
 def delete_keypair(name: str, request: Request, ctx: ContextDep, session: SessionDep,
                    version: VersionDep) -> Response:
     keypairs.delete(session, keypairs.owner(ctx, request.query_params.get("user_id"),
                                             version), name)
     return Response(status_code=204 if version.at_least("2.2") else 202)
+
+
+ROUTES: list[Route] = [
+    Route("POST", "/v2.1/os-keypairs", create_keypair, "os_compute_api:os-keypairs:create",
+          body=keypair_schema),
+    Route("GET", "/v2.1/os-keypairs", list_keypairs, "os_compute_api:os-keypairs:index",
+          query=None),
+    Route("GET", "/v2.1/os-keypairs/{name}", show_keypair, "os_compute_api:os-keypairs:show",
+          query=frozenset({"user_id"})),
+    Route("DELETE", "/v2.1/os-keypairs/{name}", delete_keypair, "os_compute_api:os-keypairs:delete",
+          query=frozenset({"user_id"})),
+]

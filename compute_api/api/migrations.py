@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common import validation
 from common.compute_db.models import Migration
 from common.errors import BadRequest, NotFound
+from common.routes import Route
 from common.states import LIVE_IN_PROGRESS, MigrationKind
 from compute_api import live_migrations, servers
 from compute_api.api.deps import (
@@ -29,9 +30,6 @@ from compute_api.api.microversion import Version
 from compute_api.api.query import change_window, params_at, strict_params, x_int
 from compute_api.api.versions import base_url
 from compute_api.api.views import isotime
-
-router = APIRouter(prefix="/v2.1")
-
 
 
 def _view(mig: Migration, version: Version, base: str, *, server: bool = False
@@ -67,7 +65,6 @@ _SINCE = (("2.59", {"limit", "marker", "changes-since"}), ("2.66", {"changes-bef
           ("2.80", {"user_id", "project_id"}))
 
 
-@router.get("/os-migrations")
 def list_migrations(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                     version: VersionDep) -> dict[str, Any]:
     """Migrations, newest first; from 2.59 paged (limit, marker) and strict in its query."""
@@ -122,7 +119,6 @@ def _after_marker(session: Any, marker: str) -> Any:
                           Migration.id < anchor.id))
 
 
-@router.get("/servers/{server_id}/migrations")
 def server_migrations(server_id: str, request: Request, ctx: AdminContextDep,
                       session: ReadSessionDep, version: VersionDep) -> dict[str, Any]:
     if not version.at_least("2.23"):
@@ -136,7 +132,6 @@ def server_migrations(server_id: str, request: Request, ctx: AdminContextDep,
     return {"migrations": [_view(m, version, base, server=True) for m in rows]}
 
 
-@router.get("/servers/{server_id}/migrations/{migration_id}")
 def show_server_migration(server_id: str, migration_id: str, request: Request,
                           ctx: AdminContextDep, session: ReadSessionDep,
                           version: VersionDep) -> dict[str, Any]:
@@ -162,7 +157,6 @@ FORCE_COMPLETE_BODY = {"type": "object", "properties": {"force_complete": {"type
                        "required": ["force_complete"], "additionalProperties": False}
 
 
-@router.post("/servers/{server_id}/migrations/{migration_id}/action", status_code=202)
 def force_complete_migration(server_id: str, migration_id: str, body: BodyDep,
                              ctx: AdminContextDep, session: SessionDep, version: VersionDep,
                              runtime: RuntimeDep, after_commit: AfterCommitDep) -> Response:
@@ -175,7 +169,6 @@ def force_complete_migration(server_id: str, migration_id: str, body: BodyDep,
     return Response(status_code=202)
 
 
-@router.delete("/servers/{server_id}/migrations/{migration_id}", status_code=202)
 def abort_migration(server_id: str, migration_id: str, ctx: AdminContextDep,
                     session: SessionDep, version: VersionDep, runtime: RuntimeDep,
                     after_commit: AfterCommitDep) -> Response:
@@ -186,3 +179,18 @@ def abort_migration(server_id: str, migration_id: str, ctx: AdminContextDep,
     after_commit(runtime.conductor.abort_live_migration, ctx, steered.instance_uuid,
                  steered.migration_uuid)
     return Response(status_code=202)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-migrations", list_migrations, "os_compute_api:os-migrations:index",
+          query=None),
+    Route("GET", "/v2.1/servers/{server_id}/migrations", server_migrations,
+          "os_compute_api:servers:migrations:index", min_version="2.23"),
+    Route("GET", "/v2.1/servers/{server_id}/migrations/{migration_id}", show_server_migration,
+          "os_compute_api:servers:migrations:show", min_version="2.23"),
+    Route("POST", "/v2.1/servers/{server_id}/migrations/{migration_id}/action",
+          force_complete_migration, "os_compute_api:servers:migrations:force_complete",
+          status_code=202, min_version=FORCE_COMPLETE, body=FORCE_COMPLETE_BODY),
+    Route("DELETE", "/v2.1/servers/{server_id}/migrations/{migration_id}", abort_migration,
+          "os_compute_api:servers:migrations:delete", status_code=202, min_version=ABORT),
+]

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from common.errors import NotFound
+from common.routes import Route
 from compute_api.api.deps import ContextDep, VersionDep
 from compute_api.api.microversion import Version
-
-router = APIRouter(prefix="/v2.1/os-networks")
 
 
 def _served(version: Version) -> None:
@@ -20,13 +17,19 @@ def _served(version: Version) -> None:
         raise NotFound("The resource could not be found.")
 
 
-@router.get("")
 def list_networks(ctx: ContextDep, version: VersionDep) -> dict[str, Any]:
     _served(version)
     return {"networks": []}
 
 
-@router.get("/{network_id}")
 def show_network(network_id: str, ctx: ContextDep, version: VersionDep) -> dict[str, Any]:
     _served(version)
     raise NotFound("Network not found")
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-networks", list_networks, "os_compute_api:os-networks:list",
+          max_version="2.35"),
+    Route("GET", "/v2.1/os-networks/{network_id}", show_network, "os_compute_api:os-networks:show",
+          max_version="2.35"),
+]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from common.errors import BadRequest
+from common.openapi import wrapped
+from common.routes import Route
 from compute_api import quota_classes
 from compute_api.api.deps import (
     AdminContextDep,
@@ -18,17 +18,13 @@ from compute_api.api.deps import (
     VersionDep,
 )
 
-router = APIRouter(prefix="/v2.1/os-quota-class-sets")
 
-
-@router.get("/{class_id}")
 def show_quota_class(class_id: str, ctx: AdminContextDep, session: ReadSessionDep,
                      runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     values = quota_classes.view(session, runtime.settings.quota, class_id, version)
     return {"quota_class_set": {"id": class_id, **values}}
 
 
-@router.put("/{class_id}")
 def update_quota_class(class_id: str, body: BodyDep, ctx: AdminContextDep,
                        session: SessionDep, runtime: RuntimeDep,
                        version: VersionDep) -> dict[str, Any]:
@@ -39,3 +35,14 @@ def update_quota_class(class_id: str, body: BodyDep, ctx: AdminContextDep,
     quota_classes.update(session, class_id, data, version)
     return {"quota_class_set": quota_classes.view(session, runtime.settings.quota, class_id,
                                                   version)}
+
+
+UPDATE_BODY = {**wrapped("quota_class_set", {"type": "object"}), "additionalProperties": False}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-quota-class-sets/{class_id}", show_quota_class,
+          "os_compute_api:os-quota-class-sets:show"),
+    Route("PUT", "/v2.1/os-quota-class-sets/{class_id}", update_quota_class,
+          "os_compute_api:os-quota-class-sets:update", body=UPDATE_BODY),
+]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common import policy
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.openapi import wrapped
+from common.routes import Route
 from compute_api import quotas
 from compute_api.api.deps import (
     AdminContextDep,
@@ -20,8 +22,7 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
-
-router = APIRouter(prefix="/v2.1")
+from compute_api.quotas import QUOTA_VALUE, RESOURCES
 
 
 def _project(ctx: RequestContext, project_id: str) -> str:
@@ -30,7 +31,6 @@ def _project(ctx: RequestContext, project_id: str) -> str:
     return project_id
 
 
-@router.get("/limits")
 def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     project = (request.query_params.get("tenant_id")
@@ -60,7 +60,6 @@ def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
     return {"limits": {"rate": [], "absolute": absolute}}
 
 
-@router.get("/os-quota-sets/{project_id}/defaults")
 def quota_defaults(project_id: str, ctx: ContextDep, session: ReadSessionDep,
                    version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     values = quotas.quota_set(quotas.class_defaults(session, runtime.settings.quota),
@@ -68,7 +67,6 @@ def quota_defaults(project_id: str, ctx: ContextDep, session: ReadSessionDep,
     return {"quota_set": {"id": project_id, **values}}
 
 
-@router.get("/os-quota-sets/{project_id}/detail")
 def quota_detail(project_id: str, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     project = _project(ctx, project_id)
@@ -80,7 +78,6 @@ def quota_detail(project_id: str, ctx: ContextDep, session: ReadSessionDep,
     return {"quota_set": {"id": project, **values}}
 
 
-@router.get("/os-quota-sets/{project_id}")
 def quota_show(project_id: str, ctx: ContextDep, session: ReadSessionDep,
                version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     project = _project(ctx, project_id)
@@ -89,7 +86,6 @@ def quota_show(project_id: str, ctx: ContextDep, session: ReadSessionDep,
     return {"quota_set": {"id": project, **values}}
 
 
-@router.put("/os-quota-sets/{project_id}")
 def quota_update(project_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
                  version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     data = body.get("quota_set") if isinstance(body, dict) else None
@@ -117,7 +113,30 @@ def quota_update(project_id: str, body: BodyDep, ctx: AdminContextDep, session: 
         quotas.limits(session, runtime.settings.quota, project_id), version)}
 
 
-@router.delete("/os-quota-sets/{project_id}", status_code=202)
 def quota_delete(project_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     quotas.reset(session, project_id)
     return Response(status_code=202)
+
+
+# ``force`` is a boolean or its string; the values' own checks give the messages.
+UPDATE_BODY = wrapped("quota_set", {
+    "type": "object",
+    "properties": {**{r: QUOTA_VALUE for r in RESOURCES},
+                   "force": {"type": ["boolean", "string"]}},
+    "additionalProperties": False})
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/limits", show_limits, "os_compute_api:limits",
+          query=frozenset({"tenant_id"})),
+    Route("GET", "/v2.1/os-quota-sets/{project_id}/defaults", quota_defaults,
+          "os_compute_api:os-quota-sets:defaults"),
+    Route("GET", "/v2.1/os-quota-sets/{project_id}/detail", quota_detail,
+          "os_compute_api:os-quota-sets:detail", query=frozenset({"user_id"})),
+    Route("GET", "/v2.1/os-quota-sets/{project_id}", quota_show,
+          "os_compute_api:os-quota-sets:show", query=frozenset({"user_id"})),
+    Route("PUT", "/v2.1/os-quota-sets/{project_id}", quota_update,
+          "os_compute_api:os-quota-sets:update", query=frozenset({"user_id"}), body=UPDATE_BODY),
+    Route("DELETE", "/v2.1/os-quota-sets/{project_id}", quota_delete,
+          "os_compute_api:os-quota-sets:delete", query=frozenset({"user_id"}), status_code=202),
+]

@@ -7,21 +7,21 @@ proxies that the Compute API retired. Any valid token gets the 410; no rule appl
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from common.routes import AUTHENTICATED, Route
 from compute_api.api.errors import fault_response
 from compute_api.removed_apis import REMOVED
 
 GONE_MESSAGE = "This resource is no longer available. No forwarding address is given."
-
-router = APIRouter(prefix="/v2.1")
 
 
 async def _gone() -> JSONResponse:
     return fault_response(410, GONE_MESSAGE)
 
 
-for _method, _path in REMOVED:
-    router.add_api_route(_path, _gone, methods=[_method], include_in_schema=False,
-                         name=f"removed {_method} {_path}")
+ROUTES: list[Route] = [
+    Route(method, f"/v2.1{path}", _gone, AUTHENTICATED, include_in_schema=False,
+          options={"name": f"removed {method} {path}"})
+    for method, path in REMOVED
+]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from common import validation
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.routes import BY_ACTION, ActionBody, BodySchema, Route
 from common.states import POWER_RESULTS, Action
 from compute_api import image_actions, server_actions
 from compute_api.api.deps import (
@@ -35,8 +36,6 @@ from compute_api.api.servers import hand_over_delete
 from compute_api.policies import ACTIONS
 from compute_api.runtime import Runtime
 
-router = APIRouter(prefix="/v2.1/servers/{server_id}")
-
 
 @dataclass
 class Call:
@@ -52,7 +51,28 @@ class Call:
     after_commit: AfterCommit
 
 
+@dataclass(frozen=True)
+class ServerAction:
+    """One action of the table: its handler and the JSON Schema of its arguments (the
+    value under its key), one or per microversion. The schema accepts at least what the
+    handler accepts; the handler's own checks give the messages."""
+
+    run: Callable[[Call], Response]
+    args: BodySchema
+
+
 ACCEPTED = 202
+# Arguments an action refuses unless absent or empty (``_no_args``).
+NO_ARGS: dict[str, Any] = {"type": ["null", "object"], "maxProperties": 0}
+# Arguments an action ignores.
+ANY_ARGS: dict[str, Any] = {}
+
+
+def args_schema(properties: dict[str, Any], required: Iterable[str] = (),
+                nullable: bool = False) -> dict[str, Any]:
+    """An object of ``properties`` only (``_object``), or also null if ``nullable``."""
+    return {"type": ["object", "null"] if nullable else "object", "properties": properties,
+            "required": sorted(required), "additionalProperties": False}
 
 
 def _accepted() -> Response:
@@ -228,6 +248,17 @@ def _unshelve_args(call: Call) -> dict[str, Any]:
     return out
 
 
+def _unshelve_args_schema(version: Version) -> dict[str, Any]:
+    if not version.at_least("2.77"):
+        return ANY_ARGS
+    if not version.at_least("2.91"):
+        return args_schema({"availability_zone": {"type": "string", "minLength": 1,
+                                                  "maxLength": 255}},
+                           {"availability_zone"}, nullable=True)
+    return args_schema({"availability_zone": {"type": ["string", "null"]},
+                        "host": {"type": "string"}}, nullable=True)
+
+
 def _unshelve(call: Call) -> Response:
     started = image_actions.unshelve(call.session, call.ctx, call.server_id, call.runtime,
                                      **_unshelve_args(call))
@@ -289,6 +320,12 @@ def _host_arg(args: dict[str, Any]) -> str | None:
     return host
 
 
+def _migrate_args_schema(version: Version) -> dict[str, Any]:
+    if not version.at_least("2.56"):
+        return NO_ARGS
+    return args_schema({"host": {"type": ["string", "null"]}}, nullable=True)
+
+
 def _migrate(call: Call) -> Response:
     if call.args is None:
         host = None
@@ -331,6 +368,18 @@ def _live_args(call: Call) -> tuple[str | None, bool, bool]:
     return _host_arg(args), block in ("auto", True), force
 
 
+def _live_args_schema(version: Version) -> dict[str, Any]:
+    host = {"type": ["string", "null"]}
+    if not version.at_least("2.25"):
+        flag = {"type": "boolean"}
+        return args_schema({"host": host, "block_migration": flag, "disk_over_commit": flag},
+                           {"host", "block_migration", "disk_over_commit"})
+    fields: dict[str, Any] = {"host": host, "block_migration": {"enum": [True, False, "auto"]}}
+    if version.at_least("2.30") and not version.at_least("2.68"):
+        fields["force"] = {"type": "boolean"}
+    return args_schema(fields, {"host", "block_migration"})
+
+
 def _live_migrate(call: Call) -> Response:
     host, block, force = _live_args(call)
     move = server_actions.live_migrate(call.session, call.ctx, call.server_id, host, block,
@@ -362,6 +411,18 @@ def _evacuate_args(call: Call) -> tuple[str | None, bool, str | None]:
     return _host_arg(args), bool(args.get("force", False)), password
 
 
+def _evacuate_args_schema(version: Version) -> dict[str, Any]:
+    fields: dict[str, Any] = {"host": {"type": ["string", "null"]},
+                              "adminPass": {"type": ["string", "null"], "maxLength": 255}}
+    required = set()
+    if not version.at_least("2.14"):
+        fields["onSharedStorage"] = {"type": "boolean"}
+        required.add("onSharedStorage")
+    if version.at_least("2.29") and not version.at_least("2.68"):
+        fields["force"] = {"type": "boolean"}
+    return args_schema(fields, required)
+
+
 def _evacuate(call: Call) -> Response:
     host, force, password = _evacuate_args(call)
     move = server_actions.evacuate(call.session, call.ctx, call.server_id, host, force,
@@ -375,29 +436,37 @@ def _evacuate(call: Call) -> Response:
 
 
 # Power actions without arguments: one handler each, straight from the action table.
-_SIMPLE_POWER = {key: _simple_power(rule.starts[0], key) for key, rule in ACTIONS.items()
+_SIMPLE_POWER = {key: ServerAction(_simple_power(rule.starts[0], key), NO_ARGS)
+                 for key, rule in ACTIONS.items()
                  if len(rule.starts) == 1 and rule.starts[0] in POWER_RESULTS}
+_IMAGE_ARGS: dict[str, Any] = {"name": {}, "metadata": {}}
 
-HANDLERS: dict[str, Callable[[Call], Response]] = {
+HANDLERS: dict[str, ServerAction] = {
     **_SIMPLE_POWER,
-    "reboot": _reboot,
-    "os-resetState": _reset_state,
-    "lock": _lock(True),
-    "unlock": _lock(False),
-    "os-getConsoleOutput": _console,
-    "createImage": _create_image,
-    "createBackup": _create_backup,
-    "shelve": _shelve,
-    "shelveOffload": _shelve_offload,
-    "unshelve": _unshelve,
-    "restore": _restore,
-    "forceDelete": _force_delete,
-    "resize": _resize,
-    "confirmResize": _finish_resize(Action.CONFIRM_RESIZE, 204),
-    "revertResize": _finish_resize(Action.REVERT_RESIZE, ACCEPTED),
-    "migrate": _migrate,
-    "os-migrateLive": _live_migrate,
-    "evacuate": _evacuate,
+    "reboot": ServerAction(_reboot, args_schema({"type": {"type": "string"}}, {"type"})),
+    "os-resetState": ServerAction(_reset_state, args_schema(
+        {"state": {"enum": ["active", "error"]}}, {"state"})),
+    "lock": ServerAction(_lock(True), LOCK_ARGS),
+    "unlock": ServerAction(_lock(False), NO_ARGS),
+    "os-getConsoleOutput": ServerAction(_console, args_schema(
+        {"length": {"type": ["integer", "string", "null"]}}, nullable=True)),
+    "createImage": ServerAction(_create_image, args_schema(_IMAGE_ARGS, {"name"})),
+    "createBackup": ServerAction(_create_backup, args_schema(
+        {**_IMAGE_ARGS, "backup_type": {}, "rotation": {}},
+        {"name", "backup_type", "rotation"})),
+    "shelve": ServerAction(_shelve, ANY_ARGS),
+    "shelveOffload": ServerAction(_shelve_offload, ANY_ARGS),
+    "unshelve": ServerAction(_unshelve, _unshelve_args_schema),
+    "restore": ServerAction(_restore, ANY_ARGS),
+    "forceDelete": ServerAction(_force_delete, ANY_ARGS),
+    "resize": ServerAction(_resize, args_schema(
+        {"flavorRef": {"type": ["string", "integer"]},
+         "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL", None]}}, {"flavorRef"})),
+    "confirmResize": ServerAction(_finish_resize(Action.CONFIRM_RESIZE, 204), NO_ARGS),
+    "revertResize": ServerAction(_finish_resize(Action.REVERT_RESIZE, ACCEPTED), NO_ARGS),
+    "migrate": ServerAction(_migrate, _migrate_args_schema),
+    "os-migrateLive": ServerAction(_live_migrate, _live_args_schema),
+    "evacuate": ServerAction(_evacuate, _evacuate_args_schema),
 }
 
 # Actions on the server's own host (rebuild, rescue, ...); that module builds on ``Call``.
@@ -410,18 +479,28 @@ HANDLERS.update(_HOST_HANDLERS)
 REMOVED_ACTIONS = frozenset({"resetNetwork"})
 
 
-@router.post("/action")
 def server_action(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                   session: SessionDep, runtime: RuntimeDep, version: VersionDep,
                   after_commit: AfterCommitDep) -> Response:
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body: exactly one action is expected")
     (name, args), = body.items()
-    handler = HANDLERS.get(name)
+    action = HANDLERS.get(name)
     if name in REMOVED_ACTIONS:
         return fault_response(410, GONE_MESSAGE)
-    if handler is None:
+    if action is None:
         # Upstream answers an action it does not know with 400, not 404.
         raise BadRequest(f"There is no such action: {name}")
-    return handler(Call(server_id, args, ctx, session, runtime, version, request,
+    return action.run(Call(server_id, args, ctx, session, runtime, version, request,
                         after_commit))
+
+
+# The action route's body: each served action's policy rule and argument schema.
+ACTION_BODIES = {key: ActionBody(ACTIONS[key].name, action.args)
+                 for key, action in HANDLERS.items()}
+
+
+ROUTES: list[Route] = [
+    Route("POST", "/v2.1/servers/{server_id}/action", server_action, BY_ACTION,
+          actions=ACTION_BODIES),
+]

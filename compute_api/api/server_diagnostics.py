@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from common.errors import NotFound
+from common.routes import Route
 from compute_api import host_actions
 from compute_api.api.deps import ContextDep, ReadSessionDep, RuntimeDep, VersionDep
 
-router = APIRouter(prefix="/v2.1/servers/{server_id}")
 
-
-@router.get("/diagnostics")
 def server_diagnostics(server_id: str, ctx: ContextDep, session: ReadSessionDep,
                        runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
     found = host_actions.diagnostics(session, ctx, server_id, runtime)
@@ -44,9 +40,16 @@ def legacy_diagnostics(diags: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/topology")
 def server_topology(server_id: str, ctx: ContextDep, session: ReadSessionDep,
                     version: VersionDep) -> dict[str, Any]:
     if not version.at_least("2.78"):
         raise NotFound("The resource could not be found.")
     return host_actions.topology(session, ctx, server_id)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/servers/{server_id}/diagnostics", server_diagnostics,
+          "os_compute_api:os-server-diagnostics"),
+    Route("GET", "/v2.1/servers/{server_id}/topology", server_topology,
+          "compute:server:topology:index", min_version="2.78"),
+]

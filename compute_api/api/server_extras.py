@@ -9,59 +9,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common.errors import NotFound
+from common.routes import Route
 from compute_api import server_extras, servers
 from compute_api.api.deps import ContextDep, ReadSessionDep, SessionDep, VersionDep
 from compute_api.api.query import strict_params, x_int
 
-router = APIRouter(prefix="/v2.1/servers/{server_id}")
 
-
-@router.get("/os-server-password")
 def show_password(server_id: str, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {"password": server_extras.password(inst)}
 
 
-@router.delete("/os-server-password", status_code=204)
 def clear_password(server_id: str, ctx: ContextDep, session: SessionDep) -> Response:
     inst, _ = servers.get(session, ctx, server_id)
     server_extras.clear_password(session, inst)
     return Response(status_code=204)
 
 
-@router.get("/ips")
 def list_ips(server_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {"addresses": server_extras.addresses(inst)}
 
 
-@router.get("/ips/{network_label}")
 def show_ips(server_id: str, network_label: str, ctx: ContextDep, session: ReadSessionDep
              ) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {network_label: server_extras.network_addresses(inst, network_label)}
 
 
-@router.get("/os-interface")
 def list_interfaces(server_id: str, ctx: ContextDep, session: ReadSessionDep
                     ) -> dict[str, Any]:
     servers.get(session, ctx, server_id)
     return {"interfaceAttachments": []}
 
 
-@router.get("/os-interface/{port_id}")
 def show_interface(server_id: str, port_id: str, ctx: ContextDep, session: ReadSessionDep
                    ) -> dict[str, Any]:
     servers.get(session, ctx, server_id)
     raise NotFound(f"Instance {server_id} does not have a port with id {port_id}")
 
 
-@router.get("/os-volume_attachments")
 def list_volume_attachments(server_id: str, request: Request, ctx: ContextDep,
                             session: ReadSessionDep, version: VersionDep
                             ) -> dict[str, Any]:
@@ -73,8 +65,26 @@ def list_volume_attachments(server_id: str, request: Request, ctx: ContextDep,
     return {"volumeAttachments": []}
 
 
-@router.get("/os-volume_attachments/{volume_id}")
 def show_volume_attachment(server_id: str, volume_id: str, ctx: ContextDep,
                            session: ReadSessionDep) -> dict[str, Any]:
     servers.get(session, ctx, server_id)
     raise NotFound(f"Instance {server_id} is not attached to volume {volume_id}")
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/servers/{server_id}/os-server-password", show_password,
+          "os_compute_api:os-server-password:show"),
+    Route("DELETE", "/v2.1/servers/{server_id}/os-server-password", clear_password,
+          "os_compute_api:os-server-password:clear", status_code=204),
+    Route("GET", "/v2.1/servers/{server_id}/ips", list_ips, "os_compute_api:ips:index"),
+    Route("GET", "/v2.1/servers/{server_id}/ips/{network_label}", show_ips,
+          "os_compute_api:ips:show"),
+    Route("GET", "/v2.1/servers/{server_id}/os-interface", list_interfaces,
+          "os_compute_api:os-attach-interfaces:list"),
+    Route("GET", "/v2.1/servers/{server_id}/os-interface/{port_id}", show_interface,
+          "os_compute_api:os-attach-interfaces:show"),
+    Route("GET", "/v2.1/servers/{server_id}/os-volume_attachments", list_volume_attachments,
+          "os_compute_api:os-volumes-attachments:index", query=None),
+    Route("GET", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",
+          show_volume_attachment, "os_compute_api:os-volumes-attachments:show"),
+]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common.compute_db.models import ServerGroup
+from common.openapi import wrapped
+from common.routes import Route
 from compute_api import server_groups
 from compute_api.api.deps import (
     BodyDep,
@@ -19,8 +21,6 @@ from compute_api.api.deps import (
 )
 from compute_api.api.microversion import Version
 from compute_api.api.query import bool_param, strict_params, x_int
-
-router = APIRouter(prefix="/v2.1/os-server-groups")
 
 
 def view(group: ServerGroup, members: list[str], version: Version) -> dict[str, Any]:
@@ -37,7 +37,6 @@ def view(group: ServerGroup, members: list[str], version: Version) -> dict[str, 
     return out
 
 
-@router.post("")
 def create_group(body: BodyDep, ctx: ContextDep, session: SessionDep, version: VersionDep,
                  runtime: RuntimeDep) -> dict[str, Any]:
     data = body.get("server_group") if isinstance(body, dict) else None
@@ -46,7 +45,6 @@ def create_group(body: BodyDep, ctx: ContextDep, session: SessionDep, version: V
     return {"server_group": view(group, [], version)}
 
 
-@router.get("")
 def list_groups(request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     strict_params(request, {"all_projects", "limit", "offset"}, version)
@@ -58,7 +56,6 @@ def list_groups(request: Request, ctx: ContextDep, session: ReadSessionDep,
     return {"server_groups": [view(g, members[g.id], version) for g in rows]}
 
 
-@router.get("/{group_id}")
 def show_group(group_id: str, ctx: ContextDep, session: ReadSessionDep,
                version: VersionDep) -> dict[str, Any]:
     group = server_groups.get(session, ctx, group_id)
@@ -66,7 +63,22 @@ def show_group(group_id: str, ctx: ContextDep, session: ReadSessionDep,
                                  version)}
 
 
-@router.delete("/{group_id}", status_code=204)
 def delete_group(group_id: str, ctx: ContextDep, session: SessionDep) -> Response:
     server_groups.delete(session, ctx, group_id)
     return Response(status_code=204)
+
+
+# ``server_groups.parse`` checks the fields per microversion and gives the messages.
+CREATE_BODY = wrapped("server_group", {"type": "object"})
+
+
+ROUTES: list[Route] = [
+    Route("POST", "/v2.1/os-server-groups", create_group, "os_compute_api:os-server-groups:create",
+          body=CREATE_BODY),
+    Route("GET", "/v2.1/os-server-groups", list_groups, "os_compute_api:os-server-groups:index",
+          query=None),
+    Route("GET", "/v2.1/os-server-groups/{group_id}", show_group,
+          "os_compute_api:os-server-groups:show"),
+    Route("DELETE", "/v2.1/os-server-groups/{group_id}", delete_group,
+          "os_compute_api:os-server-groups:delete", status_code=204),
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common import policy
@@ -13,6 +13,8 @@ from common.compute_db import queries
 from common.compute_db.models import Instance, InstanceAction, InstanceActionEvent
 from common.context import RequestContext
 from common.errors import BadRequest, NotFound
+from common.openapi import wrapped
+from common.routes import Route
 from compute_api import server_items, servers
 from compute_api.api.deps import (
     BodyDep,
@@ -28,20 +30,15 @@ from compute_api.api.schemas import check_tags, member
 from compute_api.api.versions import base_url
 from compute_api.api.views import host_id, usage_time
 
-router = APIRouter(prefix="/v2.1/servers/{server_id}")
-
-
 # --- metadata -----------------------------------------------------------------------
 
 
-@router.get("/metadata")
 def list_metadata(server_id: str, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
     return {"metadata": dict(inst.metadata_items)}
 
 
-@router.post("/metadata")
 def merge_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                    runtime: RuntimeDep) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
@@ -49,7 +46,6 @@ def merge_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: Sess
         session, runtime.settings.quota, inst, member(body, "metadata"), replace=False)}
 
 
-@router.put("/metadata")
 def replace_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                      runtime: RuntimeDep) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
@@ -57,7 +53,6 @@ def replace_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: Se
         session, runtime.settings.quota, inst, member(body, "metadata"), replace=True)}
 
 
-@router.get("/metadata/{key}")
 def show_metadata_item(server_id: str, key: str, ctx: ContextDep, session: ReadSessionDep
                        ) -> dict[str, Any]:
     inst, _ = servers.get(session, ctx, server_id)
@@ -66,7 +61,6 @@ def show_metadata_item(server_id: str, key: str, ctx: ContextDep, session: ReadS
     return {"meta": {key: inst.metadata_items[key]}}
 
 
-@router.put("/metadata/{key}")
 def set_metadata_item(server_id: str, key: str, body: BodyDep, ctx: ContextDep,
                       session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     meta = member(body, "meta")
@@ -79,7 +73,6 @@ def set_metadata_item(server_id: str, key: str, body: BodyDep, ctx: ContextDep,
     return {"meta": dict(meta)}
 
 
-@router.delete("/metadata/{key}", status_code=204)
 def delete_metadata_item(server_id: str, key: str, ctx: ContextDep, session: SessionDep
                          ) -> Response:
     inst, _ = servers.get(session, ctx, server_id)
@@ -97,14 +90,12 @@ def _tagged(session: Any, ctx: RequestContext, server_id: str, version: Version)
     return inst
 
 
-@router.get("/tags")
 def list_tags(server_id: str, ctx: ContextDep, session: ReadSessionDep, version: VersionDep
               ) -> dict[str, Any]:
     inst = _tagged(session, ctx, server_id, version)
     return {"tags": server_items.tags_of(session, [inst.id])[inst.id]}
 
 
-@router.put("/tags")
 def replace_tags(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                  version: VersionDep) -> dict[str, Any]:
     inst = _tagged(session, ctx, server_id, version)
@@ -116,14 +107,12 @@ def replace_tags(server_id: str, body: BodyDep, ctx: ContextDep, session: Sessio
     return {"tags": server_items.set_tags(session, inst, wanted)}
 
 
-@router.delete("/tags", status_code=204)
 def delete_tags(server_id: str, ctx: ContextDep, session: SessionDep, version: VersionDep
                 ) -> Response:
     server_items.set_tags(session, _tagged(session, ctx, server_id, version), [])
     return Response(status_code=204)
 
 
-@router.get("/tags/{tag}", status_code=204)
 def check_tag(server_id: str, tag: str, ctx: ContextDep, session: ReadSessionDep,
               version: VersionDep) -> Response:
     inst = _tagged(session, ctx, server_id, version)
@@ -132,7 +121,6 @@ def check_tag(server_id: str, tag: str, ctx: ContextDep, session: ReadSessionDep
     return Response(status_code=204)
 
 
-@router.put("/tags/{tag}")
 def add_tag(server_id: str, tag: str, request: Request, ctx: ContextDep, session: SessionDep,
             version: VersionDep) -> Response:
     inst = _tagged(session, ctx, server_id, version)
@@ -144,7 +132,6 @@ def add_tag(server_id: str, tag: str, request: Request, ctx: ContextDep, session
     return Response(status_code=201 if added else 204, headers={"Location": location})
 
 
-@router.delete("/tags/{tag}", status_code=204)
 def delete_tag(server_id: str, tag: str, ctx: ContextDep, session: SessionDep,
                version: VersionDep) -> Response:
     server_items.remove_tag(session, _tagged(session, ctx, server_id, version), tag)
@@ -178,7 +165,6 @@ def _action_view(action: InstanceAction, version: Version) -> dict[str, Any]:
     return out
 
 
-@router.get("/os-instance-actions")
 def list_actions(server_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
     instance_uuid = _acted_on(session, ctx, server_id, version)
@@ -200,7 +186,6 @@ def list_actions(server_id: str, request: Request, ctx: ContextDep, session: Rea
     return out
 
 
-@router.get("/os-instance-actions/{request_id}")
 def show_action(server_id: str, request_id: str, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     instance_uuid = _acted_on(session, ctx, server_id, version)
@@ -228,3 +213,42 @@ def _event_view(event: InstanceActionEvent, project_id: str | None, ctx: Request
         if ctx.is_admin:
             out["host"] = event.host or ""
     return out
+
+
+METADATA_BODY = wrapped("metadata", {
+    "type": "object", "additionalProperties": {"type": "string", "maxLength": 255}})
+META_BODY = wrapped("meta", {"type": "object", "minProperties": 1, "maxProperties": 1})
+TAGS_BODY = wrapped("tags", {"type": "array"})
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/servers/{server_id}/metadata", list_metadata,
+          "os_compute_api:server-metadata:index"),
+    Route("POST", "/v2.1/servers/{server_id}/metadata", merge_metadata,
+          "os_compute_api:server-metadata:create", body=METADATA_BODY),
+    Route("PUT", "/v2.1/servers/{server_id}/metadata", replace_metadata,
+          "os_compute_api:server-metadata:update_all", body=METADATA_BODY),
+    Route("GET", "/v2.1/servers/{server_id}/metadata/{key}", show_metadata_item,
+          "os_compute_api:server-metadata:show"),
+    Route("PUT", "/v2.1/servers/{server_id}/metadata/{key}", set_metadata_item,
+          "os_compute_api:server-metadata:update", body=META_BODY),
+    Route("DELETE", "/v2.1/servers/{server_id}/metadata/{key}", delete_metadata_item,
+          "os_compute_api:server-metadata:delete", status_code=204),
+    Route("GET", "/v2.1/servers/{server_id}/tags", list_tags, "os_compute_api:os-server-tags:index",
+          min_version="2.26"),
+    Route("PUT", "/v2.1/servers/{server_id}/tags", replace_tags,
+          "os_compute_api:os-server-tags:update_all", min_version="2.26", body=TAGS_BODY),
+    Route("DELETE", "/v2.1/servers/{server_id}/tags", delete_tags,
+          "os_compute_api:os-server-tags:delete_all", status_code=204, min_version="2.26"),
+    Route("GET", "/v2.1/servers/{server_id}/tags/{tag}", check_tag,
+          "os_compute_api:os-server-tags:show", status_code=204, min_version="2.26"),
+    Route("PUT", "/v2.1/servers/{server_id}/tags/{tag}", add_tag,
+          "os_compute_api:os-server-tags:update", min_version="2.26"),
+    Route("DELETE", "/v2.1/servers/{server_id}/tags/{tag}", delete_tag,
+          "os_compute_api:os-server-tags:delete", status_code=204, min_version="2.26"),
+    Route("GET", "/v2.1/servers/{server_id}/os-instance-actions", list_actions,
+          "os_compute_api:os-instance-actions:list",
+          query=frozenset({"changes-before", "changes-since", "limit", "marker"})),
+    Route("GET", "/v2.1/servers/{server_id}/os-instance-actions/{request_id}", show_action,
+          "os_compute_api:os-instance-actions:show"),
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -12,6 +12,8 @@ from starlette.requests import Request
 from common.compute_db.models import Instance, InstanceFault
 from common.context import RequestContext
 from common.errors import BadRequest
+from common.openapi import model_schema, wrapped
+from common.routes import Route
 from common.states import Action
 from compute_api import aggregates, server_groups, server_items, servers
 from compute_api.api.deps import (
@@ -38,12 +40,9 @@ from compute_api.api.views import (
 from compute_api.images.store import ImageStore
 from compute_api.runtime import Runtime
 
-router = APIRouter(prefix="/v2.1/servers")
-
 _ALLOWED_TOP_LEVEL = {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}
 
 
-@router.post("", status_code=202)
 def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: SessionDep,
                   version: VersionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> JSONResponse:
@@ -77,7 +76,6 @@ def _page_links(request: Request, rows: list[Any], limit: int) -> list[dict[str,
     return next_links(request, base_url(request), len(rows), limit, marker)
 
 
-@router.get("")
 def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> Response:
     query = server_list_query(request, ctx, version)
@@ -89,7 +87,6 @@ def list_servers(request: Request, ctx: ContextDep, session: ReadSessionDep,
     return json_response(out)
 
 
-@router.get("/detail")
 def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep, runtime: RuntimeDep) -> Response:
     query = server_list_query(request, ctx, version)
@@ -109,7 +106,6 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
     return json_response(out)
 
 
-@router.get("/{server_id}")
 def show_server(server_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                 version: VersionDep) -> dict[str, Any]:
     inst, fault = servers.get(session, ctx, server_id)
@@ -126,7 +122,6 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
                          extended=extended, host_zones=aggregates.host_zones(session))
 
 
-@router.put("/{server_id}")
 def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                   session: SessionDep, version: VersionDep) -> dict[str, Any]:
     changes: ServerUpdate = parse(ServerUpdate, body, "server")
@@ -136,7 +131,6 @@ def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextD
                             extended=version.at_least("2.75"))}
 
 
-@router.delete("/{server_id}", status_code=204)
 def delete_server(server_id: str, ctx: ContextDep, session: SessionDep, runtime: RuntimeDep,
                   after_commit: AfterCommitDep) -> Response:
     deleting = servers.delete(session, ctx, server_id, runtime)
@@ -156,3 +150,25 @@ def hand_over_delete(after_commit: AfterCommit, runtime: Runtime, ctx: RequestCo
     if deleting.dropped_image is not None:
         after_commit(ImageStore(runtime.settings.data_dir).delete, deleting.dropped_image)
     after_commit(runtime.conductor.delete_server, ctx, deleting.instance_uuid)
+
+
+# What the handlers accept; their own checks (the models above) give the messages.
+CREATE_BODY = wrapped("server", model_schema(ServerCreate))
+CREATE_BODY["properties"].update({key: {"type": "object"} for key in _ALLOWED_TOP_LEVEL
+                                  if key != "server"})
+CREATE_BODY["additionalProperties"] = False
+UPDATE_BODY = wrapped("server", model_schema(ServerUpdate))
+
+
+ROUTES: list[Route] = [
+    Route("POST", "/v2.1/servers", create_server, "os_compute_api:servers:create", status_code=202,
+          body=CREATE_BODY),
+    Route("GET", "/v2.1/servers", list_servers, "os_compute_api:servers:index", query=None),
+    Route("GET", "/v2.1/servers/detail", list_servers_detail, "os_compute_api:servers:detail",
+          query=None),
+    Route("GET", "/v2.1/servers/{server_id}", show_server, "os_compute_api:servers:show"),
+    Route("PUT", "/v2.1/servers/{server_id}", update_server, "os_compute_api:servers:update",
+          body=UPDATE_BODY),
+    Route("DELETE", "/v2.1/servers/{server_id}", delete_server, "os_compute_api:servers:delete",
+          status_code=204),
+]

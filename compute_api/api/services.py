@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from starlette.requests import Request
 
 from common.compute_db.models import Service
 from common.context import RequestContext
 from common.errors import NotFound
+from common.openapi import model_schema
+from common.routes import Route
 from compute_api import host_services
 from compute_api.aggregates import COMPUTE_BINARY
 from compute_api.api.deps import (
@@ -35,8 +37,6 @@ from compute_api.api.views import usage_time
 from compute_api.host_services import ServiceState, shown_binary
 from compute_api.runtime import Runtime
 
-router = APIRouter(prefix="/v2.1/os-services")
-
 UUID_IDS = "2.53"
 
 
@@ -55,7 +55,6 @@ def service_view(state: ServiceState, version: Version) -> dict[str, Any]:
     return out
 
 
-@router.get("")
 def list_services(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                   version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     strict_params(request, {"host", "binary"}, version)
@@ -95,7 +94,6 @@ def _legacy_action(action: str, body: Any, session: SessionDep, version: Version
     raise NotFound("Unknown action")
 
 
-@router.put("/{service_id}")
 def update_service(service_id: str, body: BodyDep, ctx: AdminContextDep, session: SessionDep,
                    version: VersionDep, runtime: RuntimeDep,
                    after_commit: AfterCommitDep) -> dict[str, Any]:
@@ -112,7 +110,6 @@ def update_service(service_id: str, body: BodyDep, ctx: AdminContextDep, session
     return {"service": service_view(state, version)}
 
 
-@router.delete("/{service_id}", status_code=204)
 def delete_service(service_id: str, ctx: AdminContextDep, session: SessionDep,
                    version: VersionDep, runtime: RuntimeDep,
                    after_commit: AfterCommitDep) -> Response:
@@ -122,3 +119,19 @@ def delete_service(service_id: str, ctx: AdminContextDep, session: SessionDep,
         after_commit(runtime.conductor.remove_host_providers, ctx, nodes)
     return Response(status_code=204)
 
+
+def update_body(version: Version) -> dict[str, Any]:
+    """The PUT body: from 2.53 the service's new state, before it a legacy action's host
+    and binary (the path names the action)."""
+    if version.at_least(UUID_IDS):
+        return model_schema(ServiceUpdate)
+    return {"type": "object"}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-services", list_services, "os_compute_api:os-services:list", query=None),
+    Route("PUT", "/v2.1/os-services/{service_id}", update_service,
+          "os_compute_api:os-services:update", body=update_body),
+    Route("DELETE", "/v2.1/os-services/{service_id}", delete_service,
+          "os_compute_api:os-services:delete", status_code=204),
+]

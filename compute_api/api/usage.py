@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from common import policy
 from common.errors import NotFound
+from common.routes import Route
 from compute_api import usage
 from compute_api.api.deps import (
     AdminContextDep,
@@ -23,8 +23,6 @@ from compute_api.api.query import bool_param, x_int
 from compute_api.api.versions import base_url
 from compute_api.api.views import usage_time
 from compute_api.usage import ProjectUsage, ServerUsage
-
-router = APIRouter(prefix="/v2.1/os-simple-tenant-usage")
 
 PAGED = "2.40"
 
@@ -74,7 +72,6 @@ def _links(request: Request, limit: int | None, shown: int, last: str | None,
              "href": f"{base_url(request)}/v2.1/{path}?{urlencode(params)}"}]
 
 
-@router.get("")
 def list_usage(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
                version: VersionDep) -> dict[str, Any]:
     start, stop, limit, marker = _period(request, version)
@@ -89,14 +86,12 @@ def list_usage(request: Request, ctx: AdminContextDep, session: ReadSessionDep,
     return out
 
 
-@router.get("/")
 def show_usage_of_no_project(ctx: ContextDep) -> dict[str, Any]:
     # An empty project id (".../os-simple-tenant-usage/") names no project: 404 as
     # upstream, never a redirect to the list of every project.
     raise NotFound("The resource could not be found.")
 
 
-@router.get("/{tenant_id}")
 def show_usage(tenant_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                version: VersionDep) -> dict[str, Any]:
     # The route's rule (reader of that project, or admin) on the project of the path.
@@ -111,3 +106,15 @@ def show_usage(tenant_id: str, request: Request, ctx: ContextDep, session: ReadS
     if links:
         out["tenant_usage_links"] = links
     return out
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2.1/os-simple-tenant-usage", list_usage,
+          "os_compute_api:os-simple-tenant-usage:list",
+          query=frozenset({"detailed", "end", "limit", "marker", "start"})),
+    Route("GET", "/v2.1/os-simple-tenant-usage/", show_usage_of_no_project,
+          "os_compute_api:os-simple-tenant-usage:list"),
+    Route("GET", "/v2.1/os-simple-tenant-usage/{tenant_id}", show_usage,
+          "os_compute_api:os-simple-tenant-usage:show",
+          query=frozenset({"end", "limit", "marker", "start"})),
+]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
+from common.routes import PUBLIC, Route
 from compute_api.api.microversion import MAX_VERSION, MIN_VERSION
-
-router = APIRouter()
 
 UPDATED = "2013-07-23T11:33:21Z"
 
@@ -52,7 +50,6 @@ def _v20(base: str) -> dict[str, Any]:
                              "type": "application/vnd.openstack.compute+json;version=2"}]}
 
 
-@router.get("/", include_in_schema=False)
 def root(request: Request) -> JSONResponse:
     base = base_url(request)
     keys = ("id", "status", "version", "min_version", "updated")
@@ -62,13 +59,18 @@ def root(request: Request) -> JSONResponse:
     return JSONResponse({"versions": listed})
 
 
-@router.get("/v2", include_in_schema=False)
-@router.get("/v2/", include_in_schema=False)
 def v20(request: Request) -> dict[str, Any]:
     return {"version": _v20(base_url(request))}
 
 
-@router.get("/v2.1", include_in_schema=False)
-@router.get("/v2.1/", include_in_schema=False)
 def v21(request: Request) -> dict[str, Any]:
     return {"version": _v21(base_url(request))}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/", root, PUBLIC, include_in_schema=False),
+    Route("GET", "/v2/", v20, PUBLIC, include_in_schema=False),
+    Route("GET", "/v2", v20, PUBLIC, include_in_schema=False),
+    Route("GET", "/v2.1/", v21, PUBLIC, include_in_schema=False),
+    Route("GET", "/v2.1", v21, PUBLIC, include_in_schema=False),
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -14,6 +14,8 @@ from common.auth import ALL_ROLES, TokenData
 from common.compute_db.models import IdentityProject, IdentityUser
 from common.context import RequestContext
 from common.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from common.openapi import wrapped
+from common.routes import AUTHENTICATED, PUBLIC, Route
 from common.token_check import BuiltinTokens
 from compute_api.api.deps import (
     AdminContextDep,
@@ -36,8 +38,6 @@ from compute_api.identity.views import (
     version_doc,
 )
 from compute_api.runtime import Runtime
-
-router = APIRouter()
 
 
 def _base(request: Request) -> str:
@@ -69,14 +69,11 @@ def _source(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.get("/", include_in_schema=False)
 def versions(request: Request) -> JSONResponse:
     return JSONResponse({"versions": {"values": [version_doc(_base(request))]}},
                         status_code=300)
 
 
-@router.get("/v3", include_in_schema=False)
-@router.get("/v3/", include_in_schema=False)
 def version(request: Request) -> dict[str, Any]:
     return {"version": version_doc(_base(request))}
 
@@ -103,7 +100,6 @@ def _identify(session: Session, runtime: Runtime, identity: dict[str, Any],
     raise Unauthorized(f"Unsupported authentication methods: {methods}")
 
 
-@router.post("/v3/auth/tokens", status_code=201)
 def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> JSONResponse:
     schemas.check("auth", body)
@@ -120,8 +116,6 @@ def issue_token(body: BodyDep, request: Request, session: ReadSessionDep,
                         headers={"X-Subject-Token": token})
 
 
-@router.get("/v3/auth/tokens")
-@router.head("/v3/auth/tokens")
 def validate_token(request: Request, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> JSONResponse:
     data = _subject(request, ctx, runtime)
@@ -148,7 +142,6 @@ def _subject(request: Request, ctx: RequestContext, runtime: Runtime) -> TokenDa
     return dataclasses.replace(data, roles=roles)
 
 
-@router.delete("/v3/auth/tokens", status_code=204)
 def revoke_token(request: Request, ctx: ContextDep, session: SessionDep,
                  runtime: RuntimeDep) -> Response:
     data = _subject(request, ctx, runtime)
@@ -156,13 +149,11 @@ def revoke_token(request: Request, ctx: ContextDep, session: SessionDep,
     return Response(status_code=204)
 
 
-@router.get("/v3/auth/catalog")
 def auth_catalog(request: Request, ctx: ContextDep, runtime: RuntimeDep) -> dict[str, Any]:
     return {"catalog": _catalog(request, runtime),
             "links": {"self": f"{_base(request)}/v3/auth/catalog"}}
 
 
-@router.get("/v3/auth/projects")
 def auth_projects(request: Request, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
     rows = store.list_projects(session, user_id=ctx.user_id)
@@ -182,7 +173,6 @@ def _visible_project(session: Session, ctx: RequestContext, ref: str) -> Identit
     return project
 
 
-@router.get("/v3/projects")
 def list_projects(request: Request, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
     rows = store.list_projects(session, name=request.query_params.get("name"))
@@ -192,14 +182,12 @@ def list_projects(request: Request, ctx: ContextDep, session: ReadSessionDep
                       "previous": None}}
 
 
-@router.get("/v3/projects/{project_id}")
 def show_project(project_id: str, request: Request, ctx: ContextDep,
                  session: ReadSessionDep) -> dict[str, Any]:
     return {"project": project_view(_visible_project(session, ctx, project_id),
                                     _base(request))}
 
 
-@router.post("/v3/projects", status_code=201)
 def create_project(body: BodyDep, request: Request, ctx: AdminContextDep,
                    session: SessionDep) -> dict[str, Any]:
     spec = _object(body, "project")
@@ -208,7 +196,6 @@ def create_project(body: BodyDep, request: Request, ctx: AdminContextDep,
     return {"project": project_view(project, _base(request))}
 
 
-@router.delete("/v3/projects/{project_id}", status_code=204)
 def delete_project(project_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     store.delete_project(session, _visible_project(session, ctx, project_id))
     return Response(status_code=204)
@@ -224,7 +211,6 @@ def _visible_user(session: Session, ctx: RequestContext, ref: str) -> IdentityUs
     return user
 
 
-@router.get("/v3/users")
 def list_users(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     rows = store.list_users(session, name=request.query_params.get("name"))
     visible = [u for u in rows if ctx.is_admin or u.id == ctx.user_id]
@@ -232,13 +218,11 @@ def list_users(request: Request, ctx: ContextDep, session: ReadSessionDep) -> di
             "links": {"self": f"{_base(request)}/v3/users", "next": None, "previous": None}}
 
 
-@router.get("/v3/users/{user_id}")
 def show_user(user_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep
               ) -> dict[str, Any]:
     return {"user": user_view(_visible_user(session, ctx, user_id), _base(request))}
 
 
-@router.get("/v3/users/{user_id}/projects")
 def user_projects(user_id: str, request: Request, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
     user = _visible_user(session, ctx, user_id)
@@ -247,7 +231,6 @@ def user_projects(user_id: str, request: Request, ctx: ContextDep, session: Read
             "links": {"self": f"{_base(request)}/v3/users/{user_id}/projects"}}
 
 
-@router.post("/v3/users", status_code=201)
 def create_user(body: BodyDep, request: Request, ctx: AdminContextDep, session: SessionDep
                 ) -> dict[str, Any]:
     spec = _object(body, "user")
@@ -260,7 +243,6 @@ def create_user(body: BodyDep, request: Request, ctx: AdminContextDep, session: 
     return {"user": user_view(user, _base(request))}
 
 
-@router.patch("/v3/users/{user_id}")
 def update_user(user_id: str, body: BodyDep, request: Request, ctx: AdminContextDep,
                 session: SessionDep) -> dict[str, Any]:
     user = _visible_user(session, ctx, user_id)
@@ -269,7 +251,6 @@ def update_user(user_id: str, body: BodyDep, request: Request, ctx: AdminContext
     return {"user": user_view(user, _base(request))}
 
 
-@router.post("/v3/users/{user_id}/password", status_code=204)
 def change_password(user_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                     session: SessionDep, runtime: RuntimeDep) -> Response:
     if user_id != ctx.user_id:
@@ -284,7 +265,6 @@ def change_password(user_id: str, body: BodyDep, request: Request, ctx: ContextD
     return Response(status_code=204)
 
 
-@router.delete("/v3/users/{user_id}", status_code=204)
 def delete_user(user_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:
     store.delete_user(session, _visible_user(session, ctx, user_id))
     return Response(status_code=204)
@@ -300,7 +280,6 @@ def _role_name(ref: str) -> str:
     raise NotFound(f"Could not find role: {ref}.")
 
 
-@router.get("/v3/roles")
 def list_roles(request: Request, ctx: ContextDep) -> dict[str, Any]:
     name = request.query_params.get("name")
     names = [r for r in ALL_ROLES if name is None or r == name]
@@ -308,12 +287,10 @@ def list_roles(request: Request, ctx: ContextDep) -> dict[str, Any]:
             "links": {"self": f"{_base(request)}/v3/roles", "next": None, "previous": None}}
 
 
-@router.get("/v3/roles/{role_ref}")
 def show_role(role_ref: str, request: Request, ctx: ContextDep) -> dict[str, Any]:
     return {"role": role_view(_role_name(role_ref), _base(request))}
 
 
-@router.put("/v3/projects/{project_id}/users/{user_id}/roles/{role_ref}", status_code=204)
 def grant_role(project_id: str, user_id: str, role_ref: str, ctx: AdminContextDep,
                session: SessionDep) -> Response:
     store.assign_role(session, store.find_user(session, user_id),
@@ -321,8 +298,6 @@ def grant_role(project_id: str, user_id: str, role_ref: str, ctx: AdminContextDe
     return Response(status_code=204)
 
 
-@router.delete("/v3/projects/{project_id}/users/{user_id}/roles/{role_ref}",
-               status_code=204)
 def revoke_role(project_id: str, user_id: str, role_ref: str, ctx: AdminContextDep,
                 session: SessionDep) -> Response:
     store.remove_role(session, store.find_user(session, user_id),
@@ -330,7 +305,6 @@ def revoke_role(project_id: str, user_id: str, role_ref: str, ctx: AdminContextD
     return Response(status_code=204)
 
 
-@router.get("/v3/domains")
 def list_domains(request: Request, ctx: ContextDep) -> dict[str, Any]:
     name = request.query_params.get("name")
     rows = [d for d, n in store.DOMAIN_NAMES.items() if name is None or name == n]
@@ -339,7 +313,6 @@ def list_domains(request: Request, ctx: ContextDep) -> dict[str, Any]:
                       "previous": None}}
 
 
-@router.get("/v3/domains/{domain_id}")
 def show_domain(domain_id: str, request: Request, ctx: ContextDep) -> dict[str, Any]:
     if domain_id not in store.DOMAIN_NAMES:
         raise NotFound(f"Could not find domain: {domain_id}.")
@@ -360,3 +333,41 @@ def _name(spec: dict[str, Any]) -> str:
     if not isinstance(name, str) or not 1 <= len(name) <= 255:
         raise BadRequest("Invalid input for field 'name': a 1-255 character string.")
     return name
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/", versions, PUBLIC, query=None, include_in_schema=False),
+    Route("GET", "/v3/", version, PUBLIC, query=None, include_in_schema=False),
+    Route("GET", "/v3", version, PUBLIC, query=None, include_in_schema=False),
+    Route("POST", "/v3/auth/tokens", issue_token, PUBLIC, query=None, status_code=201,
+          body=schemas.AUTH),
+    Route("HEAD", "/v3/auth/tokens", validate_token, AUTHENTICATED, query=None),
+    Route("GET", "/v3/auth/tokens", validate_token, AUTHENTICATED, query=None),
+    Route("DELETE", "/v3/auth/tokens", revoke_token, AUTHENTICATED, query=None, status_code=204),
+    Route("GET", "/v3/auth/catalog", auth_catalog, AUTHENTICATED, query=None),
+    Route("GET", "/v3/auth/projects", auth_projects, AUTHENTICATED, query=None),
+    Route("GET", "/v3/projects", list_projects, AUTHENTICATED, query=None),
+    Route("GET", "/v3/projects/{project_id}", show_project, AUTHENTICATED, query=None),
+    Route("POST", "/v3/projects", create_project, AUTHENTICATED, query=None, status_code=201,
+          body=wrapped("project", schemas.PROJECT)),
+    Route("DELETE", "/v3/projects/{project_id}", delete_project, AUTHENTICATED, query=None,
+          status_code=204),
+    Route("GET", "/v3/users", list_users, AUTHENTICATED, query=None),
+    Route("GET", "/v3/users/{user_id}", show_user, AUTHENTICATED, query=None),
+    Route("GET", "/v3/users/{user_id}/projects", user_projects, AUTHENTICATED, query=None),
+    Route("POST", "/v3/users", create_user, AUTHENTICATED, query=None, status_code=201,
+          body=wrapped("user", schemas.USER)),
+    Route("PATCH", "/v3/users/{user_id}", update_user, AUTHENTICATED, query=None,
+          body=wrapped("user", schemas.USER_UPDATE)),
+    Route("POST", "/v3/users/{user_id}/password", change_password, AUTHENTICATED, query=None,
+          status_code=204, body=wrapped("user", schemas.PASSWORD_CHANGE)),
+    Route("DELETE", "/v3/users/{user_id}", delete_user, AUTHENTICATED, query=None, status_code=204),
+    Route("GET", "/v3/roles", list_roles, AUTHENTICATED, query=None),
+    Route("GET", "/v3/roles/{role_ref}", show_role, AUTHENTICATED, query=None),
+    Route("PUT", "/v3/projects/{project_id}/users/{user_id}/roles/{role_ref}", grant_role,
+          AUTHENTICATED, query=None, status_code=204),
+    Route("DELETE", "/v3/projects/{project_id}/users/{user_id}/roles/{role_ref}", revoke_role,
+          AUTHENTICATED, query=None, status_code=204),
+    Route("GET", "/v3/domains", list_domains, AUTHENTICATED, query=None),
+    Route("GET", "/v3/domains/{domain_id}", show_domain, AUTHENTICATED, query=None),
+]

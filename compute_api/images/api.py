@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.requests import Request
 
@@ -14,14 +14,13 @@ from common import policy
 from common.compute_db.models import Image
 from common.context import RequestContext
 from common.errors import Conflict, Forbidden, NotFound
+from common.routes import PUBLIC, Route
 from common.states import ImageStatus
 from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, RuntimeDep, SessionDep
-from compute_api.images.schemas import CORE, WRITABLE, check_image
+from compute_api.api.versions import base_url
+from compute_api.images.schemas import CORE, IMAGE, WRITABLE, check_image
 from compute_api.images.source import visible_to
 from compute_api.images.store import ImageStore, receive
-
-router = APIRouter(prefix="/v2")
-
 
 
 def _iso(value: Any) -> str:
@@ -81,7 +80,6 @@ _SORT_KEYS = {"created_at": Image.created_at, "updated_at": Image.updated_at,
               "name": Image.name, "status": Image.status, "size": Image.size}
 
 
-@router.get("/images")
 def list_images(request: Request, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     params = request.query_params
     key = _SORT_KEYS.get(params.get("sort_key", "created_at"), Image.created_at)
@@ -111,7 +109,6 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
         return None
 
 
-@router.post("/images", status_code=201)
 def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONResponse:
     check_image(body)
     _validate(body)
@@ -135,12 +132,10 @@ def create_image(body: BodyDep, ctx: ContextDep, session: SessionDep) -> JSONRes
                         headers={"Location": f"/v2/images/{image.id}"})
 
 
-@router.get("/images/{image_id}")
 def show_image(image_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
     return image_view(_get(session, image_id, ctx.project_id, sees_all(ctx)))
 
 
-@router.get("/images/{image_id}/tasks")
 def show_image_tasks(image_id: str, ctx: ContextDep, session: ReadSessionDep
                      ) -> dict[str, Any]:
     """The image's import tasks (Glance 2.12): none here, uploads complete in the
@@ -149,7 +144,6 @@ def show_image_tasks(image_id: str, ctx: ContextDep, session: ReadSessionDep
     return {"tasks": []}
 
 
-@router.delete("/images/{image_id}", status_code=204)
 def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
                  runtime: RuntimeDep) -> Response:
     image = _get(session, image_id, ctx.project_id, ctx.is_admin)
@@ -162,7 +156,6 @@ def delete_image(image_id: str, ctx: ContextDep, session: SessionDep,
     return Response(status_code=204)
 
 
-@router.put("/images/{image_id}/file", status_code=204)
 async def upload_image(image_id: str, request: Request, ctx: ContextDep,
                        runtime: RuntimeDep) -> Response:
     await receive(request.stream(), runtime, ctx, image_id,
@@ -170,7 +163,14 @@ async def upload_image(image_id: str, request: Request, ctx: ContextDep,
     return Response(status_code=204)
 
 
-@router.get("/images/{image_id}/file")
+def versions(request: Request) -> JSONResponse:
+    """The version document at the API's root (300 Multiple Choices, as Glance)."""
+    base = base_url(request)
+    doc = {"versions": [{"id": "v2.9", "status": "CURRENT",
+                         "links": [{"rel": "self", "href": f"{base}/v2/"}]}]}
+    return JSONResponse(doc, status_code=300)
+
+
 def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
                    runtime: RuntimeDep) -> Response:
     image = _get(session, image_id, ctx.project_id, sees_all(ctx))
@@ -180,3 +180,16 @@ def download_image(image_id: str, ctx: ContextDep, session: ReadSessionDep,
     return FileResponse(path, media_type="application/octet-stream",
                         headers={"Content-MD5": image.checksum or ""})
 
+
+ROUTES: list[Route] = [
+    Route("GET", "/v2/images", list_images, "get_images", query=None),
+    Route("POST", "/v2/images", create_image, "add_image", query=None, status_code=201, body=IMAGE),
+    Route("GET", "/v2/images/{image_id}", show_image, "get_image", query=None),
+    Route("GET", "/v2/images/{image_id}/tasks", show_image_tasks, "get_image", query=None),
+    Route("DELETE", "/v2/images/{image_id}", delete_image, "delete_image", query=None,
+          status_code=204),
+    Route("PUT", "/v2/images/{image_id}/file", upload_image, "upload_image", query=None,
+          status_code=204),
+    Route("GET", "/v2/images/{image_id}/file", download_image, "download_image", query=None),
+    Route("GET", "/", versions, PUBLIC, include_in_schema=False),
+]

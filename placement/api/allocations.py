@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
+from common.routes import Route
 from placement import allocations, claims, providers
 from placement.api import jsonschemas, schemas
-from placement.api.deps import BodyDep, JsonBody, SessionDep, VersionDep, since
+from placement.api.deps import BodyDep, JsonBody, SessionDep, VersionDep
 from placement.consumers import INCOMPLETE_ID
 from placement.microversion import Version
 from placement.usages import UNKNOWN_TYPE
-
-router = APIRouter()
 
 OWNER_REQUIRED_SINCE = Version(1, 8)
 DICT_FORMAT_SINCE = Version(1, 12)
@@ -30,7 +29,6 @@ _POST_SCHEMAS = {
 }
 
 
-@router.get("/allocations/{consumer_uuid}")
 def show_allocations(
     consumer_uuid: uuid.UUID, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
@@ -53,7 +51,6 @@ def show_allocations(
     return view
 
 
-@router.put("/allocations/{consumer_uuid}", status_code=204)
 def put_allocations(
     consumer_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> Response:
@@ -61,26 +58,45 @@ def put_allocations(
     return Response(status_code=204)
 
 
+def put_body(version: Version) -> jsonschemas.Schema:
+    """The PUT body's schema at ``version`` (a list of providers before 1.12)."""
+    if version < DICT_FORMAT_SINCE:
+        if version >= OWNER_REQUIRED_SINCE:
+            return jsonschemas.ALLOCATIONS_PUT_1_8
+        return jsonschemas.ALLOCATIONS_PUT_1_0
+    if version >= CONSUMER_TYPE_SINCE:
+        return jsonschemas.CONSUMER_1_38
+    if version >= MAPPINGS_SINCE:
+        return jsonschemas.CONSUMER_1_34
+    if version >= CONSUMER_GENERATION_SINCE:
+        return jsonschemas.CONSUMER_1_28
+    return jsonschemas.ALLOCATIONS_PUT_1_12
+
+
+def post_body(version: Version) -> jsonschemas.Schema:
+    """The POST body's schema at ``version`` (1.13 on)."""
+    return _POST_SCHEMAS[max(v for v in _POST_SCHEMAS if v <= version)]
+
+
 def _write(consumer_uuid: uuid.UUID, body: JsonBody, version: Version) -> claims.ConsumerWrite:
     if version < DICT_FORMAT_SINCE:
         return _from_list(consumer_uuid, body, version)
     data: DictBody
     if version >= CONSUMER_TYPE_SINCE:
-        data = body.parse(schemas.AllocationsPut138, jsonschemas.CONSUMER_1_38)
+        data = body.parse(schemas.AllocationsPut138, put_body(version))
     elif version >= CONSUMER_GENERATION_SINCE:
-        data = body.parse(schemas.AllocationsPut128, jsonschemas.CONSUMER_1_34
-                          if version >= MAPPINGS_SINCE else jsonschemas.CONSUMER_1_28)
+        data = body.parse(schemas.AllocationsPut128, put_body(version))
     else:
-        data = body.parse(schemas.AllocationsPut112, jsonschemas.ALLOCATIONS_PUT_1_12)
+        data = body.parse(schemas.AllocationsPut112, put_body(version))
     return consumer_write(consumer_uuid, data, version)
 
 
 def _from_list(consumer_uuid: uuid.UUID, body: JsonBody, version: Version) -> claims.ConsumerWrite:
     data: schemas.AllocationsPut10
     if version >= OWNER_REQUIRED_SINCE:
-        data = body.parse(schemas.AllocationsPut18, jsonschemas.ALLOCATIONS_PUT_1_8)
+        data = body.parse(schemas.AllocationsPut18, put_body(version))
     else:
-        data = body.parse(schemas.AllocationsPut10, jsonschemas.ALLOCATIONS_PUT_1_0)
+        data = body.parse(schemas.AllocationsPut10, put_body(version))
     wanted: dict[uuid.UUID, dict[str, int]] = {}
     for item in data.allocations:
         wanted.setdefault(item.resource_provider.uuid, {}).update(item.resources)
@@ -109,7 +125,6 @@ def consumer_write(
     )
 
 
-@router.post("/allocations", status_code=204, dependencies=[since(POST_SINCE)])
 def post_allocations(body: BodyDep, session: SessionDep, version: VersionDep) -> Response:
     model: type[schemas.ConsumerPost113] = schemas.ConsumerPost113
     if version >= CONSUMER_TYPE_SINCE:
@@ -117,19 +132,17 @@ def post_allocations(body: BodyDep, session: SessionDep, version: VersionDep) ->
     elif version >= CONSUMER_GENERATION_SINCE:
         model = schemas.ConsumerPost128
     data = body.parse(dict[uuid.UUID, model],  # type: ignore[valid-type]
-                      _POST_SCHEMAS[max(v for v in _POST_SCHEMAS if v <= version)])
+                      post_body(version))
     writes = [consumer_write(consumer, item, version) for consumer, item in data.items()]
     claims.write_allocations(session, writes)
     return Response(status_code=204)
 
 
-@router.delete("/allocations/{consumer_uuid}", status_code=204)
 def delete_allocations(consumer_uuid: uuid.UUID, session: SessionDep) -> Response:
     allocations.delete_allocations(session, consumer_uuid)
     return Response(status_code=204)
 
 
-@router.get("/resource_providers/{rp_uuid}/allocations")
 def provider_allocations(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     found = allocations.provider_allocations(session, provider)
@@ -137,3 +150,17 @@ def provider_allocations(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, A
         "allocations": {str(c): {"resources": r} for c, r in found.items()},
         "resource_provider_generation": provider.generation,
     }
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/allocations/{consumer_uuid}", show_allocations, "placement:allocations:list",
+          query=None),
+    Route("PUT", "/allocations/{consumer_uuid}", put_allocations, "placement:allocations:update",
+          query=None, status_code=204, body=put_body),
+    Route("POST", "/allocations", post_allocations, "placement:allocations:manage", query=None,
+          status_code=204, min_version=str(POST_SINCE), body=post_body),
+    Route("DELETE", "/allocations/{consumer_uuid}", delete_allocations,
+          "placement:allocations:delete", query=None, status_code=204),
+    Route("GET", "/resource_providers/{rp_uuid}/allocations", provider_allocations,
+          "placement:resource_providers:allocations:list", query=None),
+]

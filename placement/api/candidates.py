@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
+from common.routes import Route
 from placement.api import candidate_json, candidate_query, query
-from placement.api.deps import SessionDep, SnapshotsDep, VersionDep, since
+from placement.api.deps import SessionDep, SnapshotsDep, VersionDep
 from placement.api.views import json_response
 from placement.candidates import Candidate, Candidates, find_candidates
 from placement.candidates.snapshot import consistent_reads
 from placement.candidates.world import World
 from placement.microversion import Version
-
-router = APIRouter()
 
 DICT_FORMAT_SINCE = Version(1, 12)
 TRAITS_SINCE = Version(1, 17)
@@ -25,7 +24,6 @@ TREE_UUIDS_SINCE = Version(1, 29)
 MAPPINGS_SINCE = Version(1, 34)
 
 
-@router.get("/allocation_candidates", dependencies=[since(Version(1, 10))])
 def allocation_candidates(
     request: Request, session: SessionDep, version: VersionDep, snapshots: SnapshotsDep
 ) -> Response:
@@ -107,3 +105,9 @@ def _summaries(found: Candidates, requested: set[str], version: Version) -> dict
             summary["root_provider_uuid"] = uuid_of[root_of[rp]]
         summaries[uuid_of[rp]] = summary
     return summaries
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/allocation_candidates", allocation_candidates,
+          "placement:allocation_candidates:list", query=None, min_version="1.10"),
+]

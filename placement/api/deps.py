@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from common.context import RequestContext
 from common.db import transaction
 from common.errors import BadRequest, NotFound, Unauthorized
+from common.routes import Route
 from placement.api.validation import check_body
 from placement.candidates import SnapshotCache
 from placement.errors import MethodNotAllowed, UnsupportedMediaType
@@ -134,6 +135,14 @@ def since(version: Version, status: int = 404) -> Any:
             raise NotFound("The resource could not be found.")
 
     return Depends(check)
+
+
+def gate(route: Route) -> list[Any]:
+    """The dependency placement runs before a route's handler: its microversion check."""
+    if route.min_version is None:
+        return []
+    major, minor = route.min_version.split(".")
+    return [since(Version(int(major), int(minor)), route.absent_status)]
 
 
 async def _optional_body(request: Request) -> JsonBody | None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
+from common.routes import Route
 from placement import inventories, providers
 from placement.api import jsonschemas, schemas
-from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, since
+from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep
 from placement.api.views import provider_url
 from placement.microversion import Version
 
-router = APIRouter()
-
 DELETE_ALL_SINCE = Version(1, 5)
 RESERVED_EQUAL_TOTAL_SINCE = Version(1, 26)
-BASE = "/resource_providers/{rp_uuid}/inventories"
 
 
 def _one(spec: inventories.InventorySpec, generation: int) -> dict[str, Any]:
@@ -32,13 +30,11 @@ def _all(specs: dict[str, inventories.InventorySpec], generation: int) -> dict[s
     }
 
 
-@router.get(BASE)
 def list_inventories(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     return _all(inventories.get_inventories(session, provider), provider.generation)
 
 
-@router.put(BASE)
 def replace_inventories(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
@@ -52,7 +48,6 @@ def replace_inventories(
     return _all(inventories.get_inventories(session, provider), generation)
 
 
-@router.post(BASE, status_code=201)
 def add_inventory(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
 ) -> JSONResponse:
@@ -67,20 +62,17 @@ def add_inventory(
                         headers={"location": location})
 
 
-@router.delete(BASE, status_code=204, dependencies=[since(DELETE_ALL_SINCE, 405)])
 def delete_inventories(rp_uuid: uuid.UUID, session: SessionDep) -> Response:
     provider = providers.get_provider(session, rp_uuid)
     inventories.delete_all_inventories(session, provider)
     return Response(status_code=204)
 
 
-@router.get(BASE + "/{class_name}")
 def show_inventory(rp_uuid: uuid.UUID, class_name: str, session: SessionDep) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     return _one(inventories.get_inventory(session, provider, class_name), provider.generation)
 
 
-@router.put(BASE + "/{class_name}")
 def put_inventory(
     rp_uuid: uuid.UUID, class_name: str, body: BodyDep, session: SessionDep, version: VersionDep
 ) -> dict[str, Any]:
@@ -93,8 +85,29 @@ def put_inventory(
     return _one(data.spec(), generation)
 
 
-@router.delete(BASE + "/{class_name}", status_code=204)
 def delete_inventory(rp_uuid: uuid.UUID, class_name: str, session: SessionDep) -> Response:
     provider = providers.get_provider(session, rp_uuid)
     inventories.delete_inventory(session, provider, class_name)
     return Response(status_code=204)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/resource_providers/{rp_uuid}/inventories", list_inventories,
+          "placement:resource_providers:inventories:list", query=None),
+    Route("PUT", "/resource_providers/{rp_uuid}/inventories", replace_inventories,
+          "placement:resource_providers:inventories:update", query=None,
+          body=jsonschemas.INVENTORIES_PUT),
+    Route("POST", "/resource_providers/{rp_uuid}/inventories", add_inventory,
+          "placement:resource_providers:inventories:create", query=None, status_code=201,
+          body=jsonschemas.INVENTORY_POST),
+    Route("DELETE", "/resource_providers/{rp_uuid}/inventories", delete_inventories,
+          "placement:resource_providers:inventories:delete", query=None, status_code=204,
+          min_version=str(DELETE_ALL_SINCE), absent_status=405),
+    Route("GET", "/resource_providers/{rp_uuid}/inventories/{class_name}", show_inventory,
+          "placement:resource_providers:inventories:show", query=None),
+    Route("PUT", "/resource_providers/{rp_uuid}/inventories/{class_name}", put_inventory,
+          "placement:resource_providers:inventories:update", query=None,
+          body=jsonschemas.INVENTORY_PUT),
+    Route("DELETE", "/resource_providers/{rp_uuid}/inventories/{class_name}", delete_inventory,
+          "placement:resource_providers:inventories:delete", query=None, status_code=204),
+]

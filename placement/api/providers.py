@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from common.routes import Route
 from placement import provider_list, providers
 from placement.api import jsonschemas, query, schemas
 from placement.api.deps import BodyDep, RootDep, SessionDep, VersionDep, http_date
 from placement.api.views import NESTED_SINCE, json_response, provider_url, provider_view
 from placement.microversion import Version
-
-router = APIRouter()
 
 CREATE_RETURNS_BODY_SINCE = Version(1, 20)
 REPARENT_SINCE = Version(1, 37)
@@ -28,7 +27,6 @@ LIST_PARAMS = {
 }
 
 
-@router.get("/resource_providers")
 def list_providers(
     request: Request, session: SessionDep, version: VersionDep, root: RootDep
 ) -> Response:
@@ -59,16 +57,25 @@ def _list_filter(items: list[tuple[str, str]], version: Version) -> provider_lis
     )
 
 
-@router.post("/resource_providers", status_code=201, response_model=None)
+def create_body(version: Version) -> jsonschemas.Schema:
+    """The POST body's schema at ``version`` (a parent from 1.14)."""
+    return jsonschemas.PROVIDER_POST_1_14 if version >= NESTED_SINCE else jsonschemas.PROVIDER_POST
+
+
+def update_body(version: Version) -> jsonschemas.Schema:
+    """The PUT body's schema at ``version`` (a parent from 1.14)."""
+    return jsonschemas.PROVIDER_PUT_1_14 if version >= NESTED_SINCE else jsonschemas.PROVIDER_PUT
+
+
 def create_provider(
     body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep
 ) -> Response | dict[str, Any]:
     if version >= NESTED_SINCE:
         data: schemas.ProviderCreate = body.parse(schemas.ProviderCreate114,
-                                                     jsonschemas.PROVIDER_POST_1_14)
+                                                     create_body(version))
         parent = getattr(data, "parent_provider_uuid", None)
     else:
-        data = body.parse(schemas.ProviderCreate, jsonschemas.PROVIDER_POST)
+        data = body.parse(schemas.ProviderCreate, create_body(version))
         parent = None
     provider = providers.create_provider(session, data.name, data.uuid, parent)
     headers = {"location": provider_url(root, provider)}
@@ -80,7 +87,6 @@ def create_provider(
     )
 
 
-@router.get("/resource_providers/{rp_uuid}")
 def show_provider(
     rp_uuid: uuid.UUID, session: SessionDep, version: VersionDep, root: RootDep,
     response: Response,
@@ -90,15 +96,14 @@ def show_provider(
     return provider_view(provider, version, root)
 
 
-@router.put("/resource_providers/{rp_uuid}")
 def update_provider(
     rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep, version: VersionDep, root: RootDep,
 ) -> dict[str, Any]:
     if version >= NESTED_SINCE:
         data: schemas.ProviderUpdate = body.parse(schemas.ProviderUpdate114,
-                                                     jsonschemas.PROVIDER_PUT_1_14)
+                                                     update_body(version))
     else:
-        data = body.parse(schemas.ProviderUpdate, jsonschemas.PROVIDER_PUT)
+        data = body.parse(schemas.ProviderUpdate, update_body(version))
     given = "parent_provider_uuid" in data.model_fields_set
     parent = getattr(data, "parent_provider_uuid", None)
     provider = providers.update_provider(
@@ -109,7 +114,20 @@ def update_provider(
     return provider_view(provider, version, root)
 
 
-@router.delete("/resource_providers/{rp_uuid}", status_code=204)
 def delete_provider(rp_uuid: uuid.UUID, session: SessionDep) -> Response:
     providers.delete_provider(session, rp_uuid)
     return Response(status_code=204)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/resource_providers", list_providers, "placement:resource_providers:list",
+          query=None),
+    Route("POST", "/resource_providers", create_provider, "placement:resource_providers:create",
+          query=None, status_code=201, options={"response_model": None}, body=create_body),
+    Route("GET", "/resource_providers/{rp_uuid}", show_provider,
+          "placement:resource_providers:show", query=None),
+    Route("PUT", "/resource_providers/{rp_uuid}", update_provider,
+          "placement:resource_providers:update", query=None, body=update_body),
+    Route("DELETE", "/resource_providers/{rp_uuid}", delete_provider,
+          "placement:resource_providers:delete", query=None, status_code=204),
+]

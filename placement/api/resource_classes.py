@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from common.errors import BadRequest
+from common.routes import Route
 from placement import resource_classes
 from placement.api import jsonschemas, schemas
-from placement.api.deps import BodyDep, OptionalBodyDep, RootDep, SessionDep, VersionDep, since
+from placement.api.deps import BodyDep, OptionalBodyDep, RootDep, SessionDep, VersionDep
 from placement.api.validation import check_body
 from placement.microversion import Version
-
-router = APIRouter(dependencies=[since(Version(1, 2))])
 
 PUT_CREATES_SINCE = Version(1, 7)
 
@@ -23,25 +22,27 @@ def _view(name: str, root: str) -> dict[str, Any]:
     return {"name": name, "links": [{"rel": "self", "href": f"{root}/resource_classes/{name}"}]}
 
 
-@router.get("/resource_classes")
 def list_classes(session: SessionDep, root: RootDep) -> dict[str, Any]:
     found = resource_classes.list_classes(session)
     return {"resource_classes": [_view(rc.name, root) for rc in found]}
 
 
-@router.post("/resource_classes", status_code=201)
 def create_class(body: BodyDep, session: SessionDep, root: RootDep) -> Response:
     data = body.parse(schemas.ResourceClassCreate, jsonschemas.RESOURCE_CLASS)
     resource_classes.create_class(session, data.name)
     return Response(status_code=201, headers={"location": f"{root}/resource_classes/{data.name}"})
 
 
-@router.get("/resource_classes/{name}")
 def show_class(name: str, session: SessionDep, root: RootDep) -> dict[str, Any]:
     return _view(resource_classes.get_class(session, name).name, root)
 
 
-@router.put("/resource_classes/{name}", response_model=None)
+def put_body(version: Version) -> jsonschemas.Schema:
+    """The PUT body's schema at ``version``: the new name before 1.7; from then the body
+    is not read (the path names the class)."""
+    return jsonschemas.RESOURCE_CLASS if version < PUT_CREATES_SINCE else {}
+
+
 def put_class(
     name: str, body: OptionalBodyDep, session: SessionDep, version: VersionDep, root: RootDep
 ) -> Response:
@@ -57,7 +58,20 @@ def put_class(
                     headers={"location": f"{root}/resource_classes/{name}"})
 
 
-@router.delete("/resource_classes/{name}", status_code=204)
 def delete_class(name: str, session: SessionDep) -> Response:
     resource_classes.delete_class(session, name)
     return Response(status_code=204)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/resource_classes", list_classes, "placement:resource_classes:list", query=None,
+          min_version="1.2"),
+    Route("POST", "/resource_classes", create_class, "placement:resource_classes:create",
+          query=None, status_code=201, min_version="1.2", body=jsonschemas.RESOURCE_CLASS),
+    Route("GET", "/resource_classes/{name}", show_class, "placement:resource_classes:show",
+          query=None, min_version="1.2"),
+    Route("PUT", "/resource_classes/{name}", put_class, "placement:resource_classes:update",
+          query=None, options={"response_model": None}, min_version="1.2", body=put_body),
+    Route("DELETE", "/resource_classes/{name}", delete_class, "placement:resource_classes:delete",
+          query=None, status_code=204, min_version="1.2"),
+]

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
+from common.routes import PUBLIC, Route
 from placement.microversion import MAX_VERSION, MIN_VERSION
 
-router = APIRouter()
 
-
-@router.get("/")
 def versions() -> dict[str, Any]:
     return {
         "versions": [
@@ -25,3 +21,8 @@ def versions() -> dict[str, Any]:
             }
         ]
     }
+
+
+ROUTES: list[Route] = [
+    Route('GET', '/', versions, PUBLIC, query=None),
+]

@@ -6,21 +6,20 @@ import re
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from common.errors import BadRequest, NotFound
+from common.routes import Route
 from placement import providers, traits
 from placement.api import jsonschemas, query, schemas
-from placement.api.deps import BodyDep, RootDep, SessionDep, fresh_headers, since
+from placement.api.deps import BodyDep, RootDep, SessionDep, fresh_headers
 from placement.microversion import Version
 
 TRAITS_SINCE = Version(1, 6)
-router = APIRouter(dependencies=[since(TRAITS_SINCE)])
 
 _CUSTOM = re.compile(r"^CUSTOM_[A-Z0-9_]+$")
 
 
-@router.get("/traits")
 def list_traits(request: Request, session: SessionDep) -> dict[str, Any]:
     items = query.params(request)
     query.check_keys(items, ["name", "associated"])
@@ -50,14 +49,12 @@ def _associated(value: str | None) -> bool | None:
     return value.lower() == "true"
 
 
-@router.get("/traits/{name}", status_code=204)
 def show_trait(name: str, session: SessionDep) -> Response:
     if not traits.trait_exists(session, name):
         raise NotFound(f"No such trait(s): {name}.")
     return Response(status_code=204, headers=fresh_headers())
 
 
-@router.put("/traits/{name}", status_code=201)
 def create_trait(name: str, session: SessionDep, root: RootDep) -> Response:
     if not _CUSTOM.match(name) or len(name) > 255:
         raise BadRequest(
@@ -69,13 +66,11 @@ def create_trait(name: str, session: SessionDep, root: RootDep) -> Response:
                     headers={"location": f"{root}/traits/{name}", **fresh_headers()})
 
 
-@router.delete("/traits/{name}", status_code=204)
 def delete_trait(name: str, session: SessionDep) -> Response:
     traits.delete_trait(session, name)
     return Response(status_code=204)
 
 
-@router.get("/resource_providers/{rp_uuid}/traits")
 def provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     return {
@@ -84,7 +79,6 @@ def provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.put("/resource_providers/{rp_uuid}/traits")
 def set_provider_traits(rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep) -> dict[str, Any]:
     data = body.parse(schemas.ProviderTraitsPut, jsonschemas.PROVIDER_TRAITS_PUT)
     provider = providers.get_provider(session, rp_uuid)
@@ -97,7 +91,26 @@ def set_provider_traits(rp_uuid: uuid.UUID, body: BodyDep, session: SessionDep) 
     }
 
 
-@router.delete("/resource_providers/{rp_uuid}/traits", status_code=204)
 def clear_provider_traits(rp_uuid: uuid.UUID, session: SessionDep) -> Response:
     traits.clear_provider_traits(session, providers.get_provider(session, rp_uuid))
     return Response(status_code=204)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/traits", list_traits, "placement:traits:list", query=None,
+          min_version=str(TRAITS_SINCE)),
+    Route("GET", "/traits/{name}", show_trait, "placement:traits:show", query=None, status_code=204,
+          min_version=str(TRAITS_SINCE)),
+    Route("PUT", "/traits/{name}", create_trait, "placement:traits:update", query=None,
+          status_code=201, min_version=str(TRAITS_SINCE)),
+    Route("DELETE", "/traits/{name}", delete_trait, "placement:traits:delete", query=None,
+          status_code=204, min_version=str(TRAITS_SINCE)),
+    Route("GET", "/resource_providers/{rp_uuid}/traits", provider_traits,
+          "placement:resource_providers:traits:list", query=None, min_version=str(TRAITS_SINCE)),
+    Route("PUT", "/resource_providers/{rp_uuid}/traits", set_provider_traits,
+          "placement:resource_providers:traits:update", query=None, min_version=str(TRAITS_SINCE),
+          body=jsonschemas.PROVIDER_TRAITS_PUT),
+    Route("DELETE", "/resource_providers/{rp_uuid}/traits", clear_provider_traits,
+          "placement:resource_providers:traits:delete", query=None, status_code=204,
+          min_version=str(TRAITS_SINCE)),
+]

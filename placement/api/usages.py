@@ -5,21 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
+from common.routes import Route
 from placement import providers, usages
 from placement.api import jsonschemas, query
-from placement.api.deps import SessionDep, VersionDep, since
+from placement.api.deps import SessionDep, VersionDep
 from placement.api.validation import check_query
 from placement.microversion import Version
-
-router = APIRouter()
 
 PROJECT_USAGES_SINCE = Version(1, 9)
 CONSUMER_TYPES_SINCE = Version(1, 38)
 
 
-@router.get("/resource_providers/{rp_uuid}/usages")
 def provider_usages(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     provider = providers.get_provider(session, rp_uuid)
     return {
@@ -28,7 +26,6 @@ def provider_usages(rp_uuid: uuid.UUID, session: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.get("/usages", dependencies=[since(PROJECT_USAGES_SINCE)])
 def project_usages(request: Request, session: SessionDep, version: VersionDep) -> dict[str, Any]:
     items = query.params(request)
     by_type = version >= CONSUMER_TYPES_SINCE
@@ -41,3 +38,11 @@ def project_usages(request: Request, session: SessionDep, version: VersionDep) -
         return {"usages": usages.project_usages_by_type(session, project_id, user_id,
                                                        consumer_type)}
     return {"usages": usages.project_usages(session, project_id, user_id)}
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/resource_providers/{rp_uuid}/usages", provider_usages,
+          "placement:resource_providers:usages", query=None),
+    Route("GET", "/usages", project_usages, "placement:usages", query=None,
+          min_version=str(PROJECT_USAGES_SINCE)),
+]

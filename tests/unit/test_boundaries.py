@@ -25,11 +25,13 @@ HTTP_MODULES = ("fastapi", "starlette")
 # The HTTP layer outside ``api/`` packages: app factories, ASGI middleware, the
 # composition root, and the identity / image sub-APIs' routers and error handlers.
 # The HTTP edge outside api/ packages: apps, their wiring and the ASGI middlewares every
-# API shares (token gate, body limits, OpenAPI bodies, transient-error retries).
+# API shares (token gate, body limits, OpenAPI bodies, transient-error retries, the route
+# tables' router builder).
 HTTP_LAYER = {"compute_api/app.py", "placement/app.py", "placement/asgi.py", "common/gate.py",
               "cli/wiring.py", "compute_api/identity/api.py", "compute_api/identity/errors.py",
               "compute_api/images/api.py", "compute_api/images/errors.py",
-              "common/body_limits.py", "common/openapi.py", "common/transient.py"}
+              "common/body_limits.py", "common/openapi.py", "common/transient.py",
+              "common/routes.py"}
 AGENT_MODULES = ["compute_agent.manager", "compute_agent.rpc.server",
                  "compute_agent.rpc.client", "compute_agent.virt.fake",
                  "compute_agent.virt.driver"]

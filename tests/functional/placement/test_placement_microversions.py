@@ -645,10 +645,9 @@ def test_write(api: httpx.Client, world: Names, steps: list[Step]) -> None:
 
 def test_every_route_is_covered() -> None:
     """Each route template of the app appears in some case above."""
-    from placement.app import ROUTERS
+    from placement.app import placement_routes
 
-    templates = {route.path for router in ROUTERS for route in router.routes
-                 if hasattr(route, "path")}
+    templates = {route.path for route in placement_routes()}
     used = {step.path for steps in [*READS.values(), *WRITES.values()] for step in steps}
 
     def covers(template: str, path: str) -> bool:
