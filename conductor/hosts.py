@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
@@ -92,8 +92,7 @@ class HostRecords:
         with transaction(self._reads) as session:
             rows = session.scalars(
                 sa.select(Instance)
-                .where(Instance.host.in_(list(found)), Instance.deleted.is_(False))
-                .options(selectinload(Instance.metadata_items))).all()
+                .where(Instance.host.in_(list(found)), Instance.deleted.is_(False))).all()
             for inst in rows:
                 if inst.host is not None:
                     found[inst.host].append(to_payload(inst))

@@ -9,8 +9,12 @@ import sqlalchemy as sa
 
 from common import db
 from common.compute_db.models import Service
+from common.context import admin_context
 from common.db import create_engine, session_factory, transaction, utcnow
 from conductor.hosts import HostRecords
+from conductor.rpc.client import ConductorClient
+from tests.cloud import CloudClient
+from tests.conftest import cloud_settings, running_cloud
 
 BINARY = "kilonova-compute"
 
@@ -37,3 +41,21 @@ def test_one_batch_marks_known_hosts_alive_and_records_new_ones(tmp_path: Path) 
             assert beat is not None and beat > old, host
     finally:
         engine.dispose()
+
+
+def test_one_read_answers_the_servers_of_many_hosts(tmp_path: Path) -> None:
+    settings = cloud_settings(tmp_path, "sqlite-memory", fake_hosts=2)
+    with running_cloud(settings) as cloud:
+        client = CloudClient(cloud.base_url)
+        try:
+            server_id = client.boot(client.create_flavor(), client.create_image(),
+                                    metadata={"role": "web"})
+            host = client.wait_status(server_id, {"ACTIVE"})["OS-EXT-SRV-ATTR:host"]
+        finally:
+            client.close()
+        assert cloud._messaging is not None
+        found = ConductorClient(cloud._messaging).instances_on_hosts(
+            admin_context(), [host, "no-such-host"])
+        assert found["no-such-host"] == []
+        [inst] = found[host]
+        assert (str(inst.uuid), inst.host, inst.metadata) == (server_id, host, {"role": "web"})
