@@ -102,6 +102,9 @@ def destroy_guests_under(path: Path, uri: str = URI) -> None:
             if str(path) in dom.XMLDesc(0):
                 if dom.isActive():
                     dom.destroy()
-                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                try:
+                    dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                except libvirt.libvirtError:
+                    dom.undefine()  # LXC knows no managed save (nor the flag)
     finally:
         conn.close()
