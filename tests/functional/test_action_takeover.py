@@ -29,6 +29,7 @@ from common.states import Action
 from tests.cloud import CloudClient
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.actions_helpers import allocations, events
+from tests.functional.test_agent_restart import wait_for
 
 HOUR = 3600
 
@@ -73,14 +74,9 @@ def dead_conductor(cloud: EmbeddedCloud, name: str) -> None:
         engine.dispose()
 
 
-def settled(client: CloudClient, server_id: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        server = client.server(server_id)
-        if server["OS-EXT-STS:task_state"] is None:
-            return server
-        assert time.monotonic() < deadline, f"{server_id} still in {server}"
-        time.sleep(0.1)
+def settled(client: CloudClient, server_id: str) -> dict[str, Any]:
+    """The server once no task is left."""
+    return wait_for(client, server_id, None)
 
 
 def test_a_lost_power_action_is_driven_again_and_recorded_in_its_action(
@@ -134,15 +130,7 @@ def test_a_lost_delete_is_finished_and_its_allocations_released(
     client.wait_status(server_id, {"ACTIVE"})
     assert allocations(client, server_id)
 
-    engine = create_engine(running.settings.compute_db_url)
-    try:
-        with transaction(session_factory(engine)) as session:
-            inst = queries.get_instance(session, uuid.UUID(server_id))
-            assert transition(session, inst.uuid, Action.DELETE,
-                              deadline=utcnow() + timedelta(seconds=HOUR),
-                              record=Record(admin_context(), "delete")) is not None
-    finally:
-        engine.dispose()
+    begin_without_cast(running, server_id, Action.DELETE)
     client.wait_gone(server_id, timeout=20)
     assert allocations(client, server_id) == {}
 
