@@ -107,6 +107,17 @@ class Build:
     updated_at: datetime
 
 
+def _in_tasks(session: Session, vm: sa.ColumnElement[bool], tasks: list[str]) -> list[Build]:
+    """The live servers in one of ``tasks`` (and ``vm``), as their rows show them."""
+    rows = session.execute(
+        sa.select(Instance.uuid, Instance.task_state, Instance.host, Instance.work_owner,
+                  Instance.work_claimed_at, Instance.updated_at)
+        .where(Instance.deleted.is_(False), vm, Instance.task_state.in_(tasks))
+        .order_by(Instance.id).limit(500)).all()
+    return [Build(u, TaskState(t), h, o, c, up) for u, t, h, o, c, up in rows
+            if t is not None]
+
+
 class Takeover:
     def __init__(self, sessions: sessionmaker[Session], builds: BuildFlow,
                  compute: ComputeClient, placement: PlacementClient,
@@ -156,14 +167,8 @@ class Takeover:
     def _actions_in_flight(self) -> list[Build]:
         assert self._actions is not None
         with transaction(self._reads) as session:
-            rows = session.execute(
-                sa.select(Instance.uuid, Instance.task_state, Instance.host,
-                          Instance.work_owner, Instance.work_claimed_at, Instance.updated_at)
-                .where(Instance.deleted.is_(False), Instance.vm_state != VmState.BUILDING,
-                       Instance.task_state.in_(self._actions.tasks))
-                .order_by(Instance.id).limit(500)).all()
-        return [Build(u, TaskState(t), h, o, c, up) for u, t, h, o, c, up in rows
-                if t is not None]
+            return _in_tasks(session, Instance.vm_state != VmState.BUILDING,
+                             self._actions.tasks)
 
     def _recover_action(self, recovery: ActionRecovery, action: Build) -> None:
         who = action.owner or "a lost message"
@@ -190,12 +195,8 @@ class Takeover:
         down_time = timedelta(seconds=self._settings.service.service_down_time)
         now = utcnow()
         with transaction(self._reads) as session:
-            rows = session.execute(
-                sa.select(Instance.uuid, Instance.task_state, Instance.host,
-                          Instance.work_owner, Instance.work_claimed_at, Instance.updated_at)
-                .where(Instance.deleted.is_(False), Instance.vm_state == VmState.BUILDING,
-                       Instance.task_state.in_([t.value for t in BUILD_TASKS]))
-                .order_by(Instance.id).limit(500)).all()
+            builds = _in_tasks(session, Instance.vm_state == VmState.BUILDING,
+                               [t.value for t in BUILD_TASKS])
             services = session.execute(
                 sa.select(Service.binary, Service.host, Service.last_seen_up,
                           Service.forced_down)
@@ -206,8 +207,6 @@ class Takeover:
         # hosts: their spawns are left to finish (or to their deadline), not rescheduled.
         self._computes_up = any(b == COMPUTE_BINARY and (b, h) not in down
                                 for b, h, _, _ in services)
-        builds = [Build(u, TaskState(t), h, o, c, up) for u, t, h, o, c, up in rows
-                  if t is not None]
         return builds, down
 
     def _abandoned(self, build: Build, down: set[tuple[str, str]]) -> bool:
