@@ -120,7 +120,7 @@ class RpcClient:
 
     def __init__(self, messaging: Messaging) -> None:
         self._client = messaging.client(self.topic, self.version)
-        self._timeout = messaging.rpc_timeout
+        self._timeout: float = messaging.rpc_timeout
 
     def _call(
         self,
@@ -140,6 +140,25 @@ class RpcClient:
             ) from exc
         except om.MessageDeliveryFailure as exc:
             raise errors.ServiceUnavailable(f"{self.topic}.{method}: {exc}") from exc
+
+    def _call_repeatable(self, ctx: RequestContext, method: str, *, attempts: int = 3,
+                         **kwargs: Any) -> Any:
+        """A call safe to repeat (a read, or a report that sets what it says), asked up to
+        ``attempts`` times within one RPC timeout.
+
+        A message taken by a process that then died is never answered: asking again,
+        after a share of the timeout, reaches a live one instead of waiting it all out.
+        """
+        share = self._timeout / attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._call(ctx, method, timeout=share, **kwargs)
+            except errors.ServiceUnavailable:
+                if attempt == attempts:
+                    raise
+                LOG.warning("%s.%s got no answer within %.0fs; asking again (%d of %d)",
+                            self.topic, method, share, attempt + 1, attempts)
+        raise AssertionError("unreachable")
 
     def _cast(self, ctx: RequestContext, method: str, *, server: str | None = None,
               **kwargs: Any) -> None:

@@ -48,14 +48,14 @@ class ConductorClient(RpcClient):
     def instances_on_hosts(self, ctx: RequestContext, hosts: list[str]
                            ) -> dict[str, list[InstancePayload]]:
         """The servers of many hosts at once (an agent process's periodic sync)."""
-        data = self._call(ctx, "instances_on_hosts", hosts=hosts)
+        data = self._call_repeatable(ctx, "instances_on_hosts", hosts=hosts)
         return {h: [InstancePayload.model_validate(i) for i in found]
                 for h, found in data.items()}
 
     def get_instance_for_host(
         self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID
     ) -> InstancePayload | None:
-        data = self._call(ctx, "get_instance_for_host", host=host,
+        data = self._call_repeatable(ctx, "get_instance_for_host", host=host,
                           instance_uuid=str(instance_uuid))
         return None if data is None else InstancePayload.model_validate(data)
 
@@ -74,12 +74,13 @@ class ConductorClient(RpcClient):
         self._call(ctx, "instance_destroyed", host=host, instance_uuid=str(instance_uuid))
 
     def instances_on_host(self, ctx: RequestContext, host: str) -> list[InstancePayload]:
-        data = self._call(ctx, "instances_on_host", host=host)
+        data = self._call_repeatable(ctx, "instances_on_host", host=host)
         return [InstancePayload.model_validate(item) for item in data]
 
     def sync_power_states(self, ctx: RequestContext, host: str,
                           guests: list[GuestState]) -> None:
-        self._call(ctx, "sync_power_states", host=host, guests=[dump(g) for g in guests])
+        self._call_repeatable(ctx, "sync_power_states", host=host,
+                              guests=[dump(g) for g in guests])
 
     # -- 1.3 -------------------------------------------------------------------------
 

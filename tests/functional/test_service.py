@@ -40,6 +40,15 @@ class _SlowEndpoint:
     def echo_context(self, ctx: RequestContext) -> dict[str, Any]:
         return ctx.to_dict()
 
+    @endpoint
+    def answer_unless_first(self, ctx: RequestContext, hold: float) -> int:
+        """The first message is held past its caller's patience (as if its taker had
+        died); the next ones are answered with how many came."""
+        self.asked = getattr(self, "asked", 0) + 1
+        if self.asked == 1:
+            time.sleep(hold)
+        return self.asked
+
 
 class _Client(RpcClient):
     version = "1.0"
@@ -56,6 +65,9 @@ class _Client(RpcClient):
 
     def echo_context(self, ctx: RequestContext) -> Any:
         return self._call(ctx, "echo_context")
+
+    def answer_unless_first(self, ctx: RequestContext, hold: float) -> Any:
+        return self._call_repeatable(ctx, "answer_unless_first", hold=hold)
 
 
 @pytest.fixture(params=["memory", "rabbit"])
@@ -115,6 +127,29 @@ def test_call_without_a_server_times_out_as_service_unavailable(bus: Messaging) 
     client._timeout = 1
     with pytest.raises(errors.ServiceUnavailable, match="no answer"):
         client.echo_context(admin_context())
+
+
+def test_a_repeatable_call_asks_again_when_its_first_message_is_never_answered(
+        bus: Messaging) -> None:
+    ep = _SlowEndpoint()
+    service, client = _service(bus, ep)
+    client._timeout = 3  # three attempts of one second each
+    try:
+        started = time.monotonic()
+        assert client.answer_unless_first(admin_context(), hold=2.5) == 2
+        # The second attempt answered: one share of the timeout lost, not all of it.
+        assert time.monotonic() - started < 2.5
+    finally:
+        service.stop()
+
+
+def test_a_repeatable_call_nobody_answers_fails_within_one_timeout(bus: Messaging) -> None:
+    client = _Client(bus, f"nobody-{uuid.uuid4().hex[:6]}")
+    client._timeout = 1.5
+    started = time.monotonic()
+    with pytest.raises(errors.ServiceUnavailable, match=r"no answer within 0\.5s"):
+        client.answer_unless_first(admin_context(), hold=0)
+    assert time.monotonic() - started < 3
 
 
 def test_periodic_task_survives_a_failing_round() -> None:
