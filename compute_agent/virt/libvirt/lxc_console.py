@@ -22,7 +22,9 @@ LOG = logging.getLogger(__name__)
 
 class ConsolePumps:
     def __init__(self) -> None:
-        self._threads: dict[uuid.UUID, threading.Thread] = {}
+        # guest -> (the domain id its pump reads, the pump): a restarted container is a
+        # new domain id with a new pty, while the old pump may not have seen its end yet.
+        self._threads: dict[uuid.UUID, tuple[int, threading.Thread]] = {}
         self._lock = threading.Lock()
 
     def ensure(self, conn: libvirt.virConnect, dom: libvirt.virDomain, log: Path) -> None:
@@ -32,15 +34,16 @@ class ConsolePumps:
         """
         guest_uuid = uuid.UUID(dom.UUIDString())
         with self._lock:
+            dom_id = dom.ID()
             running = self._threads.get(guest_uuid)
-            if running is not None and running.is_alive():
+            if running is not None and running[0] == dom_id and running[1].is_alive():
                 return
             stream = conn.newStream(0)
             # No VIR_DOMAIN_CONSOLE_FORCE: the LXC driver refuses every flag.
             dom.openConsole(None, stream, 0)
             thread = threading.Thread(target=_pump, args=(stream, log), daemon=True,
                                       name=f"lxc-console-{guest_uuid}")
-            self._threads[guest_uuid] = thread
+            self._threads[guest_uuid] = (dom_id, thread)
             thread.start()
 
     def forget(self, guest_uuid: uuid.UUID) -> None:
