@@ -37,7 +37,6 @@ from common.states import (
     vm_states_for_status,
 )
 from compute_api import aggregates, quotas, server_groups, server_items, zones
-from compute_api.api.microversion import Version
 from compute_api.api.schemas import (
     SchedulerHints,
     ServerCreate,
@@ -50,8 +49,27 @@ from compute_api.runtime import Runtime
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
-# PUT /servers/{id} takes pinned_availability_zone from here.
-PIN_UPDATE = "2.104"
+# Fields of a create that came or went with microversions, in the order they are checked.
+VERSIONED_CREATE = ("description", "tags", "personality", "trusted_image_certificates",
+                    "host", "hypervisor_hostname", "hostname")
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a create or update may carry at the request's microversion, which the HTTP
+    layer reads; the checks and their messages stay here."""
+
+    # The microversion-bound fields it may carry (VERSIONED_CREATE, pinned_availability_zone).
+    fields: frozenset[str]
+    # networks is required and may be 'auto' or 'none' (2.37).
+    networks_required: bool
+    # A hostname may be a FQDN of up to 255 characters (2.94).
+    fqdn_hostname: bool
+
+
+def _unexpected(field_name: str) -> BadRequest:
+    return BadRequest(f"Additional properties are not allowed ('{field_name}' was "
+                      "unexpected)")
 
 
 def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
@@ -90,8 +108,8 @@ def _resolve_image(session: Session, ctx: RequestContext, images: ImageLookup,
     return image
 
 
-def _check_networks(body: ServerCreate, version: Version) -> None:
-    if version.at_least("2.37"):
+def _check_networks(body: ServerCreate, required: bool) -> None:
+    if required:
         if body.networks is None:
             raise BadRequest("Invalid input for field/attribute networks. 'networks' is a "
                              "required property")
@@ -111,18 +129,11 @@ class Created:
 
 
 def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
-                  version: Version) -> None:
+                  accepts: Accepts) -> None:
     """Fields that need a microversion, a lookup or support we do not have."""
-    for field_name, since, until in (("tags", "2.52", None), ("personality", None, "2.57"),
-                                     ("trusted_image_certificates", "2.63", None),
-                                     ("host", "2.74", None),
-                                     ("hypervisor_hostname", "2.74", None),
-                                     ("hostname", "2.90", None)):
-        if getattr(body, field_name) is None:
-            continue
-        if (since and not version.at_least(since)) or (until and version.at_least(until)):
-            raise BadRequest(f"Additional properties are not allowed ('{field_name}' was "
-                             "unexpected)")
+    for field_name in VERSIONED_CREATE:
+        if getattr(body, field_name) is not None and field_name not in accepts.fields:
+            raise _unexpected(field_name)
     if body.trusted_image_certificates:
         raise BadRequest("Image signature certificate validation support is not yet "
                          "enabled.")
@@ -130,7 +141,7 @@ def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
         raise BadRequest("Invalid key_name provided.")
     _check_destination(session, ctx, body.host, body.hypervisor_hostname)
     if body.hostname is not None:
-        check_hostname(body.hostname, fqdn=version.at_least("2.94"))
+        check_hostname(body.hostname, fqdn=accepts.fqdn_hostname)
         if (body.max_count or body.min_count) > 1:
             raise BadRequest("Unable to specify a hostname when creating more than one "
                              "server.")
@@ -231,21 +242,18 @@ def _boot_image(body: ServerCreate) -> str | None:
     return image
 
 
-def create(session: Session, ctx: RequestContext, body: ServerCreate, version: Version,
+def create(session: Session, ctx: RequestContext, body: ServerCreate, accepts: Accepts,
            runtime: Runtime, hints: SchedulerHints | None = None) -> Created:
     """Validate, check quota and insert the servers of one request (building/scheduling).
 
     Raises BadRequest, QuotaExceeded (the count and the insert share the project's quota
     lock, so concurrent requests cannot overshoot a limit).
     """
-    _check_networks(body, version)
+    _check_networks(body, accepts.networks_required)
     max_count = body.max_count or body.min_count
     if body.min_count > max_count:
         raise BadRequest("min_count must be <= max_count")
-    if body.description is not None and not version.at_least("2.19"):
-        raise BadRequest("Additional properties are not allowed ('description' was "
-                         "unexpected)")
-    _check_extras(session, ctx, body, version)
+    _check_extras(session, ctx, body, accepts)
     zone = zones.requested(session, ctx, body.availability_zone,
                            runtime.settings.scheduler.default_schedule_zone)
     flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
@@ -298,20 +306,17 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
 
 
 def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerUpdate,
-           version: Version) -> Instance:
+           accepts: Accepts) -> Instance:
     """Rename or re-describe a server. Raises NotFound, BadRequest."""
-    if changes.description is not None and not version.at_least("2.19"):
-        raise BadRequest("Additional properties are not allowed ('description' was "
-                         "unexpected)")
+    if changes.description is not None and "description" not in accepts.fields:
+        raise _unexpected("description")
     if changes.hostname is not None:
-        if not version.at_least("2.90"):
-            raise BadRequest("Additional properties are not allowed ('hostname' was "
-                             "unexpected)")
-        check_hostname(changes.hostname, fqdn=version.at_least("2.94"))
+        if "hostname" not in accepts.fields:
+            raise _unexpected("hostname")
+        check_hostname(changes.hostname, fqdn=accepts.fqdn_hostname)
     fields = changes.model_fields_set
-    if "pinned_availability_zone" in fields and not version.at_least(PIN_UPDATE):
-        raise BadRequest("Additional properties are not allowed ('pinned_availability_zone' "
-                         "was unexpected)")
+    if "pinned_availability_zone" in fields and "pinned_availability_zone" not in accepts.fields:
+        raise _unexpected("pinned_availability_zone")
     inst, _fault = get(session, ctx, server_id)
     if "pinned_availability_zone" in fields:
         _pin(session, inst, changes.pinned_availability_zone)
