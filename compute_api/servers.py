@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,12 +38,6 @@ from common.states import (
     vm_states_for_status,
 )
 from compute_api import aggregates, quotas, server_groups, server_items, zones
-from compute_api.api.schemas import (
-    SchedulerHints,
-    ServerCreate,
-    ServerUpdate,
-    check_hostname,
-)
 from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 
@@ -67,9 +62,80 @@ class Accepts:
     fqdn_hostname: bool
 
 
+@dataclass(frozen=True)
+class ServerSpec:
+    """A create request as the HTTP layer validated it (``ServerCreate``); the checks
+    that need the records, the quota or the microversion (``Accepts``) happen here."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str | None = None
+    # 'auto', 'none' or the requested networks.
+    networks: str | list[Any] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    min_count: int = 1
+    max_count: int | None = None
+    key_name: str | None = None
+    user_data: str | None = None
+    availability_zone: str | None = None
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    admin_pass: str | None = None
+    config_drive: bool | str | None = None
+    block_device_mapping_v2: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    personality: list[dict[str, str]] | None = None
+    trusted_image_certificates: list[str] | None = None
+    host: str | None = None
+    hypervisor_hostname: str | None = None
+    hostname: str | None = None
+    # The scheduler hints given, without nulls; checked and kept by ``stored_hints``.
+    scheduler_hints: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerChanges:
+    """An update as the HTTP layer validated it (``ServerUpdate``): only the ``given``
+    fields change, and a given null clears description, the addresses and the zone pin."""
+
+    given: frozenset[str]
+    name: str | None = None
+    hostname: str | None = None
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    pinned_availability_zone: str | None = None
+
+
 def _unexpected(field_name: str) -> BadRequest:
     return BadRequest(f"Additional properties are not allowed ('{field_name}' was "
                       "unexpected)")
+
+
+HOSTNAME_CHARS = re.compile(r"[a-zA-Z0-9.\-_]*")
+
+
+def check_hostname(value: str, fqdn: bool) -> str:
+    """A requested hostname: 2.90 allows 2-63 characters, 2.94 a FQDN up to 255.
+
+    Raises BadRequest with upstream's field message.
+    """
+    problem = None
+    if not HOSTNAME_CHARS.fullmatch(value):
+        problem = f"'{value}' does not match '^[a-zA-Z0-9-._]*$'"
+    elif fqdn and not 1 <= len(value) <= 255:
+        problem = f"'{value}' is too long" if value else f"'{value}' is too short"
+    elif fqdn and any(not 1 <= len(label) <= 63 for label in value.rstrip(".").split(".")):
+        problem = f"'{value}' has a label that is empty or longer than 63 characters"
+    elif not fqdn and len(value) > 63:
+        problem = f"'{value}' is too long"
+    elif not fqdn and len(value) < 2:
+        problem = f"'{value}' is too short"
+    if problem is not None:
+        raise BadRequest(f"Invalid input for field/attribute hostname. Value: {value}. "
+                         f"{problem}")
+    return value
 
 
 def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
@@ -108,7 +174,7 @@ def _resolve_image(session: Session, ctx: RequestContext, images: ImageLookup,
     return image
 
 
-def _check_networks(body: ServerCreate, required: bool) -> None:
+def _check_networks(body: ServerSpec, required: bool) -> None:
     if required:
         if body.networks is None:
             raise BadRequest("Invalid input for field/attribute networks. 'networks' is a "
@@ -128,7 +194,7 @@ class Created:
     admin_pass: str
 
 
-def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
+def _check_extras(session: Session, ctx: RequestContext, body: ServerSpec,
                   accepts: Accepts) -> None:
     """Fields that need a microversion, a lookup or support we do not have."""
     for field_name in VERSIONED_CREATE:
@@ -205,15 +271,13 @@ def image_meta(image: Image | ImageRecord | None) -> dict[str, str]:
     return meta
 
 
-def stored_hints(hints: SchedulerHints | None) -> dict[str, list[str]]:
+def stored_hints(hints: Mapping[str, Any]) -> dict[str, list[str]]:
     """Scheduler hints as kept with the server: every value a list of strings.
 
-    Raises BadRequest for a same_host / different_host entry that is not a uuid.
+    Raises BadRequest for a same_host / different_host / group entry that is not a uuid.
     """
-    if hints is None:
-        return {}
     out: dict[str, list[str]] = {}
-    for key, value in hints.model_dump(exclude_none=True).items():
+    for key, value in hints.items():
         values = value if isinstance(value, list) else [value]
         if key in ("same_host", "different_host", "group"):
             for item in values:
@@ -226,9 +290,9 @@ def stored_hints(hints: SchedulerHints | None) -> dict[str, list[str]]:
     return out
 
 
-def _boot_image(body: ServerCreate) -> str | None:
+def _boot_image(body: ServerSpec) -> str | None:
     """The image to boot from: imageRef, or the one local image block device mapping."""
-    image = body.imageRef
+    image = body.image_ref
     for bdm in body.block_device_mapping_v2 or []:
         source, dest = bdm.get("source_type"), bdm.get("destination_type", "local")
         if source == "image" and dest == "local" and bdm.get("boot_index") in (0, "0"):
@@ -242,8 +306,8 @@ def _boot_image(body: ServerCreate) -> str | None:
     return image
 
 
-def create(session: Session, ctx: RequestContext, body: ServerCreate, accepts: Accepts,
-           runtime: Runtime, hints: SchedulerHints | None = None) -> Created:
+def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Accepts,
+           runtime: Runtime) -> Created:
     """Validate, check quota and insert the servers of one request (building/scheduling).
 
     Raises BadRequest, QuotaExceeded (the count and the insert share the project's quota
@@ -256,11 +320,11 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, accepts: A
     _check_extras(session, ctx, body, accepts)
     zone = zones.requested(session, ctx, body.availability_zone,
                            runtime.settings.scheduler.default_schedule_zone)
-    flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
+    flavor = _resolve_flavor(session, ctx, body.flavor_ref)
     image_ref = _boot_image(body)
     image = _resolve_image(session, ctx, runtime.images, image_ref, flavor)
-    group = hints.group if hints is not None else None
-    kept_hints = stored_hints(hints)
+    kept_hints = stored_hints(body.scheduler_hints)
+    group = kept_hints["group"][0] if "group" in kept_hints else None
     key_data = _key_data(session, ctx, body.key_name) if body.key_name else None
     settings = runtime.settings
     project = ctx.project_id or ""
@@ -287,7 +351,7 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, accepts: A
             image_ref=image_ref, flavor=flavor_snapshot(flavor),
             availability_zone=zone.zone, key_name=body.key_name,
             user_data=body.user_data, metadata_items=dict(body.metadata),
-            access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
+            access_ip_v4=body.access_ip_v4, access_ip_v6=body.access_ip_v6,
             config_drive="True" if body.config_drive in (True, "True", "true") else "",
             reservation_id=reservation_id, launch_index=index, attempted_hosts=[],
             created_at=now, updated_at=now,
@@ -302,10 +366,10 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, accepts: A
     if group is not None:
         server_groups.add_members(session, settings.quota, ctx, group,
                                   [i.uuid for i in instances])
-    return Created(instances, reservation_id, body.adminPass or secrets.token_urlsafe(9))
+    return Created(instances, reservation_id, body.admin_pass or secrets.token_urlsafe(9))
 
 
-def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerUpdate,
+def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerChanges,
            accepts: Accepts) -> Instance:
     """Rename or re-describe a server. Raises NotFound, BadRequest."""
     if changes.description is not None and "description" not in accepts.fields:
@@ -314,7 +378,7 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
         if "hostname" not in accepts.fields:
             raise _unexpected("hostname")
         check_hostname(changes.hostname, fqdn=accepts.fqdn_hostname)
-    fields = changes.model_fields_set
+    fields = changes.given
     if "pinned_availability_zone" in fields and "pinned_availability_zone" not in accepts.fields:
         raise _unexpected("pinned_availability_zone")
     inst, _fault = get(session, ctx, server_id)
@@ -326,10 +390,10 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
         inst.hostname = changes.hostname
     if "description" in fields:
         inst.description = changes.description
-    if "accessIPv4" in fields:
-        inst.access_ip_v4 = changes.accessIPv4
-    if "accessIPv6" in fields:
-        inst.access_ip_v6 = changes.accessIPv6
+    if "access_ip_v4" in fields:
+        inst.access_ip_v4 = changes.access_ip_v4
+    if "access_ip_v6" in fields:
+        inst.access_ip_v6 = changes.access_ip_v6
     inst.updated_at = utcnow()
     session.flush()
     return inst

@@ -71,7 +71,7 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if key in body:
             hints = parse(SchedulerHints, body, key)
-    created = servers.create(session, ctx, spec, _accepts(version), runtime, hints=hints)
+    created = servers.create(session, ctx, spec.to_spec(hints), _accepts(version), runtime)
     for inst in created.instances:
         after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
     if spec.return_reservation_id:
@@ -141,7 +141,7 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
 def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                   session: SessionDep, version: VersionDep) -> dict[str, Any]:
     changes: ServerUpdate = parse(ServerUpdate, body, "server")
-    inst = servers.update(session, ctx, server_id, changes, _accepts(version))
+    inst = servers.update(session, ctx, server_id, changes.to_spec(), _accepts(version))
     fault = servers.latest_fault(session, inst)
     return {"server": _full(session, inst, fault, request, version, ctx,
                             extended=version.at_least("2.75"))}
