@@ -19,25 +19,19 @@ from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, InstanceAction, InstanceActionEvent
 from common.db import utcnow
-from compute_api.api.microversion import Version
 
 STATUSES = ["failed", "completed", "in-progress"]
-# (event name, the microversion that added it)
-NAMES = [("network-changed", "2.1"), ("network-vif-plugged", "2.1"),
-         ("network-vif-unplugged", "2.1"), ("network-vif-deleted", "2.1"),
-         ("volume-extended", "2.51"), ("power-update", "2.76"),
-         ("accelerator-request-bound", "2.82"), ("volume-reimaged", "2.93")]
 TAG_REQUIRED = frozenset({"volume-extended", "power-update", "accelerator-request-bound"})
 _RESULT = {"completed": "Success", "failed": "Error"}
 
 
-def schema(version: Version) -> dict[str, Any]:
-    """The request body's JSON schema at ``version``."""
-    names = [name for name, since in NAMES if version.at_least(since)]
+def schema(names: Sequence[str]) -> dict[str, Any]:
+    """The request body's JSON schema, taking events of ``names`` (the microversion
+    decides which)."""
     event = {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "enum": names},
+            "name": {"type": "string", "enum": list(names)},
             "server_uuid": {"type": "string", "format": "uuid"},
             "status": {"type": "string", "enum": STATUSES},
             "tag": {"type": "string", "maxLength": 255},

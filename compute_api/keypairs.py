@@ -25,7 +25,6 @@ from common.context import RequestContext
 from common.errors import BadRequest, Conflict, NotFound
 from common.settings import QuotaSettings
 from compute_api import quotas
-from compute_api.api.microversion import Version
 
 NAME_BEFORE_2_92 = re.compile(r"[a-zA-Z0-9 _.\-]+")
 NAME_FROM_2_92 = re.compile(r"[a-zA-Z0-9 _.@\-]+")
@@ -39,13 +38,14 @@ class KeyPairSpec:
     user_id: str
 
 
-def check_name(name: object, version: Version) -> str:
-    pattern = NAME_FROM_2_92 if version.at_least("2.92") else NAME_BEFORE_2_92
+def check_name(name: object, allow_at_sign: bool) -> str:
+    """A key pair's name, ``allow_at_sign`` since 2.92. Raises BadRequest."""
+    pattern = NAME_FROM_2_92 if allow_at_sign else NAME_BEFORE_2_92
     if not isinstance(name, str) or not 1 <= len(name) <= 255 or \
             name != name.strip() or not pattern.fullmatch(name):
         raise BadRequest(f"Invalid input for field/attribute name. Value: {name}. Keypair "
                          "names may contain letters, digits, spaces, '_', '-' and '.'"
-                         + (" and '@'" if version.at_least("2.92") else "")
+                         + (" and '@'" if allow_at_sign else "")
                          + ", 1-255 characters, no leading or trailing spaces")
     return name
 
@@ -127,9 +127,10 @@ def create(session: Session, settings: QuotaSettings, ctx: RequestContext,
     return keypair, private
 
 
-def owner(ctx: RequestContext, requested: str | None, version: Version) -> str:
-    """Whose key pairs a request is about: another user's only for admins (2.10+)."""
-    if requested is None or not version.at_least("2.10") or requested == ctx.user_id:
+def owner(ctx: RequestContext, requested: str | None) -> str:
+    """Whose key pairs a request is about: the caller's, or the ``requested`` user's
+    where policy allows (requests name a user from 2.10). Raises Forbidden."""
+    if requested is None or requested == ctx.user_id:
         return ctx.user_id or ""
     # The route's rule (os-keypairs:index/show/create/delete) again, on that user.
     policy.authorize_route(ctx, {"user_id": requested})

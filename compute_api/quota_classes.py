@@ -15,20 +15,11 @@ from common.compute_db.models import QuotaClass
 from common.errors import BadRequest
 from common.settings import QuotaSettings
 from compute_api import quotas
-from compute_api.api.microversion import Version
 
 # nova-network's limits: a class stores and shows them until 2.50 (nothing enforces
 # them); a class nobody set them for shows -1, as upstream.
 LEGACY = quotas.SHOWN_NETWORK_RESOURCES
 SERVER_GROUPS = ("server_groups", "server_group_members")
-
-
-def shown(version: Version) -> list[str]:
-    """A class's limits at ``version``: no server group ones before 2.50, no injected
-    file ones from 2.57."""
-    return [r for r in quotas.RESOURCES
-            if not (r.startswith("server_group") and not version.at_least("2.50"))
-            and not (r in quotas.INJECTED and version.at_least("2.57"))]
 
 
 def _stored(session: Session, class_name: str) -> dict[str, int]:
@@ -38,32 +29,32 @@ def _stored(session: Session, class_name: str) -> dict[str, int]:
 
 
 def view(session: Session, settings: QuotaSettings, class_name: str,
-         version: Version) -> dict[str, Any]:
+         shown: quotas.Shown) -> dict[str, Any]:
     """The limits a class shows: its own, else the defaults (every class starts there)."""
     limits = quotas.class_defaults(session, settings)
     stored = _stored(session, class_name)
     limits.update({resource: hard for resource, hard in stored.items() if resource in limits})
-    out: dict[str, Any] = {r: limits[r] for r in shown(version)}
-    if not version.at_least("2.50"):
+    out: dict[str, Any] = {r: limits[r] for r in quotas.shown_resources(shown)}
+    if shown.network:
         out.update({name: stored.get(name, -1) for name in LEGACY})
     return out
 
 
-def accepted(version: Version) -> set[str]:
-    """The keys an update takes at ``version``: before 2.50 the nova-network ones and
-    the server group ones too (stored, though not shown until 2.50), as upstream."""
-    known = set(shown(version))
-    if not version.at_least("2.50"):
+def accepted(shown: quotas.Shown) -> set[str]:
+    """The keys an update takes: while a class shows nova-network's limits (before 2.50)
+    those and the server group ones too (stored, though not shown yet), as upstream."""
+    known = set(quotas.shown_resources(shown))
+    if shown.network:
         known |= set(LEGACY) | set(SERVER_GROUPS)
     return known
 
 
 def update(session: Session, class_name: str, values: Mapping[str, Any],
-           version: Version) -> None:
-    """Set some limits of a class. Raises BadRequest for keys the version does not
-    know or values out of range; nothing is written then."""
+           shown: quotas.Shown) -> None:
+    """Set some limits of a class. Raises BadRequest for keys the request's version does
+    not know (``accepted``) or values out of range; nothing is written then."""
     validation.check({"properties": {"id": validation.name()}}, {"id": class_name})
-    known = accepted(version)
+    known = accepted(shown)
     numbers: dict[str, int] = {}
     for resource, value in values.items():
         if resource not in known:

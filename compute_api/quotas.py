@@ -9,6 +9,7 @@ SQLite serialises writers anyway), so concurrent creates never exceed a limit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,10 +28,10 @@ from common.compute_db.models import (
 )
 from common.errors import BadRequest, QuotaExceeded
 from common.settings import QuotaSettings
-from compute_api.api.microversion import Version
 
 # Every resource a quota set shows, in upstream's order; the network ones are fixed at -1
-# (no network service) and disappear from responses at 2.36, injected files at 2.57.
+# (no network service) and disappear from responses at 2.36, injected files at 2.57
+# (the HTTP layer says which a response shows: ``Shown``).
 RESOURCES = ("cores", "instances", "key_pairs", "metadata_items", "ram", "server_groups",
              "server_group_members", "injected_files", "injected_file_content_bytes",
              "injected_file_path_bytes")
@@ -185,14 +186,27 @@ def reset(session: Session, project_id: str) -> None:
     session.execute(sa.delete(Quota).where(Quota.project_id == project_id))
 
 
-def quota_set(values: Mapping[str, Any], version: Version, fill: Any = -1) -> dict[str, Any]:
-    """A quota set's visible keys for ``version`` (values or detail dicts)."""
-    out: dict[str, Any] = {}
-    for resource in RESOURCES:
-        if resource in INJECTED and version.at_least("2.57"):
-            continue
-        out[resource] = values[resource]
-    if not version.at_least("2.36"):
+@dataclass(frozen=True)
+class Shown:
+    """Which limits a response still (or already) shows: they came and went with
+    microversions, which the HTTP layer reads."""
+
+    injected: bool       # the injected file limits (until 2.57)
+    network: bool        # nova-network's limits (quota sets until 2.36, classes until 2.50)
+    server_groups: bool  # the server group limits (quota classes from 2.50)
+
+
+def shown_resources(shown: Shown) -> list[str]:
+    """The RESOURCES a response shows, in upstream's order."""
+    return [r for r in RESOURCES
+            if (shown.server_groups or not r.startswith("server_group"))
+            and (shown.injected or r not in INJECTED)]
+
+
+def quota_set(values: Mapping[str, Any], shown: Shown, fill: Any = -1) -> dict[str, Any]:
+    """A quota set's visible keys (values or detail dicts); nova-network's are ``fill``."""
+    out: dict[str, Any] = {r: values[r] for r in shown_resources(shown)}
+    if shown.network:
         for resource in SHOWN_NETWORK_RESOURCES:
             out[resource] = fill
     return out

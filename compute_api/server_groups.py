@@ -15,22 +15,23 @@ from common.context import RequestContext
 from common.errors import BadRequest, NotFound
 from common.settings import QuotaSettings
 from compute_api import quotas
-from compute_api.api.microversion import Version
 
 POLICIES = ("affinity", "anti-affinity")
+# Requests may ask for these from 2.15.
 SOFT_POLICIES = ("soft-affinity", "soft-anti-affinity")
 
 
-def policies_for(version: Version) -> tuple[str, ...]:
-    return POLICIES + SOFT_POLICIES if version.at_least("2.15") else POLICIES
+def parse(data: Any, policies: tuple[str, ...], *, policy_and_rules: bool
+          ) -> tuple[str, str, dict[str, Any]]:
+    """(name, policy, rules) of a create request. Raises BadRequest.
 
-
-def parse(data: Any, version: Version) -> tuple[str, str, dict[str, Any]]:
-    """(name, policy, rules) of a create request. Raises BadRequest."""
+    ``policies`` are those the request may ask for; ``policy_and_rules`` (2.64) takes one
+    ``policy`` and its ``rules`` where older requests give a list of one ``policies``.
+    """
     if not isinstance(data, dict):
         raise BadRequest("Invalid input for field/attribute server_group. 'server_group' "
                          "is a required property")
-    allowed = {"name", "policy", "rules"} if version.at_least("2.64") else {"name", "policies"}
+    allowed = {"name", "policy", "rules"} if policy_and_rules else {"name", "policies"}
     extra = set(data) - allowed
     if extra:
         raise BadRequest(f"Additional properties are not allowed ('{sorted(extra)[0]}' was "
@@ -38,17 +39,17 @@ def parse(data: Any, version: Version) -> tuple[str, str, dict[str, Any]]:
     name = data.get("name")
     if not isinstance(name, str) or not 1 <= len(name) <= 255 or name != name.strip():
         raise BadRequest(f"Invalid input for field/attribute name. Value: {name}.")
-    if version.at_least("2.64"):
+    if policy_and_rules:
         policy, rules = data.get("policy"), data.get("rules", {})
     else:
-        policies = data.get("policies")
-        if not isinstance(policies, list) or len(policies) != 1:
+        given = data.get("policies")
+        if not isinstance(given, list) or len(given) != 1:
             raise BadRequest("Invalid input for field/attribute policies. Exactly one "
                              "policy is required.")
-        policy, rules = policies[0], {}
-    if policy not in policies_for(version):
+        policy, rules = given[0], {}
+    if policy not in policies:
         raise BadRequest(f"Invalid input for field/attribute policy. Value: {policy}. "
-                         f"'{policy}' is not one of {list(policies_for(version))}")
+                         f"'{policy}' is not one of {list(policies)}")
     return name, policy, _rules(rules, policy)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,7 +16,6 @@ from common.db import utcnow
 from common.errors import BadRequest, NotFound
 from common.settings import QuotaSettings
 from compute_api import quotas
-from compute_api.api.schemas import MAX_TAGS, check_tag
 
 # --- actions ------------------------------------------------------------------------
 
@@ -94,6 +94,22 @@ def delete_metadata_item(session: Session, inst: Instance, key: str) -> None:
 
 
 # --- tags ---------------------------------------------------------------------------
+
+MAX_TAGS = 50
+
+
+def check_tag(tag: object) -> str:
+    """One tag as upstream allows it. Raises ValueError (the callers word the message)."""
+    if not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "/" in tag or "," in tag:
+        raise ValueError(f"Invalid tag {tag!r}: 1-60 characters without '/' or ','")
+    return tag
+
+
+def check_tags(tags: list[Any]) -> list[str]:
+    """A server's whole set of tags. Raises ValueError."""
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"At most {MAX_TAGS} tags are allowed")
+    return [check_tag(t) for t in tags]
 
 
 def tags_of(session: Session, instance_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,21 +38,104 @@ from common.states import (
     vm_states_for_status,
 )
 from compute_api import aggregates, quotas, server_groups, server_items, zones
-from compute_api.api.microversion import Version
-from compute_api.api.schemas import (
-    SchedulerHints,
-    ServerCreate,
-    ServerUpdate,
-    check_hostname,
-)
 from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
-# PUT /servers/{id} takes pinned_availability_zone from here.
-PIN_UPDATE = "2.104"
+# Fields of a create that came or went with microversions, in the order they are checked.
+VERSIONED_CREATE = ("description", "tags", "personality", "trusted_image_certificates",
+                    "host", "hypervisor_hostname", "hostname")
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """What a create or update may carry at the request's microversion, which the HTTP
+    layer reads; the checks and their messages stay here."""
+
+    # The microversion-bound fields it may carry (VERSIONED_CREATE, pinned_availability_zone).
+    fields: frozenset[str]
+    # networks is required and may be 'auto' or 'none' (2.37).
+    networks_required: bool
+    # A hostname may be a FQDN of up to 255 characters (2.94).
+    fqdn_hostname: bool
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """A create request as the HTTP layer validated it (``ServerCreate``); the checks
+    that need the records, the quota or the microversion (``Accepts``) happen here."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str | None = None
+    # 'auto', 'none' or the requested networks.
+    networks: str | list[Any] | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    min_count: int = 1
+    max_count: int | None = None
+    key_name: str | None = None
+    user_data: str | None = None
+    availability_zone: str | None = None
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    admin_pass: str | None = None
+    config_drive: bool | str | None = None
+    block_device_mapping_v2: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    personality: list[dict[str, str]] | None = None
+    trusted_image_certificates: list[str] | None = None
+    host: str | None = None
+    hypervisor_hostname: str | None = None
+    hostname: str | None = None
+    # The scheduler hints given, without nulls; checked and kept by ``stored_hints``.
+    scheduler_hints: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerChanges:
+    """An update as the HTTP layer validated it (``ServerUpdate``): only the ``given``
+    fields change, and a given null clears description, the addresses and the zone pin."""
+
+    given: frozenset[str]
+    name: str | None = None
+    hostname: str | None = None
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    pinned_availability_zone: str | None = None
+
+
+def _unexpected(field_name: str) -> BadRequest:
+    return BadRequest(f"Additional properties are not allowed ('{field_name}' was "
+                      "unexpected)")
+
+
+HOSTNAME_CHARS = re.compile(r"[a-zA-Z0-9.\-_]*")
+
+
+def check_hostname(value: str, fqdn: bool) -> str:
+    """A requested hostname: 2.90 allows 2-63 characters, 2.94 a FQDN up to 255.
+
+    Raises BadRequest with upstream's field message.
+    """
+    problem = None
+    if not HOSTNAME_CHARS.fullmatch(value):
+        problem = f"'{value}' does not match '^[a-zA-Z0-9-._]*$'"
+    elif fqdn and not 1 <= len(value) <= 255:
+        problem = f"'{value}' is too long" if value else f"'{value}' is too short"
+    elif fqdn and any(not 1 <= len(label) <= 63 for label in value.rstrip(".").split(".")):
+        problem = f"'{value}' has a label that is empty or longer than 63 characters"
+    elif not fqdn and len(value) > 63:
+        problem = f"'{value}' is too long"
+    elif not fqdn and len(value) < 2:
+        problem = f"'{value}' is too short"
+    if problem is not None:
+        raise BadRequest(f"Invalid input for field/attribute hostname. Value: {value}. "
+                         f"{problem}")
+    return value
 
 
 def flavor_snapshot(flavor: Flavor) -> dict[str, object]:
@@ -90,8 +174,8 @@ def _resolve_image(session: Session, ctx: RequestContext, images: ImageLookup,
     return image
 
 
-def _check_networks(body: ServerCreate, version: Version) -> None:
-    if version.at_least("2.37"):
+def _check_networks(body: ServerSpec, required: bool) -> None:
+    if required:
         if body.networks is None:
             raise BadRequest("Invalid input for field/attribute networks. 'networks' is a "
                              "required property")
@@ -110,19 +194,12 @@ class Created:
     admin_pass: str
 
 
-def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
-                  version: Version) -> None:
+def _check_extras(session: Session, ctx: RequestContext, body: ServerSpec,
+                  accepts: Accepts) -> None:
     """Fields that need a microversion, a lookup or support we do not have."""
-    for field_name, since, until in (("tags", "2.52", None), ("personality", None, "2.57"),
-                                     ("trusted_image_certificates", "2.63", None),
-                                     ("host", "2.74", None),
-                                     ("hypervisor_hostname", "2.74", None),
-                                     ("hostname", "2.90", None)):
-        if getattr(body, field_name) is None:
-            continue
-        if (since and not version.at_least(since)) or (until and version.at_least(until)):
-            raise BadRequest(f"Additional properties are not allowed ('{field_name}' was "
-                             "unexpected)")
+    for field_name in VERSIONED_CREATE:
+        if getattr(body, field_name) is not None and field_name not in accepts.fields:
+            raise _unexpected(field_name)
     if body.trusted_image_certificates:
         raise BadRequest("Image signature certificate validation support is not yet "
                          "enabled.")
@@ -130,7 +207,7 @@ def _check_extras(session: Session, ctx: RequestContext, body: ServerCreate,
         raise BadRequest("Invalid key_name provided.")
     _check_destination(session, ctx, body.host, body.hypervisor_hostname)
     if body.hostname is not None:
-        check_hostname(body.hostname, fqdn=version.at_least("2.94"))
+        check_hostname(body.hostname, fqdn=accepts.fqdn_hostname)
         if (body.max_count or body.min_count) > 1:
             raise BadRequest("Unable to specify a hostname when creating more than one "
                              "server.")
@@ -194,15 +271,13 @@ def image_meta(image: Image | ImageRecord | None) -> dict[str, str]:
     return meta
 
 
-def stored_hints(hints: SchedulerHints | None) -> dict[str, list[str]]:
+def stored_hints(hints: Mapping[str, Any]) -> dict[str, list[str]]:
     """Scheduler hints as kept with the server: every value a list of strings.
 
-    Raises BadRequest for a same_host / different_host entry that is not a uuid.
+    Raises BadRequest for a same_host / different_host / group entry that is not a uuid.
     """
-    if hints is None:
-        return {}
     out: dict[str, list[str]] = {}
-    for key, value in hints.model_dump(exclude_none=True).items():
+    for key, value in hints.items():
         values = value if isinstance(value, list) else [value]
         if key in ("same_host", "different_host", "group"):
             for item in values:
@@ -215,9 +290,9 @@ def stored_hints(hints: SchedulerHints | None) -> dict[str, list[str]]:
     return out
 
 
-def _boot_image(body: ServerCreate) -> str | None:
+def _boot_image(body: ServerSpec) -> str | None:
     """The image to boot from: imageRef, or the one local image block device mapping."""
-    image = body.imageRef
+    image = body.image_ref
     for bdm in body.block_device_mapping_v2 or []:
         source, dest = bdm.get("source_type"), bdm.get("destination_type", "local")
         if source == "image" and dest == "local" and bdm.get("boot_index") in (0, "0"):
@@ -231,28 +306,25 @@ def _boot_image(body: ServerCreate) -> str | None:
     return image
 
 
-def create(session: Session, ctx: RequestContext, body: ServerCreate, version: Version,
-           runtime: Runtime, hints: SchedulerHints | None = None) -> Created:
+def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Accepts,
+           runtime: Runtime) -> Created:
     """Validate, check quota and insert the servers of one request (building/scheduling).
 
     Raises BadRequest, QuotaExceeded (the count and the insert share the project's quota
     lock, so concurrent requests cannot overshoot a limit).
     """
-    _check_networks(body, version)
+    _check_networks(body, accepts.networks_required)
     max_count = body.max_count or body.min_count
     if body.min_count > max_count:
         raise BadRequest("min_count must be <= max_count")
-    if body.description is not None and not version.at_least("2.19"):
-        raise BadRequest("Additional properties are not allowed ('description' was "
-                         "unexpected)")
-    _check_extras(session, ctx, body, version)
+    _check_extras(session, ctx, body, accepts)
     zone = zones.requested(session, ctx, body.availability_zone,
                            runtime.settings.scheduler.default_schedule_zone)
-    flavor = _resolve_flavor(session, ctx, str(body.flavorRef))
+    flavor = _resolve_flavor(session, ctx, body.flavor_ref)
     image_ref = _boot_image(body)
     image = _resolve_image(session, ctx, runtime.images, image_ref, flavor)
-    group = hints.group if hints is not None else None
-    kept_hints = stored_hints(hints)
+    kept_hints = stored_hints(body.scheduler_hints)
+    group = kept_hints["group"][0] if "group" in kept_hints else None
     key_data = _key_data(session, ctx, body.key_name) if body.key_name else None
     settings = runtime.settings
     project = ctx.project_id or ""
@@ -279,7 +351,7 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
             image_ref=image_ref, flavor=flavor_snapshot(flavor),
             availability_zone=zone.zone, key_name=body.key_name,
             user_data=body.user_data, metadata_items=dict(body.metadata),
-            access_ip_v4=body.accessIPv4, access_ip_v6=body.accessIPv6,
+            access_ip_v4=body.access_ip_v4, access_ip_v6=body.access_ip_v6,
             config_drive="True" if body.config_drive in (True, "True", "true") else "",
             reservation_id=reservation_id, launch_index=index, attempted_hosts=[],
             created_at=now, updated_at=now,
@@ -294,24 +366,21 @@ def create(session: Session, ctx: RequestContext, body: ServerCreate, version: V
     if group is not None:
         server_groups.add_members(session, settings.quota, ctx, group,
                                   [i.uuid for i in instances])
-    return Created(instances, reservation_id, body.adminPass or secrets.token_urlsafe(9))
+    return Created(instances, reservation_id, body.admin_pass or secrets.token_urlsafe(9))
 
 
-def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerUpdate,
-           version: Version) -> Instance:
+def update(session: Session, ctx: RequestContext, server_id: str, changes: ServerChanges,
+           accepts: Accepts) -> Instance:
     """Rename or re-describe a server. Raises NotFound, BadRequest."""
-    if changes.description is not None and not version.at_least("2.19"):
-        raise BadRequest("Additional properties are not allowed ('description' was "
-                         "unexpected)")
+    if changes.description is not None and "description" not in accepts.fields:
+        raise _unexpected("description")
     if changes.hostname is not None:
-        if not version.at_least("2.90"):
-            raise BadRequest("Additional properties are not allowed ('hostname' was "
-                             "unexpected)")
-        check_hostname(changes.hostname, fqdn=version.at_least("2.94"))
-    fields = changes.model_fields_set
-    if "pinned_availability_zone" in fields and not version.at_least(PIN_UPDATE):
-        raise BadRequest("Additional properties are not allowed ('pinned_availability_zone' "
-                         "was unexpected)")
+        if "hostname" not in accepts.fields:
+            raise _unexpected("hostname")
+        check_hostname(changes.hostname, fqdn=accepts.fqdn_hostname)
+    fields = changes.given
+    if "pinned_availability_zone" in fields and "pinned_availability_zone" not in accepts.fields:
+        raise _unexpected("pinned_availability_zone")
     inst, _fault = get(session, ctx, server_id)
     if "pinned_availability_zone" in fields:
         _pin(session, inst, changes.pinned_availability_zone)
@@ -321,10 +390,10 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
         inst.hostname = changes.hostname
     if "description" in fields:
         inst.description = changes.description
-    if "accessIPv4" in fields:
-        inst.access_ip_v4 = changes.accessIPv4
-    if "accessIPv6" in fields:
-        inst.access_ip_v6 = changes.accessIPv6
+    if "access_ip_v4" in fields:
+        inst.access_ip_v4 = changes.access_ip_v4
+    if "access_ip_v6" in fields:
+        inst.access_ip_v6 = changes.access_ip_v6
     inst.updated_at = utcnow()
     session.flush()
     return inst

@@ -12,6 +12,18 @@ from common.errors import BadRequest
 from common.routes import Route
 from compute_api import external_events
 from compute_api.api.deps import BodyDep, ContextDep, SessionDep, VersionDep
+from compute_api.api.microversion import Version
+
+# (event name, the microversion that added it)
+NAMES = [("network-changed", "2.1"), ("network-vif-plugged", "2.1"),
+         ("network-vif-unplugged", "2.1"), ("network-vif-deleted", "2.1"),
+         ("volume-extended", "2.51"), ("power-update", "2.76"),
+         ("accelerator-request-bound", "2.82"), ("volume-reimaged", "2.93")]
+
+
+def events_schema(version: Version) -> dict[str, Any]:
+    """The body at ``version``: each microversion adds event names."""
+    return external_events.schema([name for name, since in NAMES if version.at_least(since)])
 
 
 def _check_uuids(events: list[dict[str, Any]]) -> None:
@@ -27,7 +39,7 @@ def _check_uuids(events: list[dict[str, Any]]) -> None:
 
 def create_external_events(body: BodyDep, ctx: ContextDep, session: SessionDep,
                            version: VersionDep) -> JSONResponse:
-    validation.check(external_events.schema(version), body)
+    validation.check(events_schema(version), body)
     _check_uuids(body["events"])
     status, events = external_events.accept(session, body["events"])
     return JSONResponse({"events": events}, status_code=status)
@@ -35,5 +47,5 @@ def create_external_events(body: BodyDep, ctx: ContextDep, session: SessionDep,
 
 ROUTES: list[Route] = [
     Route("POST", "/v2.1/os-server-external-events", create_external_events,
-          "os_compute_api:os-server-external-events:create", body=external_events.schema),
+          "os_compute_api:os-server-external-events:create", body=events_schema),
 ]

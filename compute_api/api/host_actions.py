@@ -22,7 +22,6 @@ from compute_api.api.schemas import (
     _ip_address,
     _no_edge_spaces,
     _string_not_null,
-    check_hostname,
 )
 from compute_api.api.server_actions import (
     ACCEPTED,
@@ -87,7 +86,7 @@ def _rebuild_args(args: Any, version: Version) -> host_actions.RebuildRequest:
         raise BadRequest(describe_validation(
             [{**e, "loc": ("rebuild", *e["loc"])} for e in exc.errors()])) from None
     if parsed.hostname is not None:
-        check_hostname(parsed.hostname, fqdn=version.at_least("2.94"))
+        servers.check_hostname(parsed.hostname, fqdn=version.at_least("2.94"))
     if parsed.trusted_image_certificates:
         raise BadRequest("Image signature certificate validation support is not yet "
                          "enabled.")

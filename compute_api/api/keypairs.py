@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from common import validation
 from common.compute_db.models import KeyPair
+from common.context import RequestContext
 from common.openapi import wrapped
 from common.routes import Route
 from compute_api import keypairs
@@ -50,12 +51,18 @@ def keypair_schema(version: Version) -> dict[str, Any]:
     return wrapped("keypair", keypair)
 
 
-def _spec(body: Any, ctx: Any, version: Version) -> keypairs.KeyPairSpec:
+def _owner(ctx: RequestContext, requested: str | None, version: Version) -> str:
+    # Before 2.10 a request cannot name another user: its user_id is ignored.
+    return keypairs.owner(ctx, requested if version.at_least("2.10") else None)
+
+
+def _spec(body: Any, ctx: RequestContext, version: Version) -> keypairs.KeyPairSpec:
     validation.check(keypair_schema(version), body)
     data = body["keypair"]
     return keypairs.KeyPairSpec(
-        name=keypairs.check_name(data["name"], version), public_key=data.get("public_key"),
-        type=data.get("type", "ssh"), user_id=keypairs.owner(ctx, data.get("user_id"), version))
+        name=keypairs.check_name(data["name"], allow_at_sign=version.at_least("2.92")),
+        public_key=data.get("public_key"), type=data.get("type", "ssh"),
+        user_id=_owner(ctx, data.get("user_id"), version))
 
 
 def create_keypair(body: BodyDep, ctx: ContextDep, session: SessionDep, version: VersionDep,
@@ -75,7 +82,7 @@ def list_keypairs(request: Request, ctx: ContextDep, session: ReadSessionDep,
     if version.at_least("2.35"):
         allowed |= {"limit", "marker"}
     strict_params(request, allowed, version)
-    user = keypairs.owner(ctx, params.get("user_id"), version)
+    user = _owner(ctx, params.get("user_id"), version)
     paged = version.at_least("2.35")
     limit = x_int(request, "limit") if paged else None
     rows = keypairs.list_keypairs(session, user, limit, params.get("marker") if paged
@@ -90,8 +97,8 @@ def list_keypairs(request: Request, ctx: ContextDep, session: ReadSessionDep,
 
 def show_keypair(name: str, request: Request, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
-    kp = keypairs.get(session, keypairs.owner(ctx, request.query_params.get("user_id"),
-                                              version), name)
+    kp = keypairs.get(session, _owner(ctx, request.query_params.get("user_id"), version),
+                      name)
     return {"keypair": {**_brief(kp, version), "user_id": kp.user_id, "id": kp.id,
                         "created_at": isotime(kp.created_at), "updated_at": None,
                         "deleted": False, "deleted_at": None}}
@@ -99,8 +106,8 @@ def show_keypair(name: str, request: Request, ctx: ContextDep, session: ReadSess
 
 def delete_keypair(name: str, request: Request, ctx: ContextDep, session: SessionDep,
                    version: VersionDep) -> Response:
-    keypairs.delete(session, keypairs.owner(ctx, request.query_params.get("user_id"),
-                                            version), name)
+    keypairs.delete(session, _owner(ctx, request.query_params.get("user_id"), version),
+                    name)
     return Response(status_code=204 if version.at_least("2.2") else 202)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from common.errors import BadRequest
 from common.openapi import wrapped
 from common.routes import Route
-from compute_api import quota_classes
+from compute_api import quota_classes, quotas
 from compute_api.api.deps import (
     AdminContextDep,
     BodyDep,
@@ -17,11 +17,20 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
+from compute_api.api.microversion import Version
+
+
+def _shown(version: Version) -> quotas.Shown:
+    """What a quota class shows at ``version``: 2.50 traded nova-network's limits for the
+    server group ones."""
+    return quotas.Shown(injected=not version.at_least("2.57"),
+                        network=not version.at_least("2.50"),
+                        server_groups=version.at_least("2.50"))
 
 
 def show_quota_class(class_id: str, ctx: AdminContextDep, session: ReadSessionDep,
                      runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
-    values = quota_classes.view(session, runtime.settings.quota, class_id, version)
+    values = quota_classes.view(session, runtime.settings.quota, class_id, _shown(version))
     return {"quota_class_set": {"id": class_id, **values}}
 
 
@@ -32,9 +41,10 @@ def update_quota_class(class_id: str, body: BodyDep, ctx: AdminContextDep,
     if not isinstance(data, dict) or set(body) != {"quota_class_set"}:
         raise BadRequest("Invalid input for field/attribute quota_class_set. "
                          "'quota_class_set' is a required property")
-    quota_classes.update(session, class_id, data, version)
+    shown = _shown(version)
+    quota_classes.update(session, class_id, data, shown)
     return {"quota_class_set": quota_classes.view(session, runtime.settings.quota, class_id,
-                                                  version)}
+                                                  shown)}
 
 
 UPDATE_BODY = {**wrapped("quota_class_set", {"type": "object"}), "additionalProperties": False}

@@ -22,7 +22,14 @@ from compute_api.api.deps import (
     SessionDep,
     VersionDep,
 )
+from compute_api.api.microversion import Version
 from compute_api.quotas import QUOTA_VALUE, RESOURCES
+
+
+def _shown(version: Version) -> quotas.Shown:
+    """Quota sets dropped nova-network's limits at 2.36 and injected files' at 2.57."""
+    return quotas.Shown(injected=not version.at_least("2.57"),
+                        network=not version.at_least("2.36"), server_groups=True)
 
 
 def _project(ctx: RequestContext, project_id: str) -> str:
@@ -63,7 +70,7 @@ def show_limits(request: Request, ctx: ContextDep, session: ReadSessionDep,
 def quota_defaults(project_id: str, ctx: ContextDep, session: ReadSessionDep,
                    version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     values = quotas.quota_set(quotas.class_defaults(session, runtime.settings.quota),
-                              version)
+                              _shown(version))
     return {"quota_set": {"id": project_id, **values}}
 
 
@@ -74,7 +81,8 @@ def quota_detail(project_id: str, ctx: ContextDep, session: ReadSessionDep,
     used = quotas.usage(session, project, ctx.user_id)
     detail = {r: {"in_use": used.get(r, 0), "limit": limit[r], "reserved": 0}
               for r in quotas.RESOURCES}
-    values = quotas.quota_set(detail, version, {"in_use": 0, "limit": -1, "reserved": 0})
+    values = quotas.quota_set(detail, _shown(version),
+                              {"in_use": 0, "limit": -1, "reserved": 0})
     return {"quota_set": {"id": project, **values}}
 
 
@@ -82,7 +90,7 @@ def quota_show(project_id: str, ctx: ContextDep, session: ReadSessionDep,
                version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     project = _project(ctx, project_id)
     values = quotas.quota_set(quotas.limits(session, runtime.settings.quota, project),
-                              version)
+                              _shown(version))
     return {"quota_set": {"id": project, **values}}
 
 
@@ -110,7 +118,7 @@ def quota_update(project_id: str, body: BodyDep, ctx: AdminContextDep, session: 
     quotas.update(session, runtime.settings.quota, project_id, values,
                   force in (True, "true", "True"))
     return {"quota_set": quotas.quota_set(
-        quotas.limits(session, runtime.settings.quota, project_id), version)}
+        quotas.limits(session, runtime.settings.quota, project_id), _shown(version))}
 
 
 def quota_delete(project_id: str, ctx: AdminContextDep, session: SessionDep) -> Response:

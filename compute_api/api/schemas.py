@@ -16,6 +16,8 @@ from pydantic_core import PydanticCustomError
 from common.errors import BadRequest
 from common.validation import shorten
 from compute_api.api.errors import describe_validation
+from compute_api.server_items import check_tags
+from compute_api.servers import ServerChanges, ServerSpec
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 MAX_USER_DATA = 65535
@@ -213,20 +215,20 @@ class ServerCreate(Strict):
             raise ValueError("user_data is not valid base64") from None
         return value
 
-
-MAX_TAGS = 50
-
-
-def check_tag(tag: object) -> str:
-    if not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "/" in tag or "," in tag:
-        raise ValueError(f"Invalid tag {tag!r}: 1-60 characters without '/' or ','")
-    return tag
-
-
-def check_tags(tags: list[Any]) -> list[str]:
-    if len(tags) > MAX_TAGS:
-        raise ValueError(f"At most {MAX_TAGS} tags are allowed")
-    return [check_tag(t) for t in tags]
+    def to_spec(self, hints: SchedulerHints | None = None) -> ServerSpec:
+        """The request as ``servers.create`` takes it: the domain sees no wire models."""
+        return ServerSpec(
+            name=self.name, flavor_ref=str(self.flavorRef), image_ref=self.imageRef,
+            networks=self.networks, metadata=self.metadata, min_count=self.min_count,
+            max_count=self.max_count, key_name=self.key_name, user_data=self.user_data,
+            availability_zone=self.availability_zone, description=self.description,
+            access_ip_v4=self.accessIPv4, access_ip_v6=self.accessIPv6,
+            admin_pass=self.adminPass, config_drive=self.config_drive,
+            block_device_mapping_v2=self.block_device_mapping_v2, tags=self.tags,
+            personality=self.personality,
+            trusted_image_certificates=self.trusted_image_certificates, host=self.host,
+            hypervisor_hostname=self.hypervisor_hostname, hostname=self.hostname,
+            scheduler_hints=hints.model_dump(exclude_none=True) if hints is not None else {})
 
 
 class ServerUpdate(Strict):
@@ -250,6 +252,15 @@ class ServerUpdate(Strict):
     def _zone(cls, value: str | None) -> str | None:
         return None if value is None else _no_edge_spaces(value)
 
+    def to_spec(self) -> ServerChanges:
+        """The request as ``servers.update`` takes it: the domain sees no wire models."""
+        renamed = {"accessIPv4": "access_ip_v4", "accessIPv6": "access_ip_v6"}
+        return ServerChanges(
+            given=frozenset(renamed.get(name, name) for name in self.model_fields_set),
+            name=self.name, hostname=self.hostname, description=self.description,
+            access_ip_v4=self.accessIPv4, access_ip_v6=self.accessIPv6,
+            pinned_availability_zone=self.pinned_availability_zone)
+
 
 class SchedulerHints(Strict):
     model_config = ConfigDict(extra="allow")
@@ -257,28 +268,3 @@ class SchedulerHints(Strict):
     group: str | None = None
     same_host: str | list[str] | None = None
     different_host: str | list[str] | None = None
-
-
-HOSTNAME_CHARS = re.compile(r"[a-zA-Z0-9.\-_]*")
-
-
-def check_hostname(value: str, fqdn: bool) -> str:
-    """A requested hostname: 2.90 allows 2-63 characters, 2.94 a FQDN up to 255.
-
-    Raises BadRequest with upstream's field message.
-    """
-    problem = None
-    if not HOSTNAME_CHARS.fullmatch(value):
-        problem = f"'{value}' does not match '^[a-zA-Z0-9-._]*$'"
-    elif fqdn and not 1 <= len(value) <= 255:
-        problem = f"'{value}' is too long" if value else f"'{value}' is too short"
-    elif fqdn and any(not 1 <= len(label) <= 63 for label in value.rstrip(".").split(".")):
-        problem = f"'{value}' has a label that is empty or longer than 63 characters"
-    elif not fqdn and len(value) > 63:
-        problem = f"'{value}' is too long"
-    elif not fqdn and len(value) < 2:
-        problem = f"'{value}' is too short"
-    if problem is not None:
-        raise BadRequest(f"Invalid input for field/attribute hostname. Value: {value}. "
-                         f"{problem}")
-    return value

@@ -37,10 +37,18 @@ def view(group: ServerGroup, members: list[str], version: Version) -> dict[str, 
     return out
 
 
+def _policies(version: Version) -> tuple[str, ...]:
+    """2.15 added the soft policies."""
+    if version.at_least("2.15"):
+        return server_groups.POLICIES + server_groups.SOFT_POLICIES
+    return server_groups.POLICIES
+
+
 def create_group(body: BodyDep, ctx: ContextDep, session: SessionDep, version: VersionDep,
                  runtime: RuntimeDep) -> dict[str, Any]:
     data = body.get("server_group") if isinstance(body, dict) else None
-    name, policy, rules = server_groups.parse(data, version)
+    name, policy, rules = server_groups.parse(data, _policies(version),
+                                              policy_and_rules=version.at_least("2.64"))
     group = server_groups.create(session, runtime.settings.quota, ctx, name, policy, rules)
     return {"server_group": view(group, [], version)}
 

@@ -26,7 +26,7 @@ from compute_api.api.deps import (
 )
 from compute_api.api.microversion import Version
 from compute_api.api.query import parse_timestamp, x_int
-from compute_api.api.schemas import check_tags, member
+from compute_api.api.schemas import member
 from compute_api.api.versions import base_url
 from compute_api.api.views import host_id, usage_time
 
@@ -101,7 +101,7 @@ def replace_tags(server_id: str, body: BodyDep, ctx: ContextDep, session: Sessio
     inst = _tagged(session, ctx, server_id, version)
     tags = member(body, "tags")
     try:
-        wanted = check_tags(tags if isinstance(tags, list) else [None])
+        wanted = server_items.check_tags(tags if isinstance(tags, list) else [None])
     except ValueError as exc:
         raise BadRequest(f"Invalid input for field/attribute tags. {exc}") from None
     return {"tags": server_items.set_tags(session, inst, wanted)}

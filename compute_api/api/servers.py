@@ -41,6 +41,22 @@ from compute_api.images.store import ImageStore
 from compute_api.runtime import Runtime
 
 _ALLOWED_TOP_LEVEL = {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}
+# Server fields a microversion brought (since) or retired (until, exclusive).
+VERSIONED_FIELDS: dict[str, tuple[str | None, str | None]] = {
+    "description": ("2.19", None), "tags": ("2.52", None), "personality": (None, "2.57"),
+    "trusted_image_certificates": ("2.63", None), "host": ("2.74", None),
+    "hypervisor_hostname": ("2.74", None), "hostname": ("2.90", None),
+    "pinned_availability_zone": ("2.104", None),
+}
+
+
+def _accepts(version: Version) -> servers.Accepts:
+    """What a create or update may carry at ``version``."""
+    return servers.Accepts(
+        fields=frozenset(name for name, (since, until) in VERSIONED_FIELDS.items()
+                         if (since is None or version.at_least(since))
+                         and (until is None or not version.at_least(until))),
+        networks_required=version.at_least("2.37"), fqdn_hostname=version.at_least("2.94"))
 
 
 def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: SessionDep,
@@ -55,7 +71,7 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if key in body:
             hints = parse(SchedulerHints, body, key)
-    created = servers.create(session, ctx, spec, version, runtime, hints=hints)
+    created = servers.create(session, ctx, spec.to_spec(hints), _accepts(version), runtime)
     for inst in created.instances:
         after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
     if spec.return_reservation_id:
@@ -125,7 +141,7 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
 def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,
                   session: SessionDep, version: VersionDep) -> dict[str, Any]:
     changes: ServerUpdate = parse(ServerUpdate, body, "server")
-    inst = servers.update(session, ctx, server_id, changes, version)
+    inst = servers.update(session, ctx, server_id, changes.to_spec(), _accepts(version))
     fault = servers.latest_fault(session, inst)
     return {"server": _full(session, inst, fault, request, version, ctx,
                             extended=version.at_least("2.75"))}
