@@ -76,7 +76,9 @@ class LiveMigrateFlow(MoveFlow):
         except ControlPlaneError as exc:
             self._undo(ctx, inst, mig, dest)
             if self._advance(mig.uuid, (MigrationStatus.CANCELLING,),
-                             MigrationStatus.CANCELLED):
+                             MigrationStatus.CANCELLED) or self._was_cancelled(mig.uuid):
+                # The abort came first: the destination may have refused a preparation
+                # for a migration already cancelled. A cancel, not a failure.
                 self._cancelled(inst, mig)
                 return
             self._set_status(mig.uuid, MigrationStatus.ERROR)
@@ -118,6 +120,10 @@ class LiveMigrateFlow(MoveFlow):
         with transaction(self._tasks.sessions) as session:
             return queries.advance_migration(session, migration_uuid, seen, status,
                                              **values)
+
+    def _was_cancelled(self, migration_uuid: uuid.UUID) -> bool:
+        mig = self._migration(migration_uuid)
+        return mig is not None and mig.status == MigrationStatus.CANCELLED
 
     def _undo(self, ctx: RequestContext, inst: Instance, mig: Migration, dest: str) -> None:
         """The guest did not leave: drop the destination's preparation and claim."""

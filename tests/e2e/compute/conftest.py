@@ -15,6 +15,7 @@ import pytest
 
 from cli.embedded import EmbeddedCloud
 from tests.conftest import cloud_settings, running_cloud
+from tests.e2e.osc_zygote import OscZygote
 
 ADMIN_PASSWORD = "e2e-admin-secret"
 
@@ -47,15 +48,14 @@ def clouds_yaml(builtin_cloud: EmbeddedCloud, tmp_path_factory: pytest.TempPathF
 
 
 class OpenStackCLI:
-    def __init__(self, executable: str, clouds_yaml: Path, workdir: Path) -> None:
-        self.executable = executable
+    def __init__(self, zygote: OscZygote, clouds_yaml: Path, workdir: Path) -> None:
+        self._zygote = zygote
         self.workdir = workdir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         self.env.update({"OS_CLIENT_CONFIG_FILE": str(clouds_yaml), "OS_CLOUD": "kilonova"})
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([self.executable, *args], capture_output=True, text=True,
-                              env=self.env, cwd=self.workdir, timeout=180, check=False)
+        proc = self._zygote.run(list(args), self.env, self.workdir, timeout=180)
         if check and proc.returncode != 0:
             raise AssertionError(f"openstack {' '.join(args)} failed ({proc.returncode}):\n"
                                  f"{proc.stdout}\n{proc.stderr}")
@@ -66,5 +66,7 @@ class OpenStackCLI:
 
 
 @pytest.fixture(scope="module")
-def osc(clouds_yaml: Path, tmp_path_factory: pytest.TempPathFactory) -> OpenStackCLI:
-    return OpenStackCLI(openstack_cli(), clouds_yaml, tmp_path_factory.mktemp("work"))
+def osc(clouds_yaml: Path, tmp_path_factory: pytest.TempPathFactory,
+        osc_zygote: OscZygote) -> OpenStackCLI:
+    openstack_cli()  # installed, as users run it
+    return OpenStackCLI(osc_zygote, clouds_yaml, tmp_path_factory.mktemp("work"))

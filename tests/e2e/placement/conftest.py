@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from common.db import upgrade
 from common.settings import load_settings
 from placement.app import create_app
+from tests.e2e.osc_zygote import OscZygote
 from tests.httpserver import serve
 
 ADMIN = "admin:admin"
@@ -29,8 +29,8 @@ ADMIN = "admin:admin"
 class OpenStackCLI:
     """Runs ``openstack`` against one placement endpoint."""
 
-    def __init__(self, executable: str, endpoint: str, version: str = "1.39") -> None:
-        self.executable = executable
+    def __init__(self, zygote: OscZygote, endpoint: str, version: str = "1.39") -> None:
+        self._zygote = zygote
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         self.env.update(
             OS_AUTH_TYPE="admin_token", OS_ENDPOINT=endpoint, OS_TOKEN=ADMIN,
@@ -39,8 +39,7 @@ class OpenStackCLI:
 
     def run(self, *args: str) -> str:
         """The command's standard output; a non-zero exit fails the test."""
-        done = subprocess.run([self.executable, *args], env=self.env, capture_output=True,
-                              text=True, timeout=120, check=False)
+        done = self._zygote.run(list(args), self.env, None, timeout=120)
         assert done.returncode == 0, f"openstack {' '.join(args)}: {done.stderr[-2000:]}"
         return done.stdout
 
@@ -67,5 +66,6 @@ def placement_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 
 @pytest.fixture(scope="module")
-def cli(placement_endpoint: str) -> OpenStackCLI:
-    return OpenStackCLI(_executable(), placement_endpoint)
+def cli(placement_endpoint: str, osc_zygote: OscZygote) -> OpenStackCLI:
+    _executable()  # installed, as users run it
+    return OpenStackCLI(osc_zygote, placement_endpoint)
