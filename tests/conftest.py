@@ -29,6 +29,28 @@ os.environ.setdefault("KILONOVA_AUTH__STRATEGY", "noauth")
 BACKENDS = ["sqlite-memory", "postgresql-rabbit"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Tests marked ``production_backend`` run on PostgreSQL + RabbitMQ only.
+
+    They check the APIs' contract (schemas, microversions, error bodies, fuzzing), which
+    the backend does not change; running them twice doubles their time and tests no more.
+    Every other functional test runs on both backends.
+    """
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        embedded = callspec is not None and "sqlite-memory" in callspec.params.values()
+        if embedded and item.get_closest_marker("production_backend") is not None:
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def cloud_settings(data_dir: Path, backend: str, conductor: dict[str, object] | None = None,
                    **compute: object) -> Settings:
     settings = load_settings(

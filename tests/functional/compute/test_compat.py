@@ -15,6 +15,9 @@ from tests.cloud import CloudClient
 from tests.functional.compute.conftest import client_for
 from tests.functional.compute.helpers import ensure_flavor, public_image
 
+# The API contract: the same on every backend, checked on production's.
+pytestmark = pytest.mark.production_backend
+
 
 def test_flavor_id_may_be_a_number(shared_client: CloudClient) -> None:
     number = int(uuid.uuid4().int % 10**9)

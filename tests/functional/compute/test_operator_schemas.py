@@ -25,6 +25,9 @@ from tests.functional.compute.test_tempest_schemas import (
     use_version,
 )
 
+# The API contract: the same on every backend, checked on production's.
+pytestmark = pytest.mark.production_backend
+
 with contextlib.suppress(ImportError):  # reported by the fixture below
     from tempest.lib import exceptions as lib_exc  # type: ignore[import-untyped]
     from tempest.lib.services.compute import (  # type: ignore[import-untyped]

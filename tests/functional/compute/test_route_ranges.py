@@ -14,6 +14,9 @@ from compute_api.api.microversion import Version
 from compute_api.app import compute_routes
 from tests.cloud import CloudClient
 
+# The API contract: the same on every backend, checked on production's.
+pytestmark = pytest.mark.production_backend
+
 
 def _outside(route: Route) -> list[str]:
     """The microversions just below and just above the route's range."""

@@ -28,6 +28,9 @@ from compute_api.api.microversion import MAX_VERSION
 from tests.cloud import CloudClient
 from tests.functional.compute.helpers import public_image
 
+# The API contract: the same on every backend, checked on production's.
+pytestmark = pytest.mark.production_backend
+
 try:
     # Untyped packages of the e2e extra (no stubs, no py.typed).
     import jsonschema  # type: ignore[import-untyped]
