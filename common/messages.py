@@ -66,6 +66,9 @@ class RequestSpec(Payload):
     # An admin's requested destination (compute API 2.74): only this host / node.
     requested_host: str | None = None
     requested_node: str | None = None
+    # The build was never scheduled before, so it holds no claim: the scheduler need
+    # not look for one (a placement round trip per decision) unless its claim fails.
+    first_claim: bool = False
     # Filled in by the scheduler, from placement's allocations at decision time:
     # host -> how many group members / hinted servers are there now.
     group_hosts: dict[str, int] = Field(default_factory=dict)

@@ -77,14 +77,23 @@ class SchedulerManager:
         query = self._query(spec)
         resources = query.resources()
         with self._lock:
-            held = self._claimed_before(spec, resources)
-            if held is not None:
-                return held
+            # A build never scheduled before holds no claim: look for one only when a
+            # claim of it fails (two conductors drove it at once).
+            unseen = spec.first_claim
+            if not unseen:
+                held = self._claimed_before(spec, resources)
+                if held is not None:
+                    return held
             rounds = CLAIM_ROUNDS + (GROUP_ROUNDS if self._hard_group(spec) else 0)
             for _ in range(rounds):
                 selection = self._select(spec, query)
                 for cand in selection.ordered:
                     if not self._claim(spec, cand):
+                        if unseen:
+                            unseen = False
+                            held = self._claimed_before(spec, resources)
+                            if held is not None:
+                                return held
                         continue
                     if not self._group_holds(spec, cand.state.host):
                         # Another scheduler placed a member at the same time: give the

@@ -54,7 +54,8 @@ class BuildFlow:
                          inst.vm_state, inst.task_state)
                 return
             spec = to_request_spec(session, inst)
-        stamp(self._sessions, instance_uuid, self._settings.compute.host)
+        if stamp(self._sessions, instance_uuid, self._settings.compute.host):
+            spec = spec.model_copy(update={"first_claim": True})
         try:
             selection = self._select_destination(ctx, spec)
         except NoValidHost as exc:
@@ -86,6 +87,8 @@ class BuildFlow:
                             spec.instance_uuid, exc.message, pause)
                 time.sleep(pause)
                 pause *= 2
+                # The lost answer may have been a claim: the scheduler looks for it.
+                spec = spec.model_copy(update={"first_claim": False})
         raise AssertionError("unreachable")
 
     def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection

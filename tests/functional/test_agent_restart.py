@@ -160,6 +160,12 @@ def test_the_scheduler_answers_a_repeated_request_with_the_claim_it_made(
     assert again.host == host
     assert client.total_usage() == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
 
+    # Even told it was never scheduled (two conductors drove it at once), the scheduler
+    # finds the claim when its own claim of the same consumer is refused.
+    raced = scheduler.select_destination(ctx, spec.model_copy(update={"first_claim": True}))
+    assert raced.host == host
+    assert client.total_usage() == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
+
     # A claim on a host the build must now avoid is given back, the new one replaces it.
     moved = scheduler.select_destination(ctx, RequestSpec.model_validate(
         {**spec.model_dump(mode="json"), "ignore_hosts": [host]}))
