@@ -16,10 +16,11 @@ bash scripts/libvirt/setup.sh
 if [ "$#" -gt 0 ]; then
     exec .venv/bin/pytest -q "$@"
 fi
-# Unit, functional and end-to-end tests on two workers (they mostly wait on HTTP and
-# databases); then the integration tests alone, one at a time: real QEMU guests under
-# TCG need the CPU, and starved, their libvirt connections time out.
+# Unit, functional and end-to-end tests on four workers: they mostly wait on HTTP, the
+# databases and the broker, so four keep the two cores busy. Then the integration tests
+# alone, one at a time: real QEMU guests under TCG need the CPU, and starved, their
+# libvirt connections time out (beside the multi-process stacks, they did).
 # tests/conformance: upstream placement's gabbi files against ours, both backends.
-.venv/bin/pytest -q -n 2 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e \
+.venv/bin/pytest -q -n 4 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e \
     tests/conformance
 .venv/bin/pytest -q --durations=10 tests/integration
