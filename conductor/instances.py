@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
-from common.db import transaction, utcnow
+from common.db import utcnow
 from common.messages import FlavorPayload, GroupPayload, InstancePayload, RequestSpec
 
 
@@ -67,25 +67,25 @@ def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None
                         max_server_per_host=rules.get("max_server_per_host"))
 
 
-def stamp(sessions: sessionmaker[Session], instance_uuid: uuid.UUID, owner: str) -> bool:
-    """Record that the conductor ``owner`` drives this build from now on (``work.py``).
+def stamp(session: Session, instance_uuid: uuid.UUID, owner: str) -> bool:
+    """Record, in the caller's transaction, that the conductor ``owner`` drives this
+    work from now on (``work.py``).
 
     True if nobody had driven it before: no scheduler was asked for it yet, so it
     holds no claim.
     """
-    with transaction(sessions) as session:
-        fresh = session.execute(
-            sa.update(Instance)
-            .where(Instance.uuid == instance_uuid, Instance.work_owner.is_(None))
-            .values(work_owner=owner, work_claimed_at=utcnow())
-            .execution_options(synchronize_session=False))
-        if fresh.rowcount:  # type: ignore[attr-defined]
-            return True
-        session.execute(
-            sa.update(Instance).where(Instance.uuid == instance_uuid)
-            .values(work_owner=owner, work_claimed_at=utcnow())
-            .execution_options(synchronize_session=False))
-        return False
+    fresh = session.execute(
+        sa.update(Instance)
+        .where(Instance.uuid == instance_uuid, Instance.work_owner.is_(None))
+        .values(work_owner=owner, work_claimed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if fresh.rowcount:  # type: ignore[attr-defined]
+        return True
+    session.execute(
+        sa.update(Instance).where(Instance.uuid == instance_uuid)
+        .values(work_owner=owner, work_claimed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return False
 
 
 def deadline(seconds: float) -> datetime:

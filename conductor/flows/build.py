@@ -43,7 +43,8 @@ class BuildFlow:
 
     def build(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Place one server in the scheduling task state and cast its spawn."""
-        with transaction(self._reads) as session:
+        # Read and stamped in one transaction: a write fewer per build.
+        with transaction(self._sessions) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
@@ -54,8 +55,8 @@ class BuildFlow:
                          inst.vm_state, inst.task_state)
                 return
             spec = to_request_spec(session, inst)
-        if stamp(self._sessions, instance_uuid, self._settings.compute.host):
-            spec = spec.model_copy(update={"first_claim": True})
+            if stamp(session, instance_uuid, self._settings.compute.host):
+                spec = spec.model_copy(update={"first_claim": True})
         try:
             selection = self._select_destination(ctx, spec)
         except NoValidHost as exc:

@@ -41,7 +41,7 @@ class DeleteFlow:
 
     def delete(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Finish a delete the API started: through the host's agent, or right here."""
-        with transaction(self._reads) as session:
+        with transaction(self._sessions) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
@@ -50,8 +50,8 @@ class DeleteFlow:
                 LOG.info("instance %s is no longer deleting; nothing to do", instance_uuid)
                 return
             host = inst.host if inst.host and self._host_up(session, inst.host) else None
-        # Driven by this conductor from now on: another takes it over if it dies.
-        stamp(self._sessions, instance_uuid, self._settings.compute.host)
+            # Driven by this conductor from now on: another takes it over if it dies.
+            stamp(session, instance_uuid, self._settings.compute.host)
         if host is None:
             self._delete_locally(instance_uuid)
         else:
