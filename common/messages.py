@@ -67,7 +67,7 @@ class RequestSpec(Payload):
     requested_host: str | None = None
     requested_node: str | None = None
     # The build was never scheduled before, so it holds no claim: the scheduler need
-    # not look for one (a placement round trip per decision) unless its claim fails.
+    # not look for one first (a placement round trip per decision).
     first_claim: bool = False
     # Filled in by the scheduler, from placement's allocations at decision time:
     # host -> how many group members / hinted servers are there now.

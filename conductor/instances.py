@@ -67,25 +67,13 @@ def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None
                         max_server_per_host=rules.get("max_server_per_host"))
 
 
-def stamp(session: Session, instance_uuid: uuid.UUID, owner: str) -> bool:
+def stamp(session: Session, instance_uuid: uuid.UUID, owner: str) -> None:
     """Record, in the caller's transaction, that the conductor ``owner`` drives this
-    work from now on (``work.py``).
-
-    True if nobody had driven it before: no scheduler was asked for it yet, so it
-    holds no claim.
-    """
-    fresh = session.execute(
-        sa.update(Instance)
-        .where(Instance.uuid == instance_uuid, Instance.work_owner.is_(None))
-        .values(work_owner=owner, work_claimed_at=utcnow())
-        .execution_options(synchronize_session=False))
-    if fresh.rowcount:  # type: ignore[attr-defined]
-        return True
+    work from now on (``work.py``)."""
     session.execute(
         sa.update(Instance).where(Instance.uuid == instance_uuid)
         .values(work_owner=owner, work_claimed_at=utcnow())
         .execution_options(synchronize_session=False))
-    return False
 
 
 def deadline(seconds: float) -> datetime:

@@ -77,10 +77,10 @@ class SchedulerManager:
         query = self._query(spec)
         resources = query.resources()
         with self._lock:
-            # A build never scheduled before holds no claim: look for one only when a
-            # claim of it fails (two conductors drove it at once).
-            unseen = spec.first_claim
-            if not unseen:
+            # A build never scheduled before holds no claim. Should two conductors have
+            # driven it at once, the other's claim refuses ours and the look after the
+            # round finds it.
+            if not spec.first_claim:
                 held = self._claimed_before(spec, resources)
                 if held is not None:
                     return held
@@ -89,11 +89,6 @@ class SchedulerManager:
                 selection = self._select(spec, query)
                 for cand in selection.ordered:
                     if not self._claim(spec, cand):
-                        if unseen:
-                            unseen = False
-                            held = self._claimed_before(spec, resources)
-                            if held is not None:
-                                return held
                         continue
                     if not self._group_holds(spec, cand.state.host):
                         # Another scheduler placed a member at the same time: give the

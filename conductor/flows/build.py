@@ -54,9 +54,10 @@ class BuildFlow:
                 LOG.info("instance %s is %s/%s, not scheduling it", instance_uuid,
                          inst.vm_state, inst.task_state)
                 return
-            spec = to_request_spec(session, inst)
-            if stamp(session, instance_uuid, self._settings.compute.host):
-                spec = spec.model_copy(update={"first_claim": True})
+            # Never driven before: no scheduler was asked for it yet, so it holds no claim.
+            spec = to_request_spec(session, inst).model_copy(
+                update={"first_claim": inst.work_owner is None})
+            stamp(session, instance_uuid, self._settings.compute.host)
         try:
             selection = self._select_destination(ctx, spec)
         except NoValidHost as exc:
