@@ -43,6 +43,7 @@ def serve(name: str, settings: Settings) -> None:
         service.start()
         stopping.append(service.stop)
         LOG.info("%s started", name)
+        _tune_gc()
         wait_for_signal()
     finally:
         _stop(settings, [*stopping, messaging.close])
@@ -87,7 +88,8 @@ def _serve_http(name: str, settings: Settings, messaging: Messaging,
 
 
 # A detail page of 1000 servers or a candidates answer builds ~100k objects: with the
-# default threshold (700) the collector ran dozens of times per request.
+# default threshold (700) the collector ran dozens of times per request. Every service
+# tunes it once started (``serve all``: a boot and delete ran ~9 collections before).
 GC_THRESHOLD = (50_000, 20, 20)
 
 
@@ -125,6 +127,7 @@ def _serve_all(settings: Settings) -> None:
     cloud = EmbeddedCloud(settings)
     try:
         cloud.start()
+        _tune_gc()
         print(banner(cloud), end="", file=sys.stderr, flush=True)
         wait_for_signal()
     finally:

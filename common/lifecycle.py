@@ -74,6 +74,8 @@ class Target:
 
 
 INITIAL: State = (VmState.BUILDING, TaskState.SCHEDULING)
+# Where a build waits for its agent once a host is recorded.
+SPAWNING: State = (VmState.BUILDING, TaskState.SPAWNING)
 
 _RUNNING_MOVE = frozenset({VmState.ACTIVE, VmState.STOPPED})
 _COLD_MOVE_TASKS = (TaskState.RESIZE_PREP, TaskState.RESIZE_MIGRATING,

@@ -64,11 +64,17 @@ def class_defaults(session: Session, settings: QuotaSettings) -> dict[str, int]:
 
 
 def limits(session: Session, settings: QuotaSettings, project_id: str) -> dict[str, int]:
-    """The project's limits: the defaults overridden by its own quota rows."""
-    out = class_defaults(session, settings)
-    rows = session.execute(sa.select(Quota.resource, Quota.hard_limit)
-                           .where(Quota.project_id == project_id)).all()
-    out.update({resource: hard for resource, hard in rows if resource in out})
+    """The project's limits: the defaults, overridden by the ``default`` class, overridden
+    by the project's own quota rows (read in one statement: every create asks)."""
+    out = defaults(settings)
+    rows = session.execute(
+        sa.select(sa.literal(0).label("rank"), QuotaClass.resource, QuotaClass.hard_limit)
+        .where(QuotaClass.class_name == DEFAULT_CLASS)
+        .union_all(sa.select(sa.literal(1), Quota.resource, Quota.hard_limit)
+                   .where(Quota.project_id == project_id))).all()
+    for _rank, resource, hard in sorted(rows, key=lambda row: row[0]):
+        if resource in out:
+            out[resource] = hard
     return out
 
 

@@ -19,7 +19,7 @@ from common.compute_db.models import Instance
 from common.compute_db.transition import transition
 from common.db import read_only, transaction, utcnow
 from common.errors import NotFound
-from common.lifecycle import Event
+from common.lifecycle import SPAWNING, Event
 from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
 from common.states import PowerState, VmState
 from conductor.instances import to_payload
@@ -72,7 +72,7 @@ class HostRecords:
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
         """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
         with transaction(self._sessions) as session:
-            won = transition(session, instance_uuid, Event.SPAWNED, host=host,
+            won = transition(session, instance_uuid, Event.SPAWNED, host=host, likely=SPAWNING,
                              power=power_state,
                              values={"launched_at": utcnow(), "progress": 100}) is not None
         if won:

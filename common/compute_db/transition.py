@@ -63,7 +63,8 @@ def seen(instance: Instance) -> State:
 
 def transition(
     session: Session, instance_uuid: uuid.UUID, trigger: Trigger, *,
-    seen: State | None = None, expect_task: Collection[TaskState | None] | None = None,
+    seen: State | None = None, likely: State | None = None,
+    expect_task: Collection[TaskState | None] | None = None,
     host: str | None = None, values: Mapping[str, Any] | None = None,
     power: int | None = None, deadline: datetime | None = None, fault: str | None = None,
     record: Record | None = None,
@@ -71,6 +72,8 @@ def transition(
     """Move the server by ``trigger`` if the table allows it from its current states.
 
     ``seen``: the states the caller read; swap only from those (no re-read).
+    ``likely``: the states the server is almost always in at this step; the first swap
+    tries them without reading, and a miss reads as usual (one SELECT saved per step).
     ``expect_task``: act only while the server is in one of these tasks. ``host``: only
     while recorded on that host. None means the server is gone, is elsewhere, or is in a
     state the trigger does not apply to (a newer workflow won).
@@ -78,12 +81,18 @@ def transition(
     extra = dict(values or {})
     if _OWNED & extra.keys():
         raise ValueError(f"transition() writes {sorted(_OWNED & extra.keys())} itself")
-    for _ in range(1 if seen is not None else ATTEMPTS):
-        current = seen or _current(session, instance_uuid)
+    guess = likely if seen is None else None
+    for _ in range(1 if seen is not None else ATTEMPTS + (guess is not None)):
+        current = seen or guess or _current(session, instance_uuid)
+        guessed, guess = guess is not None, None
         if current is None or (expect_task is not None and current[1] not in expect_task):
+            if guessed:
+                continue  # a wrong guess: read the real states
             return None
         to = target(trigger, *current)
         if to is None:
+            if guessed:
+                continue
             LOG.info("instance %s: %s does not apply in %s/%s", instance_uuid, trigger,
                      *current)
             return None

@@ -99,7 +99,7 @@ class BuildFlow:
         record = None
         with transaction(self._sessions) as session:
             won = transition(
-                session, instance_uuid, Event.SCHEDULED,
+                session, instance_uuid, Event.SCHEDULED, likely=INITIAL,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout)) is not None
             if won:

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
-from common.compute_db.transition import transition
+from common.compute_db.transition import seen, transition
 from common.context import RequestContext
 from common.db import read_only, transaction
 from common.errors import ControlPlaneError, NotFound
@@ -75,7 +75,7 @@ class DeleteFlow:
         Releasing first means a server that reads as deleted holds nothing any more.
         A failed release leaves it deleting; its deadline retries the delete.
         """
-        with transaction(self._sessions) as session:
+        with transaction(self._reads) as session:
             try:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
@@ -84,9 +84,10 @@ class DeleteFlow:
                 LOG.info("instance %s was not deleting on %s; nothing to finish",
                          instance_uuid, host)
                 return
+            states = seen(inst)
         self._placement.delete_allocations(instance_uuid)
         with transaction(self._sessions) as session:
-            transition(session, instance_uuid, Event.DESTROYED, host=host,
+            transition(session, instance_uuid, Event.DESTROYED, host=host, likely=states,
                        values={"cleaned": True})
 
     def release(self, instance_uuid: uuid.UUID) -> None:
