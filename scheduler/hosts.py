@@ -113,8 +113,10 @@ def _recent_failures(session: Session, hosts: Iterable[str],
     """Host -> builds that failed there since ``since`` (and were tried elsewhere)."""
     wanted = set(hosts)
     counts: dict[str, int] = {}
+    tried_elsewhere = sa.cast(Instance.attempted_hosts, sa.String) != "[]"
     for attempted in session.scalars(
-            sa.select(Instance.attempted_hosts).where(Instance.updated_at >= since)).all():
+            sa.select(Instance.attempted_hosts)
+            .where(Instance.updated_at >= since, tried_elsewhere)).all():
         for host in set(attempted or []) & wanted:
             counts[host] = counts.get(host, 0) + 1
     return counts

@@ -119,6 +119,8 @@ class Instance(ComputeBase):
         Index(None, "host", "deleted"),
         Index(None, "deleted", "cleaned"),
         Index(None, "task_state", "task_deadline"),
+        # ``changes-since`` lists and the scheduler's recent build failures.
+        Index(None, "updated_at"),
     )
 
     # Integer id: the stable sort key behind markers and `instance-%08x` names.

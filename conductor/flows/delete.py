@@ -10,19 +10,20 @@ from __future__ import annotations
 import logging
 import uuid
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
-from common.compute_db.transition import seen, transition
+from common.compute_db.models import Instance
+from common.compute_db.transition import transition
 from common.context import RequestContext
-from common.db import read_only, transaction
-from common.errors import ControlPlaneError, NotFound
+from common.db import read_only, transaction, utcnow
+from common.errors import ControlPlaneError
 from common.lifecycle import Event
 from common.settings import Settings
-from common.states import TaskState
+from common.states import TaskState, VmState
 from compute_agent.rpc.client import ComputeClient
 from conductor.hosts import COMPUTE_BINARY
-from conductor.instances import stamp
 from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -42,16 +43,19 @@ class DeleteFlow:
     def delete(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Finish a delete the API started: through the host's agent, or right here."""
         with transaction(self._sessions) as session:
-            try:
-                inst = queries.get_instance(session, instance_uuid)
-            except NotFound:
-                return
-            if inst.task_state != TaskState.DELETING:
+            # Driven by this conductor from now on (another takes it over if it dies),
+            # if it is still being deleted: one statement stamps and reads the host.
+            found = session.execute(
+                sa.update(Instance)
+                .where(Instance.uuid == instance_uuid, Instance.deleted.is_(False),
+                       Instance.task_state == TaskState.DELETING.value)
+                .values(work_owner=self._settings.compute.host, work_claimed_at=utcnow())
+                .returning(Instance.host)
+                .execution_options(synchronize_session=False)).one_or_none()
+            if found is None:
                 LOG.info("instance %s is no longer deleting; nothing to do", instance_uuid)
                 return
-            host = inst.host if inst.host and self._host_up(session, inst.host) else None
-            # Driven by this conductor from now on: another takes it over if it dies.
-            stamp(session, instance_uuid, self._settings.compute.host)
+            host = found.host if found.host and self._host_up(session, found.host) else None
         if host is None:
             self._delete_locally(instance_uuid)
         else:
@@ -76,15 +80,15 @@ class DeleteFlow:
         A failed release leaves it deleting; its deadline retries the delete.
         """
         with transaction(self._reads) as session:
-            try:
-                inst = queries.get_instance(session, instance_uuid)
-            except NotFound:
-                return
-            if inst.task_state != TaskState.DELETING or inst.host != host:
-                LOG.info("instance %s was not deleting on %s; nothing to finish",
-                         instance_uuid, host)
-                return
-            states = seen(inst)
+            row = session.execute(
+                sa.select(Instance.vm_state, Instance.task_state, Instance.host)
+                .where(Instance.uuid == instance_uuid, Instance.deleted.is_(False))
+            ).one_or_none()
+        if row is None or row.task_state != TaskState.DELETING or row.host != host:
+            LOG.info("instance %s was not deleting on %s; nothing to finish",
+                     instance_uuid, host)
+            return
+        states = (VmState(row.vm_state), TaskState.DELETING)
         self._placement.delete_allocations(instance_uuid)
         with transaction(self._sessions) as session:
             transition(session, instance_uuid, Event.DESTROYED, host=host, likely=states,
