@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,30 +45,34 @@ class HostInfo:
 
 
 def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID], down_time: float,
-               failure_window: float = 3600.0) -> dict[uuid.UUID, HostInfo]:
-    """Map compute node uuid -> its host's health, zone, aggregates and load."""
+               failures: Mapping[str, int]) -> dict[uuid.UUID, HostInfo]:
+    """Map compute node uuid -> its host's health, zone, aggregates and load.
+
+    ``failures``: recent failed builds per host (``recent_failures``), which the caller
+    may keep for a few seconds. Two statements in all: every decision asks.
+    """
     wanted = list(rp_uuids)
     if not wanted:
         return {}
+    live = (sa.select(sa.func.count()).select_from(Instance)
+            .where(Instance.host == ComputeNode.host, Instance.deleted.is_(False))
+            .correlate(ComputeNode).scalar_subquery())
     rows = session.execute(
-        sa.select(ComputeNode, Service)
+        sa.select(ComputeNode, Service, live)
         .join(Service, sa.and_(Service.host == ComputeNode.host,
                                Service.binary == "kilonova-compute"), isouter=True)
         .where(ComputeNode.uuid.in_(wanted))
     ).all()
     now = utcnow()
-    hosts = {node.host for node, _ in rows}
-    aggregates = host_aggregates(session, hosts)
-    counts = _instance_counts(session, hosts)
-    failures = _recent_failures(session, hosts, now - timedelta(seconds=failure_window))
+    aggregates = host_aggregates(session, {node.host for node, _, _ in rows})
     out = {}
-    for node, svc in rows:
+    for node, svc, count in rows:
         metas = aggregates.get(node.host, ())
         zone = next((m[AZ_KEY] for m in metas if AZ_KEY in m), DEFAULT_ZONE)
         out[node.uuid] = HostInfo(
             node.host, node.hypervisor_hostname, is_up(svc, down_time, now),
             bool(svc is not None and svc.disabled), node.hypervisor_type, zone,
-            tuple(metas), counts.get(node.host, 0), failures.get(node.host, 0))
+            tuple(metas), int(count or 0), failures.get(node.host, 0))
     return out
 
 
@@ -100,24 +104,14 @@ def zone_aggregates(session: Session, zone: str) -> list[uuid.UUID]:
         .where(AggregateMetadata.key == AZ_KEY, AggregateMetadata.value == zone)).all())
 
 
-def _instance_counts(session: Session, hosts: Iterable[str]) -> dict[str, int]:
-    rows = session.execute(
-        sa.select(Instance.host, sa.func.count())
-        .where(Instance.host.in_(list(hosts)), Instance.deleted.is_(False))
-        .group_by(Instance.host)).all()
-    return {host: int(count) for host, count in rows if host is not None}
-
-
-def _recent_failures(session: Session, hosts: Iterable[str],
-                     since: datetime) -> dict[str, int]:
+def recent_failures(session: Session, since: datetime) -> dict[str, int]:
     """Host -> builds that failed there since ``since`` (and were tried elsewhere)."""
-    wanted = set(hosts)
     counts: dict[str, int] = {}
     tried_elsewhere = sa.cast(Instance.attempted_hosts, sa.String) != "[]"
     for attempted in session.scalars(
             sa.select(Instance.attempted_hosts)
             .where(Instance.updated_at >= since, tried_elsewhere)).all():
-        for host in set(attempted or []) & wanted:
+        for host in set(attempted or []):
             counts[host] = counts.get(host, 0) + 1
     return counts
 

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import ComputeNode
-from common.db import read_only, transaction
+from common.db import read_only, transaction, utcnow
 from common.errors import ControlPlaneError, NoValidHost, PlacementError
 from common.messages import HostSelection, RequestSpec
 from common.settings import Settings
@@ -28,6 +29,7 @@ from scheduler.hosts import (
     group_members,
     hosts_of_providers,
     load_hosts,
+    recent_failures,
     requested_nodes,
     zone_aggregates,
 )
@@ -50,6 +52,9 @@ COMPUTE_SERVICE = "kilonova-compute"
 CLAIM_ROUNDS = 3
 # Extra rounds for a hard group's member whose claim met a concurrent member's.
 GROUP_ROUNDS = 10
+# How long the recent failed builds per host are reused (a reschedule, which follows a
+# new failure, reads them again at once).
+FAILURES_TTL = 5.0
 
 
 class SchedulerManager:
@@ -71,6 +76,7 @@ class SchedulerManager:
         # One decision at a time per scheduler process: each sees the claims of the
         # previous one, so a burst of builds spreads instead of piling on one host.
         self._lock = threading.Lock()
+        self._failures_read: tuple[float, dict[str, int]] = (-FAILURES_TTL, {})
 
     def select_destination(self, spec: RequestSpec) -> HostSelection:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
@@ -289,6 +295,8 @@ class SchedulerManager:
 
     def _select(self, spec: RequestSpec, query: PlacementQuery) -> Selection:
         spec = self._resolve_neighbours(spec)
+        if spec.ignore_hosts:
+            self._failures_read = (-FAILURES_TTL, {})  # a build just failed somewhere
         body = self._candidates(spec, query)
         hosts = self._load_hosts(body)
         if hosts and not any(h.up for h in hosts.values()) and self._await_heartbeats():
@@ -308,8 +316,18 @@ class SchedulerManager:
         cfg = self._settings
         with transaction(self._sessions) as session:
             return load_hosts(session, candidate_providers(body),
-                              cfg.service.service_down_time,
-                              cfg.scheduler.build_failure_window)
+                              cfg.service.service_down_time, self._failures(session))
+
+    def _failures(self, session: Session) -> dict[str, int]:
+        """Recent failed builds per host, read at most every ``FAILURES_TTL`` seconds:
+        they only weigh hosts, and a scan per decision costs more than they are worth."""
+        read_at, failures = self._failures_read
+        now = time.monotonic()
+        if now - read_at >= FAILURES_TTL:
+            window = timedelta(seconds=self._settings.scheduler.build_failure_window)
+            failures = recent_failures(session, utcnow() - window)
+            self._failures_read = (now, failures)
+        return failures
 
     def _requested_tree(self, spec: RequestSpec) -> uuid.UUID | None:
         """The compute node a requested destination names, if it names exactly one.

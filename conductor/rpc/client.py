@@ -85,8 +85,9 @@ class ConductorClient(RpcClient):
     # -- 1.3 -------------------------------------------------------------------------
 
     def delete_server(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
-        """Finish a delete the API started; returns once a local delete is done."""
-        self._call(ctx, "delete_server", instance_uuid=str(instance_uuid))
+        """Finish a delete the API started (a cast: the row says the server is being
+        deleted, and a conductor takes a lost message over from it)."""
+        self._cast(ctx, "delete_server", instance_uuid=str(instance_uuid))
 
     def get_console_output(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                            length: int | None) -> str:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import db
-from common.compute_db.models import Instance
+from common.compute_db.models import ComputeNode, Instance
 from common.db import session_factory, transaction, utcnow
-from scheduler.hosts import _instance_counts, _recent_failures
+from scheduler.hosts import load_hosts, recent_failures
 from tests.dbutil import create_pg_database, drop_pg_database
 
 
@@ -41,7 +43,7 @@ def _add(session: Session, host: str | None, attempted: list[str],
                          deleted=deleted))
 
 
-def test_failures_count_builds_that_left_a_host_and_counts_live_servers(
+def test_hosts_load_counts_live_servers_and_builds_that_failed_there(
         sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as session:
         _add(session, "h1", [])
@@ -51,7 +53,17 @@ def test_failures_count_builds_that_left_a_host_and_counts_live_servers(
         _add(session, None, ["h2"])             # failed on h2, not placed since
     with transaction(sessions) as session:
         since = utcnow() - timedelta(minutes=5)
-        assert _recent_failures(session, ["h1", "h2", "h3"], since) == {"h2": 3, "h1": 1}
-        assert _recent_failures(session, ["h3"], since) == {}
-        assert _recent_failures(session, ["h2"], utcnow() + timedelta(minutes=1)) == {}
-        assert _instance_counts(session, ["h1", "h3", "h9"]) == {"h1": 2, "h3": 1}
+        assert recent_failures(session, since) == {"h2": 3, "h1": 1}
+        assert recent_failures(session, utcnow() + timedelta(minutes=1)) == {}
+        for host in ("h1", "h3", "h9"):
+            session.add(ComputeNode(uuid=uuid.uuid4(), host=host,
+                                    hypervisor_hostname=f"{host}.node",
+                                    hypervisor_type="fake", vcpus=1, memory_mb=1, local_gb=1,
+                                    cpu_allocation_ratio=1.0, ram_allocation_ratio=1.0,
+                                    disk_allocation_ratio=1.0))
+    with transaction(sessions) as session:
+        nodes = dict(session.execute(sa.select(ComputeNode.host, ComputeNode.uuid)).all())
+        loaded = load_hosts(session, nodes.values(), 60, {"h1": 4})
+    by_host = {info.host: info for info in loaded.values()}
+    assert {h: i.num_instances for h, i in by_host.items()} == {"h1": 2, "h3": 1, "h9": 0}
+    assert {h: i.failed_builds for h, i in by_host.items()} == {"h1": 4, "h3": 0, "h9": 0}
