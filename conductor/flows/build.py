@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
+from common.compute_db.models import Instance
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
@@ -66,7 +67,7 @@ class BuildFlow:
         except ControlPlaneError as exc:
             self._fail(instance_uuid, TaskState.SCHEDULING, f"Scheduling failed: {exc.message}")
             return
-        record = self._record_host(instance_uuid, selection)
+        record = self._record_host(inst, selection)
         if record is not None:
             LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
             self._compute.build_and_run_instance(ctx, selection.host, instance_uuid, record)
@@ -93,17 +94,23 @@ class BuildFlow:
                 spec = spec.model_copy(update={"first_claim": False})
         raise AssertionError("unreachable")
 
-    def _record_host(self, instance_uuid: uuid.UUID, selection: HostSelection
+    def _record_host(self, inst: Instance, selection: HostSelection
                      ) -> InstancePayload | None:
-        """Record the host; the record as the agent needs it, None if the server changed."""
-        record = None
+        """Record the host; the record as the agent needs it, None if the server changed.
+
+        The record is the row read when the build began, moved to its new host and
+        states, as a message sent then would have carried it (no second read).
+        """
+        instance_uuid = inst.uuid
         with transaction(self._sessions) as session:
-            won = transition(
+            moved = transition(
                 session, instance_uuid, Event.SCHEDULED, likely=INITIAL,
                 values={"host": selection.host, "node": selection.nodename},
-                deadline=deadline(self._settings.conductor.build_timeout)) is not None
-            if won:
-                record = to_payload(queries.get_instance(session, instance_uuid))
+                deadline=deadline(self._settings.conductor.build_timeout))
+        won = moved is not None
+        record = None if moved is None else to_payload(inst).model_copy(update={
+            "host": selection.host, "node": selection.nodename,
+            "vm_state": moved.after.vm, "task_state": moved.after.task})
         if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
             # A build driven twice (a takeover) keeps the claim the winner recorded,
