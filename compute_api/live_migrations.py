@@ -49,7 +49,7 @@ def force_complete(session: Session, ctx: RequestContext, server_id: str,
                    migration_id: str) -> Steered:
     """Raises NotFound, InvalidState (the server is not an active one migrating),
     BadRequest (the migration is not running)."""
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     method = "live_migrate_force_complete"
     if inst.vm_state != VmState.ACTIVE:
         raise _state_error(method, inst, "vm_state", inst.vm_state)
@@ -66,7 +66,7 @@ def abort(session: Session, ctx: RequestContext, server_id: str, migration_id: s
           queued_too: bool) -> Steered:
     """Raises NotFound, InvalidState (the server is not migrating), BadRequest (the
     migration is past the point of an abort, or queued before 2.65)."""
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     if inst.task_state != TaskState.MIGRATING:
         raise _state_error("live_migrate_abort", inst, "task_state", inst.task_state)
     mig = _migration(session, inst, migration_id)

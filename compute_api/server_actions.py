@@ -49,7 +49,7 @@ def _method(action: Action) -> str:
 
 
 def _load(session: Session, ctx: RequestContext, server_id: str) -> Instance:
-    inst, _fault = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return inst
 
 

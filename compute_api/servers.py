@@ -381,7 +381,7 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
     fields = changes.given
     if "pinned_availability_zone" in fields and "pinned_availability_zone" not in accepts.fields:
         raise _unexpected("pinned_availability_zone")
-    inst, _fault = get(session, ctx, server_id)
+    inst = find(session, ctx, server_id)
     if "pinned_availability_zone" in fields:
         _pin(session, inst, changes.pinned_availability_zone)
     if "name" in fields and changes.name is not None:
@@ -426,13 +426,19 @@ def _pin(session: Session, inst: Instance, zone: str | None) -> None:
 def get(session: Session, ctx: RequestContext, server_id: str
         ) -> tuple[Instance, InstanceFault | None]:
     """One server visible to ``ctx`` and its newest fault. Raises NotFound."""
+    inst = find(session, ctx, server_id)
+    return inst, queries.latest_fault(session, inst.id)
+
+
+def find(session: Session, ctx: RequestContext, server_id: str) -> Instance:
+    """One server visible to ``ctx``, for callers that show no fault (one read fewer
+    than ``get``). Raises NotFound."""
     try:
         instance_uuid = uuid.UUID(server_id)
     except ValueError:
         raise NotFound(f"Instance {server_id} could not be found.") from None
-    inst = queries.get_instance(session, instance_uuid,
+    return queries.get_instance(session, instance_uuid,
                                 project_id=None if ctx.is_admin else ctx.project_id)
-    return inst, queries.latest_fault(session, inst.id)
 
 
 def latest_fault(session: Session, inst: Instance) -> InstanceFault | None:
@@ -695,7 +701,7 @@ def delete(session: Session, ctx: RequestContext, server_id: str, runtime: Runti
     """
     deadline = task_deadline(runtime)
     for _ in range(DELETE_ATTEMPTS):
-        inst, _fault = get(session, ctx, server_id)
+        inst = find(session, ctx, server_id)
         if inst.task_state == TaskState.DELETING:
             return None
         if not allowed(Action.DELETE, inst.vm_state, inst.task_state):

@@ -123,7 +123,7 @@ def server_migrations(server_id: str, request: Request, ctx: AdminContextDep,
                       session: ReadSessionDep, version: VersionDep) -> dict[str, Any]:
     if not version.at_least("2.23"):
         raise NotFound("The resource could not be found.")
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     rows = session.scalars(sa.select(Migration).where(
         Migration.instance_uuid == inst.uuid,
         Migration.migration_type == MigrationKind.LIVE_MIGRATION,
@@ -138,7 +138,7 @@ def show_server_migration(server_id: str, migration_id: str, request: Request,
     """One in-progress live migration of the server (2.23+); others are 404, as upstream."""
     if not version.at_least("2.23"):
         raise NotFound("The resource could not be found.")
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     mig = session.scalar(sa.select(Migration).where(
         Migration.id == (int(migration_id) if migration_id.isdigit() else -1),
         Migration.instance_uuid == inst.uuid))

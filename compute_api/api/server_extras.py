@@ -21,24 +21,24 @@ from compute_api.api.query import strict_params, x_int
 
 def show_password(server_id: str, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {"password": server_extras.password(inst)}
 
 
 def clear_password(server_id: str, ctx: ContextDep, session: SessionDep) -> Response:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     server_extras.clear_password(session, inst)
     return Response(status_code=204)
 
 
 def list_ips(server_id: str, ctx: ContextDep, session: ReadSessionDep) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {"addresses": server_extras.addresses(inst)}
 
 
 def show_ips(server_id: str, network_label: str, ctx: ContextDep, session: ReadSessionDep
              ) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {network_label: server_extras.network_addresses(inst, network_label)}
 
 

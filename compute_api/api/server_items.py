@@ -35,27 +35,27 @@ from compute_api.api.views import host_id, usage_time
 
 def list_metadata(server_id: str, ctx: ContextDep, session: ReadSessionDep
                   ) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {"metadata": dict(inst.metadata_items)}
 
 
 def merge_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                    runtime: RuntimeDep) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {"metadata": server_items.set_metadata(
         session, runtime.settings.quota, inst, member(body, "metadata"), replace=False)}
 
 
 def replace_metadata(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                      runtime: RuntimeDep) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return {"metadata": server_items.set_metadata(
         session, runtime.settings.quota, inst, member(body, "metadata"), replace=True)}
 
 
 def show_metadata_item(server_id: str, key: str, ctx: ContextDep, session: ReadSessionDep
                        ) -> dict[str, Any]:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     if key not in inst.metadata_items:
         raise NotFound("Metadata item was not found")
     return {"meta": {key: inst.metadata_items[key]}}
@@ -68,14 +68,14 @@ def set_metadata_item(server_id: str, key: str, body: BodyDep, ctx: ContextDep,
         raise BadRequest("Request body contains too many items")
     if key not in meta:
         raise BadRequest("Request body and URI mismatch")
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     server_items.set_metadata(session, runtime.settings.quota, inst, meta, replace=False)
     return {"meta": dict(meta)}
 
 
 def delete_metadata_item(server_id: str, key: str, ctx: ContextDep, session: SessionDep
                          ) -> Response:
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     server_items.delete_metadata_item(session, inst, key)
     return Response(status_code=204)
 
@@ -86,7 +86,7 @@ def delete_metadata_item(server_id: str, key: str, ctx: ContextDep, session: Ses
 def _tagged(session: Any, ctx: RequestContext, server_id: str, version: Version) -> Instance:
     if not version.at_least("2.26"):
         raise NotFound("The resource could not be found.")
-    inst, _ = servers.get(session, ctx, server_id)
+    inst = servers.find(session, ctx, server_id)
     return inst
 
 
