@@ -10,15 +10,29 @@ from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
 from common.db import utcnow
-from common.messages import FlavorPayload, GroupPayload, InstancePayload, RequestSpec
+from common.lifecycle import Target
+from common.messages import (
+    FlavorPayload,
+    GroupPayload,
+    HostSelection,
+    InstancePayload,
+    RequestSpec,
+)
 
 
-def to_payload(inst: Instance) -> InstancePayload:
+def to_payload(inst: Instance, scheduled: tuple[HostSelection, Target] | None = None
+               ) -> InstancePayload:
+    """The record as agents get it; ``scheduled``: as it is once moved to that host and
+    those states (a row read before the move, not read again)."""
+    vm, task, host, node = inst.vm_state, inst.task_state, inst.host, inst.node
+    if scheduled is not None:
+        selection, to = scheduled
+        vm, task, host, node = to.vm, to.task, selection.host, selection.nodename
     return InstancePayload(
         uuid=inst.uuid, display_name=inst.display_name, project_id=inst.project_id,
         user_id=inst.user_id, flavor=FlavorPayload.model_validate(inst.flavor),
-        image_ref=inst.image_ref, vm_state=inst.vm_state, task_state=inst.task_state,
-        power_state=inst.power_state, host=inst.host, node=inst.node,
+        image_ref=inst.image_ref, vm_state=vm, task_state=task,
+        power_state=inst.power_state, host=host, node=node,
         user_data=inst.user_data, metadata=dict(inst.metadata_items),
         key_name=inst.key_name, key_data=inst.key_data, hostname=inst.hostname,
         availability_zone=inst.availability_zone, launch_index=inst.launch_index,

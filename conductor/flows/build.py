@@ -108,9 +108,7 @@ class BuildFlow:
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout))
         won = moved is not None
-        record = None if moved is None else to_payload(inst).model_copy(update={
-            "host": selection.host, "node": selection.nodename,
-            "vm_state": moved.after.vm, "task_state": moved.after.task})
+        record = None if moved is None else to_payload(inst, (selection, moved.after))
         if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
             # A build driven twice (a takeover) keeps the claim the winner recorded,
