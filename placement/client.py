@@ -20,6 +20,10 @@ CONCURRENT_UPDATE = "placement.concurrent_update"
 RETRIES = 20
 BACKOFF_BASE = 0.002
 BACKOFF_CAP = 0.1
+# Placement answers 503 with Retry-After while its database is away for a moment: a
+# read or a delete (safe to repeat) is asked again, for up to this many seconds in all.
+UNAVAILABLE_PATIENCE = 10.0
+REPEATABLE = frozenset({"GET", "DELETE"})
 # GET /usages groups by consumer type from 1.38; callers want the flat totals.
 FLAT_USAGES_VERSION = "1.37"
 INSTANCE_CONSUMER_TYPE = "INSTANCE"
@@ -284,12 +288,21 @@ class PlacementClient:
     def _request(
         self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any
     ) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(
-                f"placement at {self.base_url} is unreachable ({method} {path}): {exc}"
-            ) from exc
+        deadline = time.monotonic() + UNAVAILABLE_PATIENCE
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(
+                    f"placement at {self.base_url} is unreachable ({method} {path}): {exc}"
+                ) from exc
+            pause = _retry_after(response)
+            if (response.status_code != 503 or method not in REPEATABLE
+                    or time.monotonic() + pause > deadline):
+                break
+            LOG.info("placement unavailable for %s %s; asking again in %.1f s", method,
+                     path, pause)
+            time.sleep(pause)
         if response.status_code >= 500:
             raise ServiceUnavailable(
                 f"placement at {self.base_url} failed ({method} {path}): "
@@ -303,6 +316,14 @@ class PlacementClient:
 def _pause(attempt: int) -> None:
     if attempt:
         time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The pause a 503 asks for, kept between 0.1 and 2 seconds (1 if it names none)."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", 1)), 0.1), 2.0)
+    except ValueError:
+        return 1.0
 
 
 def _detail(response: httpx.Response) -> str:
