@@ -121,6 +121,20 @@ level = "WARNING"
         self._wait_providers(self.computes * self.fake_hosts_per_compute, timeout)
         return self
 
+    def start_scheduling(self, timeout: float = 90) -> ProcessStack:
+        """Placement and the schedulers only: the scheduler benchmark is their client,
+        and writes the hosts itself."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._config()
+        subprocess.run([*KILONOVA, "db", "upgrade"], env=self._env(), check=True, cwd=REPO,
+                       capture_output=True)
+        self._spawn("placement", "placement")
+        self._wait_http(f"{self.placement_url}/", timeout)
+        for i in range(1, self.schedulers + 1):
+            self._spawn(self.numbered("scheduler", i), "scheduler",
+                        KILONOVA_COMPUTE__HOST=f"scheduler{i}")
+        return self
+
     def _wait_http(self, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -33,8 +33,9 @@ from scheduler.hosts import (
     requested_nodes,
     zone_aggregates,
 )
+from scheduler.ledger import ClaimLedger, Pending, placed_hosts, subtract
 from scheduler.query import PlacementQuery, build_query
-from scheduler.select import Candidate, Selection, Weigher, select_hosts
+from scheduler.select import Candidate, Weigher, select_hosts
 from scheduler.weighers import (
     BuildFailureWeigher,
     CpuWeigher,
@@ -73,51 +74,105 @@ class SchedulerManager:
             SoftAffinityWeigher(cfg.soft_affinity_weight_multiplier),
             SoftAntiAffinityWeigher(cfg.soft_anti_affinity_weight_multiplier),
         ]
-        # One decision at a time per scheduler process: each sees the claims of the
-        # previous one, so a burst of builds spreads instead of piling on one host.
-        self._lock = threading.Lock()
+        # The claims of decisions in flight, so concurrent ones see each other's.
+        self._ledger = ClaimLedger()
         self._failures_read: tuple[float, dict[str, int]] = (-FAILURES_TTL, {})
 
     def select_destination(self, spec: RequestSpec) -> HostSelection:
-        """Choose and claim a host for ``spec``. Raises NoValidHost with the reason."""
+        """Choose and claim a host for ``spec``. Raises NoValidHost with the reason.
+
+        Decisions run concurrently; none holds a lock across a network call. The claim
+        ledger makes each one see the claims of the others (scheduler/ledger.py).
+        """
         query = self._query(spec)
         resources = query.resources()
-        with self._lock:
-            # A build never scheduled before holds no claim. Should two conductors have
-            # driven it at once, the other's claim refuses ours and the look after the
-            # round finds it.
-            if not spec.first_claim:
-                held = self._claimed_before(spec, resources)
-                if held is not None:
-                    return held
-            rounds = CLAIM_ROUNDS + (GROUP_ROUNDS if self._hard_group(spec) else 0)
-            for _ in range(rounds):
-                selection = self._select(spec, query)
-                for cand in selection.ordered:
-                    if not self._claim(spec, cand):
-                        continue
-                    if not self._group_holds(spec, cand.state.host):
-                        # Another scheduler placed a member at the same time: give the
-                        # claim back and decide again, seeing it this time.
-                        self._placement.delete_allocations(spec.instance_uuid)
-                        time.sleep(random.uniform(0.05, 0.3))
-                        break
-                    else:
-                        LOG.info("claimed %s on %s for %s", cand.allocations,
-                                 cand.state.host, spec.instance_uuid)
-                        return HostSelection(
-                            host=cand.state.host, nodename=cand.state.nodename,
-                            compute_node_uuid=cand.state.rp_uuid,
-                            allocations=cand.allocations,
-                        )
-                held = self._claimed_before(spec, resources)
-                if held is not None:  # another scheduler decided the same build meanwhile
-                    return held
-                LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
+        # A build never scheduled before holds no claim. Should two conductors have
+        # driven it at once, the other's claim refuses ours and the look after the
+        # round finds it.
+        if not spec.first_claim:
+            held = self._claimed_before(spec, resources)
+            if held is not None:
+                return held
+        rounds = CLAIM_ROUNDS + (GROUP_ROUNDS if self._hard_group(spec) else 0)
+        for _ in range(rounds):
+            decided = self._decide(spec, query, resources)
+            if decided is not None:
+                return decided
+            held = self._claimed_before(spec, resources)
+            if held is not None:  # another scheduler decided the same build meanwhile
+                return held
+            LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
         raise NoValidHost(
             "No valid host was found. Every candidate host was claimed concurrently "
             f"{CLAIM_ROUNDS} times in a row."
         )
+
+    def _decide(self, spec: RequestSpec, query: PlacementQuery, resources: dict[str, int]
+                ) -> HostSelection | None:
+        """One round: choose hosts in order and claim the first that takes it.
+
+        None when every claim lost a race or a concurrent group member broke the
+        policy (the claim given back): the caller decides again.
+        """
+        ordered = self._choose(spec, query, resources)
+        group = spec.group.id if spec.group is not None else None
+        try:
+            for i, cand in enumerate(ordered):
+                if i:
+                    with self._ledger.lock:
+                        self._ledger.hold(self._pending(spec, cand, group))
+                if not self._claim(spec, cand):
+                    continue
+                self._ledger.settle(spec.instance_uuid)
+                if not self._group_holds(spec, cand.state.host):
+                    # Another scheduler placed a member at the same time: give the
+                    # claim back and decide again, seeing it this time.
+                    self._placement.delete_allocations(spec.instance_uuid)
+                    self._ledger.drop(spec.instance_uuid)
+                    time.sleep(random.uniform(0.05, 0.3))
+                    return None
+                LOG.info("claimed %s on %s for %s", cand.allocations, cand.state.host,
+                         spec.instance_uuid)
+                return HostSelection(
+                    host=cand.state.host, nodename=cand.state.nodename,
+                    compute_node_uuid=cand.state.rp_uuid, allocations=cand.allocations,
+                )
+        except BaseException:
+            self._ledger.drop(spec.instance_uuid)
+            raise
+        self._ledger.drop(spec.instance_uuid)
+        return None
+
+    @staticmethod
+    def _pending(spec: RequestSpec, cand: Candidate, group: uuid.UUID | None) -> Pending:
+        rp = cand.state.rp_uuid
+        return Pending(spec.instance_uuid, rp, cand.state.host,
+                       dict(cand.allocations.get(str(rp), {})), group)
+
+    def _choose(self, spec: RequestSpec, query: PlacementQuery, resources: dict[str, int]
+                ) -> list[Candidate]:
+        """The candidates in order of preference, the first written down in the ledger."""
+        placed = self._neighbours(spec)
+        if spec.ignore_hosts:
+            self._failures_read = (-FAILURES_TTL, {})  # a build just failed somewhere
+        params = self._candidate_params(spec, query)
+        with self._ledger.view(tuple(params), lambda: self._read_candidates(params)) as view:
+            if not view.value:
+                raise NoValidHost(self._explain_no_candidates(query))
+            with self._ledger.lock:
+                unseen = self._ledger.unseen(view.started)
+                candidates, full = subtract(view.value, unseen, resources)
+                decided = self._with_neighbours(spec, placed, unseen)
+                selection = select_hosts(decided, candidates, self._filters, self._weighers)
+                if not selection.ordered:
+                    raise NoValidHost(
+                        f"No valid host was found. {len(candidates)} hosts had room, "
+                        f"filters removed them all: {selection.explain()}.")
+                ordered = ([c for c in selection.ordered if c.state.rp_uuid not in full]
+                           + [c for c in selection.ordered if c.state.rp_uuid in full])
+                group = spec.group.id if spec.group is not None else None
+                self._ledger.hold(self._pending(spec, ordered[0], group))
+        return ordered
 
     def _await_heartbeats(self) -> bool:
         """Wait (bounded) while every compute host is silent at once; True if it waited.
@@ -240,36 +295,60 @@ class SchedulerManager:
                              compute_node_uuid=node.uuid, allocations=allocations)
 
     def _placed(self, servers: list[uuid.UUID]) -> Counter[str]:
-        """Where these servers hold resources right now, per host (from placement).
+        """Where these servers hold resources right now: servers per host."""
+        counts: Counter[str] = Counter()
+        for hosts in self._placed_by_server(servers).values():
+            counts.update(hosts)
+        return counts
+
+    def _placed_by_server(self, servers: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        """Where each of these servers holds resources right now (from placement).
 
         Placement, not the instance records, is the truth here: a claim made a moment
-        ago by this scheduler is there before the conductor records the host.
+        ago by a scheduler is there before the conductor records the host.
         """
         providers: dict[uuid.UUID, set[uuid.UUID]] = {}
         for server in servers:
             body = self._placement.get_allocations(server)
             providers[server] = {uuid.UUID(rp) for rp in body.get("allocations", {})}
+        if not providers:
+            return {}
         with transaction(self._sessions) as session:
             hosts = hosts_of_providers(session, set().union(*providers.values()))
-        counts: Counter[str] = Counter()
-        for rps in providers.values():
-            for host in {hosts[rp] for rp in rps if rp in hosts}:
-                counts[host] += 1
-        return counts
+        return {server: {hosts[rp] for rp in rps if rp in hosts}
+                for server, rps in providers.items()}
 
-    def _resolve_neighbours(self, spec: RequestSpec) -> RequestSpec:
+    def _neighbours(self, spec: RequestSpec) -> dict[uuid.UUID, set[str]]:
+        """Where the servers the request names (group members, same/different host) are.
+
+        Members are read now, not taken from the spec: the conductor built the spec
+        before the burst's other members existed.
+        """
+        servers: set[uuid.UUID] = set(spec.same_host) | set(spec.different_host)
+        if spec.group is not None:
+            with transaction(self._sessions) as session:
+                servers |= set(group_members(session, spec.group.id, spec.instance_uuid))
+        return self._placed_by_server(sorted(servers)) if servers else {}
+
+    @staticmethod
+    def _with_neighbours(spec: RequestSpec, placed: dict[uuid.UUID, set[str]],
+                         unseen: list[Pending]) -> RequestSpec:
+        """``spec`` with its neighbours' hosts, this scheduler's pending claims included."""
         update: dict[str, object] = {}
         if spec.group is not None:
-            # Members are read now, inside the decision lock, not taken from the spec:
-            # the conductor built the spec before the burst's other members existed, and
-            # a member decided earlier must be seen by every later decision.
-            with transaction(self._sessions) as session:
-                others = group_members(session, spec.group.id, spec.instance_uuid)
-            update["group_hosts"] = dict(self._placed(others)) if others else {}
-        if spec.same_host:
-            update["same_hosts"] = sorted(self._placed(spec.same_host))
-        if spec.different_host:
-            update["different_hosts"] = sorted(self._placed(spec.different_host))
+            members = {s for s in placed if s not in spec.same_host
+                       and s not in spec.different_host}
+            members |= {p.instance for p in unseen
+                        if p.group == spec.group.id and p.instance != spec.instance_uuid}
+            counts: Counter[str] = Counter()
+            for hosts in placed_hosts(placed, unseen, members).values():
+                counts.update(hosts)
+            update["group_hosts"] = dict(counts)
+        for field_name, servers in (("same_hosts", spec.same_host),
+                                    ("different_hosts", spec.different_host)):
+            if servers:
+                where = placed_hosts(placed, unseen, set(servers))
+                update[field_name] = sorted(set().union(*where.values()) if where else set())
         return spec.model_copy(update=update) if update else spec
 
     def _query(self, spec: RequestSpec) -> PlacementQuery:
@@ -281,36 +360,25 @@ class SchedulerManager:
                 aggregates = zone_aggregates(session, zone)
         return build_query(spec, aggregates)
 
-    def _candidates(self, spec: RequestSpec, query: PlacementQuery) -> dict[str, Any]:
-        params = query.params(limit=self._settings.scheduler.candidate_limit,
-                              in_tree=self._requested_tree(spec),
-                              forbid=[COMPUTE_STATUS_DISABLED])
+    def _candidate_params(self, spec: RequestSpec, query: PlacementQuery
+                          ) -> list[tuple[str, str]]:
+        return list(query.params(limit=self._settings.scheduler.candidate_limit,
+                                 in_tree=self._requested_tree(spec),
+                                 forbid=[COMPUTE_STATUS_DISABLED]))
+
+    def _read_candidates(self, params: list[tuple[str, str]]) -> list[Candidate]:
+        """Placement's candidates joined with their hosts' health and load."""
         try:
-            return self._placement.allocation_candidates_query(params)
+            body = self._placement.allocation_candidates_query(params)
         except PlacementError as exc:
             if exc.kwargs.get("status") != 400:
                 raise
             # A flavor asking for an unknown resource class or trait: no host has it.
             raise NoValidHost(f"No valid host was found. {exc.message}") from None
-
-    def _select(self, spec: RequestSpec, query: PlacementQuery) -> Selection:
-        spec = self._resolve_neighbours(spec)
-        if spec.ignore_hosts:
-            self._failures_read = (-FAILURES_TTL, {})  # a build just failed somewhere
-        body = self._candidates(spec, query)
         hosts = self._load_hosts(body)
         if hosts and not any(h.up for h in hosts.values()) and self._await_heartbeats():
             hosts = self._load_hosts(body)
-        candidates = build_candidates(body, hosts)
-        if not candidates:
-            raise NoValidHost(self._explain_no_candidates(query))
-        selection = select_hosts(spec, candidates, self._filters, self._weighers)
-        if not selection.ordered:
-            raise NoValidHost(
-                f"No valid host was found. {len(candidates)} hosts had room, filters removed "
-                f"them all: {selection.explain()}."
-            )
-        return selection
+        return build_candidates(body, hosts)
 
     def _load_hosts(self, body: dict[str, Any]) -> dict[uuid.UUID, HostInfo]:
         cfg = self._settings
