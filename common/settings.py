@@ -270,6 +270,11 @@ class SchedulerSettings(_Section):
         "(a message bus or database outage rather than every host dying), seconds a "
         "decision waits for heartbeats to resume before it filters the hosts as down"
     )
+    shuffle_best_same_weighed_hosts: bool = Field(
+        True, description="Order hosts of equal weight differently in each scheduler "
+        "process (by name when false): schedulers running side by side then pick "
+        "different ones of many equally free hosts instead of the same first"
+    )
     build_failure_window: float = Field(
         3600.0, gt=0, description="Seconds a failed build on a host counts against it"
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -76,6 +78,11 @@ class SchedulerManager:
         ]
         # The claims of decisions in flight, so concurrent ones see each other's.
         self._ledger = ClaimLedger()
+        # Hosts of equal weight in an order of this process's own: two schedulers that
+        # see the same empty hosts pick different ones instead of the same first.
+        salt = random.getrandbits(64).to_bytes(8, "big")
+        self._tie_break: Callable[[str], str] = (
+            functools.partial(_salted, salt) if cfg.shuffle_best_same_weighed_hosts else str)
         self._failures_read: tuple[float, dict[str, int]] = (-FAILURES_TTL, {})
 
     def select_destination(self, spec: RequestSpec) -> HostSelection:
@@ -163,7 +170,8 @@ class SchedulerManager:
                 unseen = self._ledger.unseen(view.started)
                 candidates, full = subtract(view.value, unseen, resources)
                 decided = self._with_neighbours(spec, placed, unseen)
-                selection = select_hosts(decided, candidates, self._filters, self._weighers)
+                selection = select_hosts(decided, candidates, self._filters, self._weighers,
+                                         self._tie_break)
                 if not selection.ordered:
                     raise NoValidHost(
                         f"No valid host was found. {len(candidates)} hosts had room, "
@@ -423,6 +431,10 @@ class SchedulerManager:
                     f"{query.describe()}.")
         report = self._placement.capacity_report(list(resources))
         return explain_capacity(resources, report)
+
+
+def _salted(salt: bytes, host: str) -> str:
+    return hashlib.blake2b(host.encode(), key=salt, digest_size=8).hexdigest()
 
 
 def explain_capacity(resources: dict[str, int], report: list[dict[str, Any]]) -> str:

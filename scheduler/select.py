@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -81,8 +81,12 @@ def select_hosts(
     candidates: Sequence[Candidate],
     filters: Sequence[Filter],
     weighers: Sequence[Weigher],
+    tie_break: Callable[[str], str] = str,
 ) -> Selection:
-    """Filter, then weigh, the candidates; the best comes first."""
+    """Filter, then weigh, the candidates; the best comes first.
+
+    Hosts of equal weight are ordered by ``tie_break(host)`` (by name unless given).
+    """
     rejected = {f.name: 0 for f in filters}
     survivors: list[Candidate] = []
     for cand in candidates:
@@ -92,7 +96,8 @@ def select_hosts(
         else:
             rejected[failed.name] += 1
     scores = _weights(spec, survivors, weighers)
-    order = sorted(range(len(survivors)), key=lambda i: (-scores[i], survivors[i].state.host))
+    order = sorted(range(len(survivors)),
+                   key=lambda i: (-scores[i], tie_break(survivors[i].state.host)))
     details = {f.name: f.describe(spec) for f in filters if rejected[f.name]}
     return Selection([survivors[i] for i in order], rejected, details)
 

@@ -121,3 +121,13 @@ def test_same_and_different_host_hints() -> None:
     different = SPEC.model_copy(update={"different_host": [uuid.uuid4()],
                                         "different_hosts": ["a"]})
     assert _hosts(different) == ["b", "c"]
+
+
+def test_hosts_of_equal_weight_follow_the_tie_break_and_weight_still_wins() -> None:
+    cands = [_cand("a", 5000), _cand("b", 5000), _cand("c", 5000), _cand("d", 9000)]
+    by_name = select_hosts(SPEC, cands, default_filters(), [RamWeigher()])
+    assert [c.state.host for c in by_name.ordered] == ["d", "a", "b", "c"]
+    reverse = {"a": "3", "b": "2", "c": "1"}
+    salted = select_hosts(SPEC, cands, default_filters(), [RamWeigher()],
+                          tie_break=lambda host: reverse.get(host, "0"))
+    assert [c.state.host for c in salted.ordered] == ["d", "c", "b", "a"]

@@ -24,7 +24,9 @@ def sched_cloud(request: pytest.FixtureRequest,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCloud]:
     settings = cloud_settings(tmp_path_factory.mktemp("sched"), str(request.param))
     settings.scheduler = settings.scheduler.model_copy(update={
-        "enabled_filters": FILTERS, "default_schedule_zone": "nova"})
+        "enabled_filters": FILTERS, "default_schedule_zone": "nova",
+        # Hosts of equal weight in name order: tests below rely on which comes first.
+        "shuffle_best_same_weighed_hosts": False})
     with running_cloud(settings) as running:
         yield running
 
