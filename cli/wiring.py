@@ -47,6 +47,7 @@ from conductor.hosts import HostRecords
 from conductor.images import ImageRecords
 from conductor.reclaim import Reclaimer
 from conductor.reconcile import AgentReconcile
+from conductor.routes import HostRoutes
 from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
 from conductor.rpc.client import ConductorClient
 from conductor.rpc.server import ConductorEndpoint
@@ -98,8 +99,8 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     sessions = _compute_db(settings)
     placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
-    compute, scheduler, tasks = ComputeClient(messaging), SchedulerClient(messaging), \
-        Tasks(sessions, owner=settings.compute.host)
+    compute = ComputeClient(messaging, router=HostRoutes(sessions))
+    scheduler, tasks = SchedulerClient(messaging), Tasks(sessions, owner=settings.compute.host)
     builds = BuildFlow(sessions, scheduler, compute, placement, settings)
     deletes = DeleteFlow(sessions, placement, compute, settings)
     moves = (tasks, scheduler, compute, placement, settings)
@@ -160,13 +161,21 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
     conductor = ConductorClient(messaging)
     service = Service("compute")
     images = HttpImageSource(image_api_url(settings), **image_api_auth(settings))
+    drivers = _drivers(settings)
+    # Many hosts in one process share one queue, named for the process, and each message
+    # names its host; a single host keeps a queue of its own name.
+    queue = settings.compute.host
+    rpc_server = queue if len(drivers) > 1 else None
     managers: list[ComputeManager] = []
-    for host, driver in _drivers(settings):
-        manager = ComputeManager(host, driver, conductor, placement, images)
+    for host, driver in drivers:
+        manager = ComputeManager(host, driver, conductor, placement, images,
+                                 rpc_server=rpc_server)
         service.on_start.append(manager.register)
         service.on_start.append(manager.init_host)
-        service.add_rpc_server(messaging.server(COMPUTE_TOPIC, host, [ComputeEndpoint(manager)]))
         managers.append(manager)
+    service.add_rpc_server(messaging.server(
+        COMPUTE_TOPIC, queue if rpc_server else managers[0].host,
+        [ComputeEndpoint({m.host: m for m in managers})]))
     hosts = [m.host for m in managers]
     service.add_periodic("sync", settings.compute.sync_interval,
                          functools.partial(sync_hosts, conductor, managers))

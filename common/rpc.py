@@ -7,6 +7,7 @@ come back to the caller as the same classes.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import threading
@@ -33,6 +34,11 @@ LOG = logging.getLogger(__name__)
 
 EXCHANGE = "kilonova"
 ALLOWED_REMOTE_MODULES = ["common.errors"]
+# A message routed to a queue that serves many hosts names its host in this argument;
+# ``endpoint`` takes it off and binds it to ``routed_host_var`` for the call.
+ROUTED_HOST = "routed_host"
+routed_host_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "routed_host", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,14 +119,28 @@ class Messaging:
 
 
 class RpcClient:
-    """Base of every service's RPC client: pinned version, errors translated."""
+    """Base of every service's RPC client: pinned version, errors translated.
+
+    ``router`` maps a server (a host) to the queue that serves it, when one process
+    serves many hosts; the message then names its host (``ROUTED_HOST``).
+    """
 
     topic: str = ""
     version: str = "1.0"
 
-    def __init__(self, messaging: Messaging) -> None:
+    def __init__(self, messaging: Messaging,
+                 router: Callable[[str], str] | None = None) -> None:
         self._client = messaging.client(self.topic, self.version)
         self._timeout: float = messaging.rpc_timeout
+        self._router = router
+
+    def _route(self, server: str | None, kwargs: dict[str, Any]) -> str | None:
+        if server is None or self._router is None:
+            return server
+        queue = self._router(server)
+        if queue != server:
+            kwargs[ROUTED_HOST] = server
+        return queue
 
     def _call(
         self,
@@ -131,6 +151,7 @@ class RpcClient:
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
+        server = self._route(server, kwargs)
         cctx = self._client.prepare(server=server, timeout=timeout or self._timeout)
         try:
             return cctx.call(ctx, method, **kwargs)
@@ -162,6 +183,7 @@ class RpcClient:
 
     def _cast(self, ctx: RequestContext, method: str, *, server: str | None = None,
               **kwargs: Any) -> None:
+        server = self._route(server, kwargs)
         cctx = self._client.prepare(server=server) if server else self._client
         try:
             cctx.cast(ctx, method, **kwargs)
@@ -179,6 +201,7 @@ def endpoint(func: F) -> F:
     @functools.wraps(func)
     def wrapper(self: Any, ctx: RequestContext, **kwargs: Any) -> Any:
         token = request_id_var.set(ctx.request_id)
+        routed = routed_host_var.set(kwargs.pop(ROUTED_HOST, None))
         try:
             return func(self, ctx, **kwargs)
         except errors.ControlPlaneError as exc:
@@ -188,6 +211,7 @@ def endpoint(func: F) -> F:
             LOG.exception("RPC %s failed", func.__name__)
             raise
         finally:
+            routed_host_var.reset(routed)
             request_id_var.reset(token)
 
     return wrapper  # type: ignore[return-value]

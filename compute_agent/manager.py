@@ -76,8 +76,11 @@ def sync_hosts(conductor: ConductorClient, managers: Sequence[ComputeManager]) -
 
 class ComputeManager:
     def __init__(self, host: str, driver: Driver, conductor: ConductorClient,
-                 placement: PlacementClient, images: ImageUploader | None = None) -> None:
+                 placement: PlacementClient, images: ImageUploader | None = None,
+                 rpc_server: str | None = None) -> None:
         self.host = host
+        # The queue of the agent process when it serves many hosts (None: the host's).
+        self._rpc_server = rpc_server
         self._driver = driver
         self._conductor = conductor
         self._placement = placement
@@ -105,7 +108,8 @@ class ComputeManager:
         while True:
             try:
                 self._conductor.register_compute(ctx, self.host, node,
-                                                 timeout=attempt_timeout)
+                                                 timeout=attempt_timeout,
+                                                 rpc_server=self._rpc_server)
                 break
             except ServiceUnavailable as exc:
                 LOG.warning("host %s: conductor not answering yet (%s); retrying",

@@ -18,7 +18,7 @@ from common.compute_db import queries
 from common.compute_db.models import Instance
 from common.compute_db.transition import transition
 from common.db import read_only, transaction, utcnow
-from common.errors import NotFound
+from common.errors import BadRequest, NotFound
 from common.lifecycle import SPAWNING, Event
 from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
 from common.states import PowerState, VmState
@@ -34,9 +34,14 @@ class HostRecords:
         self._sessions = sessions
         self._reads = read_only(sessions)
 
-    def register(self, host: str, node: NodeReport) -> None:
+    def register(self, host: str, node: NodeReport, rpc_server: str | None = None) -> None:
+        """Record the host's service and node; ``rpc_server``: the queue its messages go
+        to when its agent process serves many hosts (None: its own)."""
+        if rpc_server is not None and not 0 < len(rpc_server) <= 255:
+            raise BadRequest("rpc_server must be 1 to 255 characters")
         with transaction(self._sessions) as session:
-            queries.upsert_service(session, host, COMPUTE_BINARY, "compute")
+            svc = queries.upsert_service(session, host, COMPUTE_BINARY, "compute")
+            svc.rpc_server = None if rpc_server == host else rpc_server
             values = node.model_dump(exclude={"reserved_vcpus", "reserved_memory_mb",
                                               "reserved_disk_gb"})
             queries.upsert_compute_node(session, {**values, "host": host})

@@ -34,6 +34,9 @@ class Service(ComputeBase):
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     forced_down: Mapped[bool] = mapped_column(default=False)
     last_seen_up: Mapped[datetime | None]
+    # The RPC server (queue) a compute host's messages go to: its agent process's, when
+    # one process serves many (simulated) hosts; NULL: the host's own.
+    rpc_server: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 

@@ -1,24 +1,43 @@
-"""The compute agent's RPC endpoints (one RPC server per host)."""
+"""The compute agent's RPC endpoints: one RPC server per agent process.
+
+A process that serves many hosts (simulated ones) listens on one queue; each message
+names its host (``common.rpc.ROUTED_HOST``) and goes to that host's manager.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import oslo_messaging as om
 
 from common.context import RequestContext
+from common.errors import NotFound
 from common.messages import FlavorPayload, InstancePayload
-from common.rpc import endpoint
+from common.rpc import endpoint, routed_host_var
 from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
     target = om.Target(version="1.6")
 
-    def __init__(self, manager: ComputeManager) -> None:
-        self._manager = manager
+    def __init__(self, managers: ComputeManager | Mapping[str, ComputeManager]) -> None:
+        if isinstance(managers, ComputeManager):
+            managers = {managers.host: managers}
+        self._managers = dict(managers)
+        # A message that names no host is for the process's only host.
+        self._default = next(iter(self._managers.values())) if len(self._managers) == 1 \
+            else None
+
+    @property
+    def _manager(self) -> ComputeManager:
+        host = routed_host_var.get()
+        manager = self._default if host is None else self._managers.get(host)
+        if manager is None:
+            raise NotFound(f"Host {host} is not served by this compute agent.")
+        return manager
 
     @endpoint
     def build_and_run_instance(self, ctx: RequestContext, instance_uuid: str,

@@ -24,17 +24,23 @@ class ConductorClient(RpcClient):
     force-completing a live migration in progress; a restarting agent ends interrupted
     tasks and reports lost guests. 1.7: one heartbeat for all the hosts of an agent
     process (``service_heartbeats``) and one read of their servers for its periodic
-    sync (``instances_on_hosts``)."""
+    sync (``instances_on_hosts``). 1.8: ``register_compute`` takes ``rpc_server``, the
+    queue of an agent process that serves many hosts."""
 
     topic = TOPIC
-    version = "1.7"
+    version = "1.8"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
 
     def register_compute(self, ctx: RequestContext, host: str, node: NodeReport,
-                         timeout: float | None = None) -> None:
-        self._call(ctx, "register_compute", host=host, node=dump(node), timeout=timeout)
+                         timeout: float | None = None, rpc_server: str | None = None
+                         ) -> None:
+        """``rpc_server``: the queue of the agent process serving ``host``, when one
+        process serves many hosts (1.8)."""
+        extra = {} if rpc_server is None else {"rpc_server": rpc_server}
+        self._call(ctx, "register_compute", host=host, node=dump(node), timeout=timeout,
+                   **extra)
 
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str,
                           timeout: float | None = None) -> None:

@@ -28,7 +28,7 @@ from conductor.reconcile import AgentReconcile
 
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.7")
+    target = om.Target(version="1.8")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
@@ -52,8 +52,9 @@ class ConductorEndpoint:
         self._builds.build(ctx, uuid.UUID(instance_uuid))
 
     @endpoint
-    def register_compute(self, ctx: RequestContext, host: str, node: dict[str, Any]) -> None:
-        self._hosts.register(host, NodeReport.model_validate(node))
+    def register_compute(self, ctx: RequestContext, host: str, node: dict[str, Any],
+                         rpc_server: str | None = None) -> None:
+        self._hosts.register(host, NodeReport.model_validate(node), rpc_server)
 
     @endpoint
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str) -> None:
