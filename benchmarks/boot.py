@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -85,6 +86,7 @@ class Watcher:
         self.interval = interval
         self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
         self.status: dict[str, str] = {}
+        self.hosts: dict[str, str] = {}
         self.events: dict[str, tuple[set[str], threading.Event]] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -100,6 +102,8 @@ class Watcher:
             for server in changed:
                 with self.lock:
                     self.status[server["id"]] = server["status"]
+                    if server.get("OS-EXT-SRV-ATTR:host"):
+                        self.hosts[server["id"]] = server["OS-EXT-SRV-ATTR:host"]
                     wanted = self.events.get(server["id"])
                 if wanted and server["status"] in wanted[0]:
                     wanted[1].set()
@@ -167,6 +171,7 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
     cpu = cpu_seconds(procs) - cpu0
     watcher.stop.set()
     times = [r[1] for r in results]
+    per_host = Counter(watcher.hosts[r[0]] for r in results if r[0] in watcher.hosts)
     return {
         "servers": count, "concurrency": concurrency,
         "errors": sum(1 for r in results if r[2] != "ACTIVE"),
@@ -174,14 +179,15 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
         "p95_s": pct(times, 0.95), "deletes_per_s": count / delete_wall,
         "cpu_s_per_server": cpu / count if procs else float("nan"),
         "processes": len(procs),
+        "hosts_used": len(per_host), "most_on_one_host": max(per_host.values(), default=0),
     }
 
 
 @contextmanager
-def embedded(tmp: Path) -> Iterator[tuple[str, str, list[psutil.Process]]]:
+def embedded(tmp: Path, hosts: int) -> Iterator[tuple[str, str, list[psutil.Process]]]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), KILONOVA_LOG__LEVEL="WARNING",
-               KILONOVA_AUTH__STRATEGY="noauth")
+               KILONOVA_AUTH__STRATEGY="noauth", KILONOVA_COMPUTE__FAKE_HOSTS=str(hosts))
     log = (tmp / "serve-all.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "all", "--data-dir",
                              str(tmp / "data"), "--port", str(port)], env=env, cwd=REPO,
@@ -189,11 +195,26 @@ def embedded(tmp: Path) -> Iterator[tuple[str, str, list[psutil.Process]]]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(f"{base}/compute/", proc)
-        time.sleep(1.0)  # let the simulated hosts register
+        wait_hosts(f"{base}/placement", hosts, proc)
         yield f"{base}/compute", f"{base}/image", [psutil.Process(proc.pid)]
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def wait_hosts(placement: str, count: int, proc: subprocess.Popen[bytes]) -> None:
+    """Until ``count`` hosts have their providers (with inventory) in placement."""
+    headers = {"X-Auth-Token": "admin:admin", "OpenStack-API-Version": "placement 1.39"}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("kilonova exited early")
+        resp = httpx.get(f"{placement}/resource_providers", headers=headers,
+                         params={"resources": "VCPU:1"}, timeout=30)
+        if resp.status_code == 200 and len(resp.json()["resource_providers"]) >= count:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{count} hosts did not register")
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -210,7 +231,8 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def multiprocess(tmp: Path, computes: int) -> Iterator[tuple[str, str, list[psutil.Process]]]:
+def multiprocess(tmp: Path, computes: int, hosts: int
+                 ) -> Iterator[tuple[str, str, list[psutil.Process]]]:
     sys.path.insert(0, str(REPO))
     from tests.dbutil import create_pg_database, drop_pg_database
     from tests.rabbitutil import create_vhost, delete_vhost
@@ -218,7 +240,8 @@ def multiprocess(tmp: Path, computes: int) -> Iterator[tuple[str, str, list[psut
     cdb, pdb, vhost = create_pg_database("kn_bench"), create_pg_database("kn_bench"), \
         create_vhost("kn_bench")
     stack = ProcessStack(tmp, cdb, pdb, vhost, computes=computes,
-                         fake_hosts_per_compute=2, service_down_time=60)
+                         fake_hosts_per_compute=max(1, hosts // computes),
+                         service_down_time=60)
     try:
         stack.start()
         yield stack.api_url, f"{stack.api_url}/image", [psutil.Process(p) for p in stack.pids()]
@@ -239,27 +262,33 @@ def main() -> None:
     parser.add_argument("--start", choices=["embedded", "multiprocess"])
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--computes", type=int, default=2)
+    parser.add_argument("--computes", type=int, default=2,
+                        help="agent processes of the multiprocess layout")
+    parser.add_argument("--hosts", type=int, default=4,
+                        help="simulated hosts in all (spread over the agent processes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         if args.start == "embedded":
-            ctx = embedded(Path(tmpdir))
+            ctx = embedded(Path(tmpdir), args.hosts)
         elif args.start == "multiprocess":
-            ctx = multiprocess(Path(tmpdir), args.computes)
+            ctx = multiprocess(Path(tmpdir), args.computes, args.hosts)
         else:
             ctx = _running(args)
         with ctx as (compute_url, image_url, procs):
             result = run(Api(compute_url, image_url, args.token), args.count,
                          args.concurrency, procs, args.project)
     label = args.start or "running cloud"
-    print(f"boot benchmark ({label}): {result['servers']} servers, concurrency "
-          f"{result['concurrency']}, {result['errors']} errors")
+    print(f"boot benchmark ({label}, {args.hosts} hosts): {result['servers']} servers, "
+          f"concurrency {result['concurrency']}, {result['errors']} errors")
     print(f"  boots/s             {result['boots_per_s']:.1f}")
     print(f"  time to ACTIVE      median {result['median_s'] * 1000:.0f} ms, "
           f"p95 {result['p95_s'] * 1000:.0f} ms")
     print(f"  deletes/s           {result['deletes_per_s']:.1f}")
     print(f"  CPU s per server    {result['cpu_s_per_server']:.3f} "
           f"(boot + delete, {result['processes']} kilonova processes)")
+    fair = result["servers"] / args.hosts
+    print(f"  spread              most on one host {result['most_on_one_host']} (fair share "
+          f"{fair:.1f}), {result['hosts_used']} of {args.hosts} hosts used")
 
 
 @contextmanager
