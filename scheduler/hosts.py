@@ -21,11 +21,14 @@ from common.compute_db.models import (
     ServerGroupMember,
     Service,
 )
-from common.compute_db.queries import is_up
+from common.compute_db.queries import seen_up
 from common.db import utcnow
 from scheduler.select import Candidate, HostState
 
 DEFAULT_ZONE = "nova"
+# Beyond this many candidates, the host reads take every row and keep the candidates':
+# binding a thousand parameters per decision cost more than reading the rest.
+MANY = 100
 AZ_KEY = "availability_zone"
 
 
@@ -51,41 +54,50 @@ def load_hosts(session: Session, rp_uuids: Iterable[uuid.UUID], down_time: float
     ``failures``: recent failed builds per host (``recent_failures``), which the caller
     may keep for a few seconds. Two statements in all: every decision asks.
     """
-    wanted = list(rp_uuids)
+    wanted = set(rp_uuids)
     if not wanted:
         return {}
     live = (sa.select(sa.func.count()).select_from(Instance)
             .where(Instance.host == ComputeNode.host, Instance.deleted.is_(False))
             .correlate(ComputeNode).scalar_subquery())
-    rows = session.execute(
-        sa.select(ComputeNode, Service, live)
-        .join(Service, sa.and_(Service.host == ComputeNode.host,
-                               Service.binary == "kilonova-compute"), isouter=True)
-        .where(ComputeNode.uuid.in_(wanted))
-    ).all()
+    # Columns, not entities: a thousand candidates per decision, and ORM loading of
+    # whole rows cost more than the query itself.
+    stmt = (sa.select(ComputeNode.uuid, ComputeNode.host, ComputeNode.hypervisor_hostname,
+                      ComputeNode.hypervisor_type, Service.id, Service.disabled,
+                      Service.forced_down, Service.last_seen_up, live)
+            .join(Service, sa.and_(Service.host == ComputeNode.host,
+                                   Service.binary == "kilonova-compute"), isouter=True))
+    many = len(wanted) > MANY
+    if not many:
+        stmt = stmt.where(ComputeNode.uuid.in_(wanted))
+    rows = [row for row in session.execute(stmt).all() if not many or row[0] in wanted]
     now = utcnow()
-    aggregates = host_aggregates(session, {node.host for node, _, _ in rows})
+    aggregates = host_aggregates(session, {row[1] for row in rows}, every=many)
     out = {}
-    for node, svc, count in rows:
-        metas = aggregates.get(node.host, ())
+    for (node_uuid, host, nodename, hv_type, svc_id, disabled, forced_down, seen,
+         count) in rows:
+        metas = aggregates.get(host, ())
         zone = next((m[AZ_KEY] for m in metas if AZ_KEY in m), DEFAULT_ZONE)
-        out[node.uuid] = HostInfo(
-            node.host, node.hypervisor_hostname, is_up(svc, down_time, now),
-            bool(svc is not None and svc.disabled), node.hypervisor_type, zone,
-            tuple(metas), int(count or 0), failures.get(node.host, 0))
+        up = svc_id is not None and seen_up(forced_down, seen, down_time, now)
+        out[node_uuid] = HostInfo(
+            host, nodename, up, bool(svc_id is not None and disabled), hv_type, zone,
+            tuple(metas), int(count or 0), failures.get(host, 0))
     return out
 
 
-def host_aggregates(session: Session, hosts: Iterable[str]
+def host_aggregates(session: Session, hosts: Iterable[str], every: bool = False
                     ) -> dict[str, tuple[dict[str, str], ...]]:
     """Host -> the metadata of each aggregate it is in (one statement: every scheduling
-    decision asks)."""
-    rows = session.execute(
-        sa.select(AggregateHost.host, AggregateHost.aggregate_id, AggregateMetadata.key,
-                  AggregateMetadata.value)
-        .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id,
-              isouter=True)
-        .where(AggregateHost.host.in_(list(hosts)))).all()
+    decision asks). ``every``: read every host's and keep the asked ones (cheaper than
+    a long IN list)."""
+    wanted = set(hosts)
+    stmt = (sa.select(AggregateHost.host, AggregateHost.aggregate_id, AggregateMetadata.key,
+                      AggregateMetadata.value)
+            .join(AggregateMetadata,
+                  AggregateMetadata.aggregate_id == AggregateHost.aggregate_id, isouter=True))
+    if not every:
+        stmt = stmt.where(AggregateHost.host.in_(wanted))
+    rows = [row for row in session.execute(stmt).all() if row[0] in wanted]
     meta: dict[int, dict[str, str]] = {}
     members: dict[str, dict[int, None]] = {}
     for host, agg_id, key, value in rows:
@@ -120,16 +132,19 @@ def build_candidates(body: dict[str, Any], hosts: dict[uuid.UUID, HostInfo]
                      ) -> list[Candidate]:
     """Turn an allocation-candidates response into candidates tied to compute nodes."""
     summaries = body.get("provider_summaries", {})
+    # Providers come as strings: each compute node's string is made once, not per use.
+    nodes = {str(node): node for node in hosts}
     out: list[Candidate] = []
     for request in body.get("allocation_requests", []):
         allocations = {
             rp: dict(alloc["resources"]) for rp, alloc in request["allocations"].items()
         }
-        node_uuid = next((uuid.UUID(rp) for rp in allocations if uuid.UUID(rp) in hosts), None)
-        if node_uuid is None:
+        rp = next((rp for rp in allocations if rp in nodes), None)
+        if rp is None:
             continue
+        node_uuid = nodes[rp]
         info = hosts[node_uuid]
-        summary = summaries.get(str(node_uuid), {})
+        summary = summaries.get(rp, {})
         resources = summary.get("resources", {})
         capacity = {rc: float(v["capacity"]) for rc, v in resources.items()}
         free = {rc: float(v["capacity"] - v["used"]) for rc, v in resources.items()}

@@ -82,7 +82,8 @@ class SchedulerManager:
         # see the same empty hosts pick different ones instead of the same first.
         salt = random.getrandbits(64).to_bytes(8, "big")
         self._tie_break: Callable[[str], str] = (
-            functools.partial(_salted, salt) if cfg.shuffle_best_same_weighed_hosts else str)
+            functools.lru_cache(maxsize=65536)(functools.partial(_salted, salt))
+            if cfg.shuffle_best_same_weighed_hosts else str)
         self._failures_read: tuple[float, dict[str, int]] = (-FAILURES_TTL, {})
 
     def select_destination(self, spec: RequestSpec) -> HostSelection:

@@ -88,9 +88,17 @@ def list_services(session: Session, binary: str | None = None) -> Sequence[Servi
 
 
 def is_up(svc: Service | None, down_time: float, now: datetime | None = None) -> bool:
-    if svc is None or svc.forced_down or svc.last_seen_up is None:
+    if svc is None:
         return False
-    return (now or utcnow()) - svc.last_seen_up <= timedelta(seconds=down_time)
+    return seen_up(svc.forced_down, svc.last_seen_up, down_time, now)
+
+
+def seen_up(forced_down: bool, last_seen_up: datetime | None, down_time: float,
+            now: datetime | None = None) -> bool:
+    """A service is up when it beat within ``down_time`` and is not forced down."""
+    if forced_down or last_seen_up is None:
+        return False
+    return (now or utcnow()) - last_seen_up <= timedelta(seconds=down_time)
 
 
 # --- compute nodes --------------------------------------------------------------

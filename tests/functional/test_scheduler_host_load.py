@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+import scheduler.hosts
 from common import db
 from common.compute_db.models import ComputeNode, Instance
 from common.db import session_factory, transaction, utcnow
@@ -64,6 +65,13 @@ def test_hosts_load_counts_live_servers_and_builds_that_failed_there(
     with transaction(sessions) as session:
         nodes = dict(session.execute(sa.select(ComputeNode.host, ComputeNode.uuid)).all())
         loaded = load_hosts(session, nodes.values(), 60, {"h1": 4})
+        # Many candidates: every row read and the asked ones kept, with the same answer.
+        asked = [nodes["h1"], nodes["h9"]]
+        few = load_hosts(session, asked, 60, {"h1": 4})
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scheduler.hosts, "MANY", 1)
+            many = load_hosts(session, asked, 60, {"h1": 4})
     by_host = {info.host: info for info in loaded.values()}
     assert {h: i.num_instances for h, i in by_host.items()} == {"h1": 2, "h3": 1, "h9": 0}
     assert {h: i.failed_builds for h, i in by_host.items()} == {"h1": 4, "h3": 0, "h9": 0}
+    assert many == few and set(few) == set(asked)
