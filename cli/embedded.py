@@ -13,7 +13,7 @@ import uvicorn
 
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common import db
-from common.rpc import Messaging
+from common.rpc import Messaging, messaging_from
 from common.service import Service
 from common.settings import Settings
 
@@ -58,8 +58,7 @@ class EmbeddedCloud:
             db.upgrade("placement", s.placement_db_url)
         if s.auth.strategy == "builtin":
             self._bootstrap_identity(s)
-        self._messaging = Messaging(s.messaging.transport_url, s.messaging.rpc_timeout,
-                                    s.messaging.heartbeat_rate, s.messaging.topic_prefix)
+        self._messaging = messaging_from(s.messaging)
         self._start_http(s)
         if s.auth.strategy == "builtin" and not s.agent_auth.password:
             self._agent_credential(s)

@@ -16,7 +16,7 @@ import uvicorn
 from cli.embedded import EmbeddedCloud
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common.errors import ConfigError
-from common.rpc import Messaging
+from common.rpc import Messaging, messaging_from
 from common.service import interrupt_start_on_signal, stop_within, wait_for_signal
 from common.settings import Settings
 
@@ -28,8 +28,7 @@ def serve(name: str, settings: Settings) -> None:
     if name == "all":
         _serve_all(settings)
         return
-    messaging = Messaging(settings.messaging.transport_url, settings.messaging.rpc_timeout,
-                          settings.messaging.heartbeat_rate, settings.messaging.topic_prefix)
+    messaging = messaging_from(settings.messaging)
     stopping: list[Callable[[], None]] = []
     try:
         if name in ("api", "placement"):

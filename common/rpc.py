@@ -24,11 +24,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"DSA is deprecated")
     import oslo_messaging as om
     from oslo_config import cfg
+    from oslo_messaging import opts as om_opts
     from oslo_messaging._metrics import client as _metrics_client
     from oslo_messaging._tracing import client as _tracing_client
 
 from common import errors, memory_transport
 from common.context import RequestContext, request_id_var
+from common.settings import MessagingSettings
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +55,12 @@ def _make_conf() -> cfg.ConfigOpts:
     return conf
 
 
+def messaging_from(cfg: MessagingSettings) -> Messaging:
+    """The process's bus connection as ``[messaging]`` configures it."""
+    return Messaging(cfg.transport_url, cfg.rpc_timeout, cfg.heartbeat_rate,
+                     cfg.topic_prefix, cfg.rpc_conn_pool_size, cfg.executor_thread_pool_size)
+
+
 class ContextSerializer(om.NoOpSerializer):  # type: ignore[misc]
     """Puts our RequestContext on the wire and takes it off again."""
 
@@ -69,10 +77,17 @@ class Messaging:
     """One process's connection to the message bus; build once, share, close at exit."""
 
     def __init__(self, transport_url: str, rpc_timeout: int = 60,
-                 heartbeat_rate: int = 3, topic_prefix: str = "") -> None:
+                 heartbeat_rate: int = 3, topic_prefix: str = "", conn_pool_size: int = 30,
+                 executor_threads: int = 64) -> None:
         self.url = transport_url
         self.rpc_timeout = rpc_timeout
         self.conf = _make_conf()
+        # Registered ahead of the transport and servers, which read them as they start.
+        for group, opts in om_opts.list_opts():
+            self.conf.register_opts(opts, group=group)
+        self.conf.set_override("rpc_conn_pool_size", conn_pool_size,
+                               group="oslo_messaging_rabbit")
+        self.conf.set_override("executor_thread_pool_size", executor_threads)
         self._heartbeat_rate = heartbeat_rate
         self._lock = threading.Lock()
         self._transport: Any = None

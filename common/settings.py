@@ -61,6 +61,12 @@ class MessagingSettings(_Section):
         3, ge=1, le=60, description="AMQP heartbeat checks per 60 s heartbeat window; a "
         "consumer also notices a stop this often, so higher stops services sooner (up to "
         "10 s per consumer at 3, 1 s at 30) for a little more idle traffic")
+    rpc_conn_pool_size: int = Field(
+        30, ge=2, le=1000, description="Broker connections a process keeps for sending "
+        "calls and casts: as many calls as this wait for answers at once")
+    executor_thread_pool_size: int = Field(
+        64, ge=1, le=1000, description="Threads each RPC server of a process runs its "
+        "messages on: a scheduler's concurrent decisions, a conductor's concurrent flows")
 
 
 class ApiSettings(_Section):
