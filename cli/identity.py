@@ -11,14 +11,14 @@ import argparse
 import getpass
 import secrets
 import sys
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from common.auth import ALL_ROLES
-from common.db import check_at_head, create_engine, session_factory, transaction
 from common.errors import ControlPlaneError
 from common.settings import Settings
-from compute_api.identity import store
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 COMMANDS = ("user", "project", "role", "agent")
 
@@ -78,6 +78,10 @@ def _password(given: str | None, generate: bool = False) -> str:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Carry out one identity command. Returns the exit status."""
+    # Imported here: every kilonova command builds this module's parsers, and a service
+    # process need not load the identity store.
+    from common.db import check_at_head, create_engine, session_factory, transaction
+
     engine = create_engine(settings.compute_db_url, settings.database.pool_size)
     try:
         check_at_head("compute", engine)
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dispatch(session: Session, args: argparse.Namespace) -> None:
+    from compute_api.identity import store
+
     key = (args.command, args.action)
     if key == ("user", "create"):
         user = store.create_user(session, args.name, _password(args.password, args.generate))

@@ -9,16 +9,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from cli.embedded import EmbeddedCloud
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common.errors import ConfigError
 from common.rpc import Messaging, messaging_from
 from common.service import interrupt_start_on_signal, stop_within, wait_for_signal
 from common.settings import Settings
+
+if TYPE_CHECKING:
+    from cli.embedded import EmbeddedCloud
 
 LOG = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ def _tune_gc() -> None:
 
 def run_http(app: Any, host: str, port: int, stopping: list[Callable[[], None]]) -> None:
     """Serve until SIGTERM/SIGINT; ``stopping`` gets the step that drains requests."""
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            lifespan="on"))
     # A daemon thread: a request stuck on an unreachable broker must not keep the
@@ -123,6 +125,8 @@ def run_http(app: Any, host: str, port: int, stopping: list[Callable[[], None]])
 
 
 def _serve_all(settings: Settings) -> None:
+    from cli.embedded import EmbeddedCloud
+
     cloud = EmbeddedCloud(settings)
     try:
         cloud.start()

@@ -1,4 +1,8 @@
-"""Composition root: build each service from settings and its collaborators."""
+"""Composition root: build each service from settings and its collaborators.
+
+Each builder imports what its service needs when called: a process runs one service,
+and need not load (nor keep in memory) the others' code.
+"""
 
 from __future__ import annotations
 
@@ -6,65 +10,24 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-from sqlalchemy.orm import Session, sessionmaker
-
-from common.agent_auth import agent_client_auth
-from common.auth import client_auth
-from common.body_limits import BodyLimits
-from common.compute_db import queries
-from common.db import check_at_head, engine_for, session_factory, transaction
 from common.rpc import Messaging
 from common.service import Service
 from common.settings import Settings
-from common.states import ACTIONS, TaskState
-from compute_agent.images import HttpImageSource, image_api_auth, image_api_url
-from compute_agent.manager import ComputeManager, heartbeat_hosts, sync_hosts
-from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
-from compute_agent.rpc.client import ComputeClient
-from compute_agent.rpc.server import ComputeEndpoint
-from compute_agent.virt.driver import Driver
-from compute_agent.virt.fake import FakeDriver
-from compute_api.app import (
-    close_runtime,
-    create_compute_app,
-    create_identity_app,
-    create_image_app,
-    open_runtime,
-)
-from conductor.flows.actions import POWER_CALLS, ActionFlow
-from conductor.flows.build import BuildFlow
-from conductor.flows.delete import DeleteFlow
-from conductor.flows.evacuate import EvacuateFlow
-from conductor.flows.host_actions import HostActionFlow
-from conductor.flows.live_migrate import LiveMigrateFlow
-from conductor.flows.resize import MoveRecovery, ResizeFlow
-from conductor.flows.shelve import ShelveFlow
-from conductor.host_providers import HostProviders
-from conductor.hosts import HostRecords
-from conductor.images import ImageRecords
-from conductor.reclaim import Reclaimer
-from conductor.reconcile import AgentReconcile
-from conductor.routes import HostRoutes
-from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
-from conductor.rpc.client import ConductorClient
-from conductor.rpc.server import ConductorEndpoint
-from conductor.sweeper import Sweeper
-from conductor.tasks import Tasks
-from conductor.work import ABANDONED_EXPIRE, ActionRecovery, Takeover
-from placement.app import create_app as create_placement_app
-from placement.client import PlacementClient
-from scheduler.manager import SchedulerManager
-from scheduler.rpc.client import TOPIC as SCHEDULER_TOPIC
-from scheduler.rpc.client import SchedulerClient
-from scheduler.rpc.server import SchedulerEndpoint
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from compute_agent.virt.driver import Driver
 
 LOG = logging.getLogger(__name__)
 
 
 def _compute_db(settings: Settings) -> sessionmaker[Session]:
+    from common.db import check_at_head, engine_for, session_factory
+
     engine = engine_for(settings.compute_db_url, settings.database)
     check_at_head("compute", engine)
     return session_factory(engine)
@@ -72,6 +35,9 @@ def _compute_db(settings: Settings) -> sessionmaker[Session]:
 
 def _self_heartbeat(service: Service, sessions: sessionmaker[Session], host: str,
                     binary: str, topic: str, interval: float) -> None:
+    from common.compute_db import queries
+    from common.db import transaction
+
     def beat() -> None:
         with transaction(sessions) as session:
             if not queries.heartbeat(session, host, binary):
@@ -82,6 +48,12 @@ def _self_heartbeat(service: Service, sessions: sessionmaker[Session], host: str
 
 
 def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
+    from common.auth import client_auth
+    from placement.client import PlacementClient
+    from scheduler.manager import SchedulerManager
+    from scheduler.rpc.client import TOPIC as SCHEDULER_TOPIC
+    from scheduler.rpc.server import SchedulerEndpoint
+
     sessions = _compute_db(settings)
     placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
@@ -96,6 +68,32 @@ def build_scheduler(settings: Settings, messaging: Messaging, placement_url: str
 
 
 def build_conductor(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
+    from common.auth import client_auth
+    from common.states import ACTIONS, TaskState
+    from compute_agent.images import HttpImageSource, image_api_url
+    from compute_agent.rpc.client import ComputeClient
+    from conductor.flows.actions import POWER_CALLS, ActionFlow
+    from conductor.flows.build import BuildFlow
+    from conductor.flows.delete import DeleteFlow
+    from conductor.flows.evacuate import EvacuateFlow
+    from conductor.flows.host_actions import HostActionFlow
+    from conductor.flows.live_migrate import LiveMigrateFlow
+    from conductor.flows.resize import MoveRecovery, ResizeFlow
+    from conductor.flows.shelve import ShelveFlow
+    from conductor.host_providers import HostProviders
+    from conductor.hosts import HostRecords
+    from conductor.images import ImageRecords
+    from conductor.reclaim import Reclaimer
+    from conductor.reconcile import AgentReconcile
+    from conductor.routes import HostRoutes
+    from conductor.rpc.client import TOPIC as CONDUCTOR_TOPIC
+    from conductor.rpc.server import ConductorEndpoint
+    from conductor.sweeper import Sweeper
+    from conductor.tasks import Tasks
+    from conductor.work import ABANDONED_EXPIRE, ActionRecovery, Takeover
+    from placement.client import PlacementClient
+    from scheduler.rpc.client import SchedulerClient
+
     sessions = _compute_db(settings)
     placement = PlacementClient(placement_url, **client_auth(settings),
                                 timeout=settings.placement.timeout)
@@ -147,6 +145,8 @@ def compute_hosts(settings: Settings) -> list[str]:
 def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
     cfg = settings.compute
     if cfg.driver == "fake":
+        from compute_agent.virt.fake import FakeDriver
+
         return [(name, FakeDriver(name, cfg)) for name in compute_hosts(settings)]
     from compute_agent.virt.libvirt import LibvirtDriver
 
@@ -155,6 +155,14 @@ def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
 
 def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     """One agent per host this process serves (many with simulated hosts)."""
+    from common.agent_auth import agent_client_auth
+    from compute_agent.images import HttpImageSource, image_api_auth, image_api_url
+    from compute_agent.manager import ComputeManager, heartbeat_hosts, sync_hosts
+    from compute_agent.rpc.client import TOPIC as COMPUTE_TOPIC
+    from compute_agent.rpc.server import ComputeEndpoint
+    from conductor.rpc.client import ConductorClient
+    from placement.client import PlacementClient
+
     # The agent's own host-bound credential, never the token-signing key.
     placement = PlacementClient(placement_url, **agent_client_auth(settings),
                                 timeout=settings.placement.timeout)
@@ -196,6 +204,18 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
     With ``[auth] strategy = builtin`` the compute API process also serves the identity
     subset at /identity.
     """
+    from fastapi import FastAPI
+
+    from common.body_limits import BodyLimits
+    from compute_api.app import (
+        close_runtime,
+        create_compute_app,
+        create_identity_app,
+        create_image_app,
+        open_runtime,
+    )
+    from placement.app import create_app as create_placement_app
+
     children: list[tuple[str, FastAPI]] = []
     runtime_apps: list[FastAPI] = []
     catalog: dict[str, str] = {}
