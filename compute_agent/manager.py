@@ -158,8 +158,12 @@ class ComputeManager:
                                                       retryable=True)
                 return
             if not self._conductor.instance_spawned(ctx, self.host, instance_uuid,
-                                                    power_state):
-                # Deleted while we spawned: do not leave an orphan guest behind.
+                                                    power_state) \
+                    and not self._is_ours(ctx, instance_uuid):
+                # Deleted (or sent elsewhere) while we spawned: leave no orphan guest.
+                # A record still on this host keeps its guest: this message was a late
+                # duplicate (a broker outage delivers a build cast after its re-cast),
+                # its copy of the record stale, and the server already ACTIVE here.
                 LOG.info("instance %s changed during spawn; destroying guest", instance_uuid)
                 self._driver.destroy(instance_uuid)
 

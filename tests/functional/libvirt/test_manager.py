@@ -26,6 +26,8 @@ class RecordingConductor:
         self.power: list[GuestState] = []
         self.registered: list[NodeReport] = []
         self.changed = threading.Condition()
+        # What instance_spawned answers: False once the record is no longer spawning.
+        self.spawn_accepted = True
 
     def register_compute(self, ctx: Any, host: str, node: NodeReport, **_: Any) -> None:
         self.registered.append(node)
@@ -35,7 +37,7 @@ class RecordingConductor:
         return self.instances.get(u)
 
     def instance_spawned(self, ctx: Any, host: str, u: uuid.UUID, power_state: int) -> bool:
-        return True
+        return self.spawn_accepted
 
     def sync_power_states(self, ctx: Any, host: str, guests: list[GuestState]) -> None:
         with self.changed:
@@ -154,3 +156,22 @@ def test_terminate_removes_the_guest(manager: ComputeManager, conductor: Recordi
 
     assert inst.uuid not in driver.list_guests()
     assert not driver.instance_dir(inst.uuid).exists()
+
+
+def test_a_late_duplicate_build_message_keeps_the_guest_of_an_active_server(
+        manager: ComputeManager, conductor: RecordingConductor, driver: LibvirtDriver) -> None:
+    # A broker outage can deliver a build cast after the conductor cast it again: the
+    # late copy carries the record as it was (spawning) though the server is ACTIVE.
+    stale = make_instance()
+    conductor.instances[stale.uuid] = stale
+    manager.build_and_run_instance(admin_context(), stale.uuid, stale)
+    assert stale.uuid in driver.list_guests()
+    conductor.instances[stale.uuid] = stale.model_copy(update={
+        "vm_state": "active", "task_state": None, "power_state": PowerState.RUNNING})
+    conductor.spawn_accepted = False
+    manager.build_and_run_instance(admin_context(), stale.uuid, stale)
+    assert stale.uuid in driver.list_guests()
+    # Deleted meanwhile: the guest a late build message finds has no record, and goes.
+    del conductor.instances[stale.uuid]
+    manager.build_and_run_instance(admin_context(), stale.uuid, stale)
+    assert stale.uuid not in driver.list_guests()
