@@ -7,16 +7,20 @@ The conductor's compute client asks here before each message to a host.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import Service
 from common.db import read_only, transaction
+
+LOG = logging.getLogger(__name__)
 
 COMPUTE_BINARY = "kilonova-compute"
 # How long the routes read are used; a host not among them is looked up again at once,
@@ -42,7 +46,14 @@ class HostRoutes:
             age = now - self._read_at
             known = host in self._routes
             if age >= self._ttl or (not known and age >= MISS_INTERVAL):
-                self._routes = self._read()
+                try:
+                    self._routes = self._read()
+                except SQLAlchemyError:
+                    if not known:
+                        raise
+                    # The database away a moment: a route read before still holds.
+                    LOG.warning("compute routes not read again (database unavailable); "
+                                "using those read %.0f s ago", age)
                 self._read_at = now
             return self._routes.get(host, host)
 

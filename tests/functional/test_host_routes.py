@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import db
@@ -96,3 +97,22 @@ def test_one_endpoint_serves_each_host_its_messages_name() -> None:
     with pytest.raises(Exception) as exc:
         endpoint.start_instance(ctx, instance_uuid=server)
     assert isinstance(exc.value.__cause__, NotFound)
+
+
+def test_routes_read_before_hold_while_the_database_is_away(
+        sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    records, clock = HostRecords(sessions), Clock()
+    routes = HostRoutes(sessions, ttl=10.0, clock=clock)
+    records.register("sim-1", _node("sim-1"), rpc_server="sim")
+    assert routes("sim-1") == "sim"
+
+    def away() -> dict[str, str]:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(routes, "_read", away)
+    clock.now = 20.0
+    assert routes("sim-1") == "sim"
+    # A host never read cannot be routed: the caller hears of the outage.
+    clock.now = 40.0
+    with pytest.raises(OperationalError):
+        routes("sim-9")
