@@ -30,8 +30,8 @@ from compute_agent.virt.steering import ABORT, FORCE, Steering
 FAIL_SPAWN_KEY = "fake:fail_spawn"
 # Metadata naming hosts ("host1,host2" or "*") where a live migration into them fails.
 FAIL_LIVE_MIGRATION_KEY = "fake:fail_live_migration"
-# Metadata: seconds every power operation and snapshot of the guest takes (to watch
-# transient states).
+# Metadata: seconds every power operation, snapshot, rebuild, rescue and password change
+# of the guest takes (to watch transient states).
 POWER_SECONDS_KEY = "fake:power_seconds"
 # Metadata naming hosts ("host1,host2" or "*") where rebuilding the guest fails.
 FAIL_REBUILD_KEY = "fake:fail_rebuild"
@@ -356,6 +356,7 @@ class FakeDriver:
 
     def set_admin_password(self, instance: InstancePayload, password: str) -> None:
         self._guest(instance.uuid)
+        self._delay(instance.uuid)
         with self._lock:
             self.passwords[instance.uuid] = password
 
