@@ -102,16 +102,8 @@ level = "WARNING"
         )
 
     def start(self, timeout: float = 90) -> ProcessStack:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._config()
-        subprocess.run([*KILONOVA, "db", "upgrade"], env=self._env(), check=True, cwd=REPO,
-                       capture_output=True)
-        self._spawn("placement", "placement")
-        self._wait_http(f"{self.placement_url}/", timeout)
+        self.start_scheduling(timeout)
         self._spawn("api", "api")
-        for i in range(1, self.schedulers + 1):
-            self._spawn(self.numbered("scheduler", i), "scheduler",
-                        KILONOVA_COMPUTE__HOST=f"scheduler{i}")
         for i in range(1, self.conductors + 1):
             self._spawn(self.numbered("conductor", i), "conductor",
                         KILONOVA_COMPUTE__HOST=f"conductor{i}")

@@ -160,7 +160,7 @@ class SchedulerManager:
     def _choose(self, spec: RequestSpec, query: PlacementQuery, resources: dict[str, int]
                 ) -> list[Candidate]:
         """The candidates in order of preference, the first written down in the ledger."""
-        placed = self._neighbours(spec)
+        placed, members = self._neighbours(spec)
         if spec.ignore_hosts:
             self._failures_read = (-FAILURES_TTL, {})  # a build just failed somewhere
         params = self._candidate_params(spec, query)
@@ -170,7 +170,7 @@ class SchedulerManager:
             with self._ledger.lock:
                 unseen = self._ledger.unseen(view.started)
                 candidates, full = subtract(view.value, unseen, resources)
-                decided = self._with_neighbours(spec, placed, unseen)
+                decided = self._with_neighbours(spec, placed, members, unseen)
                 selection = select_hosts(decided, candidates, self._filters, self._weighers,
                                          self._tie_break)
                 if not selection.ordered:
@@ -327,28 +327,29 @@ class SchedulerManager:
         return {server: {hosts[rp] for rp in rps if rp in hosts}
                 for server, rps in providers.items()}
 
-    def _neighbours(self, spec: RequestSpec) -> dict[uuid.UUID, set[str]]:
-        """Where the servers the request names (group members, same/different host) are.
+    def _neighbours(self, spec: RequestSpec
+                    ) -> tuple[dict[uuid.UUID, set[str]], set[uuid.UUID]]:
+        """Where the servers the request names (group members, same/different host) are,
+        and which of them are the group's members.
 
         Members are read now, not taken from the spec: the conductor built the spec
         before the burst's other members existed.
         """
-        servers: set[uuid.UUID] = set(spec.same_host) | set(spec.different_host)
+        members: set[uuid.UUID] = set()
         if spec.group is not None:
             with transaction(self._sessions) as session:
-                servers |= set(group_members(session, spec.group.id, spec.instance_uuid))
-        return self._placed_by_server(sorted(servers)) if servers else {}
+                members = set(group_members(session, spec.group.id, spec.instance_uuid))
+        servers = members | set(spec.same_host) | set(spec.different_host)
+        return (self._placed_by_server(sorted(servers)) if servers else {}), members
 
     @staticmethod
     def _with_neighbours(spec: RequestSpec, placed: dict[uuid.UUID, set[str]],
-                         unseen: list[Pending]) -> RequestSpec:
+                         members: set[uuid.UUID], unseen: list[Pending]) -> RequestSpec:
         """``spec`` with its neighbours' hosts, this scheduler's pending claims included."""
         update: dict[str, object] = {}
         if spec.group is not None:
-            members = {s for s in placed if s not in spec.same_host
-                       and s not in spec.different_host}
-            members |= {p.instance for p in unseen
-                        if p.group == spec.group.id and p.instance != spec.instance_uuid}
+            members = members | {p.instance for p in unseen if p.group == spec.group.id
+                                 and p.instance != spec.instance_uuid}
             counts: Counter[str] = Counter()
             for hosts in placed_hosts(placed, unseen, members).values():
                 counts.update(hosts)
