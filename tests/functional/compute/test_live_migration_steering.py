@@ -82,7 +82,9 @@ def running_migration(root: CloudClient, server_id: str, timeout: float = 30
 
 def finished_migration(root: CloudClient, server_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 10
-    while (record := migration_of(root, server_id))["status"] == "running":
+    # The record's end follows the server's task end: "cancelling" (an abort asked) is
+    # not an end either.
+    while (record := migration_of(root, server_id))["status"] in ("running", "cancelling"):
         assert time.monotonic() < deadline, record
         time.sleep(0.05)
     return record
