@@ -101,7 +101,7 @@ def _windows(snap: Snapshot, request: CandidateRequest, lookup: Lookup) -> Itera
         yield None
         return
     roots = snap.roots
-    start, span = 0, max(WINDOW, 16 * request.limit)
+    start, span = 0, max(WINDOW, request.limit)
     while start < len(roots):
         end = start + span
         yield roots[start], roots[end] if end < len(roots) else roots[-1] + 1
@@ -116,7 +116,7 @@ def _search(
     scopes = [group_scope(snap, group, lookup) for group in request.groups]
     if any(scope is None for scope in scopes):
         return []
-    _read_usage(search, _trees_in_play(snap, scopes, window))
+    _read_usage(search, _trees_in_play(snap, scopes, window), window)
     matches: list[GroupMatches] = []
     for group, scope in zip(request.groups, scopes, strict=True):
         assert scope is not None
@@ -145,17 +145,21 @@ def _trees_in_play(
     return roots if len(roots) * 4 < len(snap.roots) else None
 
 
-def _read_usage(search: _Search, roots: set[int] | None) -> None:
-    """Read the usage of these trees (None: all) unless read already."""
+def _read_usage(search: _Search, roots: set[int] | None, window: Window | None) -> None:
+    """Read the usage of these trees (None: all; all those of ``window``) unless read
+    already."""
     rooms = search.rooms
     if rooms.covered is None:
         return
+    whole_window = window is not None and roots is not None and not roots & rooms.covered
     if roots is not None:
         roots = roots - rooms.covered
         if not roots:
             return
     ids = None if roots is None else [rp for root in roots for rp in search.snap.members[root]]
-    for class_id, used in read_usage(search.session, ids).items():
+    # A window's trees are a range of root ids: naming the range beats sending every id.
+    between = window if whole_window else None
+    for class_id, used in read_usage(search.session, ids, between).items():
         rooms.usage.setdefault(class_id, {}).update(used)
     if roots is None:
         rooms.covered = None

@@ -240,11 +240,19 @@ def consistent_reads(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def read_usage(session: Session, provider_ids: Collection[int] | None) -> Usage:
-    """Amounts allocated per provider and class; of every provider when ids is None."""
+def read_usage(session: Session, provider_ids: Collection[int] | None,
+               roots: tuple[int, int] | None = None) -> Usage:
+    """Amounts allocated per provider and class; of every provider when ids is None.
+
+    ``roots`` (PostgreSQL only), the range of root ids the ids' trees fill: the same
+    providers, named by their roots.
+    """
     usage: Usage = defaultdict(dict)
     if _is_postgres(session):
-        if provider_ids is None:
+        if roots is not None:
+            rows = session.connection().execute(
+                _USAGE_BY_CLASS_IN_ROOTS, {"low": roots[0], "high": roots[1]})
+        elif provider_ids is None:
             rows = _rows(session, _USAGE_BY_CLASS)
         elif provider_ids:
             rows = session.connection().execute(
@@ -321,6 +329,10 @@ def _by_class(sums: sa.Subquery) -> sa.Select[Any]:
 # PostgreSQL: one row per class holding two arrays, which the driver decodes in C; a
 # row per (provider, class) cost a Python object each.
 _USAGE_BY_CLASS = _by_class(_USAGE.subquery())
+_USAGE_BY_CLASS_IN_ROOTS = _by_class(_USAGE.join(
+    ResourceProvider, ResourceProvider.id == Allocation.resource_provider_id).where(
+    ResourceProvider.root_provider_id >= sa.bindparam("low"),
+    ResourceProvider.root_provider_id < sa.bindparam("high")).subquery())
 _USAGE_BY_CLASS_OF = _by_class(_USAGE.where(Allocation.resource_provider_id == sa.any_(
     sa.bindparam("ids", type_=ARRAY(sa.Integer)))).subquery())
 

@@ -217,3 +217,35 @@ def test_json_written_directly_matches_the_generic_views(
         engine.dispose()
     assert written["allocation_requests"]
     assert written == generic
+
+
+def test_a_limit_searches_trees_a_range_at_a_time_with_their_usage(
+    api: httpx.Client, writer: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a limit, trees are matched a range of roots at a time and each range's usage
+    is read by its roots: full providers in a range are never offered, and the answer is
+    the unlimited answer's first ``limit`` candidates."""
+    import placement.candidates
+
+    monkeypatch.setattr(placement.candidates, "WINDOW", 2)
+    trait = f"CUSTOM_WINDOW_{uuid.uuid4().hex[:8].upper()}"
+    _ok(writer.put(f"/traits/{trait}"))
+    providers = [_provider(writer, {"VCPU": 2}) for _ in range(6)]
+    for rp in providers:
+        _ok(writer.put(f"/resource_providers/{rp}/traits", json={
+            "traits": [trait], "resource_provider_generation": 1}))
+    full = providers[:3:2]
+    for rp in full:
+        _ok(writer.put(f"/allocations/{uuid.uuid4()}", json={
+            "allocations": {rp: {"resources": {"VCPU": 2}}}, "project_id": "p",
+            "user_id": "u", "consumer_type": "INSTANCE", "consumer_generation": None}))
+
+    def offered(**params: str) -> list[str]:
+        body = _ok(api.get("/allocation_candidates", params={
+            "resources": "VCPU:1", "required": trait, **params}))
+        return [rp for req in body["allocation_requests"] for rp in req["allocations"]]
+
+    everything = offered()
+    assert sorted(everything) == sorted(set(providers) - set(full))
+    assert offered(limit="3") == everything[:3]
+    assert offered(limit="1") == everything[:1]
