@@ -20,8 +20,9 @@ allocation candidates (plain, limited, with required, with member_of), provider
 listing and allocation writes, and the throughput of ``--clients`` concurrent clients
 asking for candidates (unlimited unless ``--throughput-limit``: unlimited at 10,000
 providers each answer is ~7.6 MB of JSON, and moving that alone caps the figure well
-below 100 req/s on a 2-core machine, cached or not). Both servers run side by side and every timed round (and
-throughput slice) alternates between them, so a busy machine slows both alike.
+below 100 req/s on a 2-core machine, cached or not). Both servers run side by side and
+every timed round (and throughput slice) alternates between them, so a busy machine slows
+both alike.
 """
 
 from __future__ import annotations
