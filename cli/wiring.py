@@ -202,7 +202,8 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
     """One HTTP app serving the chosen APIs; ``prefixed`` puts each under its path.
 
     With ``[auth] strategy = builtin`` the compute API process also serves the identity
-    subset at /identity.
+    subset at /identity; it always serves the network API (a Neutron subset) at
+    /networking.
     """
     from fastapi import FastAPI
 
@@ -212,6 +213,7 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
         create_compute_app,
         create_identity_app,
         create_image_app,
+        create_network_app,
         open_runtime,
     )
     from placement.app import create_app as create_placement_app
@@ -241,6 +243,10 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
         else:
             children.append(("/image", image_app))
             catalog["image"] = "/image"
+        network_app = create_network_app(limits)
+        runtime_apps.append(network_app)
+        children.append(("/networking", network_app))
+        catalog["network"] = "/networking"
         children.append(("/compute" if prefixed else "", compute_app))
         catalog["compute"] = "/compute/v2.1" if prefixed else "/v2.1"
 

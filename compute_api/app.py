@@ -1,4 +1,4 @@
-"""The compute API and image API applications and the runtime they share."""
+"""The compute, image, identity and network API applications and the runtime they share."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ from compute_api.images import api as images_api
 from compute_api.images import errors as image_errors
 from compute_api.images import policies as image_policies
 from compute_api.images.source import image_lookup
+from compute_api.network import policies as network_policies
+from compute_api.network.api import errors as network_errors
+from compute_api.network.api import routes as network_api
 from compute_api.policies import route_table
 from compute_api.runtime import Runtime, api_enforcer
 from conductor.rpc.client import ConductorClient
@@ -234,5 +237,21 @@ def create_identity_app(limits: BodyLimits | None = None) -> FastAPI:
     # Token requests are public: the bound applies before any credential is looked at.
     app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
                        render=rendered_by(identity_errors.error_response))
+    app.add_middleware(_RequestIdHeaders)
+    return app
+
+
+def create_network_app(limits: BodyLimits | None = None) -> FastAPI:
+    """The Neutron v2.0 subset; shares the compute API's runtime."""
+    app = FastAPI(title="Kilonova Network API", openapi_url=OPENAPI_URL, docs_url=None,
+                  redoc_url=None)
+    network_errors.install(app)
+    app.include_router(build_router(network_api.ROUTES))
+    describe_bodies(app, bodies_of(network_api.ROUTES))
+    app.add_middleware(RetryTransient, respond=_unavailable(network_errors.error_response))
+    app.add_middleware(PolicyCheck, table=network_policies.route_table(),
+                       render=network_errors.error_response, message=network_errors.message_of)
+    app.add_middleware(BodyLimitMiddleware, limits=limits or BodyLimits(),
+                       render=rendered_by(network_errors.error_response))
     app.add_middleware(_RequestIdHeaders)
     return app

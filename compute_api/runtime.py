@@ -31,7 +31,7 @@ class Runtime:
     # What common.auth.context_from_token checks tokens with ("noauth", the builtin
     # tokens' checker or a Keystone validator).
     verifier: Verifier = "noauth"
-    # The compute and image APIs' policy (their rule names do not collide).
+    # The compute, image and network APIs' policy (their rule names do not collide).
     policy: Enforcer = field(default_factory=lambda: api_enforcer(None))
     # Where imageRef is looked up: the image table, or an external Glance.
     images: ImageLookup = field(default_factory=LocalImages)
@@ -42,10 +42,14 @@ class Runtime:
 
 
 def api_enforcer(policy_file: str | None) -> Enforcer:
-    """The policy of the compute and image APIs: their defaults and the policy file."""
+    """The policy of the compute, image and network APIs: their defaults and the policy
+    file."""
     from compute_api import policies
     from compute_api.images import policies as image_policies
+    from compute_api.network import policies as network_policies
 
     names = {d.name for d in policies.DEFAULTS}
     extra = [d for d in image_policies.DEFAULTS if d.name not in names]
+    names |= {d.name for d in extra}
+    extra += [d for d in network_policies.DEFAULTS if d.name not in names]
     return Enforcer([*policies.DEFAULTS, *extra], policy_file)

@@ -450,3 +450,7 @@ class QuotaClass(ComputeBase):
     class_name: Mapped[str] = mapped_column(String(255))
     resource: Mapped[str] = mapped_column(String(64))
     hard_limit: Mapped[int]
+
+
+# The network API's tables share this metadata (and the compute database's migrations).
+from common.compute_db import network_models as network_models  # noqa: E402

@@ -63,7 +63,7 @@ def catalog_view(endpoints: dict[str, str], region: str) -> list[dict[str, Any]]
     for service_type, url in endpoints.items():
         service_id = role_id(f"service:{service_type}")
         name = {"compute": "nova", "image": "glance", "placement": "placement",
-                "identity": "keystone"}.get(service_type, service_type)
+                "identity": "keystone", "network": "neutron"}.get(service_type, service_type)
         out.append({"id": service_id, "type": service_type, "name": name, "endpoints": [
             {"id": role_id(f"endpoint:{service_type}:{interface}"), "interface": interface,
              "region": region, "region_id": region, "url": url}

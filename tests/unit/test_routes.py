@@ -139,6 +139,24 @@ def _identity_routes() -> list[Route]:
     return ROUTES
 
 
+def _network_app() -> FastAPI:
+    from compute_api.app import create_network_app
+
+    return create_network_app()
+
+
+def _network_routes() -> list[Route]:
+    from compute_api.network.api.routes import ROUTES
+
+    return ROUTES
+
+
+def _network_table() -> RouteTable:
+    from compute_api.network.policies import route_table
+
+    return route_table()
+
+
 def _no_versions() -> Sequence[Any]:
     return [None]
 
@@ -150,6 +168,8 @@ APIS = [
         _placement_versions),
     Api("image", _image_app, _image_routes, _image_table, _compute_readers, _no_versions),
     Api("identity", _identity_app, _identity_routes, None, _compute_readers, _no_versions),
+    Api("network", _network_app, _network_routes, _network_table, _compute_readers,
+        _no_versions),
 ]
 
 

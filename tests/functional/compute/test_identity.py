@@ -48,7 +48,8 @@ def test_password_token_has_keystone_shape_and_catalog(identity_cloud: EmbeddedC
     assert token["project"]["domain"] == {"id": "default", "name": "Default"}
     assert {r["name"] for r in token["roles"]} == {"admin"}
     catalog = {s["type"]: s for s in token["catalog"]}
-    assert set(catalog) == {"compute", "image", "identity", "placement"}
+    assert set(catalog) == {"compute", "image", "identity", "network", "placement"}
+    assert catalog["network"]["name"] == "neutron"
     public = [e for e in catalog["compute"]["endpoints"] if e["interface"] == "public"]
     assert public[0]["url"] == f"{identity_cloud.base_url}/compute/v2.1"
     assert public[0]["region"] == public[0]["region_id"] == "RegionOne"

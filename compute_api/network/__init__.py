@@ -1,0 +1,1 @@
+"""A Neutron v2.0 compatible subset: networks, subnets, ports, security groups, quotas."""

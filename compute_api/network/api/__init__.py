@@ -1,0 +1,1 @@
+"""The network API's HTTP layer: routes, handlers and the NeutronError body."""

@@ -1,0 +1,7 @@
+"""The compute end-to-end fixtures: a builtin-auth cloud and the real ``openstack`` CLI."""
+
+from __future__ import annotations
+
+from tests.e2e.compute.conftest import builtin_cloud, clouds_yaml, osc
+
+__all__ = ["builtin_cloud", "clouds_yaml", "osc"]
