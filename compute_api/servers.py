@@ -37,7 +37,7 @@ from common.states import (
     allowed,
     vm_states_for_status,
 )
-from compute_api import aggregates, quotas, server_groups, server_items, zones
+from compute_api import aggregates, quotas, server_groups, server_items, server_networks, zones
 from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 
@@ -90,6 +90,7 @@ class ServerSpec:
     host: str | None = None
     hypervisor_hostname: str | None = None
     hostname: str | None = None
+    security_groups: list[dict[str, str]] | None = None
     # The scheduler hints given, without nulls; checked and kept by ``stored_hints``.
     scheduler_hints: Mapping[str, Any] = field(default_factory=dict)
 
@@ -182,9 +183,6 @@ def _check_networks(body: ServerSpec, required: bool) -> None:
     elif isinstance(body.networks, str):
         raise BadRequest(f"Invalid input for field/attribute networks. Value: "
                          f"{body.networks}. '{body.networks}' is not of type 'array'")
-    if isinstance(body.networks, list) and body.networks:
-        raise BadRequest("Networking is not available in this cloud yet: use networks "
-                         "'none' (microversion 2.37 or later).")
 
 
 @dataclass
@@ -318,6 +316,8 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
     if body.min_count > max_count:
         raise BadRequest("min_count must be <= max_count")
     _check_extras(session, ctx, body, accepts)
+    interfaces = server_networks.requested(session, ctx, body.networks, max_count)
+    groups = server_networks.group_ids(session, ctx, body.security_groups)
     zone = zones.requested(session, ctx, body.availability_zone,
                            runtime.settings.scheduler.default_schedule_zone)
     flavor = _resolve_flavor(session, ctx, body.flavor_ref)
@@ -359,6 +359,9 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
     for inst in instances:
         created(inst, deadline)
     queries.add_instances(session, instances)
+    if interfaces is None:
+        interfaces = [server_networks.auto_network(session, ctx)]
+    server_networks.attach(session, ctx, instances, interfaces, groups)
     for inst in instances:
         server_items.record_action(session, ctx, inst.uuid, "create")
         if body.tags:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
+from common.compute_db.network_models import Port
+from common.compute_db.network_queries import bind_server_ports
 from common.compute_db.transition import transition
 from common.db import read_only, transaction, utcnow
 from common.errors import BadRequest, NotFound
@@ -80,6 +82,8 @@ class HostRecords:
             won = transition(session, instance_uuid, Event.SPAWNED, host=host, likely=SPAWNING,
                              power=power_state,
                              values={"launched_at": utcnow(), "progress": 100}) is not None
+            if won:
+                bind_server_ports(session, instance_uuid, host, "ACTIVE")
         if won:
             LOG.info("instance %s is active on %s", instance_uuid, host)
         return won
@@ -105,12 +109,14 @@ class HostRecords:
 
     def set_addresses(self, host: str, instance_uuid: uuid.UUID,
                       addresses: Sequence[GuestAddress]) -> None:
-        """Record the addresses a guest on ``host`` holds, as the API's ``addresses``."""
+        """Record the addresses a guest on ``host`` holds, as the API's ``addresses``;
+        a server with ports shows theirs instead."""
         with transaction(self._sessions) as session:
             session.execute(
                 sa.update(Instance)
                 .where(Instance.uuid == instance_uuid, Instance.host == host,
-                       Instance.deleted.is_(False))
+                       Instance.deleted.is_(False),
+                       ~sa.exists().where(Port.device_id == str(instance_uuid)))
                 .values(addresses=addresses_view(addresses))
             )
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, InstanceAction, InstanceFault
+from common.compute_db.network_queries import release_server_ports
 from common.context import RequestContext
 from common.db import utcnow
 from common.lifecycle import INITIAL, State, Target, Trigger, target
@@ -155,7 +156,10 @@ def _swap(session: Session, instance_uuid: uuid.UUID, current: State, to: Target
 
 def _aftermath(session: Session, instance_uuid: uuid.UUID, moved: Moved, fault: str | None,
                record: Record | None) -> None:
-    """What a transition carries along, in its transaction: the action and the fault."""
+    """What a transition carries along, in its transaction: the action, the fault, and
+    for a deleted server the release of its ports."""
+    if moved.after.vm is VmState.DELETED:
+        release_server_ports(session, instance_uuid)
     if record is not None:
         ctx = record.ctx
         session.add(InstanceAction(instance_uuid=instance_uuid, action=record.action,

@@ -228,6 +228,7 @@ class ServerCreate(Strict):
             personality=self.personality,
             trusted_image_certificates=self.trusted_image_certificates, host=self.host,
             hypervisor_hostname=self.hypervisor_hostname, hostname=self.hostname,
+            security_groups=self.security_groups,
             scheduler_hints=hints.model_dump(exclude_none=True) if hints is not None else {})
 
 

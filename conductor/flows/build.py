@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
+from common.compute_db.network_queries import bind_server_ports
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
@@ -107,6 +108,8 @@ class BuildFlow:
                 session, instance_uuid, Event.SCHEDULED, likely=INITIAL,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout))
+            if moved is not None:
+                bind_server_ports(session, instance_uuid, selection.host, "BUILD")
         won = moved is not None
         record = None if moved is None else to_payload(inst, (selection, moved.after))
         if not won and not self._placed(instance_uuid):
