@@ -1,0 +1,71 @@
+"""Servers on networks through the clients people use: openstacksdk's cloud layer with
+its defaults (what Ansible's server module does) and ``openstack server create``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cli.embedded import EmbeddedCloud
+from tests.e2e.compute.conftest import ADMIN_PASSWORD, OpenStackCLI
+
+
+@pytest.fixture(scope="module")
+def conn(builtin_cloud: EmbeddedCloud) -> Iterator[Any]:
+    import openstack
+
+    connection = openstack.connect(
+        auth_url=builtin_cloud.identity_url, username="admin", password=ADMIN_PASSWORD,
+        project_name="admin", user_domain_name="Default", project_domain_name="Default",
+        region_name="RegionOne", identity_api_version="3")
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def test_sdk_create_server_wait_with_defaults_gets_an_address_and_stays(conn: Any) -> None:
+    flavor = conn.compute.create_flavor(name="sdk.net", ram=512, vcpus=1, disk=1)
+    image = conn.image.create_image(name="sdk-net-image", data=io.BytesIO(b"\0" * 2048),
+                                    disk_format="raw", container_format="bare")
+    server = conn.create_server("sdk-net-vm", image=image.id, flavor=flavor.id, wait=True,
+                                timeout=120)
+    assert server.status == "ACTIVE"
+    [(network, addresses)] = server.addresses.items()
+    assert network == "auto_allocated_network"
+    assert addresses[0]["OS-EXT-IPS:type"] == "fixed"
+    # Still there: the SDK deletes a server that went ACTIVE without an address.
+    assert conn.compute.get_server(server.id).status == "ACTIVE"
+    [port] = list(conn.network.ports(device_id=server.id))
+    assert port.fixed_ips[0]["ip_address"] == addresses[0]["addr"]
+    assert conn.delete_server(server.id, wait=True, timeout=120)
+    assert list(conn.network.ports(device_id=server.id)) == []
+
+
+def test_osc_server_create_on_a_named_network_with_a_security_group(osc: OpenStackCLI
+                                                                     ) -> None:
+    osc.run("flavor", "create", "--ram", "512", "--vcpus", "1", "--disk", "1", "osc.net")
+    image_file = osc.workdir / "osc-net.img"
+    image_file.write_bytes(b"\0" * 1024)
+    osc.run("image", "create", "--disk-format", "raw", "--container-format", "bare",
+            "--file", str(image_file), "osc-net-image")
+    osc.run("network", "create", "private")
+    osc.run("subnet", "create", "--network", "private", "--subnet-range", "10.20.0.0/24",
+            "private-v4")
+    osc.run("security", "group", "create", "web")
+    server = osc.json("server", "create", "--flavor", "osc.net", "--image", "osc-net-image",
+                      "--network", "private", "--security-group", "web", "--wait", "vm-net")
+    assert server["status"] == "ACTIVE"
+    shown = osc.json("server", "show", "vm-net")
+    addresses = shown["addresses"]
+    assert list(addresses) == ["private"]
+    [address] = addresses["private"]
+    assert address.startswith("10.20.0.")
+    ports = osc.json("port", "list", "--server", "vm-net")
+    assert [p["Fixed IP Addresses"][0]["ip_address"] for p in ports] == [address]
+    osc.run("server", "delete", "--wait", "vm-net")
+    assert osc.json("port", "list", "--network", "private", "--device-owner",
+                    "compute:nova") == []
