@@ -179,5 +179,63 @@ class NetworkQuota(ComputeBase):
     hard_limit: Mapped[int]
 
 
-__all__ = ["DefaultSecurityGroup", "IpAllocation", "Network", "NetworkQuota", "Port",
-           "PortSecurityGroup", "SecurityGroup", "SecurityGroupRule", "Subnet"]
+class Router(ComputeBase):
+    __tablename__ = "routers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(255), default="")
+    admin_state_up: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    enable_snat: Mapped[bool] = mapped_column(default=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    revision_number: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RouterPort(ComputeBase):
+    """A router's gateway port or one of its interface ports (``port_type`` says which)."""
+
+    __tablename__ = "router_ports"
+
+    port_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), primary_key=True)
+    # Not cascading: a router with interfaces is refused deletion (RouterInUse).
+    router_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("routers.id"), index=True)
+    port_type: Mapped[str] = mapped_column(String(255))
+
+
+class FloatingIP(ComputeBase):
+    """An external address, held through its own port's ``ip_allocations`` row.
+
+    One floating IP per fixed address: the unique (fixed_port_id, fixed_ip_address) makes
+    concurrent associations safe. Deleting the fixed port disassociates (SET NULL).
+    """
+
+    __tablename__ = "floating_ips"
+    __table_args__ = (UniqueConstraint("fixed_port_id", "fixed_ip_address"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    floating_network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id"),
+                                                           index=True)
+    floating_port_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), unique=True)
+    floating_ip_address: Mapped[str] = mapped_column(String(64))
+    fixed_port_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ports.id", ondelete="SET NULL"), index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64))
+    router_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("routers.id", ondelete="SET NULL"), index=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    revision_number: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = ["DefaultSecurityGroup", "FloatingIP", "IpAllocation", "Network", "NetworkQuota",
+           "Port", "PortSecurityGroup", "Router", "RouterPort", "SecurityGroup",
+           "SecurityGroupRule", "Subnet"]

@@ -116,6 +116,7 @@ PORT = Resource("port", "ports", _common(
 ))
 
 SECURITY_GROUP = Resource("security_group", "security_groups", _common(
+    name=Attr(check=v.name_not_default, default=""),
     stateful=Attr(check=v.to_boolean, default=True),
     security_group_rules=Attr(post=False, put=False),
 ))
@@ -126,11 +127,11 @@ SECURITY_GROUP_RULE = Resource("security_group_rule", "security_group_rules", {
     "security_group_id": Attr(put=False, check=v.uuid_str, default=REQUIRED),
     "direction": Attr(put=False, check=v.one_of("ingress", "egress"), default=REQUIRED),
     "ethertype": Attr(put=False, check=v.one_of("IPv4", "IPv6"), default="IPv4"),
-    "protocol": Attr(put=False, check=v.nullable(v.string(40)), default=None),
-    "port_range_min": Attr(put=False, check=v.integer(0, 65535, True), default=None),
-    "port_range_max": Attr(put=False, check=v.integer(0, 65535, True), default=None),
+    "protocol": Attr(put=False, check=v.protocol, default=None),
+    "port_range_min": Attr(put=False, check=v.port_number, default=None),
+    "port_range_max": Attr(put=False, check=v.port_number, default=None),
     "remote_ip_prefix": Attr(put=False, check=v.nullable(v.ip_or_cidr_as_given), default=None),
-    "remote_group_id": Attr(put=False, check=v.nullable(v.uuid_str), default=None),
+    "remote_group_id": Attr(put=False, check=v.any_id, default=None),
     "remote_address_group_id": Attr(put=False, check=v.one_of(nullable=True)),
     "normalized_cidr": Attr(post=False, put=False),
 })

@@ -157,6 +157,20 @@ class SecurityGroupRuleExists(Conflict):
         super().__init__(f"Security group rule already exists. Rule id is {rule_id}.")
 
 
+class SecurityGroupDefaultAlreadyExists(Conflict):
+    neutron_type = "SecurityGroupDefaultAlreadyExists"
+
+    def __init__(self) -> None:
+        super().__init__("Default security group already exists.")
+
+
+class SecurityGroupInvalidPortValue(BadRequest):
+    neutron_type = "SecurityGroupInvalidPortValue"
+
+    def __init__(self, port: Any) -> None:
+        super().__init__(f"Invalid value for port {port}.")
+
+
 class OverQuota(QuotaExceeded):
     neutron_type = "OverQuota"
 
@@ -170,3 +184,91 @@ class OverlappingCidr(BadRequest):
     def __init__(self, cidr: str, net_id: str) -> None:
         super().__init__(f"Invalid input for operation: Requested subnet with cidr: {cidr} "
                          f"for network: {net_id} overlaps with another subnet.")
+
+
+class NeutronBadRequest(BadRequest):
+    """Neutron's generic BadRequest: ``Bad <resource> request: <message>.``"""
+
+    neutron_type = "BadRequest"
+
+    def __init__(self, resource: str, message: str) -> None:
+        super().__init__(f"Bad {resource} request: {message}.")
+
+
+class RouterNotFound(NotFound):
+    neutron_type = "RouterNotFound"
+
+    def __init__(self, router_id: str) -> None:
+        super().__init__(f"Router {router_id} could not be found")
+
+
+class FloatingIPNotFound(NotFound):
+    neutron_type = "FloatingIPNotFound"
+
+    def __init__(self, fip_id: str) -> None:
+        super().__init__(f"Floating IP {fip_id} could not be found")
+
+
+class RouterInUse(Conflict):
+    neutron_type = "RouterInUse"
+
+    def __init__(self, router_id: str) -> None:
+        super().__init__(f"Router {router_id} still has ports")
+
+
+class RouterInterfaceNotFound(NotFound):
+    neutron_type = "RouterInterfaceNotFound"
+
+    def __init__(self, router_id: str, port_id: str) -> None:
+        super().__init__(f"Router {router_id} does not have an interface with id {port_id}")
+
+
+class RouterInterfaceNotFoundForSubnet(NotFound):
+    neutron_type = "RouterInterfaceNotFoundForSubnet"
+
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router {router_id} has no interface on subnet {subnet_id}")
+
+
+class RouterInterfaceInUseByFloatingIP(Conflict):
+    neutron_type = "RouterInterfaceInUseByFloatingIP"
+
+    def __init__(self, router_id: str, subnet_id: str) -> None:
+        super().__init__(f"Router interface for subnet {subnet_id} on router {router_id} "
+                         "cannot be deleted, as it is required by one or more floating IPs.")
+
+
+class RouterExternalGatewayInUseByFloatingIp(Conflict):
+    neutron_type = "RouterExternalGatewayInUseByFloatingIp"
+
+    def __init__(self, router_id: str, net_id: str) -> None:
+        super().__init__(f"Gateway cannot be updated for router {router_id}, since a "
+                         f"gateway to external network {net_id} is required by one or more "
+                         "floating IPs.")
+
+
+class L3PortInUse(Conflict):
+    neutron_type = "L3PortInUse"
+
+    def __init__(self, port_id: str, device_owner: str) -> None:
+        super().__init__(f"Port {port_id} has owner {device_owner} and therefore cannot be "
+                         "deleted directly via the port API.")
+
+
+class ExternalGatewayForFloatingIPNotFound(NotFound):
+    neutron_type = "ExternalGatewayForFloatingIPNotFound"
+
+    def __init__(self, net_id: str, subnet_id: str, port_id: str) -> None:
+        super().__init__(f"External network {net_id} is not reachable from subnet "
+                         f"{subnet_id}.  Therefore, cannot associate Port {port_id} with a "
+                         "Floating IP.")
+
+
+class FloatingIPPortAlreadyAssociated(Conflict):
+    neutron_type = "FloatingIPPortAlreadyAssociated"
+
+    def __init__(self, address: str, fip_id: str, port_id: str, fixed_ip: str,
+                 net_id: str) -> None:
+        super().__init__(f"Cannot associate floating IP {address} ({fip_id}) with port "
+                         f"{port_id} using fixed IP {fixed_ip}, as that fixed IP already has "
+                         f"a floating IP on external network {net_id}.")

@@ -16,7 +16,8 @@ MEMBER = "role:admin or (role:member and project_id:%(project_id)s)"
 
 _COLLECTIONS = {"network": "/v2.0/networks", "subnet": "/v2.0/subnets",
                 "port": "/v2.0/ports", "security_group": "/v2.0/security-groups",
-                "security_group_rule": "/v2.0/security-group-rules"}
+                "security_group_rule": "/v2.0/security-group-rules",
+                "router": "/v2.0/routers", "floatingip": "/v2.0/floatingips"}
 
 
 def _crud(resource: str, path: str) -> list[RuleDefault]:
@@ -51,9 +52,25 @@ def _attribute_rules() -> list[RuleDefault]:
     return out
 
 
+def _router_rules() -> list[RuleDefault]:
+    item = "/v2.0/routers/{item_id}"
+    out = [RuleDefault("add_router_interface", MEMBER, "Add an interface to a router",
+                       (("PUT", f"{item}/add_router_interface"),)),
+           RuleDefault("remove_router_interface", MEMBER, "Remove an interface from a router",
+                       (("PUT", f"{item}/remove_router_interface"),))]
+    for verb in ("create", "update"):
+        for name in ("enable_snat", "external_fixed_ips"):
+            out.append(RuleDefault(f"{verb}_router:external_gateway_info:{name}", ADMIN,
+                                   f"{verb.capitalize()} a router's gateway {name}"))
+    out.append(RuleDefault("create_floatingip:floating_ip_address", ADMIN,
+                           "Choose a floating IP's address"))
+    return out
+
+
 DEFAULTS: list[RuleDefault] = [
     *(rule for resource, path in _COLLECTIONS.items() for rule in _crud(resource, path)),
     *_attribute_rules(),
+    *_router_rules(),
     RuleDefault("get_quota", READER, "Show a project's network quotas",
                 (("GET", "/v2.0/quotas"), ("GET", "/v2.0/quotas/{project_id}"),
                  ("GET", "/v2.0/quotas/{project_id}/default"),

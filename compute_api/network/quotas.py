@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db.network_models import (
+    FloatingIP,
     Network,
     NetworkQuota,
     Port,
+    Router,
     SecurityGroup,
     SecurityGroupRule,
     Subnet,
@@ -27,7 +29,8 @@ DEFAULTS: dict[str, int] = {"network": 100, "subnet": 100, "port": 500, "securit
                             "security_group_rule": 100, "router": 10, "floatingip": 50}
 _COUNTED: dict[str, Any] = {"network": Network, "subnet": Subnet, "port": Port,
                             "security_group": SecurityGroup,
-                            "security_group_rule": SecurityGroupRule}
+                            "security_group_rule": SecurityGroupRule,
+                            "router": Router, "floatingip": FloatingIP}
 
 
 def limits(session: Session, project_id: str) -> dict[str, int]:

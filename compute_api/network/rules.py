@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -109,9 +108,9 @@ def create(session: Session, ctx: RequestContext, attrs: dict[str, Any]) -> Secu
                  attrs["port_range_max"])
     _check_remote(attrs)
     remote = attrs.get("remote_group_id")
-    if remote is not None:
-        fetch(session, SecurityGroup, remote, lambda g: owns(ctx, g.project_id),
-              SecurityGroupNotFound)
+    remote_group = None if remote is None else fetch(
+        session, SecurityGroup, remote, lambda g: owns(ctx, g.project_id),
+        SecurityGroupNotFound)
     protocol = attrs.get("protocol")
     rule = SecurityGroupRule(
         project_id=attrs["project_id"], security_group_id=group.id,
@@ -119,7 +118,7 @@ def create(session: Session, ctx: RequestContext, attrs: dict[str, Any]) -> Secu
         protocol=None if protocol is None or protocol.lower() == "any" else protocol,
         port_range_min=attrs["port_range_min"], port_range_max=attrs["port_range_max"],
         remote_ip_prefix=attrs.get("remote_ip_prefix"),
-        remote_group_id=uuid.UUID(remote) if remote else None,
+        remote_group_id=remote_group.id if remote_group is not None else None,
         description=attrs["description"])
     for existing in session.scalars(sa.select(SecurityGroupRule).where(
             SecurityGroupRule.security_group_id == group.id)):

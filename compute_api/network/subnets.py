@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.compute_db.network_models import IpAllocation, Network, Subnet
+from common.compute_db.network_models import IpAllocation, Network, Port, Subnet
 from common.context import RequestContext
 from common.policy import PolicyForbidden
 from compute_api.network import ipam, networks, quotas
@@ -21,6 +21,9 @@ from compute_api.network.faults import (
     SubnetInUse,
     SubnetNotFound,
 )
+
+ROUTER_INTERFACES = ("network:router_interface", "network:router_interface_distributed",
+                     "network:ha_router_replicated_interface")
 
 
 def visible(session: Session, ctx: RequestContext, subnet: Subnet) -> bool:
@@ -65,6 +68,25 @@ def _check_overlap(session: Session, net_id: Any, cidr: str) -> None:
             raise OverlappingCidr(cidr, str(net_id))
 
 
+def _check_ipv6_modes(attrs: dict[str, Any]) -> None:
+    ra_mode, address_mode = attrs.get("ipv6_ra_mode"), attrs.get("ipv6_address_mode")
+    if not (ra_mode or address_mode):
+        return
+    if not attrs["enable_dhcp"]:
+        raise InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when "
+                           "enable_dhcp is set to False")
+    if ra_mode and address_mode and ra_mode != address_mode:
+        raise InvalidInput(f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to "
+                           f"'{address_mode}' is not valid. If both attributes are set, "
+                           "they must be the same value")
+    # Addresses made from the MAC (EUI-64) need a /64.
+    if (ra_mode in ipam.SLAAC_MODES or address_mode in ipam.SLAAC_MODES) \
+            and ipaddress.ip_network(attrs["cidr"]).prefixlen != 64:
+        raise InvalidInput(f"Invalid CIDR {attrs['cidr']} for IPv6 address mode. OpenStack "
+                           "uses the EUI-64 address format, which requires the prefix to be "
+                           "/64")
+
+
 def create(session: Session, ctx: RequestContext, attrs: dict[str, Any]) -> Subnet:
     """Create a subnet. Raises InvalidInput, OverlappingCidr, pool errors, OverQuota."""
     net = networks.get(session, ctx, attrs["network_id"])
@@ -76,6 +98,7 @@ def create(session: Session, ctx: RequestContext, attrs: dict[str, Any]) -> Subn
     if attrs["ip_version"] == 4 and (attrs.get("ipv6_ra_mode") or attrs.get("ipv6_address_mode")):
         raise InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp "
                            "is set to False or ip_version is 4")
+    _check_ipv6_modes(attrs)
     quotas.check(session, attrs["project_id"], "subnet")
     gateway = ipam.default_gateway(cidr) if attrs["gateway_ip"] is AUTO else attrs["gateway_ip"]
     _check_gateway(cidr, gateway)
@@ -117,10 +140,24 @@ def update(session: Session, ctx: RequestContext, subnet_id: str, attrs: dict[st
     return subnet
 
 
+def _release_auto_addresses(session: Session, subnet: Subnet) -> None:
+    """As Neutron: addresses made from the prefix (SLAAC) leave with their subnet,
+    except a router interface's, which keeps the subnet in use."""
+    holders = session.scalars(sa.select(Port).join(
+        IpAllocation, IpAllocation.port_id == Port.id).where(
+        IpAllocation.subnet_id == subnet.id)).unique().all()
+    if any(p.device_owner in ROUTER_INTERFACES for p in holders):
+        raise SubnetInUse(str(subnet.id))
+    for port in holders:
+        touch(port)
+
+
 def delete(session: Session, ctx: RequestContext, subnet_id: str) -> None:
     """Delete a subnet. Raises SubnetInUse while a port holds one of its addresses."""
     subnet = _owned(session, ctx, subnet_id, "delete_subnet")
-    if ipam.in_use(session, subnet, networks.NETWORK_OWNED):
+    if subnet.ipv6_address_mode in ipam.SLAAC_MODES:
+        _release_auto_addresses(session, subnet)
+    elif ipam.in_use(session, subnet, networks.NETWORK_OWNED):
         raise SubnetInUse(str(subnet.id))
     session.execute(sa.delete(IpAllocation).where(IpAllocation.subnet_id == subnet.id))
     session.delete(subnet)

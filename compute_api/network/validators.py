@@ -12,7 +12,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from compute_api.network.faults import AttributeInvalid
+from compute_api.network.faults import (
+    AttributeInvalid,
+    SecurityGroupDefaultAlreadyExists,
+    SecurityGroupInvalidPortValue,
+)
 
 Validator = Callable[[str, Any], Any]
 MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
@@ -233,3 +237,40 @@ def ip_or_cidr_as_given(name: str, value: Any) -> str:
     """An address or a network (host bits allowed), kept as the client wrote it."""
     ip_or_cidr(name, value)
     return str(value)
+
+
+def name_not_default(name: str, value: Any) -> str:
+    """A security group's name: any but "default" (each project has exactly one)."""
+    text = str(string(255)(name, value))
+    if text.lower() == "default":
+        raise SecurityGroupDefaultAlreadyExists()
+    return text
+
+
+def port_number(name: str, value: Any) -> int | None:
+    """A TCP/UDP port (or ICMP type/code), 0 to 65535, as Neutron converts it."""
+    if value is None:
+        return None
+    try:
+        number = int(value) if not isinstance(value, bool | float) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 <= number <= 65535:
+        raise SecurityGroupInvalidPortValue(value)
+    return number
+
+
+def protocol(name: str, value: Any) -> str | None:
+    """A rule's protocol: a name (lower-cased) or an IP protocol number, kept as text."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value if value.isdigit() else value.lower()
+    raise AttributeInvalid(name, f"'{value}' is not a valid string")
+
+
+def any_id(name: str, value: Any) -> str | None:
+    """An id looked up as given: one that names nothing answers 404, not 400."""
+    return None if value is None else str(value)

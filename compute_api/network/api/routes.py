@@ -13,9 +13,11 @@ from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, SessionDep
 from compute_api.api.versions import base_url
 from compute_api.network import (
     extensions,
+    floating_ips,
     networks,
     ports,
     quotas,
+    routers,
     rules,
     security_groups,
     subnets,
@@ -29,8 +31,10 @@ from compute_api.network.attributes import (
     SUBNET,
 )
 from compute_api.network.faults import (
+    FloatingIPNotFound,
     NetworkNotFound,
     PortNotFound,
+    RouterNotFound,
     SecurityGroupNotFound,
     SecurityGroupRuleNotFound,
     SubnetNotFound,
@@ -48,7 +52,7 @@ COLLECTIONS = [
                lambda session, ctx, rows: [subnets.view(r) for r in rows], SubnetNotFound,
                _STANDARD | {"network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp"}),
     Collection(PORT, "/ports", ports.create, ports.get, ports.list_visible, ports.update,
-               ports.delete, ports.views, PortNotFound,
+               floating_ips.delete_port, ports.views, PortNotFound,
                _STANDARD | {"network_id", "mac_address", "status", "device_id",
                             "device_owner", "admin_state_up"}),
     Collection(SECURITY_GROUP, "/security-groups", security_groups.create,
@@ -63,6 +67,14 @@ COLLECTIONS = [
                _STANDARD | {"security_group_id", "direction", "ethertype", "protocol",
                             "port_range_min", "port_range_max", "remote_ip_prefix",
                             "remote_group_id"}),
+    Collection(routers.ROUTER, "/routers", routers.create, routers.get, routers.list_visible,
+               routers.update, routers.delete, routers.views, RouterNotFound,
+               _STANDARD | {"status", "admin_state_up"}),
+    Collection(floating_ips.FLOATINGIP, "/floatingips", floating_ips.create, floating_ips.get,
+               floating_ips.list_visible, floating_ips.update, floating_ips.delete,
+               floating_ips.views, FloatingIPNotFound,
+               _STANDARD | {"floating_network_id", "floating_ip_address", "fixed_ip_address",
+                            "port_id", "router_id", "status"}),
 ]
 
 
@@ -121,6 +133,17 @@ def delete_quota(project_id: str, ctx: ContextDep, session: SessionDep) -> Respo
     return Response(status_code=204)
 
 
+def add_router_interface(item_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep
+                         ) -> dict[str, Any]:
+    return routers.add_interface(session, ctx, item_id, body)
+
+
+def remove_router_interface(item_id: str, body: BodyDep, ctx: ContextDep,
+                            session: SessionDep) -> dict[str, Any]:
+    return routers.remove_interface(session, ctx, item_id, body)
+
+
+_INTERFACE_BODY = {"type": "object", "properties": {"subnet_id": {}, "port_id": {}}}
 _QUOTA_BODY = {"type": "object", "properties": {"quota": {"type": "object"}}}
 _QUOTA = "/v2.0/quotas/{project_id}"
 
@@ -130,6 +153,10 @@ ROUTES: list[Route] = [
     Route("GET", "/v2.0/extensions", list_extensions, AUTHENTICATED, query=None),
     Route("GET", "/v2.0/extensions/{alias}", show_extension, AUTHENTICATED, query=None),
     *(route for c in COLLECTIONS for route in routes_of(c)),
+    Route("PUT", "/v2.0/routers/{item_id}/add_router_interface", add_router_interface,
+          "add_router_interface", query=None, body=_INTERFACE_BODY),
+    Route("PUT", "/v2.0/routers/{item_id}/remove_router_interface", remove_router_interface,
+          "remove_router_interface", query=None, body=_INTERFACE_BODY),
     Route("GET", "/v2.0/quotas", list_quotas, "get_quota", query=None),
     Route("GET", f"{_QUOTA}/default", show_default_quota, "get_quota", query=None),
     Route("GET", f"{_QUOTA}/details", show_quota_details, "get_quota", query=None),

@@ -36,3 +36,34 @@ def test_security_group_and_rules(osc: OpenStackCLI) -> None:
     names = [g["Name"] for g in osc.json("security", "group", "list")]
     assert "default" in names and "e2e-web" in names
     osc.run("security", "group", "delete", "e2e-web")
+
+
+def test_router_and_floating_ip_lifecycle(osc: OpenStackCLI) -> None:
+    osc.json("network", "create", "--external", "e2e-public")
+    osc.json("subnet", "create", "--network", "e2e-public", "--subnet-range",
+             "172.31.250.0/24", "e2e-public-subnet")
+    osc.json("network", "create", "e2e-private")
+    osc.json("subnet", "create", "--network", "e2e-private", "--subnet-range",
+             "192.168.60.0/24", "e2e-private-subnet")
+    router = osc.json("router", "create", "e2e-router")
+    assert router["status"] == "ACTIVE"
+    osc.run("router", "set", "--external-gateway", "e2e-public", "e2e-router")
+    shown = osc.json("router", "show", "e2e-router")
+    assert "172.31.250." in str(shown["external_gateway_info"])
+    osc.run("router", "add", "subnet", "e2e-router", "e2e-private-subnet")
+    port = osc.json("port", "create", "--network", "e2e-private", "e2e-vm-port")
+    fip = osc.json("floating", "ip", "create", "e2e-public")
+    assert fip["floating_ip_address"].startswith("172.31.250.")
+    osc.run("floating", "ip", "set", "--port", port["id"], fip["id"])
+    associated = osc.json("floating", "ip", "show", fip["id"])
+    assert associated["port_id"] == port["id"] and associated["router_id"] == router["id"]
+    osc.run("floating", "ip", "unset", "--port", fip["id"])
+    assert osc.json("floating", "ip", "show", fip["id"])["port_id"] is None
+    osc.run("floating", "ip", "delete", fip["id"])
+    osc.run("port", "delete", "e2e-vm-port")
+    osc.run("router", "remove", "subnet", "e2e-router", "e2e-private-subnet")
+    osc.run("router", "unset", "--external-gateway", "e2e-router")
+    osc.run("router", "delete", "e2e-router")
+    assert osc.json("router", "list") == []
+    for name in ("e2e-private", "e2e-public"):
+        osc.run("network", "delete", name)

@@ -23,7 +23,8 @@ def test_v2_root_and_extensions(member: Net) -> None:
     aliases = {e["alias"] for e in member.get("/extensions").json()["extensions"]}
     assert {"security-group", "quotas", "provider", "binding", "port-security",
             "standard-attr-revisions", "external-net", "net-mtu"} <= aliases
-    assert "router" not in aliases
+    assert {"router", "ext-gw-mode", "fip-port-details"} <= aliases
+    assert not {"extraroute", "l3-flavors", "l3-ha", "dvr"} & aliases
     assert member.get("/extensions/binding").json()["extension"]["alias"] == "binding"
     neutron_error(member.get("/extensions/nope"), 404, "ExtensionNotFound")
 
