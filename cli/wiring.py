@@ -77,12 +77,14 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     from conductor.flows.delete import DeleteFlow
     from conductor.flows.evacuate import EvacuateFlow
     from conductor.flows.host_actions import HostActionFlow
+    from conductor.flows.interfaces import InterfaceFlow
     from conductor.flows.live_migrate import LiveMigrateFlow
     from conductor.flows.resize import MoveRecovery, ResizeFlow
     from conductor.flows.shelve import ShelveFlow
     from conductor.host_providers import HostProviders
     from conductor.hosts import HostRecords
     from conductor.images import ImageRecords
+    from conductor.metadata import GuestMetadata
     from conductor.reclaim import Reclaimer
     from conductor.reconcile import AgentReconcile
     from conductor.routes import HostRoutes
@@ -111,7 +113,8 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
                                  EvacuateFlow(*moves), host_actions,
-                                 shelves, AgentReconcile(sessions))
+                                 shelves, AgentReconcile(sessions), GuestMetadata(sessions),
+                                 InterfaceFlow(tasks, compute))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

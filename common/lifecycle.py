@@ -101,6 +101,8 @@ _DONE_VM: Mapping[Action, Mapping[VmState, VmState]] = {
     Action.SOFT_DELETE: {vm: VmState.SOFT_DELETED for vm in ACTIONS[Action.SOFT_DELETE].from_vm},
     Action.RESTORE: {VmState.SOFT_DELETED: VmState.ACTIVE},
     Action.CHANGE_PASSWORD: {VmState.ACTIVE: VmState.ACTIVE},
+    Action.ATTACH_INTERFACE: {vm: vm for vm in ACTIONS[Action.ATTACH_INTERFACE].from_vm},
+    Action.DETACH_INTERFACE: {vm: vm for vm in ACTIONS[Action.DETACH_INTERFACE].from_vm},
 }
 _DONE_POWER: Mapping[Action, PowerState] = {
     Action.SHELVE_OFFLOAD: PowerState.NOSTATE, Action.SOFT_DELETE: PowerState.SHUTDOWN,

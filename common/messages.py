@@ -83,6 +83,63 @@ class HostSelection(Payload):
     allocations: dict[str, dict[str, int]]
 
 
+class MetadataSubnet(Payload):
+    """A subnet as a guest's ``network_data.json`` describes it."""
+
+    id: uuid.UUID
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None = None
+    dns_nameservers: list[str] = Field(default_factory=list)
+    # Neutron's shape: [{"destination": cidr, "nexthop": address}]
+    host_routes: list[dict[str, str]] = Field(default_factory=list)
+    ipv6_address_mode: str | None = None
+
+
+class MetadataFixedIp(Payload):
+    ip_address: str
+    subnet: MetadataSubnet
+
+
+class MetadataPort(Payload):
+    """One of a server's ports, for its ``network_data.json`` and EC2 addresses."""
+
+    id: uuid.UUID
+    network_id: uuid.UUID
+    mac_address: str
+    mtu: int | None = None
+    vif_type: str = "ovs"
+    fixed_ips: list[MetadataFixedIp] = Field(default_factory=list)
+    floating_ips: list[str] = Field(default_factory=list)
+
+
+class MetadataFacts(Payload):
+    """What a guest's metadata documents need beyond its instance record
+    (``common/metadata.py`` renders them)."""
+
+    instance_id: int  # the integer id, for the EC2 ``i-%08x``
+    reservation_id: str = ""
+    security_groups: list[str] = Field(default_factory=list)
+    ports: list[MetadataPort] = Field(default_factory=list)
+
+
+class PortAddress(Payload):
+    subnet_id: uuid.UUID
+    ip_address: str
+    version: int = 4
+
+
+class PortPayload(Payload):
+    """One of a server's ports, as its host wires a guest interface to it (the host names
+    the bridge and the device: ``compute_agent.network.names``)."""
+
+    id: uuid.UUID
+    network_id: uuid.UUID
+    mac_address: str
+    mtu: int | None = None
+    fixed_ips: list[PortAddress] = Field(default_factory=list)
+
+
 class InstancePayload(Payload):
     """What a compute agent may know of an instance on its host."""
 
@@ -108,6 +165,12 @@ class InstancePayload(Payload):
     # Set by an unshelve: the root disk is made from this image (the shelved snapshot)
     # rather than from ``image_ref``, which stays the server's image.
     root_image: str | None = None
+    # The server's ports, in the order its guest has its interfaces (a build's record and
+    # one read by its host; a batched read for a sync leaves them out).
+    ports: list[PortPayload] = Field(default_factory=list)
+    # Filled by the build (and the metadata lookup): the server's ports and the rest its
+    # metadata documents and config drive need. None: no such facts sent.
+    metadata_facts: MetadataFacts | None = None
 
 
 class NodeReport(Payload):
@@ -214,3 +277,106 @@ class GuestDiagnostics(Payload):
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
+
+
+# The desired network state of one host (the conductor computes it, the agent's data
+# plane programs it). Version 1; adding optional fields keeps it compatible.
+HOST_NETWORK_STATE_VERSION = 1
+
+
+class NetSubnet(Payload):
+    id: uuid.UUID
+    cidr: str
+    gateway_ip: str | None = None
+    dhcp: bool = True
+    dns_nameservers: list[str] = Field(default_factory=list)
+    # The address the network's DHCP server holds in this subnet (a `network:dhcp`
+    # port's); None: no DHCP server on this subnet.
+    dhcp_server_ip: str | None = None
+
+
+class HostNetwork(Payload):
+    id: uuid.UUID
+    type: str  # flat | vlan | vxlan
+    segmentation_id: int | None = None
+    physical_network: str | None = None
+    mtu: int = 1500
+    subnets: list[NetSubnet] = Field(default_factory=list)
+
+
+class FixedIp(Payload):
+    subnet_id: uuid.UUID
+    ip_address: str
+
+
+class SecurityRule(Payload):
+    """A security group rule with its remote group already expanded into prefixes."""
+
+    direction: str  # ingress | egress (seen from the guest)
+    ethertype: str = "IPv4"  # IPv4 | IPv6
+    protocol: str | None = None  # tcp | udp | icmp | icmpv6 | a number; None: any
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    # None: any remote; else only these prefixes (an empty list matches nothing).
+    remote_prefixes: list[str] | None = None
+
+
+class AddressPair(Payload):
+    ip_address: str  # an address or a prefix
+    mac_address: str | None = None
+
+
+class HostPort(Payload):
+    id: uuid.UUID
+    network_id: uuid.UUID
+    mac: str
+    fixed_ips: list[FixedIp] = Field(default_factory=list)
+    security_group_rules: list[SecurityRule] = Field(default_factory=list)
+    port_security_enabled: bool = True
+    allowed_address_pairs: list[AddressPair] = Field(default_factory=list)
+
+
+class RemotePort(Payload):
+    """A port on another host of a vxlan network: its MAC is reached through its VTEP."""
+
+    network_id: uuid.UUID
+    mac: str
+    vtep: str
+
+
+class RouterInterface(Payload):
+    port_id: uuid.UUID
+    network_id: uuid.UUID
+    ip_address: str  # with its prefix length: "10.0.0.1/24"
+
+
+class RouterGateway(Payload):
+    port_id: uuid.UUID
+    network_id: uuid.UUID
+    ip_address: str  # with its prefix length
+    next_hop: str | None = None  # the external subnet's gateway
+
+
+class FloatingMapping(Payload):
+    floating_ip: str
+    fixed_ip: str
+
+
+class HostRouter(Payload):
+    id: uuid.UUID
+    gateway: RouterGateway | None = None
+    interfaces: list[RouterInterface] = Field(default_factory=list)
+    snat: bool = True
+    floating: list[FloatingMapping] = Field(default_factory=list)
+
+
+class HostNetworkState(Payload):
+    """Everything one host's data plane should hold; what it does not name is removed."""
+
+    version: int = HOST_NETWORK_STATE_VERSION
+    networks: list[HostNetwork] = Field(default_factory=list)
+    ports: list[HostPort] = Field(default_factory=list)
+    # network id -> the VTEP addresses of the other hosts with ports on that network
+    vteps: dict[uuid.UUID, list[str]] = Field(default_factory=dict)
+    remote_ports: list[RemotePort] = Field(default_factory=list)
+    routers: list[HostRouter] = Field(default_factory=list)

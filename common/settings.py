@@ -356,6 +356,28 @@ class ComputeSettings(_Section):
     )
 
 
+class NetworkSettings(_Section):
+    """The data plane a compute agent programs on its host (``compute_agent/network``)."""
+
+    physical_interface_mappings: dict[str, str] = Field(
+        default_factory=dict, description="Physical network name -> this host's interface "
+        "carrying it (flat networks are bridged to it, vlan ones to `<interface>.<vid>`)",
+    )
+    local_ip: str | None = Field(
+        None, description="This host's VTEP address: the source of its VXLAN traffic, "
+        "and where other hosts send theirs",
+    )
+    namespace: str | None = Field(
+        None, description="Network namespace the data plane works in (its bridges, "
+        "taps, firewall); empty: the host's own. Its DHCP and router namespaces are "
+        "named after it",
+    )
+    state_dir: Path | None = Field(
+        None, description="Where DHCP hosts files and pid files live; empty: "
+        "<data_dir>/network",
+    )
+
+
 class LibvirtSettings(_Section):
     uri: str = Field(
         "", description="libvirt connection URI; empty: qemu:///system (lxc:///system for lxc)"
@@ -449,6 +471,7 @@ class Settings(BaseSettings):
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     libvirt: LibvirtSettings = Field(default_factory=LibvirtSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 

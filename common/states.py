@@ -59,6 +59,10 @@ class TaskState(StrEnum):
     SOFT_DELETING = "soft-deleting"
     RESTORING = "restoring"
     UPDATING_PASSWORD = "updating_password"
+    # Ours: upstream hot-plugs within one blocking request and shows no task meanwhile;
+    # here the host's work is asynchronous, and the task keeps other actions out.
+    INTERFACE_ATTACHING = "interface_attaching"
+    INTERFACE_DETACHING = "interface_detaching"
 
 
 class PowerState(IntEnum):
@@ -98,6 +102,8 @@ class Action(StrEnum):
     SOFT_DELETE = "softDelete"
     RESTORE = "restore"
     CHANGE_PASSWORD = "changePassword"
+    ATTACH_INTERFACE = "attach_interface"
+    DETACH_INTERFACE = "detach_interface"
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,9 @@ class Rule:
 ALL_LIVE = frozenset(VmState) - {VmState.DELETED}
 ANY_TASK: frozenset[TaskState | None] = frozenset({None, *TaskState})
 _REBUILDABLE = frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR})
+# Where upstream attaches and detaches interfaces (os-interface).
+INTERFACE_VMS = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED,
+                           VmState.SUSPENDED, VmState.SHELVED, VmState.SHELVED_OFFLOADED})
 
 ACTIONS: Mapping[Action, Rule] = {
     Action.DELETE: Rule(ALL_LIVE, TaskState.DELETING, ANY_TASK),
@@ -158,6 +167,8 @@ ACTIONS: Mapping[Action, Rule] = {
                              TaskState.SOFT_DELETING),
     Action.RESTORE: Rule(frozenset({VmState.SOFT_DELETED}), TaskState.RESTORING),
     Action.CHANGE_PASSWORD: Rule(frozenset({VmState.ACTIVE}), TaskState.UPDATING_PASSWORD),
+    Action.ATTACH_INTERFACE: Rule(INTERFACE_VMS, TaskState.INTERFACE_ATTACHING),
+    Action.DETACH_INTERFACE: Rule(INTERFACE_VMS, TaskState.INTERFACE_DETACHING),
 }
 
 # trigger_crash_dump runs no task of its own (as upstream): the vm states it may be asked

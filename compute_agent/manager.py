@@ -26,6 +26,7 @@ from common.messages import (
     GuestDiagnostics,
     GuestState,
     InstancePayload,
+    PortPayload,
 )
 from common.states import PowerState, TaskState, VmState
 from compute_agent.images import ImageUploader
@@ -478,3 +479,23 @@ class ComputeManager:
             except Exception:
                 self._driver.destroy(instance_uuid)
                 raise
+
+    # -- 1.7: hot-plugged interfaces -----------------------------------------------------
+
+    def attach_interface(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         port: PortPayload) -> None:
+        """Plug the port into the guest (running: live and persistent). Raises NotFound,
+        DriverError (nothing plugged)."""
+        with self._lock(instance_uuid):
+            self._driver.attach_interface(self._here(ctx, instance_uuid), port)
+
+    def detach_interface(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         port: PortPayload) -> None:
+        """Unplug the port from the guest; one it does not have is fine. Raises NotFound,
+        DriverError."""
+        with self._lock(instance_uuid):
+            inst = self._here(ctx, instance_uuid)
+            if not any(p.id == port.id for p in inst.ports):
+                # Released meanwhile: the record no longer names it, the message does.
+                inst = inst.model_copy(update={"ports": [*inst.ports, port]})
+            self._driver.detach_interface(inst, port.id)

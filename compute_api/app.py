@@ -41,7 +41,9 @@ from compute_api.api import (
     server_diagnostics,
     server_extras,
     server_groups,
+    server_interfaces,
     server_items,
+    server_network_actions,
     servers,
     services,
     usage,
@@ -155,11 +157,11 @@ class _ComputeHeaders(_RequestIdHeaders):
 
 
 # The compute API's surface, in the order FastAPI tries the routes.
-COMPUTE_MODULES = (versions, flavors, servers, server_items, server_extras, server_actions,
-                   server_diagnostics, migrations, keypairs, server_groups, quotas,
-                   availability_zones, images_proxy, services, hypervisors, aggregates, usage,
-                   usage_audit, hosts, quota_classes, extensions, external_events, networks,
-                   removed)
+COMPUTE_MODULES = (versions, flavors, servers, server_items, server_extras, server_interfaces,
+                   server_actions, server_network_actions, server_diagnostics, migrations, keypairs,
+                   server_groups, quotas, availability_zones, images_proxy, services,
+                   hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
+                   extensions, external_events, networks, removed)
 
 
 def compute_routes() -> list[Route]:

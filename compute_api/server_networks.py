@@ -19,15 +19,19 @@ from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance
 from common.compute_db.network_models import (
-    IpAllocation,
     Network,
-    Port,
     SecurityGroup,
-    Subnet,
 )
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, ControlPlaneError, NotFound, QuotaExceeded
-from compute_api.network import attributes, networks, ports, security_groups, subnets
+from compute_api.network import (
+    attributes,
+    networks,
+    ports,
+    security_groups,
+    server_addresses,
+    subnets,
+)
 
 # The network ``auto`` makes for a project that has none, as Neutron's auto-allocated
 # topology names it; each project's is its own (overlapping addresses are fine).
@@ -166,36 +170,13 @@ def attach(session: Session, ctx: RequestContext, instances: Sequence[Instance],
                 raise QuotaExceeded("Maximum number of ports exceeded") from None
             except (Conflict, BadRequest) as exc:
                 raise BadRequest(_message(exc)) from None
-        inst.addresses = addresses_of(session, made)
+        inst.addresses = server_addresses.addresses_of(session, made)
 
 
 def _message(exc: ControlPlaneError) -> str:
     return str(exc.args[0]) if exc.args else str(exc)
 
 
-def addresses_of(session: Session, held: Sequence[Port]) -> dict[str, list[dict[str, Any]]]:
-    """The compute API's ``addresses`` of these ports: network name -> addresses."""
-    if not held:
-        return {}
-    by_id = {p.id: p for p in held}
-    rows = session.execute(
-        sa.select(IpAllocation.port_id, IpAllocation.ip_address, Subnet.ip_version,
-                  Network.name, Network.id)
-        .join(Subnet, Subnet.id == IpAllocation.subnet_id)
-        .join(Network, Network.id == Subnet.network_id)
-        .where(IpAllocation.port_id.in_(list(by_id)))
-        .order_by(IpAllocation.id)).all()
-    out: dict[str, list[dict[str, Any]]] = {}
-    order = {pid: n for n, pid in enumerate(by_id)}
-    for port_id, address, version, name, net_id in sorted(rows, key=lambda r: order[r[0]]):
-        out.setdefault(name or str(net_id), []).append({
-            "version": version, "addr": address, "OS-EXT-IPS:type": "fixed",
-            "OS-EXT-IPS-MAC:mac_addr": by_id[port_id].mac_address})
-    return out
-
-
 def refresh_addresses(session: Session, instance_uuid: uuid.UUID) -> None:
     """Write the server's ``addresses`` from the ports it holds now."""
-    held = ports.list_for_server(session, instance_uuid)
-    session.execute(sa.update(Instance).where(Instance.uuid == instance_uuid)
-                    .values(addresses=addresses_of(session, held)))
+    server_addresses.refresh(session, [str(instance_uuid)])

@@ -24,7 +24,8 @@ from common.errors import BadRequest, NotFound
 from common.lifecycle import SPAWNING, Event
 from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
 from common.states import PowerState, VmState
-from conductor.instances import to_payload
+from conductor.instances import port_payloads, to_payload
+from conductor.metadata import with_facts
 
 LOG = logging.getLogger(__name__)
 
@@ -66,15 +67,18 @@ class HostRecords:
                 inst = queries.get_instance(session, instance_uuid)
             except NotFound:
                 return None
-            if inst.host == host:
-                return to_payload(inst)
-            # Either end of a move in progress may act on the server: the destination
-            # prepares for it before the server is recorded there, the source cleans
-            # up after it left.
-            moving = queries.current_migration(session, instance_uuid)
-            if moving is not None and host in (moving.source_compute, moving.dest_compute):
-                return to_payload(inst)
-            return None
+            if inst.host != host:
+                # Either end of a move in progress may act on the server: the
+                # destination prepares for it before the server is recorded there, the
+                # source cleans up after it left.
+                moving = queries.current_migration(session, instance_uuid)
+                if moving is None or host not in (moving.source_compute,
+                                                  moving.dest_compute):
+                    return None
+            # With its metadata facts: a spawn read here (rebuild, evacuate, unshelve, a
+            # spawn cast again) writes the same config drive as a build.
+            return with_facts(session, inst,
+                              to_payload(inst, ports=port_payloads(session, instance_uuid)))
 
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
         """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, ServerGroup, ServerGroupMember
+from common.compute_db.network_models import IpAllocation, Network, Subnet
+from common.compute_db.network_queries import server_ports
 from common.db import utcnow
 from common.lifecycle import Target
 from common.messages import (
@@ -16,14 +18,17 @@ from common.messages import (
     GroupPayload,
     HostSelection,
     InstancePayload,
+    PortAddress,
+    PortPayload,
     RequestSpec,
 )
 
 
-def to_payload(inst: Instance, scheduled: tuple[HostSelection, Target] | None = None
-               ) -> InstancePayload:
+def to_payload(inst: Instance, scheduled: tuple[HostSelection, Target] | None = None,
+               ports: list[PortPayload] | None = None) -> InstancePayload:
     """The record as agents get it; ``scheduled``: as it is once moved to that host and
-    those states (a row read before the move, not read again)."""
+    those states (a row read before the move, not read again); ``ports``: its ports
+    (``port_payloads``), for a host that wires its guest."""
     vm, task, host, node = inst.vm_state, inst.task_state, inst.host, inst.node
     if scheduled is not None:
         selection, to = scheduled
@@ -36,7 +41,32 @@ def to_payload(inst: Instance, scheduled: tuple[HostSelection, Target] | None = 
         user_data=inst.user_data, metadata=dict(inst.metadata_items),
         key_name=inst.key_name, key_data=inst.key_data, hostname=inst.hostname,
         availability_zone=inst.availability_zone, launch_index=inst.launch_index,
+        ports=ports or [],
     )
+
+
+def port_payloads(session: Session, instance_uuid: uuid.UUID,
+                  only: uuid.UUID | None = None) -> list[PortPayload]:
+    """The server's ports as its host wires them, in its guest's interface order;
+    ``only``: just that one of them."""
+    held = [p for p in server_ports(session, instance_uuid) if only in (None, p.id)]
+    if not held:
+        return []
+    rows = session.execute(
+        sa.select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address,
+                  Subnet.ip_version)
+        .join(Subnet, Subnet.id == IpAllocation.subnet_id)
+        .where(IpAllocation.port_id.in_([p.id for p in held]))
+        .order_by(IpAllocation.id)).all()
+    mtus: dict[uuid.UUID, int] = {net: mtu for net, mtu in session.execute(
+        sa.select(Network.id, Network.mtu).where(
+            Network.id.in_({p.network_id for p in held})))}
+    return [PortPayload(
+        id=p.id, network_id=p.network_id, mac_address=p.mac_address,
+        mtu=mtus.get(p.network_id),
+        fixed_ips=[PortAddress(subnet_id=subnet, ip_address=ip, version=version)
+                   for port_id, subnet, ip, version in rows if port_id == p.id])
+        for p in held]
 
 
 def to_request_spec(session: Session, inst: Instance) -> RequestSpec:

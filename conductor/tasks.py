@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
+from common.compute_db.network_queries import bind_server_ports, unbind_server_ports
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction, utcnow
@@ -23,6 +24,9 @@ from common.states import MigrationStatus, TaskState
 LOG = logging.getLogger(__name__)
 
 MigrationUpdate = tuple[uuid.UUID, MigrationStatus]
+# Where the server's ports are bound after a step that moves it, and their status
+# (``bind_server_ports``); host "": bound nowhere (an offloaded server).
+PortBinding = tuple[str, str]
 
 
 class Tasks:
@@ -84,25 +88,34 @@ class Tasks:
 
     def step(self, instance_uuid: uuid.UUID, task: TaskState, trigger: Trigger, *,
              values: Mapping[str, Any] | None = None, power: int | None = None,
-             fault: str | None = None, migration: MigrationUpdate | None = None) -> bool:
+             fault: str | None = None, migration: MigrationUpdate | None = None,
+             ports: PortBinding | None = None) -> bool:
         """Take ``trigger`` while the server is still in ``task``. False if it changed.
 
         ``migration``: the move's record changes status in the same transaction, so a
-        client that sees the server's new status finds the migration there too.
+        client that sees the server's new status finds the migration there too; so do
+        its ports their binding (``ports``).
         """
         with transaction(self.sessions) as session:
             moved = transition(session, instance_uuid, trigger, expect_task={task},
                                values=values, power=power, fault=fault)
             if moved is not None and migration is not None:
                 queries.set_migration_status(session, *migration)
+            if moved is not None and ports is not None:
+                host, status = ports
+                if host:
+                    bind_server_ports(session, instance_uuid, host, status)
+                else:
+                    unbind_server_ports(session, instance_uuid)
         return moved is not None
 
     def end(self, instance_uuid: uuid.UUID, task: TaskState, event: Event = Event.DONE, *,
             values: Mapping[str, Any] | None = None, power: int | None = None,
-            migration: MigrationUpdate | None = None) -> bool:
+            migration: MigrationUpdate | None = None, ports: PortBinding | None = None
+            ) -> bool:
         """Leave ``task`` by its successful outcome. False if the server changed."""
         won = self.step(instance_uuid, task, event, values=values, power=power,
-                        migration=migration)
+                        migration=migration, ports=ports)
         if not won:
             LOG.info("instance %s left task %s meanwhile (deleted?)", instance_uuid, task)
         return won

@@ -10,6 +10,8 @@ fi
 bash scripts/services.sh
 # libvirt, QEMU, the [libvirt] extra and a tiny test image (idempotent).
 bash scripts/libvirt/setup.sh
+# iproute2, nftables, dnsmasq and busybox for the network data plane tests (idempotent).
+bash scripts/network/setup.sh
 
 .venv/bin/ruff check .
 .venv/bin/mypy

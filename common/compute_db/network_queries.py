@@ -1,43 +1,122 @@
-"""Statements on the network tables that outlive a request of the network API."""
+"""Statements on the network tables that outlive a request of the network API: a server's
+ports as the conductor keeps them (bound where the server is, released with it) and the
+``addresses`` they make."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.compute_db.network_models import IpAllocation, Port, PortSecurityGroup
+from common.compute_db.models import Instance
+from common.compute_db.network_models import (
+    FloatingIP,
+    IpAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Subnet,
+)
 from common.db import utcnow
 
+_UNBOUND: dict[str, Any] = {"binding_host_id": "", "binding_vif_type": "unbound",
+                            "binding_vif_details": {}, "status": "DOWN"}
 
-def release_server_ports(session: Session, instance_uuid: uuid.UUID) -> None:
+
+def server_ports(session: Session, instance_uuid: uuid.UUID) -> list[Port]:
+    """The server's ports in the order it got them (its guest's interface order)."""
+    return list(session.scalars(sa.select(Port).where(Port.device_id == str(instance_uuid))
+                                .order_by(Port.created_at, Port.id)))
+
+
+def release_server_ports(session: Session, instance_uuid: uuid.UUID,
+                         port_ids: Collection[uuid.UUID] | None = None) -> None:
     """Delete the ports made for a server and free their addresses; detach and unbind
-    the ports its user handed in (they stay, as upstream keeps them)."""
+    the ports its user handed in (they stay, as upstream keeps them). ``port_ids``: only
+    those of its ports."""
     device = str(instance_uuid)
-    made = sa.select(Port.id).where(Port.device_id == device,
-                                    Port.delete_with_device.is_(True))
+    mine = [Port.device_id == device]
+    if port_ids is not None:
+        mine.append(Port.id.in_(list(port_ids)))
+    made = sa.select(Port.id).where(*mine, Port.delete_with_device.is_(True))
     session.execute(sa.delete(IpAllocation).where(IpAllocation.port_id.in_(made)))
     session.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id.in_(made)))
-    session.execute(sa.delete(Port).where(Port.device_id == device,
-                                          Port.delete_with_device.is_(True))
+    session.execute(sa.delete(Port).where(*mine, Port.delete_with_device.is_(True))
                     .execution_options(synchronize_session=False))
     session.execute(
-        sa.update(Port).where(Port.device_id == device)
-        .values(device_id="", device_owner="", status="DOWN", binding_host_id="",
-                binding_vif_type="unbound", binding_vif_details={},
+        sa.update(Port).where(*mine)
+        .values(device_id="", device_owner="", **_UNBOUND,
                 revision_number=Port.revision_number + 1, updated_at=utcnow())
         .execution_options(synchronize_session=False))
 
 
 def bind_server_ports(session: Session, instance_uuid: uuid.UUID, host: str,
-                      status: str) -> None:
+                      status: str, port_ids: Collection[uuid.UUID] | None = None) -> None:
     """Bind the server's ports to ``host``: BUILD while it is being placed there,
-    ACTIVE once its guest runs (the host has wired the port)."""
+    ACTIVE once its guest runs (the host has wired the port); DOWN where it does not run.
+    ``port_ids``: only those of its ports."""
+    mine = [Port.device_id == str(instance_uuid)]
+    if port_ids is not None:
+        mine.append(Port.id.in_(list(port_ids)))
     session.execute(
-        sa.update(Port).where(Port.device_id == str(instance_uuid))
+        sa.update(Port).where(*mine)
         .values(binding_host_id=host, binding_vif_type="ovs",
                 binding_vif_details={"port_filter": True, "connectivity": "l2"},
                 status=status, revision_number=Port.revision_number + 1,
                 updated_at=utcnow())
         .execution_options(synchronize_session=False))
+
+
+def unbind_server_ports(session: Session, instance_uuid: uuid.UUID) -> None:
+    """The server's ports stay its own but bound nowhere (shelved offloaded: no host)."""
+    session.execute(
+        sa.update(Port).where(Port.device_id == str(instance_uuid))
+        .values(**_UNBOUND, revision_number=Port.revision_number + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def refresh_server_addresses(session: Session, instance_uuid: uuid.UUID) -> None:
+    """Rewrite the server's ``addresses`` from the ports it holds now (fixed addresses,
+    each followed by its floating ones), as the compute API shows them."""
+    session.flush()
+    held = server_ports(session, instance_uuid)
+    session.execute(sa.update(Instance).where(Instance.uuid == instance_uuid,
+                                              Instance.deleted.is_(False))
+                    .values(addresses=addresses_of(session, held))
+                    .execution_options(synchronize_session=False))
+
+
+def addresses_of(session: Session, held: list[Port]) -> dict[str, list[dict[str, Any]]]:
+    """Network name -> the fixed addresses of these ports, each followed by its floating
+    addresses, in port order: a server's ``addresses`` as the compute API shows them."""
+    if not held:
+        return {}
+    by_id = {p.id: p for p in held}
+    rows = session.execute(
+        sa.select(IpAllocation.port_id, IpAllocation.ip_address, Subnet.ip_version,
+                  Network.name, Network.id)
+        .join(Subnet, Subnet.id == IpAllocation.subnet_id)
+        .join(Network, Network.id == Subnet.network_id)
+        .where(IpAllocation.port_id.in_(list(by_id)))
+        .order_by(IpAllocation.id)).all()
+    floating: dict[tuple[uuid.UUID | None, str], list[str]] = {}
+    for port_id, fixed, outer in session.execute(
+            sa.select(FloatingIP.fixed_port_id, FloatingIP.fixed_ip_address,
+                      FloatingIP.floating_ip_address)
+            .where(FloatingIP.fixed_port_id.in_(list(by_id)))
+            .order_by(FloatingIP.created_at, FloatingIP.id)):
+        floating.setdefault((port_id, str(fixed)), []).append(outer)
+    order = {pid: n for n, pid in enumerate(by_id)}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for port_id, address, version, name, net_id in sorted(rows, key=lambda r: order[r[0]]):
+        mac = by_id[port_id].mac_address
+        shown = out.setdefault(name or str(net_id), [])
+        shown.append({"version": version, "addr": address, "OS-EXT-IPS:type": "fixed",
+                      "OS-EXT-IPS-MAC:mac_addr": mac})
+        shown.extend({"version": 4, "addr": a, "OS-EXT-IPS:type": "floating",
+                      "OS-EXT-IPS-MAC:mac_addr": mac}
+                     for a in floating.get((port_id, address), []))
+    return out

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from common.context import RequestContext
-from common.messages import FlavorPayload, InstancePayload, dump
+from common.messages import FlavorPayload, InstancePayload, PortPayload, dump
 from common.rpc import RpcClient
 
 TOPIC = "compute"
@@ -21,10 +21,11 @@ class ComputeClient(RpcClient):
     and its diagnostics; shelve_offload_instance, unshelve_instance. 1.5:
     abort_live_migration and force_complete_live_migration of a live migration in
     progress. 1.6: build_and_run_instance carries the instance record, so the agent
-    need not ask the conductor for it."""
+    need not ask the conductor for it. 1.7: attach_interface and detach_interface
+    hot-plug a port (its record travels in the message) into a guest and out."""
 
     topic = TOPIC
-    version = "1.6"
+    version = "1.7"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID,
@@ -222,3 +223,15 @@ class ComputeClient(RpcClient):
                                       instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "force_complete_live_migration", server=host,
                    instance_uuid=str(instance_uuid))
+
+    # -- 1.7: hot-plugged interfaces -----------------------------------------------------
+
+    def attach_interface(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                         port: PortPayload) -> None:
+        self._call(ctx, "attach_interface", server=host, instance_uuid=str(instance_uuid),
+                   port=dump(port))
+
+    def detach_interface(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                         port: PortPayload) -> None:
+        self._call(ctx, "detach_interface", server=host, instance_uuid=str(instance_uuid),
+                   port=dump(port))

@@ -15,13 +15,13 @@ import oslo_messaging as om
 
 from common.context import RequestContext
 from common.errors import NotFound
-from common.messages import FlavorPayload, InstancePayload
+from common.messages import FlavorPayload, InstancePayload, PortPayload
 from common.rpc import endpoint, routed_host_var
 from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.6")
+    target = om.Target(version="1.7")
 
     def __init__(self, managers: ComputeManager | Mapping[str, ComputeManager]) -> None:
         if isinstance(managers, ComputeManager):
@@ -201,3 +201,17 @@ class ComputeEndpoint:
     @endpoint
     def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: str) -> None:
         self._manager.force_complete_live_migration(ctx, uuid.UUID(instance_uuid))
+
+    # -- 1.7 -----------------------------------------------------------------------
+
+    @endpoint
+    def attach_interface(self, ctx: RequestContext, instance_uuid: str,
+                         port: dict[str, Any]) -> None:
+        self._manager.attach_interface(ctx, uuid.UUID(instance_uuid),
+                                       PortPayload.model_validate(port))
+
+    @endpoint
+    def detach_interface(self, ctx: RequestContext, instance_uuid: str,
+                         port: dict[str, Any]) -> None:
+        self._manager.detach_interface(ctx, uuid.UUID(instance_uuid),
+                                       PortPayload.model_validate(port))

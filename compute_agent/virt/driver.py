@@ -13,6 +13,7 @@ from common.messages import (
     GuestDiagnostics,
     InstancePayload,
     NodeReport,
+    PortPayload,
 )
 
 # Called with (instance uuid, power state) when the hypervisor reports a change.
@@ -169,6 +170,20 @@ class GuestActions(Protocol):
         ...
 
 
+class Interfaces(Protocol):
+    """Ports hot-plugged into a guest and out. Raise NotFound (no guest), DriverError."""
+
+    def attach_interface(self, instance: InstancePayload, port_info: PortPayload) -> None:
+        """Give the guest an interface on the port (live if it runs, and in its persistent
+        definition); on failure the guest is as before."""
+        ...
+
+    def detach_interface(self, instance: InstancePayload, port_id: uuid.UUID) -> None:
+        """Remove the port's interface (``instance.ports`` names its MAC); an interface
+        the guest does not have is fine."""
+        ...
+
+
 class Events(Protocol):
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
         """Call ``handler`` whenever a guest's power state changes."""
@@ -176,5 +191,5 @@ class Events(Protocol):
 
 
 class Driver(HostInfo, Lifecycle, Power, Console, Snapshot, Migration, Addresses,
-             GuestActions, Events, Protocol):
+             GuestActions, Interfaces, Events, Protocol):
     """Everything the agent needs of a hypervisor."""

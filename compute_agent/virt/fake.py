@@ -21,6 +21,7 @@ from common.messages import (
     InstancePayload,
     MemoryDiagnostics,
     NodeReport,
+    PortPayload,
 )
 from common.settings import ComputeSettings
 from common.states import PowerState
@@ -42,6 +43,8 @@ HOLD_SECONDS = 60.0
 # Seconds a destination takes to prepare for a live migration (the migration stays
 # "preparing" meanwhile).
 PREPARE_SECONDS_KEY = "fake:prepare_seconds"
+# Metadata naming hosts ("host1,host2" or "*") where hot-plugging an interface fails.
+FAIL_ATTACH_INTERFACE_KEY = "fake:fail_attach_interface"
 
 
 def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
@@ -72,6 +75,8 @@ class FakeDriver:
         self.rescued: dict[uuid.UUID, str] = {}
         self.nmis: dict[uuid.UUID, int] = {}
         self.passwords: dict[uuid.UUID, str] = {}
+        # Each guest's interfaces, as spawned and hot-plugged.
+        self.interfaces: dict[uuid.UUID, list[PortPayload]] = {}
         self._started: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
         # Guests whose live migrations from here are held until steered.
@@ -134,6 +139,7 @@ class FakeDriver:
             self._guests[instance.uuid] = PowerState.RUNNING
             self._consoles[instance.uuid] = [first_line, *BOOT_LOG]
             self.images[instance.uuid] = instance.image_ref
+            self.interfaces[instance.uuid] = list(instance.ports)
             self._started[instance.uuid] = time.monotonic()
             if POWER_SECONDS_KEY in instance.metadata:
                 self._power_seconds[instance.uuid] = float(instance.metadata[POWER_SECONDS_KEY])
@@ -146,7 +152,8 @@ class FakeDriver:
             self._guests.pop(instance_uuid, None)
             self._consoles.pop(instance_uuid, None)
             self._power_seconds.pop(instance_uuid, None)
-            for kept in (self.images, self.rescued, self.nmis, self.passwords, self._started):
+            for kept in (self.images, self.rescued, self.nmis, self.passwords, self._started,
+                         self.interfaces):
                 kept.pop(instance_uuid, None)
             self._save()
 
@@ -261,14 +268,16 @@ class FakeDriver:
         self._steering.ask(instance_uuid, FORCE)
 
     def post_live_migration_at_destination(self, instance: InstancePayload) -> int:
-        return self._arrive(instance.uuid, instance.power_state or PowerState.RUNNING)
+        return self._arrive(instance, instance.power_state or PowerState.RUNNING)
 
     def rollback_live_migration_at_destination(self, instance_uuid: uuid.UUID) -> None:
         with self._lock:
             self.incoming.discard(instance_uuid)
 
-    def _arrive(self, instance_uuid: uuid.UUID, power_state: int) -> int:
+    def _arrive(self, instance: InstancePayload, power_state: int) -> int:
+        instance_uuid = instance.uuid
         with self._lock:
+            self.interfaces[instance_uuid] = list(instance.ports)
             self.incoming.discard(instance_uuid)
             self._guests[instance_uuid] = power_state
             self._consoles[instance_uuid] = [f"fake guest {instance_uuid} arrived\n",
@@ -286,7 +295,7 @@ class FakeDriver:
 
     def finish_migration(self, instance: InstancePayload, flavor: FlavorPayload,
                          power_on: bool, disk_info: dict[str, str]) -> int:
-        return self._arrive(instance.uuid,
+        return self._arrive(instance,
                             PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
 
     def finish_revert_migration(self, instance: InstancePayload, power_on: bool) -> int:
@@ -298,6 +307,22 @@ class FakeDriver:
 
     def set_power_event_handler(self, handler: PowerEventHandler | None) -> None:
         self._handler = handler
+
+    # -- hot-plugged interfaces -----------------------------------------------------------
+
+    def attach_interface(self, instance: InstancePayload, port_info: PortPayload) -> None:
+        self._guest(instance.uuid)
+        if _names(instance, FAIL_ATTACH_INTERFACE_KEY, self.hostname):
+            raise DriverError(f"simulated interface attach failure on {self.hostname}")
+        with self._lock:
+            held = self.interfaces.setdefault(instance.uuid, [])
+            held[:] = [p for p in held if p.id != port_info.id] + [port_info]
+
+    def detach_interface(self, instance: InstancePayload, port_id: uuid.UUID) -> None:
+        self._guest(instance.uuid)
+        with self._lock:
+            held = self.interfaces.get(instance.uuid, [])
+            held[:] = [p for p in held if p.id != port_id]
 
     # -- actions on a guest that stays on this host -----------------------------------
 

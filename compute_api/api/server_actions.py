@@ -473,6 +473,12 @@ HANDLERS: dict[str, ServerAction] = {
 from compute_api.api.host_actions import HANDLERS as _HOST_HANDLERS  # noqa: E402
 
 HANDLERS.update(_HOST_HANDLERS)
+# Security groups and floating IPs of the server's ports.
+from compute_api.api.server_network_actions import (  # noqa: E402
+    HANDLERS as _NETWORK_HANDLERS,
+)
+
+HANDLERS.update(_NETWORK_HANDLERS)
 
 
 # Actions upstream removed (nova-network's): 410 Gone, as upstream answers.

@@ -1,8 +1,9 @@
-"""A server's password, addresses, interfaces and volume attachments:
-/servers/{id}/os-server-password, /ips, /os-interface and /os-volume_attachments.
+"""A server's password, addresses and volume attachments:
+/servers/{id}/os-server-password, /ips and /os-volume_attachments (its interfaces are
+``server_interfaces``).
 
-Until a network and a volume service are part of the cloud, a server has no
-interface or volume attachments: the lists are empty and any one of them is 404.
+Until a volume service is part of the cloud, a server has no volume attachments: the
+list is empty and any one of them is 404.
 """
 
 from __future__ import annotations
@@ -42,18 +43,6 @@ def show_ips(server_id: str, network_label: str, ctx: ContextDep, session: ReadS
     return {network_label: server_extras.network_addresses(inst, network_label)}
 
 
-def list_interfaces(server_id: str, ctx: ContextDep, session: ReadSessionDep
-                    ) -> dict[str, Any]:
-    servers.get(session, ctx, server_id)
-    return {"interfaceAttachments": []}
-
-
-def show_interface(server_id: str, port_id: str, ctx: ContextDep, session: ReadSessionDep
-                   ) -> dict[str, Any]:
-    servers.get(session, ctx, server_id)
-    raise NotFound(f"Instance {server_id} does not have a port with id {port_id}")
-
-
 def list_volume_attachments(server_id: str, request: Request, ctx: ContextDep,
                             session: ReadSessionDep, version: VersionDep
                             ) -> dict[str, Any]:
@@ -79,10 +68,6 @@ ROUTES: list[Route] = [
     Route("GET", "/v2.1/servers/{server_id}/ips", list_ips, "os_compute_api:ips:index"),
     Route("GET", "/v2.1/servers/{server_id}/ips/{network_label}", show_ips,
           "os_compute_api:ips:show"),
-    Route("GET", "/v2.1/servers/{server_id}/os-interface", list_interfaces,
-          "os_compute_api:os-attach-interfaces:list"),
-    Route("GET", "/v2.1/servers/{server_id}/os-interface/{port_id}", show_interface,
-          "os_compute_api:os-attach-interfaces:show"),
     Route("GET", "/v2.1/servers/{server_id}/os-volume_attachments", list_volume_attachments,
           "os_compute_api:os-volumes-attachments:index", query=None),
     Route("GET", "/v2.1/servers/{server_id}/os-volume_attachments/{volume_id}",

@@ -272,3 +272,18 @@ class FloatingIPPortAlreadyAssociated(Conflict):
         super().__init__(f"Cannot associate floating IP {address} ({fip_id}) with port "
                          f"{port_id} using fixed IP {fixed_ip}, as that fixed IP already has "
                          f"a floating IP on external network {net_id}.")
+
+
+class SubnetMismatchForPort(BadRequest):
+    neutron_type = "SubnetMismatchForPort"
+
+    def __init__(self, port_id: str, subnet_id: str) -> None:
+        super().__init__(f"Port {port_id} holds no address of the requested subnet "
+                         f"{subnet_id}")
+
+
+class AgentNotFound(NotFound):
+    neutron_type = "AgentNotFound"
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(f"Agent {agent_id} could not be found")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from common.compute_db.network_models import FloatingIP, Network, Port
 from common.context import RequestContext
 from common.errors import Conflict
-from compute_api.network import ipam, networks, ports, quotas, routers, subnets
+from compute_api.network import ipam, networks, ports, quotas, routers, server_addresses, subnets
 from compute_api.network import validators as v
 from compute_api.network.attributes import REQUIRED, Attr, Resource, _common
 from compute_api.network.common import fetch, owns, sees_all, standard, touch
@@ -114,6 +114,7 @@ def update(session: Session, ctx: RequestContext, fip_id: str, attrs: dict[str, 
            ) -> FloatingIP:
     """Associate (``port_id``), disassociate (``port_id`` None) or describe."""
     fip = get(session, ctx, fip_id)
+    before = fip.fixed_port_id
     if "description" in attrs:
         fip.description = attrs["description"]
     if "port_id" in attrs:
@@ -125,16 +126,24 @@ def update(session: Session, ctx: RequestContext, fip_id: str, attrs: dict[str, 
         _associate(session, ctx, fip, str(fip.fixed_port_id), attrs["fixed_ip_address"])
     touch(fip)
     session.flush()
+    _refresh_servers(session, before, fip.fixed_port_id)
     return fip
+
+
+def _refresh_servers(session: Session, *port_ids: uuid.UUID | None) -> None:
+    """Rewrite the addresses of the servers holding these ports."""
+    held = [session.get(Port, p) for p in port_ids if p is not None]
+    server_addresses.refresh(session, server_addresses.server_devices(held))
 
 
 def delete(session: Session, ctx: RequestContext, fip_id: str) -> None:
     """Release a floating IP and its address. Raises FloatingIPNotFound."""
     fip = get(session, ctx, fip_id)
-    port_id = fip.floating_port_id
+    port_id, fixed_port = fip.floating_port_id, fip.fixed_port_id
     session.delete(fip)
     session.flush()
     routers.drop_port(session, port_id)
+    _refresh_servers(session, fixed_port)
 
 
 def delete_port(session: Session, ctx: RequestContext, port_id: str) -> None:
@@ -234,6 +243,7 @@ def associate_for_server(session: Session, ctx: RequestContext, address: str,
         for subnet_id, ip in ports.addresses(session, port.id):
             if fixed_address is not None and ip == fixed_address:
                 _associate(session, ctx, fip, str(port.id), ip)
+                _refresh_servers(session, port.id)
                 return fip
             if fixed_address is None and ipaddress.ip_address(ip).version == 4:
                 candidates.append((port, subnet_id, ip))
@@ -247,6 +257,7 @@ def associate_for_server(session: Session, ctx: RequestContext, address: str,
         if routers.router_between(session, uuid.UUID(subnet_id),
                                   fip.floating_network_id) is not None:
             _associate(session, ctx, fip, str(port.id), ip)
+            _refresh_servers(session, port.id)
             return fip
     port, subnet_id, _ = candidates[0]
     raise ExternalGatewayForFloatingIPNotFound(str(fip.floating_network_id), subnet_id,
@@ -264,6 +275,7 @@ def disassociate_for_server(session: Session, ctx: RequestContext, address: str,
     _disassociate(fip)
     touch(fip)
     session.flush()
+    _refresh_servers(session, port.id)
     return fip
 
 

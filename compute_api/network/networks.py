@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common import policy
-from common.compute_db.network_models import IpAllocation, Network, Port, Subnet
+from common.compute_db.network_models import FloatingIP, IpAllocation, Network, Port, Subnet
 from common.context import RequestContext
 from common.policy import PolicyForbidden
 from compute_api.network import quotas
@@ -164,8 +164,10 @@ def _others_use(session: Session, net: Network) -> bool:
 
 
 def delete(session: Session, ctx: RequestContext, net_id: str) -> None:
-    """Delete a network and its subnets. Raises NetworkInUse while ports use it."""
+    """Delete a network, its subnets and its unassociated floating IPs. Raises
+    NetworkInUse while other ports use it."""
     net = owned(session, ctx, net_id, "delete_network")
+    _drop_unassociated_floating_ips(session, net)
     busy = session.scalar(sa.select(sa.func.count()).select_from(Port).where(
         Port.network_id == net.id, Port.device_owner.not_in(NETWORK_OWNED)))
     if busy:
@@ -175,6 +177,22 @@ def delete(session: Session, ctx: RequestContext, net_id: str) -> None:
     session.execute(sa.delete(Subnet).where(Subnet.network_id == net.id))
     session.delete(net)
     session.flush()
+
+
+def _drop_unassociated_floating_ips(session: Session, net: Network) -> None:
+    """Neutron deletes the floating IPs of a network being deleted that no port uses (in
+    the same transaction here: a refused delete keeps them); their own ports go too, so
+    they do not hold the network in use. Associated ones keep it in use."""
+    fips = session.scalars(sa.select(FloatingIP).where(
+        FloatingIP.floating_network_id == net.id, FloatingIP.fixed_port_id.is_(None))).all()
+    port_ids = [f.floating_port_id for f in fips]
+    if not port_ids:
+        return
+    for fip in fips:
+        session.delete(fip)
+    session.flush()
+    session.execute(sa.delete(IpAllocation).where(IpAllocation.port_id.in_(port_ids)))
+    session.execute(sa.delete(Port).where(Port.id.in_(port_ids)))
 
 
 def views(session: Session, ctx: RequestContext, nets: Sequence[Network]

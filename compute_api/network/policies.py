@@ -85,4 +85,6 @@ DEFAULTS: list[RuleDefault] = [
 def route_table() -> RouteTable:
     return RouteTable(DEFAULTS, public=[("GET", "/"), ("GET", "/openapi.json")],
                       authenticated=[("GET", "/v2.0/"), ("GET", "/v2.0/extensions"),
-                                     ("GET", "/v2.0/extensions/{alias}")])
+                                     ("GET", "/v2.0/extensions/{alias}"),
+                                     ("GET", "/v2.0/agents"),
+                                     ("GET", "/v2.0/agents/{agent_id}")])

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.compute_db.network_models import IpAllocation, Network, Port, PortSecurityGroup
+from common.compute_db.network_queries import release_server_ports
 from common.context import RequestContext
 from common.errors import Conflict
 from common.policy import PolicyForbidden
-from compute_api.network import ipam, networks, quotas, security_groups, subnets
+from compute_api.network import ipam, networks, quotas, security_groups, server_addresses, subnets
 from compute_api.network.common import as_uuid, fetch, owns, sees_all, touch
 from compute_api.network.faults import InvalidInput, MacAddressInUse, PortNotFound
 from compute_api.network.port_views import views as views
@@ -191,6 +192,7 @@ def update(session: Session, ctx: RequestContext, port_id: str, attrs: dict[str,
         ipam.release(session, port)
         session.flush()
         _allocate(session, port, net, attrs["fixed_ips"])
+        server_addresses.refresh(session, server_addresses.server_devices([port]))
     if "security_groups" in attrs or "port_security_enabled" in attrs:
         wanted = {**attrs, "allowed_address_pairs": port.allowed_address_pairs}
         if "security_groups" not in attrs:
@@ -224,7 +226,9 @@ def group_ids(session: Session, port: Port) -> list[uuid.UUID]:
 def delete(session: Session, ctx: RequestContext, port_id: str) -> None:
     """Delete a port, freeing its addresses. Raises PortNotFound."""
     port = get(session, ctx, port_id)
+    devices = server_addresses.server_devices([port])
     _remove(session, port)
+    server_addresses.refresh(session, devices)
 
 
 def _remove(session: Session, port: Port) -> None:
@@ -292,15 +296,9 @@ def list_for_server(session: Session, instance_id: uuid.UUID) -> list[Port]:
 
 def release_for_server(session: Session, instance_id: uuid.UUID) -> None:
     """Delete the ports made for the server; detach and unbind the ones handed in."""
-    for port in list_for_server(session, instance_id):
-        if port.delete_with_device:
-            _remove(session, port)
-            continue
-        port.device_id, port.device_owner, port.status = "", "", "DOWN"
-        port.binding_host_id, port.binding_vif_type, port.binding_vif_details = (
-            "", "unbound", {})
-        touch(port)
     session.flush()
+    release_server_ports(session, instance_id)
+    session.expire_all()
 
 
 def addresses(session: Session, port_id: uuid.UUID) -> list[tuple[str, str]]:

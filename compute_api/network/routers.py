@@ -2,7 +2,8 @@
 
 A router owns its ports: the gateway port on an external network (owned by no project,
 as Neutron's) and one port per interface. No L3 agent exists: a router is ``ACTIVE`` as
-soon as it is made. Static routes (``extraroute``) are not served: ``routes`` stays [].
+soon as it is made, and so are its ports (see ``ROUTER_PORT_STATUS``). Static routes
+(``extraroute``) are not served: ``routes`` stays [].
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from common.compute_db.network_models import (
     Subnet,
 )
 from common.context import RequestContext
-from common.errors import BadRequest
 from compute_api.network import ipam, networks, ports, quotas, subnets
 from compute_api.network import validators as v
 from compute_api.network.attributes import Attr, Resource, _common
@@ -38,11 +38,7 @@ from compute_api.network.faults import (
     IpAddressGenerationFailure,
     MacAddressInUse,
     NeutronBadRequest,
-    PortNotFound,
     RouterExternalGatewayInUseByFloatingIp,
-    RouterInterfaceInUseByFloatingIP,
-    RouterInterfaceNotFound,
-    RouterInterfaceNotFoundForSubnet,
     RouterInUse,
     RouterNotFound,
 )
@@ -52,6 +48,10 @@ INTERFACE_OWNER = "network:router_interface"
 FLOATINGIP_OWNER = "network:floatingip"
 # Ports their router or floating IP owns: DELETE /ports refuses them (L3PortInUse).
 L3_OWNED = (GATEWAY_OWNER, INTERFACE_OWNER, FLOATINGIP_OWNER)
+# A router's gateway and interface ports, from the moment they join it, whatever the
+# router's admin_state_up (which only decides whether the data plane programs it): what
+# Neutron reports once its backend has wired them, and no agent here would report it.
+ROUTER_PORT_STATUS = "ACTIVE"
 _MAC_TRIES = 16
 _GATEWAY_KEYS = {"network_id", "enable_snat", "external_fixed_ips"}
 
@@ -140,7 +140,7 @@ def drop_port(session: Session, port_id: uuid.UUID) -> None:
     session.execute(sa.delete(Port).where(Port.id == port_id))
 
 
-def _allocations(session: Session, port_id: uuid.UUID) -> list[IpAllocation]:
+def allocations(session: Session, port_id: uuid.UUID) -> list[IpAllocation]:
     return list(session.scalars(sa.select(IpAllocation).where(IpAllocation.port_id == port_id)
                                 .order_by(IpAllocation.id)))
 
@@ -217,6 +217,7 @@ def _set_gateway(session: Session, ctx: RequestContext, router: Router,
     net = _external(session, ctx, info["network_id"], "router",
                     "Network {} is not an external network")
     port = network_port(session, net, "", str(router.id), GATEWAY_OWNER)
+    port.status = ROUTER_PORT_STATUS
     wanted = info.get("external_fixed_ips") or []
     if wanted:
         for spec in wanted:
@@ -265,7 +266,7 @@ def _update_gateway(session: Session, ctx: RequestContext, router: Router,
         return
     if current is not None:
         if (info is None or str(current.network_id) != info["network_id"]) and \
-                _floating_ips_through(session, router.id):
+                floating_ips_through(session, router.id):
             raise RouterExternalGatewayInUseByFloatingIp(str(router.id),
                                                          str(current.network_id))
         drop_port(session, current.id)
@@ -275,141 +276,9 @@ def _update_gateway(session: Session, ctx: RequestContext, router: Router,
         _set_gateway(session, ctx, router, info, "update")
 
 
-def _floating_ips_through(session: Session, router_id: uuid.UUID) -> list[FloatingIP]:
+def floating_ips_through(session: Session, router_id: uuid.UUID) -> list[FloatingIP]:
     return list(session.scalars(sa.select(FloatingIP).where(
         FloatingIP.router_id == router_id, FloatingIP.fixed_port_id.is_not(None))))
-
-
-# --- interfaces ----------------------------------------------------------------------
-
-
-def _interface_ids(body: Any, verb: str) -> tuple[str | None, str | None]:
-    if not isinstance(body, dict):
-        raise BadRequest("Body contains invalid data")
-    subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
-    if subnet_id is None and port_id is None:
-        raise NeutronBadRequest("router", "Either subnet_id or port_id must be specified")
-    if verb == "add" and subnet_id is not None and port_id is not None:
-        raise NeutronBadRequest("router", "Cannot specify both subnet-id and port-id")
-    return (None if subnet_id is None else v.uuid_str("subnet_id", subnet_id),
-            None if port_id is None else v.uuid_str("port_id", port_id))
-
-
-def _attached_subnets(session: Session, router_id: uuid.UUID) -> list[Subnet]:
-    return list(session.scalars(
-        sa.select(Subnet).join(IpAllocation, IpAllocation.subnet_id == Subnet.id)
-        .join(RouterPort, RouterPort.port_id == IpAllocation.port_id)
-        .where(RouterPort.router_id == router_id, RouterPort.port_type == INTERFACE_OWNER)))
-
-
-def _check_attachable(session: Session, router: Router, subnet: Subnet) -> None:
-    mine = ipam.network_of(subnet)
-    for other in _attached_subnets(session, router.id):
-        if other.id == subnet.id:
-            raise NeutronBadRequest("router", f"Router already has a port on subnet "
-                                    f"{subnet.id}")
-        theirs = ipam.network_of(other)
-        if theirs.version == mine.version and theirs.overlaps(mine):
-            raise NeutronBadRequest("router", f"Cidr {subnet.cidr} of subnet {subnet.id} "
-                                    f"overlaps with cidr {other.cidr} of subnet {other.id}")
-
-
-def add_interface(session: Session, ctx: RequestContext, router_id: str, body: Any
-                  ) -> dict[str, Any]:
-    """Attach a subnet (a new port on its gateway address) or an unbound port. Raises
-    RouterNotFound, SubnetNotFound, PortNotFound, PortInUse, NeutronBadRequest,
-    IpAddressAlreadyAllocated (the gateway address is taken), OverQuota."""
-    router = get(session, ctx, router_id)
-    subnet_id, port_id = _interface_ids(body, "add")
-    if subnet_id is not None:
-        port = _port_on_gateway(session, ctx, router, subnet_id)
-    else:
-        port = _adopt_port(session, ctx, router, str(port_id))
-    session.add(RouterPort(port_id=port.id, router_id=router.id, port_type=INTERFACE_OWNER))
-    touch(router)
-    session.flush()
-    return interface_info(session, router, port)
-
-
-def _port_on_gateway(session: Session, ctx: RequestContext, router: Router, subnet_id: str
-                     ) -> Port:
-    subnet = subnets.get(session, ctx, subnet_id)
-    if subnet.gateway_ip is None:
-        raise NeutronBadRequest("router", "Subnet for router interface must have a gateway IP")
-    _check_attachable(session, router, subnet)
-    net = session.get(Network, subnet.network_id)
-    assert net is not None
-    quotas.check(session, router.project_id, "port")
-    port = network_port(session, net, router.project_id, str(router.id), INTERFACE_OWNER)
-    ipam.allocate(session, port, subnet, subnet.gateway_ip)
-    return port
-
-
-def _adopt_port(session: Session, ctx: RequestContext, router: Router, port_id: str) -> Port:
-    port = ports.get(session, ctx, port_id)
-    if port.project_id != router.project_id:
-        raise PortNotFound(port_id)
-    if port.device_id or port.device_owner:
-        raise ports.PortInUse(str(port.id), port.device_id or port.device_owner)
-    allocations = _allocations(session, port.id)
-    if not allocations:
-        raise NeutronBadRequest("router", f"Router port {port.id} must have at least one "
-                                "fixed IP")
-    attached = [session.get(Subnet, a.subnet_id) for a in allocations]
-    if sum(1 for s in attached if s is not None and s.ip_version == 4) > 1:
-        raise NeutronBadRequest("router", f"Port {port.id} has multiple fixed IPv4 addresses")
-    for subnet in attached:
-        if subnet is not None:
-            _check_attachable(session, router, subnet)
-    port.device_id, port.device_owner = str(router.id), INTERFACE_OWNER
-    touch(port)
-    return port
-
-
-def interface_info(session: Session, router: Router, port: Port) -> dict[str, Any]:
-    subnet_ids = [str(a.subnet_id) for a in _allocations(session, port.id)]
-    return {"id": str(router.id), "subnet_id": subnet_ids[0] if subnet_ids else None,
-            "subnet_ids": subnet_ids, "port_id": str(port.id),
-            "network_id": str(port.network_id), "project_id": router.project_id,
-            "tenant_id": router.project_id}
-
-
-def remove_interface(session: Session, ctx: RequestContext, router_id: str, body: Any
-                     ) -> dict[str, Any]:
-    """Detach an interface and delete its port. Raises RouterNotFound, SubnetNotFound,
-    RouterInterfaceNotFound, RouterInterfaceNotFoundForSubnet,
-    RouterInterfaceInUseByFloatingIP."""
-    router = get(session, ctx, router_id)
-    subnet_id, port_id = _interface_ids(body, "remove")
-    mine = interface_ports(session, router.id)
-    if port_id is not None:
-        found = [p for p in mine if str(p.id) == port_id]
-        if not found:
-            raise RouterInterfaceNotFound(str(router.id), port_id)
-    else:
-        found = mine
-    if subnet_id is not None:
-        subnet = subnets.get(session, ctx, subnet_id)
-        found = [p for p in found
-                 if any(a.subnet_id == subnet.id for a in _allocations(session, p.id))]
-        if not found:
-            raise RouterInterfaceNotFoundForSubnet(str(router.id), str(subnet.id))
-    port = found[0]
-    info = interface_info(session, router, port)
-    _check_unused_by_floating_ips(session, router, port)
-    drop_port(session, port.id)
-    touch(router)
-    session.flush()
-    return info
-
-
-def _check_unused_by_floating_ips(session: Session, router: Router, port: Port) -> None:
-    fixed = [ipaddress.ip_address(f.fixed_ip_address)
-             for f in _floating_ips_through(session, router.id) if f.fixed_ip_address]
-    for alloc in _allocations(session, port.id):
-        subnet = session.get(Subnet, alloc.subnet_id)
-        if subnet is not None and any(ip in ipam.network_of(subnet) for ip in fixed):
-            raise RouterInterfaceInUseByFloatingIP(str(router.id), str(subnet.id))
 
 
 def router_between(session: Session, subnet_id: uuid.UUID, external_net_id: uuid.UUID

@@ -166,3 +166,10 @@ def views(session: Session, groups: Sequence[SecurityGroup]) -> list[dict[str, A
              "stateful": g.stateful, "shared": False,
              "security_group_rules": rules.get(g.id, [])} for g in groups]
 
+
+
+def rules_of(session: Session, group: SecurityGroup) -> list[SecurityGroupRule]:
+    """The group's rules, oldest first."""
+    return list(session.scalars(sa.select(SecurityGroupRule).where(
+        SecurityGroupRule.security_group_id == group.id)
+        .order_by(SecurityGroupRule.created_at, SecurityGroupRule.id)))

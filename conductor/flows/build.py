@@ -25,7 +25,14 @@ from common.messages import HostSelection, InstancePayload, RequestSpec
 from common.settings import Settings
 from common.states import TaskState
 from compute_agent.rpc.client import ComputeClient
-from conductor.instances import deadline, stamp, to_payload, to_request_spec
+from conductor.instances import (
+    deadline,
+    port_payloads,
+    stamp,
+    to_payload,
+    to_request_spec,
+)
+from conductor.metadata import with_facts
 from placement.client import PlacementClient
 from scheduler.rpc.client import SchedulerClient
 
@@ -108,10 +115,14 @@ class BuildFlow:
                 session, instance_uuid, Event.SCHEDULED, likely=INITIAL,
                 values={"host": selection.host, "node": selection.nodename},
                 deadline=deadline(self._settings.conductor.build_timeout))
+            record = None
             if moved is not None:
                 bind_server_ports(session, instance_uuid, selection.host, "BUILD")
+                # Its ports as bound: the config drive's network_data.json.
+                record = with_facts(session, inst, to_payload(
+                    inst, (selection, moved.after),
+                    ports=port_payloads(session, instance_uuid)))
         won = moved is not None
-        record = None if moved is None else to_payload(inst, (selection, moved.after))
         if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
             # A build driven twice (a takeover) keeps the claim the winner recorded,

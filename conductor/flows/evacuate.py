@@ -60,7 +60,8 @@ class EvacuateFlow(MoveFlow):
         outcome = Event.DONE if power_on else Event.EVACUATED_STOPPED
         if not self._tasks.step(instance_uuid, TaskState.REBUILDING, outcome, power=power,
                                 values={"host": dest, "node": selection.nodename},
-                                migration=(mig.uuid, MigrationStatus.DONE)):
+                                migration=(mig.uuid, MigrationStatus.DONE),
+                                ports=(dest, "ACTIVE" if power_on else "DOWN")):
             # Deleted meanwhile (the delete releases what the server and its migration
             # held) or overdue (the sweeper gave the source's share back): the guest built
             # here belongs to nobody; the destination's sync removes what this leaves.

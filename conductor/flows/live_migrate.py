@@ -158,7 +158,8 @@ class LiveMigrateFlow(MoveFlow):
         self._best_effort("cleaning up the source", self._compute.destroy_migrated, ctx,
                           source, instance_uuid)
         self._tasks.end(instance_uuid, TaskState.MIGRATING, power=power,
-                        values={"host": dest, "node": selection.nodename})
+                        values={"host": dest, "node": selection.nodename},
+                        ports=(dest, "ACTIVE"))
         self._placement.delete_allocations(migration_uuid)
         self._set_status(migration_uuid, MigrationStatus.COMPLETED)
         LOG.info("instance %s live-migrated to %s", instance_uuid, dest)

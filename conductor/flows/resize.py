@@ -158,7 +158,8 @@ class ResizeFlow(MoveFlow):
             return
         if self._tasks.end(inst.uuid, task, Event.MOVE_FINISHED, power=power,
                            migration=(mig.uuid, MigrationStatus.FINISHED), values={
-                "host": dest, "node": selection.nodename, "flavor": dict(mig.new_flavor)}):
+                "host": dest, "node": selection.nodename, "flavor": dict(mig.new_flavor)},
+                           ports=(dest, "ACTIVE" if power_on else "DOWN")):
             LOG.info("instance %s moved %s -> %s, awaiting confirmation", inst.uuid,
                      source, dest)
 
@@ -234,7 +235,8 @@ class ResizeFlow(MoveFlow):
         self._set_status(mig.uuid, MigrationStatus.REVERTED)
         self._tasks.end(instance_uuid, TaskState.RESIZE_REVERTING, reverted(mig.old_vm_state),
                         power=power, values={"host": source, "node": mig.source_node,
-                                             "flavor": dict(mig.old_flavor)})
+                                             "flavor": dict(mig.old_flavor)},
+                        ports=(source, "ACTIVE" if power_on else "DOWN"))
 
 
 # Tasks of a move that has not reached the destination yet.

@@ -110,7 +110,9 @@ class ShelveFlow:
             # The guest is gone: the server must not keep its host. Placement keeps the
             # allocations until the unshelve's claim replaces them or a delete drops them.
             LOG.warning("allocations of offloaded %s not released: %s", instance_uuid, exc)
-        if self._tasks.end(instance_uuid, task, values={"host": None, "node": None}):
+        # Its ports stay its own, bound nowhere until it is unshelved.
+        if self._tasks.end(instance_uuid, task, values={"host": None, "node": None},
+                           ports=("", "DOWN")):
             LOG.info("instance %s offloaded from %s", instance_uuid, host)
 
     def unshelve(self, ctx: RequestContext, instance_uuid: uuid.UUID,
@@ -137,10 +139,10 @@ class ShelveFlow:
         except ControlPlaneError as exc:
             self._placement.delete_allocations(instance_uuid)
             self._tasks.step(instance_uuid, task, Event.FAILED,
-                             values={"host": None, "node": None},
+                             values={"host": None, "node": None}, ports=("", "DOWN"),
                              fault=f"unshelve failed on {placed}: {exc.message}")
             return
-        self._finish(instance_uuid, image_id, power, placed)
+        self._finish(instance_uuid, image_id, power, placed, bind=True)
 
     def _power_on(self, ctx: RequestContext, instance_uuid: uuid.UUID, host: str,
                   image_id: str | None) -> None:
@@ -154,9 +156,10 @@ class ShelveFlow:
         self._finish(instance_uuid, image_id, power, host)
 
     def _finish(self, instance_uuid: uuid.UUID, image_id: str | None, power: int,
-                host: str) -> None:
+                host: str, bind: bool = False) -> None:
+        """``bind``: the server came back from offloaded, its ports bound here again."""
         if not self._tasks.end(instance_uuid, TaskState.UNSHELVING, values=_FORGET_SHELVE,
-                               power=power):
+                               power=power, ports=(host, "ACTIVE") if bind else None):
             return  # expired or deleted meanwhile: the snapshot may still be needed
         LOG.info("instance %s unshelved on %s", instance_uuid, host)
         if image_id is not None:
@@ -185,7 +188,8 @@ class ShelveFlow:
             return None
         if not self._tasks.step(instance_uuid, task, Event.UNSHELVE_PLACED,
                                 values={"host": selection.host,
-                                        "node": selection.nodename}):
+                                        "node": selection.nodename},
+                                ports=(selection.host, "BUILD")):
             LOG.info("instance %s changed while it was scheduled; releasing its claim",
                      instance_uuid)
             self._placement.delete_allocations(instance_uuid)

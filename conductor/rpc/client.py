@@ -25,10 +25,12 @@ class ConductorClient(RpcClient):
     tasks and reports lost guests. 1.7: one heartbeat for all the hosts of an agent
     process (``service_heartbeats``) and one read of their servers for its periodic
     sync (``instances_on_hosts``). 1.8: ``register_compute`` takes ``rpc_server``, the
-    queue of an agent process that serves many hosts."""
+    queue of an agent process that serves many hosts. 1.9: ``metadata_for``, a host's
+    metadata service asking whose request it serves. 1.10: attach_interface and
+    detach_interface (os-interface), cast by the compute API."""
 
     topic = TOPIC
-    version = "1.8"
+    version = "1.10"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
@@ -87,6 +89,16 @@ class ConductorClient(RpcClient):
                           guests: list[GuestState]) -> None:
         self._call_repeatable(ctx, "sync_power_states", host=host,
                               guests=[dump(g) for g in guests])
+
+    # -- 1.9 -------------------------------------------------------------------------
+
+    def metadata_for(self, ctx: RequestContext, host: str, network_id: uuid.UUID,
+                     address: str) -> InstancePayload:
+        """The instance of ``host`` holding ``address`` on the network, with its metadata
+        facts. Raises NotFound (nobody holds it), Forbidden (not a guest of ``host``)."""
+        data = self._call_repeatable(ctx, "metadata_for", host=host,
+                                     network_id=str(network_id), address=address)
+        return InstancePayload.model_validate(data)
 
     # -- 1.3 -------------------------------------------------------------------------
 
@@ -238,3 +250,17 @@ class ConductorClient(RpcClient):
                                       migration_uuid: uuid.UUID) -> None:
         self._cast(ctx, "force_complete_live_migration", instance_uuid=str(instance_uuid),
                    migration_uuid=str(migration_uuid))
+
+    # -- 1.10: os-interface ------------------------------------------------------------
+
+    def attach_interface(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         port_id: uuid.UUID) -> None:
+        """Have the server's host hot-plug the port the API attached."""
+        self._cast(ctx, "attach_interface", instance_uuid=str(instance_uuid),
+                   port_id=str(port_id))
+
+    def detach_interface(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+                         port_id: uuid.UUID | str) -> None:
+        """Have the server's host unplug the port, then release it."""
+        self._cast(ctx, "detach_interface", instance_uuid=str(instance_uuid),
+                   port_id=str(port_id))

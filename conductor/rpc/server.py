@@ -18,23 +18,26 @@ from conductor.flows.build import BuildFlow
 from conductor.flows.delete import DeleteFlow
 from conductor.flows.evacuate import EvacuateFlow
 from conductor.flows.host_actions import HostActionFlow
+from conductor.flows.interfaces import InterfaceFlow
 from conductor.flows.live_migrate import LiveMigrateFlow
 from conductor.flows.resize import ResizeFlow
 from conductor.flows.shelve import ShelveFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
+from conductor.metadata import GuestMetadata
 from conductor.reconcile import AgentReconcile
 
 
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.8")
+    target = om.Target(version="1.10")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
                  providers: HostProviders, evacuations: EvacuateFlow,
                  on_host: HostActionFlow, shelves: ShelveFlow,
-                 reconcile: AgentReconcile) -> None:
+                 reconcile: AgentReconcile, metadata: GuestMetadata,
+                 interfaces: InterfaceFlow) -> None:
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -46,6 +49,8 @@ class ConductorEndpoint:
         self._on_host = on_host
         self._shelves = shelves
         self._reconcile = reconcile
+        self._metadata = metadata
+        self._interfaces = interfaces
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
@@ -192,6 +197,13 @@ class ConductorEndpoint:
     def guests_lost(self, ctx: RequestContext, host: str, instance_uuids: list[str]) -> None:
         self._reconcile.guests_lost(host, [uuid.UUID(u) for u in instance_uuids])
 
+    # -- 1.9: a host's metadata service ----------------------------------------------
+
+    @endpoint
+    def metadata_for(self, ctx: RequestContext, host: str, network_id: str,
+                     address: str) -> dict[str, Any]:
+        return dump(self._metadata.for_address(host, uuid.UUID(network_id), address))
+
     # -- 1.1 -------------------------------------------------------------------------
 
     @endpoint
@@ -244,3 +256,13 @@ class ConductorEndpoint:
     def force_complete_live_migration(self, ctx: RequestContext, instance_uuid: str,
                                       migration_uuid: str) -> None:
         self._live.force_complete(ctx, uuid.UUID(instance_uuid), uuid.UUID(migration_uuid))
+
+    # -- 1.10: os-interface ------------------------------------------------------------
+
+    @endpoint
+    def attach_interface(self, ctx: RequestContext, instance_uuid: str, port_id: str) -> None:
+        self._interfaces.attach(ctx, uuid.UUID(instance_uuid), uuid.UUID(port_id))
+
+    @endpoint
+    def detach_interface(self, ctx: RequestContext, instance_uuid: str, port_id: str) -> None:
+        self._interfaces.detach(ctx, uuid.UUID(instance_uuid), uuid.UUID(port_id))

@@ -10,8 +10,10 @@ from compute_api.api.server_actions import HANDLERS
 from compute_api.policies import ACTIONS
 
 # Begun by other routes: DELETE /servers/{id} (forceDelete names DELETE too), and a soft
-# delete is what DELETE does once deferred deletes are served.
-_NOT_ONLY_ACTIONS = {Action.DELETE, Action.SOFT_DELETE}
+# delete is what DELETE does once deferred deletes are served; interfaces are attached
+# and detached by POST and DELETE /servers/{id}/os-interface.
+_NOT_ONLY_ACTIONS = {Action.DELETE, Action.SOFT_DELETE, Action.ATTACH_INTERFACE,
+                     Action.DETACH_INTERFACE}
 
 
 def test_every_served_action_has_a_policy_rule() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import json
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import pycdlib
 
+from common import metadata
 from common.messages import InstancePayload
 
 LABEL = "config-2"
@@ -19,42 +18,14 @@ LABEL = "config-2"
 LXC_SEED_DIR = "var/lib/cloud/seed/config_drive"
 
 
-def meta_data(instance: InstancePayload) -> dict[str, Any]:
-    return {
-        "uuid": str(instance.uuid), "name": instance.display_name,
-        "hostname": instance.hostname or instance.display_name,
-        "project_id": instance.project_id,
-        "availability_zone": instance.availability_zone or "nova",
-        "launch_index": instance.launch_index, "meta": dict(instance.metadata),
-        "public_keys": ({instance.key_name: instance.key_data}
-                        if instance.key_name and instance.key_data else {}),
-        "keys": ([{"name": instance.key_name, "type": "ssh", "data": instance.key_data}]
-                 if instance.key_name and instance.key_data else []),
-        "files": [],
-    }
-
-
-def user_data(instance: InstancePayload) -> bytes | None:
-    """The API stores user data base64-encoded; a guest wants the decoded bytes."""
-    if instance.user_data is None:
-        return None
-    try:
-        return base64.b64decode(instance.user_data, validate=True)
-    except (binascii.Error, ValueError):
-        return instance.user_data.encode()
-
-
 def files(instance: InstancePayload, network_data: dict[str, Any] | None = None
           ) -> dict[str, bytes]:
-    """The files of ``openstack/latest`` on the config drive, by name."""
-    out: dict[str, bytes] = {
-        "meta_data.json": json.dumps(meta_data(instance)).encode(),
-        "network_data.json": json.dumps(
-            network_data or {"links": [], "networks": [], "services": []}).encode(),
-    }
-    data = user_data(instance)
-    if data is not None:
-        out["user_data"] = data
+    """The files of ``openstack/latest`` on the config drive, by name: the metadata
+    service's (``network_data.json`` from the ports the build sent; ``network_data``
+    replaces it)."""
+    out = metadata.openstack_files(instance)
+    if network_data is not None:
+        out[metadata.NETWORK_DATA] = json.dumps(network_data).encode()
     return out
 
 

@@ -25,6 +25,7 @@ from compute_agent.virt.libvirt.connection import Connection
 from compute_agent.virt.libvirt.errors import GuestNotFound, translated
 from compute_agent.virt.libvirt.guest_actions import GuestActionOps
 from compute_agent.virt.libvirt.images import HttpImageSource, ImageCache, ImageSource
+from compute_agent.virt.libvirt.interfaces import InterfaceOps
 from compute_agent.virt.libvirt.lxc_console import ConsolePumps
 from compute_agent.virt.libvirt.migration import MigrationOps
 from compute_agent.virt.libvirt.power import PowerOps
@@ -42,7 +43,7 @@ def default_uri(virt_type: str) -> str:
     return "lxc:///system" if virt_type == "lxc" else "qemu:///system"
 
 
-class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps):
+class LibvirtDriver(PowerOps, MigrationOps, AddressOps, GuestActionOps, InterfaceOps):
     def __init__(self, settings: Settings, *, images: ImageSource | None = None,
                  hostname: str | None = None, transfer: ImageTransfer | None = None) -> None:
         self._settings = settings

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import BadRequest
-from common.messages import InstancePayload
+from common.messages import InstancePayload, PortPayload
+from compute_agent.network import names
 
 DISK_BUSES = {"virtio": "vd", "ide": "hd", "sata": "sd", "scsi": "sd", "usb": "sd"}
 VIF_MODELS = {"virtio", "e1000", "e1000e", "rtl8139", "ne2k_pci", "pcnet"}
@@ -53,6 +54,9 @@ class GuestSpec:
     mac: str | None = None
     lxc_rootfs: Path | None = None
     lxc_init: str = "/sbin/init"
+    # One interface per port, on its network's bridge; none: the ``network`` / ``bridge``
+    # interface (a server without ports).
+    ports: list[PortPayload] = field(default_factory=list)
 
 
 def domain_name(instance_uuid: uuid.UUID) -> str:
@@ -100,7 +104,7 @@ def spec_for(instance: InstancePayload, host: str, props: Mapping[str, str], dom
         vif_model=image_choice(props, "hw_vif_model", VIF_MODELS, "virtio"),
         network=network, bridge=bridge, lxc_rootfs=lxc_rootfs,
         mac=mac_address(instance.uuid) if network or bridge else None,
-        lxc_init=props.get("os_init", "/sbin/init"),
+        lxc_init=props.get("os_init", "/sbin/init"), ports=list(instance.ports),
     )
 
 
@@ -188,7 +192,41 @@ def _hvm(dom: ET.Element, spec: GuestSpec) -> None:
     _sub(devices, "memballoon", model="virtio")
 
 
+def port_interface(port: PortPayload, vif_model: str = "virtio") -> ET.Element:
+    """The guest interface of a port: on its network's bridge, with its MAC, through the
+    host device the data plane firewalls (``compute_agent.network.names``)."""
+    iface = ET.Element("interface", type="bridge")
+    _sub(iface, "mac", address=port.mac_address)
+    _sub(iface, "source", bridge=names.bridge(port.network_id))
+    _sub(iface, "target", dev=names.tap(port.id))
+    _sub(iface, "model", type=vif_model)
+    if port.mtu:
+        _sub(iface, "mtu", size=str(port.mtu))
+    return iface
+
+
+def port_interface_xml(port: PortPayload, vif_model: str = "virtio") -> str:
+    """``port_interface`` as the XML ``attachDeviceFlags`` takes."""
+    return ET.tostring(port_interface(port, vif_model), encoding="unicode")
+
+
+def interface_model(domain_xml: str) -> str | None:
+    """The model of the guest's first interface (a hot-plugged one matches it)."""
+    model = ET.fromstring(domain_xml).find("./devices/interface/model")
+    return None if model is None else model.get("type")
+
+
+def has_interface(domain_xml: str, mac: str) -> bool:
+    """Whether the guest has an interface with this MAC."""
+    return any((el.get("address") or "").lower() == mac.lower()
+               for el in ET.fromstring(domain_xml).iterfind("./devices/interface/mac"))
+
+
 def _interfaces(devices: ET.Element, spec: GuestSpec) -> None:
+    if spec.ports:
+        for port in spec.ports:
+            devices.append(port_interface(port, spec.vif_model))
+        return
     if spec.network:
         iface = _sub(devices, "interface", type="network")
         _sub(iface, "source", network=spec.network)

@@ -17,6 +17,7 @@ from compute_api.network import (
     networks,
     ports,
     quotas,
+    router_interfaces,
     routers,
     rules,
     security_groups,
@@ -31,6 +32,7 @@ from compute_api.network.attributes import (
     SUBNET,
 )
 from compute_api.network.faults import (
+    AgentNotFound,
     FloatingIPNotFound,
     NetworkNotFound,
     PortNotFound,
@@ -99,6 +101,16 @@ def show_extension(alias: str, ctx: ContextDep) -> dict[str, Any]:
     return {"extension": extensions.shown(alias)}
 
 
+def list_agents(ctx: ContextDep) -> dict[str, Any]:
+    """Neutron's agents: there are none (each compute agent runs the data plane itself),
+    so the list is empty for everyone, as a non-admin's is in Neutron."""
+    return {"agents": []}
+
+
+def show_agent(agent_id: str, ctx: ContextDep) -> dict[str, Any]:
+    raise AgentNotFound(agent_id)
+
+
 def _with_owner(limits: dict[str, int], project_id: str) -> dict[str, Any]:
     return {**limits, "project_id": project_id, "tenant_id": project_id}
 
@@ -135,12 +147,12 @@ def delete_quota(project_id: str, ctx: ContextDep, session: SessionDep) -> Respo
 
 def add_router_interface(item_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep
                          ) -> dict[str, Any]:
-    return routers.add_interface(session, ctx, item_id, body)
+    return router_interfaces.add_interface(session, ctx, item_id, body)
 
 
 def remove_router_interface(item_id: str, body: BodyDep, ctx: ContextDep,
                             session: SessionDep) -> dict[str, Any]:
-    return routers.remove_interface(session, ctx, item_id, body)
+    return router_interfaces.remove_interface(session, ctx, item_id, body)
 
 
 _INTERFACE_BODY = {"type": "object", "properties": {"subnet_id": {}, "port_id": {}}}
@@ -152,6 +164,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v2.0/", version_resources, AUTHENTICATED, query=None),
     Route("GET", "/v2.0/extensions", list_extensions, AUTHENTICATED, query=None),
     Route("GET", "/v2.0/extensions/{alias}", show_extension, AUTHENTICATED, query=None),
+    Route("GET", "/v2.0/agents", list_agents, AUTHENTICATED, query=None),
+    Route("GET", "/v2.0/agents/{agent_id}", show_agent, AUTHENTICATED, query=None),
     *(route for c in COLLECTIONS for route in routes_of(c)),
     Route("PUT", "/v2.0/routers/{item_id}/add_router_interface", add_router_interface,
           "add_router_interface", query=None, body=_INTERFACE_BODY),

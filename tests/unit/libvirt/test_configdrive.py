@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pycdlib
 
-from common.messages import FlavorPayload, InstancePayload
+from common import metadata
+from common.messages import (
+    FlavorPayload,
+    InstancePayload,
+    MetadataFacts,
+    MetadataFixedIp,
+    MetadataPort,
+    MetadataSubnet,
+)
 from compute_agent.virt.libvirt import configdrive
 
 
@@ -64,3 +72,34 @@ def test_config_drive_carries_hostname_zone_and_the_public_key(tmp_path: Path) -
     assert (meta["availability_zone"], meta["launch_index"]) == ("zone-a", 2)
     assert meta["public_keys"] == {"mykey": key}
     assert meta["keys"] == [{"name": "mykey", "type": "ssh", "data": key}]
+
+
+def test_config_drive_network_data_describes_the_ports_the_build_sent(
+        tmp_path: Path) -> None:
+    subnet = MetadataSubnet(id=uuid.uuid4(), ip_version=4, cidr="10.2.0.0/24",
+                            gateway_ip="10.2.0.1", dns_nameservers=["10.2.0.2"])
+    fixed = MetadataFixedIp(ip_address="10.2.0.9", subnet=subnet)
+    port = MetadataPort(id=uuid.uuid4(), network_id=uuid.uuid4(),
+                        mac_address="fa:16:3e:aa:bb:cc", mtu=1450, fixed_ips=[fixed])
+    inst = InstancePayload(
+        uuid=uuid.uuid4(), display_name="vm1", project_id="p", user_id="u",
+        flavor=FlavorPayload(flavorid="f", name="f", vcpus=1, memory_mb=64),
+        image_ref="i", vm_state="building", task_state="spawning", power_state=0,
+        host="h", node="h", metadata_facts=MetadataFacts(instance_id=7, ports=[port]))
+    iso_path = tmp_path / "disk.config"
+
+    configdrive.build(inst, iso_path)
+
+    data = json.loads(read(iso_path, "network_data.json"))
+    assert data == metadata.network_data(inst)
+    [link] = data["links"]
+    assert (link["ethernet_mac_address"], link["type"], link["mtu"]) == (
+        "fa:16:3e:aa:bb:cc", "ovs", 1450)
+    [net] = data["networks"]
+    assert (net["type"], net["ip_address"], net["netmask"]) == ("ipv4", "10.2.0.9",
+                                                                "255.255.255.0")
+    assert net["routes"][0]["gateway"] == "10.2.0.1"
+    assert data["services"] == [{"type": "dns", "address": "10.2.0.2"}]
+    assert json.loads(read(iso_path, "vendor_data.json")) == {}
+    seed = configdrive.write_tree(inst, tmp_path / "rootfs")
+    assert json.loads((seed / "openstack/latest/network_data.json").read_text()) == data

@@ -1,0 +1,111 @@
+"""Interfaces attached and detached (os-interface): the host hot-plugs, then the port
+record follows.
+
+The API made (or took over) the port, rewrote the server's addresses and set the
+``interface_attaching`` task; this flow has the server's host plug it into the guest and
+binds it there. A host that fails leaves no half-attached port: the port is released
+again (deleted if it was made for the server, detached if handed in) with a fault. A
+detach unplugs first and releases the port after, so a guest never keeps an interface
+whose port is gone; a failed unplug keeps the port attached.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from common.compute_db.network_queries import (
+    bind_server_ports,
+    refresh_server_addresses,
+    release_server_ports,
+)
+from common.compute_db.transition import transition
+from common.context import RequestContext
+from common.db import transaction
+from common.errors import ControlPlaneError
+from common.lifecycle import Event
+from common.messages import PortPayload
+from common.states import TaskState, VmState
+from compute_agent.rpc.client import ComputeClient
+from conductor.instances import port_payloads
+from conductor.tasks import Tasks
+
+LOG = logging.getLogger(__name__)
+
+ATTACHING, DETACHING = TaskState.INTERFACE_ATTACHING, TaskState.INTERFACE_DETACHING
+# Where a guest runs, so its plugged port carries traffic (ACTIVE); elsewhere DOWN.
+_RUNNING = frozenset({VmState.ACTIVE, VmState.PAUSED})
+
+
+class InterfaceFlow:
+    def __init__(self, tasks: Tasks, compute: ComputeClient) -> None:
+        self._tasks = tasks
+        self._compute = compute
+
+    def _port(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> PortPayload | None:
+        with transaction(self._tasks.reads) as session:
+            found = port_payloads(session, instance_uuid, only=port_id)
+        return found[0] if found else None
+
+    def attach(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+               port_id: uuid.UUID) -> None:
+        """Hot-plug the port into the server's guest and bind it to the server's host."""
+        inst = self._tasks.load(instance_uuid, ATTACHING)
+        if inst is None:
+            return
+        port = self._port(instance_uuid, port_id)
+        if port is None:
+            self._tasks.fail(instance_uuid, ATTACHING,
+                             f"Port {port_id} was detached while it was being attached")
+            return
+        host = inst.host
+        if host is not None:
+            # An offloaded server has no guest: its ports are bound when it is unshelved.
+            try:
+                with self._tasks.event(ctx, instance_uuid, "compute_attach_interface", host):
+                    self._compute.attach_interface(ctx, host, instance_uuid, port)
+            except ControlPlaneError as exc:
+                self._undo_attach(instance_uuid, port_id,
+                                  f"Failed to attach interface {port_id} on {host}: "
+                                  f"{exc.message}")
+                return
+        with transaction(self._tasks.sessions) as session:
+            transition(session, instance_uuid, Event.DONE, expect_task={ATTACHING})
+            if host is not None:
+                # Also when the task expired meanwhile: the guest has the interface.
+                bind_server_ports(session, instance_uuid, host,
+                                  "ACTIVE" if inst.vm_state in _RUNNING else "DOWN",
+                                  port_ids=[port_id])
+        LOG.info("instance %s: interface %s attached", instance_uuid, port_id)
+
+    def _undo_attach(self, instance_uuid: uuid.UUID, port_id: uuid.UUID,
+                     message: str) -> None:
+        with transaction(self._tasks.sessions) as session:
+            transition(session, instance_uuid, Event.FAILED, expect_task={ATTACHING},
+                       fault=message)
+            release_server_ports(session, instance_uuid, port_ids=[port_id])
+            refresh_server_addresses(session, instance_uuid)
+        LOG.warning("instance %s: %s", instance_uuid, message)
+
+    def detach(self, ctx: RequestContext, instance_uuid: uuid.UUID,
+               port_id: uuid.UUID) -> None:
+        """Unplug the port from the server's guest, then release it."""
+        inst = self._tasks.load(instance_uuid, DETACHING)
+        if inst is None:
+            return
+        port = self._port(instance_uuid, port_id)
+        host = inst.host
+        if port is not None and host is not None:
+            try:
+                with self._tasks.event(ctx, instance_uuid, "compute_detach_interface", host):
+                    self._compute.detach_interface(ctx, host, instance_uuid, port)
+            except ControlPlaneError as exc:
+                self._tasks.fail(instance_uuid, DETACHING,
+                                 f"Failed to detach interface {port_id} on {host}: "
+                                 f"{exc.message}")
+                return
+        with transaction(self._tasks.sessions) as session:
+            transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
+            release_server_ports(session, instance_uuid, port_ids=[port_id])
+            refresh_server_addresses(session, instance_uuid)
+        LOG.info("instance %s: interface %s detached", instance_uuid, port_id)
