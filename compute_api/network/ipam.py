@@ -30,6 +30,8 @@ Range = tuple[int, int]
 TRIES = 64
 # Up to this many addresses a pool's free addresses are listed; beyond, sampled.
 _ENUMERABLE = 1 << 16
+# Past this many addresses a pool is tried at random before its used set is read.
+_SPARSE = 1024
 SLAAC_MODES = ("slaac", "dhcpv6-stateless")
 
 
@@ -113,14 +115,21 @@ def _used(session: Session, subnet: Subnet) -> set[int]:
     return {int(ipaddress.ip_address(ip)) for ip in rows}
 
 
-def _candidate(session: Session, subnet: Subnet) -> str | None:
-    """A free address of the subnet's pools as far as this transaction sees, or None."""
+def _candidate(session: Session, subnet: Subnet, careful: bool) -> str | None:
+    """A free address of the subnet's pools, or None when none is left.
+
+    A small pool is enumerated against the addresses in use. A large one is mostly free:
+    a random address is tried first without reading what is used (the unique insert
+    decides), and only after a collision (``careful``) is the used set read.
+    """
     ranges = _ranges(subnet.allocation_pools or [])
     size = sum(high - low + 1 for low, high in ranges)
     if size == 0:
         return None
-    used = _used(session, subnet)
     version = network_of(subnet).version
+    if size > _SPARSE and not careful:
+        return _address(random.randint(*random.choice(ranges)), version)
+    used = _used(session, subnet)
     if size <= _ENUMERABLE:
         free = [n for low, high in ranges for n in range(low, high + 1) if n not in used]
         return str(ipaddress.ip_address(random.choice(free))) if free else None
@@ -128,8 +137,12 @@ def _candidate(session: Session, subnet: Subnet) -> str | None:
         low, high = random.choice(ranges)
         n = random.randint(low, high)
         if n not in used:
-            return str(ipaddress.ip_address(n) if version == 4 else ipaddress.IPv6Address(n))
+            return _address(n, version)
     return None
+
+
+def _address(n: int, version: int) -> str:
+    return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
 
 
 def _insert(session: Session, port: Port, subnet: Subnet, ip: str) -> bool:
@@ -151,8 +164,8 @@ def allocate(session: Session, port: Port, subnet: Subnet, ip: str | None = None
         return _allocate_given(session, port, subnet, ip)
     if subnet.ip_version == 6 and subnet.ipv6_address_mode in SLAAC_MODES:
         return _allocate_given(session, port, subnet, eui64(subnet.cidr, port.mac_address))
-    for _ in range(TRIES):
-        candidate = _candidate(session, subnet)
+    for attempt in range(TRIES):
+        candidate = _candidate(session, subnet, careful=attempt > 0)
         if candidate is None:
             break
         if _insert(session, port, subnet, candidate):
