@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy.orm import Session, sessionmaker
 
+    from compute_agent.network.wiring import HostNetworkAgent, PortWiring
     from compute_agent.virt.driver import Driver
+    from conductor.rpc.client import ConductorClient
 
 LOG = logging.getLogger(__name__)
 
@@ -156,6 +158,28 @@ def _drivers(settings: Settings) -> list[tuple[str, Driver]]:
     return [(cfg.host, LibvirtDriver(settings))]
 
 
+def _port_wiring(settings: Settings, host: str, conductor: ConductorClient
+                 ) -> tuple[PortWiring | None, HostNetworkAgent | None]:
+    """How ``host`` wires ports: its data plane (libvirt, or ``[network] dataplane``),
+    or at once (simulated hosts program nothing)."""
+    from compute_agent.network.dataplane import Dataplane
+    from compute_agent.network.wiring import HostNetworkAgent
+    from compute_agent.virt.fake import FakeWiring
+
+    wanted = settings.network.dataplane
+    if wanted is None:
+        wanted = settings.compute.driver == "libvirt"
+    if not wanted:
+        return (FakeWiring(host) if settings.compute.driver == "fake" else None), None
+    net = settings.network
+    dataplane = Dataplane(net.state_dir or settings.data_dir / "network",
+                          namespace=net.namespace,
+                          physical_interface_mappings=net.physical_interface_mappings,
+                          local_ip=net.local_ip)
+    agent = HostNetworkAgent(host, conductor, dataplane)
+    return agent, agent
+
+
 def build_computes(settings: Settings, messaging: Messaging, placement_url: str) -> Service:
     """One agent per host this process serves (many with simulated hosts)."""
     from common.agent_auth import agent_client_auth
@@ -178,10 +202,20 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
     queue = settings.compute.host
     rpc_server = queue if len(drivers) > 1 else None
     managers: list[ComputeManager] = []
+    cfg = settings.compute
     for host, driver in drivers:
-        manager = ComputeManager(host, driver, conductor, placement, images,
-                                 rpc_server=rpc_server)
+        wiring, network = _port_wiring(settings, host, conductor)
+        manager = ComputeManager(
+            host, driver, conductor, placement, images, rpc_server=rpc_server,
+            wiring=wiring, vif_plugging_timeout=cfg.vif_plugging_timeout,
+            vif_plugging_is_fatal=cfg.vif_plugging_is_fatal,
+            vtep_ip=settings.network.local_ip if network is not None else None)
         service.on_start.append(manager.register)
+        if network is not None:
+            # Reconcile the host's network before taking work, then with every sync.
+            service.on_start.append(network.converge_quietly)
+            service.add_periodic(f"network-{host}", cfg.sync_interval,
+                                 network.converge_quietly)
         service.on_start.append(manager.init_host)
         managers.append(manager)
     service.add_rpc_server(messaging.server(

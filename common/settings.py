@@ -354,6 +354,14 @@ class ComputeSettings(_Section):
         0, ge=-1, description="Seconds a SHELVED server keeps its host before it is "
         "offloaded; 0: at once, -1: never (upstream's option)"
     )
+    vif_plugging_timeout: float = Field(
+        300.0, ge=0, description="Seconds a spawn waits for its ports to be wired by the "
+        "host's data plane (upstream's option)"
+    )
+    vif_plugging_is_fatal: bool = Field(
+        True, description="Whether ports not wired (a failure or the timeout) fail the "
+        "spawn (rescheduled); false: the guest starts and the ports stay DOWN"
+    )
 
 
 class NetworkSettings(_Section):
@@ -375,6 +383,11 @@ class NetworkSettings(_Section):
     state_dir: Path | None = Field(
         None, description="Where DHCP hosts files and pid files live; empty: "
         "<data_dir>/network",
+    )
+    dataplane: bool | None = Field(
+        None, description="Whether the agent programs the host's network (bridges, "
+        "VXLAN, firewall, DHCP, routers, metadata); empty: yes with the libvirt driver, "
+        "no with the fake one (simulated hosts program nothing)",
     )
 
 

@@ -30,6 +30,7 @@ from common.messages import (
 )
 from common.states import PowerState, TaskState, VmState
 from compute_agent.images import ImageUploader
+from compute_agent.network.wiring import PortWiring
 from compute_agent.startup import HostStartup
 from compute_agent.virt.driver import Driver
 from conductor.rpc.client import ConductorClient
@@ -78,8 +79,17 @@ def sync_hosts(conductor: ConductorClient, managers: Sequence[ComputeManager]) -
 class ComputeManager:
     def __init__(self, host: str, driver: Driver, conductor: ConductorClient,
                  placement: PlacementClient, images: ImageUploader | None = None,
-                 rpc_server: str | None = None) -> None:
+                 rpc_server: str | None = None, wiring: PortWiring | None = None,
+                 vif_plugging_timeout: float = 300.0, vif_plugging_is_fatal: bool = True,
+                 vtep_ip: str | None = None) -> None:
         self.host = host
+        # How this host wires a server's ports before its guest starts (None: nothing
+        # to wire, reported wired at once); a wiring that fails or outlasts the timeout
+        # fails the spawn when fatal, else the ports stay DOWN (upstream's options).
+        self._wiring = wiring
+        self._vif_timeout = vif_plugging_timeout
+        self._vif_fatal = vif_plugging_is_fatal
+        self._vtep_ip = vtep_ip
         # The queue of the agent process when it serves many hosts (None: the host's).
         self._rpc_server = rpc_server
         self._driver = driver
@@ -110,7 +120,8 @@ class ComputeManager:
             try:
                 self._conductor.register_compute(ctx, self.host, node,
                                                  timeout=attempt_timeout,
-                                                 rpc_server=self._rpc_server)
+                                                 rpc_server=self._rpc_server,
+                                                 vtep_ip=self._vtep_ip)
                 break
             except ServiceUnavailable as exc:
                 LOG.warning("host %s: conductor not answering yet (%s); retrying",
@@ -142,6 +153,11 @@ class ComputeManager:
             if inst is None or inst.task_state is not TaskState.SPAWNING:
                 LOG.info("not building %s: no longer spawning on this host", instance_uuid)
                 return
+            failure = self._wire(ctx, inst)
+            if failure is not None and self._vif_fatal:
+                self._conductor.instance_spawn_failed(ctx, self.host, instance_uuid,
+                                                      failure, retryable=True)
+                return
             try:
                 # A spawn cast again (a restart, a conductor taking over) adopts its guest.
                 existing = self._driver.list_guests().get(instance_uuid)
@@ -159,7 +175,7 @@ class ComputeManager:
                                                       retryable=True)
                 return
             if not self._conductor.instance_spawned(ctx, self.host, instance_uuid,
-                                                    power_state) \
+                                                    power_state, reports_wiring=True) \
                     and not self._is_ours(ctx, instance_uuid):
                 # Deleted (or sent elsewhere) while we spawned: leave no orphan guest.
                 # A record still on this host keeps its guest: this message was a late
@@ -167,6 +183,42 @@ class ComputeManager:
                 # its copy of the record stale, and the server already ACTIVE here.
                 LOG.info("instance %s changed during spawn; destroying guest", instance_uuid)
                 self._driver.destroy(instance_uuid)
+
+    def _wire(self, ctx: RequestContext, inst: InstancePayload) -> str | None:
+        """Wire the server's ports and report them wired; why not, or None when done."""
+        if not inst.ports:
+            return None
+        try:
+            if self._wiring is not None:
+                self._run_wiring(self._wiring, inst)
+            self._conductor.ports_wired(ctx, self.host, inst.uuid, [p.id for p in inst.ports])
+        except ControlPlaneError as exc:
+            LOG.warning("ports of %s not wired: %s", inst.uuid, exc.message)
+            return exc.message
+        return None
+
+    def _run_wiring(self, wiring: PortWiring, inst: InstancePayload) -> None:
+        """``wiring.wire(inst)`` within the plugging timeout. Raises DriverError."""
+        done: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                wiring.wire(inst)
+                done.append(None)
+            except BaseException as exc:
+                done.append(exc)
+
+        worker = threading.Thread(target=run, name=f"wire-{inst.uuid}", daemon=True)
+        worker.start()
+        worker.join(self._vif_timeout)
+        if not done:
+            raise DriverError(f"port {inst.ports[0].id} was not wired on {self.host} "
+                              f"within {self._vif_timeout:g}s")
+        if done[0] is not None:
+            if isinstance(done[0], ControlPlaneError):
+                raise done[0]
+            raise DriverError(f"port {inst.ports[0].id} was not wired on {self.host}: "
+                              f"{done[0]}") from done[0]
 
     def terminate_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         with self._lock(instance_uuid):

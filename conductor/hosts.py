@@ -6,6 +6,7 @@ recorded on that host.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import uuid
 from collections.abc import Sequence
@@ -20,12 +21,20 @@ from common.compute_db.network_models import Port
 from common.compute_db.network_queries import bind_server_ports
 from common.compute_db.transition import transition
 from common.db import read_only, transaction, utcnow
-from common.errors import BadRequest, NotFound
+from common.errors import BadRequest, Forbidden, NotFound
 from common.lifecycle import SPAWNING, Event
-from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport
+from common.messages import (
+    GuestAddress,
+    GuestState,
+    HostNetworkState,
+    InstancePayload,
+    NodeReport,
+)
 from common.states import PowerState, VmState
+from conductor.dhcp_ports import ensure_dhcp_ports
 from conductor.instances import port_payloads, to_payload
 from conductor.metadata import with_facts
+from conductor.network_state import host_network_state
 
 LOG = logging.getLogger(__name__)
 
@@ -37,14 +46,22 @@ class HostRecords:
         self._sessions = sessions
         self._reads = read_only(sessions)
 
-    def register(self, host: str, node: NodeReport, rpc_server: str | None = None) -> None:
+    def register(self, host: str, node: NodeReport, rpc_server: str | None = None,
+                 vtep_ip: str | None = None) -> None:
         """Record the host's service and node; ``rpc_server``: the queue its messages go
-        to when its agent process serves many hosts (None: its own)."""
+        to when its agent process serves many hosts (None: its own); ``vtep_ip``: its
+        VXLAN tunnel address (None: it has none, e.g. a simulated host)."""
         if rpc_server is not None and not 0 < len(rpc_server) <= 255:
             raise BadRequest("rpc_server must be 1 to 255 characters")
+        if vtep_ip is not None:
+            try:
+                vtep_ip = str(ipaddress.ip_address(vtep_ip))
+            except ValueError:
+                raise BadRequest(f"vtep_ip {vtep_ip!r} is not an IP address") from None
         with transaction(self._sessions) as session:
             svc = queries.upsert_service(session, host, COMPUTE_BINARY, "compute")
             svc.rpc_server = None if rpc_server == host else rpc_server
+            svc.vtep_ip = vtep_ip
             values = node.model_dump(exclude={"reserved_vcpus", "reserved_memory_mb",
                                               "reserved_disk_gb"})
             queries.upsert_compute_node(session, {**values, "host": host})
@@ -80,17 +97,50 @@ class HostRecords:
             return with_facts(session, inst,
                               to_payload(inst, ports=port_payloads(session, instance_uuid)))
 
-    def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int) -> bool:
-        """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile."""
+    def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int,
+                reports_wiring: bool = False) -> bool:
+        """Spawning -> ACTIVE. False if the server changed (e.g. was deleted) meanwhile.
+
+        ``reports_wiring``: the agent reported its wired ports (``ports_wired``), which
+        are ACTIVE; the others stay DOWN. An older agent does not: all become ACTIVE."""
         with transaction(self._sessions) as session:
             won = transition(session, instance_uuid, Event.SPAWNED, host=host, likely=SPAWNING,
                              power=power_state,
                              values={"launched_at": utcnow(), "progress": 100}) is not None
-            if won:
+            if won and not reports_wiring:
                 bind_server_ports(session, instance_uuid, host, "ACTIVE")
+            elif won:
+                unwired = session.scalars(sa.select(Port.id).where(
+                    Port.device_id == str(instance_uuid), Port.status != "ACTIVE")).all()
+                if unwired:
+                    bind_server_ports(session, instance_uuid, host, "DOWN", unwired)
         if won:
             LOG.info("instance %s is active on %s", instance_uuid, host)
         return won
+
+    def ports_wired(self, host: str, instance_uuid: uuid.UUID,
+                    port_ids: Sequence[uuid.UUID]) -> None:
+        """The host wired these ports of its server: ACTIVE ("network-vif-plugged").
+        Raises Forbidden when the server is not on ``host`` or a port is not its."""
+        with transaction(self._sessions) as session:
+            inst = session.scalar(sa.select(Instance).where(
+                Instance.uuid == instance_uuid, Instance.deleted.is_(False)))
+            if inst is None or inst.host != host:
+                raise Forbidden(f"instance {instance_uuid} is not on host {host}")
+            held = set(session.scalars(sa.select(Port.id).where(
+                Port.device_id == str(instance_uuid), Port.id.in_(list(port_ids)))))
+            if held != set(port_ids):
+                strangers = ", ".join(sorted(str(p) for p in set(port_ids) - held))
+                raise Forbidden(f"ports {strangers} are not instance {instance_uuid}'s")
+            if held:
+                bind_server_ports(session, instance_uuid, host, "ACTIVE", held)
+
+    def network_state(self, host: str) -> HostNetworkState:
+        """What ``host``'s data plane should hold; makes missing DHCP ports first."""
+        with transaction(self._sessions) as session:
+            ensure_dhcp_ports(session, host)
+        with transaction(self._reads) as session:
+            return host_network_state(session, host)
 
     def instances_on_host(self, host: str) -> Sequence[InstancePayload]:
         with transaction(self._reads) as session:

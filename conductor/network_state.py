@@ -6,8 +6,8 @@ ports there and those ports' MACs; and the routers it hosts. A router is hosted 
 first host (by name) with a bound port on one of its interface networks, which then also
 holds the router's other networks.
 
-A host's VTEP address is the ``vtep`` key of its ports' ``binding:vif_details`` (no
-column holds it yet); a host without one is left out of the others' VTEP lists.
+A host's VTEP address is the ``vtep_ip`` its compute service registered with (its
+``[network] local_ip``); a host without one is left out of the others' VTEP lists.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.compute_db.models import Service
 from common.compute_db.network_models import (
     FloatingIP,
     IpAllocation,
@@ -47,6 +48,7 @@ from common.messages import (
 )
 
 DHCP_OWNER = "network:dhcp"
+COMPUTE_BINARY = "kilonova-compute"
 ROUTER_GATEWAY = "network:router_gateway"
 
 
@@ -168,6 +170,12 @@ def _router(session: Session, router: Router, legs: list[tuple[RouterPort, Port]
                       snat=router.enable_snat, floating=floating)
 
 
+def _vteps(session: Session) -> dict[str, str]:
+    return {host: vtep for host, vtep in session.execute(
+        select(Service.host, Service.vtep_ip).where(Service.binary == COMPUTE_BINARY,
+                                                    Service.vtep_ip.is_not(None))) if vtep}
+
+
 def host_network_state(session: Session, host: str) -> HostNetworkState:
     """The desired network state of ``host`` (read only; no writes)."""
     bound = [p for p in session.scalars(select(Port).where(Port.binding_host_id != "")
@@ -198,8 +206,7 @@ def host_network_state(session: Session, host: str) -> HostNetworkState:
                                            mac_address=pair.get("mac_address"))
                                for pair in p.allowed_address_pairs])
         for p in mine]
-    vtep_of = {p.binding_host_id: str(p.binding_vif_details["vtep"]) for p in bound
-               if p.binding_vif_details.get("vtep")}
+    vtep_of = _vteps(session)
     vteps: dict[uuid.UUID, list[str]] = {}
     remote: list[RemotePort] = []
     for network in networks:

@@ -242,7 +242,8 @@ class SchedulerManager:
         A conductor that got no answer (broker outage, a conductor taking a build over)
         asks again for the same server: the same consumer holding the same resources on
         one compute node is that claim, answered again instead of claimed twice. A claim
-        on a host the build must avoid, or of other resources, is given back.
+        on a host the build must avoid, of other resources, or breaking the server's hard
+        group policy, is given back.
         """
         held = self._placement.get_allocations(spec.instance_uuid).get("allocations", {})
         if not held:
@@ -255,8 +256,11 @@ class SchedulerManager:
                     ComputeNode.uuid == uuid.UUID(rp)))
                 if node is not None:
                     session.expunge(node)
+            # A claim found again is checked as a new one is: the attempt that made it
+            # may not have checked the group's policy yet (its answer was lost mid-way).
             if (node is not None and node.host not in spec.ignore_hosts
-                    and dict(alloc.get("resources", {})) == resources):
+                    and dict(alloc.get("resources", {})) == resources
+                    and self._group_holds(spec, node.host)):
                 LOG.info("%s already holds its claim on %s", spec.instance_uuid, node.host)
                 return HostSelection(host=node.host, nodename=node.hypervisor_hostname,
                                      compute_node_uuid=node.uuid,

@@ -37,6 +37,8 @@ class Service(ComputeBase):
     # The RPC server (queue) a compute host's messages go to: its agent process's, when
     # one process serves many (simulated) hosts; NULL: the host's own.
     rpc_server: Mapped[str | None] = mapped_column(String(255))
+    # A compute host's VXLAN tunnel address (its `[network] local_ip`), as it registered.
+    vtep_ip: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 

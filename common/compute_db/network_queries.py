@@ -4,11 +4,14 @@ ports as the conductor keeps them (bound where the server is, released with it) 
 
 from __future__ import annotations
 
+import ipaddress
+import random
 import uuid
 from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance
@@ -120,3 +123,49 @@ def addresses_of(session: Session, held: list[Port]) -> dict[str, list[dict[str,
                       "OS-EXT-IPS-MAC:mac_addr": mac}
                      for a in floating.get((port_id, address), []))
     return out
+
+
+# Free candidates tried after collisions with concurrent allocations, before giving up.
+_ALLOCATION_TRIES = 16
+# Pools larger than this are sampled instead of listed.
+_ENUMERABLE = 1 << 16
+
+
+def _free_address(session: Session, subnet: Subnet) -> str | None:
+    """A free address of the subnet's pools as far as this transaction sees, or None."""
+    ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
+              for p in subnet.allocation_pools or []]
+    size = sum(high - low + 1 for low, high in ranges)
+    if size == 0:
+        return None
+    used = {int(ipaddress.ip_address(a)) for a in session.scalars(
+        sa.select(IpAllocation.ip_address).where(IpAllocation.subnet_id == subnet.id))}
+    if size <= _ENUMERABLE:
+        free = [n for low, high in ranges for n in range(low, high + 1) if n not in used]
+        return str(ipaddress.ip_address(random.choice(free))) if free else None
+    for _ in range(_ALLOCATION_TRIES):
+        low, high = random.choice(ranges)
+        n = random.randint(low, high)
+        if n not in used:
+            version = ipaddress.ip_network(subnet.cidr).version
+            return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
+    return None
+
+
+def allocate_address(session: Session, port_id: uuid.UUID, subnet: Subnet) -> str | None:
+    """Give the port a free address of the subnet's pools; None when they are full.
+    Race-free: ``ip_allocations`` is unique on (subnet, address), each try is inserted in
+    a savepoint and a collision with a concurrent allocation tries another address."""
+    for _ in range(_ALLOCATION_TRIES):
+        candidate = _free_address(session, subnet)
+        if candidate is None:
+            return None
+        try:
+            with session.begin_nested():
+                session.add(IpAllocation(port_id=port_id, subnet_id=subnet.id,
+                                         network_id=subnet.network_id, ip_address=candidate))
+                session.flush()
+            return candidate
+        except IntegrityError:
+            continue
+    return None

@@ -45,11 +45,26 @@ HOLD_SECONDS = 60.0
 PREPARE_SECONDS_KEY = "fake:prepare_seconds"
 # Metadata naming hosts ("host1,host2" or "*") where hot-plugging an interface fails.
 FAIL_ATTACH_INTERFACE_KEY = "fake:fail_attach_interface"
+# Metadata naming hosts ("host1,host2" or "*") where wiring the server's ports fails
+# (its first port is reported not wired).
+FAIL_PLUG_KEY = "fake:fail_plug"
 
 
 def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
     value = instance.metadata.get(key, "")
     return value == "*" or hostname in value.split(",")
+
+
+class FakeWiring:
+    """A simulated host's port wiring: nothing to program, done at once (``PortWiring``)."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+
+    def wire(self, instance: InstancePayload) -> None:
+        if instance.ports and _names(instance, FAIL_PLUG_KEY, self.hostname):
+            raise DriverError(f"port {instance.ports[0].id} was not wired on "
+                              f"{self.hostname} (simulated failure)")
 
 
 # What a simulated guest's console shows after its first line: a short boot log ending

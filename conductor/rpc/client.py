@@ -6,7 +6,14 @@ import uuid
 from typing import Any
 
 from common.context import RequestContext
-from common.messages import GuestAddress, GuestState, InstancePayload, NodeReport, dump
+from common.messages import (
+    GuestAddress,
+    GuestState,
+    HostNetworkState,
+    InstancePayload,
+    NodeReport,
+    dump,
+)
 from common.rpc import RpcClient
 
 TOPIC = "conductor"
@@ -27,20 +34,24 @@ class ConductorClient(RpcClient):
     sync (``instances_on_hosts``). 1.8: ``register_compute`` takes ``rpc_server``, the
     queue of an agent process that serves many hosts. 1.9: ``metadata_for``, a host's
     metadata service asking whose request it serves. 1.10: attach_interface and
-    detach_interface (os-interface), cast by the compute API."""
+    detach_interface (os-interface), cast by the compute API. 1.11: a host's data plane:
+    ``host_network_state``, ``ports_wired``; ``register_compute`` takes ``vtep_ip``,
+    ``instance_spawned`` takes ``reports_wiring``."""
 
     topic = TOPIC
-    version = "1.10"
+    version = "1.11"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
 
     def register_compute(self, ctx: RequestContext, host: str, node: NodeReport,
-                         timeout: float | None = None, rpc_server: str | None = None
-                         ) -> None:
+                         timeout: float | None = None, rpc_server: str | None = None,
+                         vtep_ip: str | None = None) -> None:
         """``rpc_server``: the queue of the agent process serving ``host``, when one
-        process serves many hosts (1.8)."""
-        extra = {} if rpc_server is None else {"rpc_server": rpc_server}
+        process serves many hosts (1.8); ``vtep_ip``: its VXLAN tunnel address (1.11)."""
+        extra: dict[str, Any] = {} if rpc_server is None else {"rpc_server": rpc_server}
+        if vtep_ip is not None:
+            extra["vtep_ip"] = vtep_ip
         self._call(ctx, "register_compute", host=host, node=dump(node), timeout=timeout,
                    **extra)
 
@@ -68,9 +79,13 @@ class ConductorClient(RpcClient):
         return None if data is None else InstancePayload.model_validate(data)
 
     def instance_spawned(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
-                         power_state: int) -> bool:
+                         power_state: int, reports_wiring: bool = False) -> bool:
+        """``reports_wiring``: the agent reported its wired ports (``ports_wired``), the
+        others are not ACTIVE (1.11)."""
+        extra: dict[str, Any] = {"reports_wiring": True} if reports_wiring else {}
         return bool(self._call(ctx, "instance_spawned", host=host,
-                               instance_uuid=str(instance_uuid), power_state=power_state))
+                               instance_uuid=str(instance_uuid), power_state=power_state,
+                               **extra))
 
     def instance_spawn_failed(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
                               reason: str, retryable: bool) -> None:
@@ -99,6 +114,21 @@ class ConductorClient(RpcClient):
         data = self._call_repeatable(ctx, "metadata_for", host=host,
                                      network_id=str(network_id), address=address)
         return InstancePayload.model_validate(data)
+
+    # -- 1.11 ------------------------------------------------------------------------
+
+    def host_network_state(self, ctx: RequestContext, host: str) -> HostNetworkState:
+        """What ``host``'s data plane should hold (``conductor/network_state.py``).
+        Raises Forbidden (a credential of another host)."""
+        data = self._call_repeatable(ctx, "host_network_state", host=host)
+        return HostNetworkState.model_validate(data)
+
+    def ports_wired(self, ctx: RequestContext, host: str, instance_uuid: uuid.UUID,
+                    port_ids: list[uuid.UUID]) -> None:
+        """``host`` wired these ports of its server: ACTIVE. Raises Forbidden (not its
+        server, or not the server's ports)."""
+        self._call(ctx, "ports_wired", host=host, instance_uuid=str(instance_uuid),
+                   port_ids=[str(p) for p in port_ids])
 
     # -- 1.3 -------------------------------------------------------------------------
 

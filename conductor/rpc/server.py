@@ -8,7 +8,7 @@ from typing import Any
 import oslo_messaging as om
 
 from common.context import RequestContext
-from common.errors import BadRequest
+from common.errors import BadRequest, Forbidden
 from common.messages import GuestAddress, GuestState, NodeReport, dump
 from common.retries import transient_retries
 from common.rpc import endpoint
@@ -28,9 +28,16 @@ from conductor.metadata import GuestMetadata
 from conductor.reconcile import AgentReconcile
 
 
+def acting_for(ctx: RequestContext, host: str) -> None:
+    """A host-bound caller (an agent's credential) acts only for its own hosts.
+    Raises Forbidden."""
+    if ctx.service_hosts is not None and host not in ctx.service_hosts:
+        raise Forbidden(f"this credential does not act for host {host}")
+
+
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.10")
+    target = om.Target(version="1.11")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
@@ -58,8 +65,8 @@ class ConductorEndpoint:
 
     @endpoint
     def register_compute(self, ctx: RequestContext, host: str, node: dict[str, Any],
-                         rpc_server: str | None = None) -> None:
-        self._hosts.register(host, NodeReport.model_validate(node), rpc_server)
+                         rpc_server: str | None = None, vtep_ip: str | None = None) -> None:
+        self._hosts.register(host, NodeReport.model_validate(node), rpc_server, vtep_ip)
 
     @endpoint
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str) -> None:
@@ -83,8 +90,9 @@ class ConductorEndpoint:
 
     @endpoint
     def instance_spawned(self, ctx: RequestContext, host: str, instance_uuid: str,
-                         power_state: int) -> bool:
-        return self._hosts.spawned(host, uuid.UUID(instance_uuid), power_state)
+                         power_state: int, reports_wiring: bool = False) -> bool:
+        return self._hosts.spawned(host, uuid.UUID(instance_uuid), power_state,
+                                   reports_wiring)
 
     @endpoint
     def instance_spawn_failed(self, ctx: RequestContext, host: str, instance_uuid: str,
@@ -203,6 +211,20 @@ class ConductorEndpoint:
     def metadata_for(self, ctx: RequestContext, host: str, network_id: str,
                      address: str) -> dict[str, Any]:
         return dump(self._metadata.for_address(host, uuid.UUID(network_id), address))
+
+    # -- 1.11: a host's data plane ----------------------------------------------------
+
+    @endpoint
+    def host_network_state(self, ctx: RequestContext, host: str) -> dict[str, Any]:
+        acting_for(ctx, host)
+        return dump(self._hosts.network_state(host))
+
+    @endpoint
+    def ports_wired(self, ctx: RequestContext, host: str, instance_uuid: str,
+                    port_ids: list[str]) -> None:
+        acting_for(ctx, host)
+        self._hosts.ports_wired(host, uuid.UUID(instance_uuid),
+                                [uuid.UUID(p) for p in port_ids])
 
     # -- 1.1 -------------------------------------------------------------------------
 

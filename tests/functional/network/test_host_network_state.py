@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.compute_db.network_models import Port
+from common.compute_db import queries
 from conductor.network_state import host_network_state
 from tests.functional.network.conftest import Net
 
@@ -16,9 +16,8 @@ def _bind(admin: Net, db: sessionmaker[Session], port_id: str, host: str, vtep: 
     resp = admin.put(f"/ports/{port_id}", {"port": {"binding:host_id": host}})
     assert resp.status_code == 200, resp.text
     with db() as session:
-        port = session.get(Port, uuid.UUID(port_id))
-        assert port is not None
-        port.binding_vif_details = {**port.binding_vif_details, "vtep": vtep}
+        # The VTEP a host's agent registered with (its [network] local_ip).
+        queries.upsert_service(session, host, "kilonova-compute", "compute").vtep_ip = vtep
         session.commit()
 
 
