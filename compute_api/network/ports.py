@@ -1,7 +1,8 @@
 """Ports: addresses, MAC, security groups, bindings; and the interface servers use.
 
-``create_for_server``, ``bind``, ``set_status``, ``release_for_server`` and
-``list_for_server`` are what the rest of the API process calls for a server's ports.
+``create_for_server``, ``release_for_server`` and ``list_for_server`` are what the rest
+of the API process calls for a server's ports (the conductor binds them:
+``common.compute_db.network_queries``).
 """
 
 from __future__ import annotations
@@ -265,28 +266,6 @@ def create_for_server(session: Session, ctx: RequestContext, instance_id: uuid.U
         "fixed_ips": [{"ip_address": fixed_ip}] if fixed_ip else None,
         "security_groups": security_groups}
     return create(session, ctx, attrs)
-
-
-def bind(session: Session, port_id: uuid.UUID, host: str) -> Port:
-    """Bind the port to ``host`` (its vif type and details set). Raises PortNotFound."""
-    port = session.get(Port, port_id)
-    if port is None:
-        raise PortNotFound(str(port_id))
-    port.binding_host_id = host
-    port.binding_vif_type, port.binding_vif_details = BOUND_VIF
-    touch(port)
-    session.flush()
-    return port
-
-
-def set_status(session: Session, port_id: uuid.UUID, status: str) -> None:
-    """Record what the data plane reports (ACTIVE once plugged, DOWN, BUILD, ERROR)."""
-    port = session.get(Port, port_id)
-    if port is None:
-        raise PortNotFound(str(port_id))
-    port.status = status
-    touch(port)
-    session.flush()
 
 
 def list_for_server(session: Session, instance_id: uuid.UUID) -> list[Port]:

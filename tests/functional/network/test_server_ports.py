@@ -1,4 +1,4 @@
-"""The interface servers will use: ports made, bound, listed and released for a server."""
+"""The interface servers use: ports made, bound, listed and released for a server."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.compute_db.network_queries import bind_server_ports
 from common.context import RequestContext
 from common.db import transaction
 from compute_api.network import ports
@@ -29,8 +30,7 @@ def test_server_ports_lifecycle(db: sessionmaker[Session], member: Net) -> None:
         attached = ports.create_for_server(session, ctx, server, port_id=mine["id"])
         made_id, attached_id = made.id, attached.id
     with transaction(db) as session:
-        ports.bind(session, made_id, "host-1")
-        ports.set_status(session, made_id, "ACTIVE")
+        bind_server_ports(session, server, "host-1", "ACTIVE", port_ids=[made_id])
         listed = ports.list_for_server(session, server)
         assert {p.id for p in listed} == {made_id, attached_id}
         assert ports.addresses(session, made_id)[0][1] == "10.30.0.40"
