@@ -1,15 +1,24 @@
-"""/os-networks (until 2.35, then 404): the read-only view upstream proxies to its network
-service. Servers here are created with ``networks: none`` and no network service lists
-any network, so the list is empty and every network is not found."""
+"""/os-networks (until 2.35, then 404): the read-only view of the network API's
+networks the caller sees, in the shape upstream's proxy gave them."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from common.compute_db.network_models import Network
 from common.errors import NotFound
 from common.routes import Route
-from compute_api.api.deps import ContextDep, VersionDep
+from compute_api.api.deps import ContextDep, ReadSessionDep, VersionDep
 from compute_api.api.microversion import Version
+from compute_api.network import networks
+
+# Upstream's proxy answered these nova-network fields, all empty with a network service.
+_EMPTY_FIELDS = (
+    "bridge", "bridge_interface", "broadcast", "cidr", "cidr_v6", "created_at", "deleted",
+    "deleted_at", "dhcp_server", "dhcp_start", "dns1", "dns2", "enable_dhcp", "gateway",
+    "gateway_v6", "host", "injected", "multi_host", "netmask", "netmask_v6", "priority",
+    "project_id", "rxtx_base", "share_address", "updated_at", "vlan", "vpn_private_address",
+    "vpn_public_address", "vpn_public_port", "mtu")
 
 
 def _served(version: Version) -> None:
@@ -17,14 +26,26 @@ def _served(version: Version) -> None:
         raise NotFound("The resource could not be found.")
 
 
-def list_networks(ctx: ContextDep, version: VersionDep) -> dict[str, Any]:
-    _served(version)
-    return {"networks": []}
+def _view(net: Network) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(_EMPTY_FIELDS)
+    out.update({"id": str(net.id), "label": net.name})
+    return out
 
 
-def show_network(network_id: str, ctx: ContextDep, version: VersionDep) -> dict[str, Any]:
+def list_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
+                  ) -> dict[str, Any]:
     _served(version)
-    raise NotFound("Network not found")
+    return {"networks": [_view(n) for n in networks.list_visible(session, ctx)]}
+
+
+def show_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
+                 version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    try:
+        net = networks.get(session, ctx, network_id)
+    except NotFound:
+        raise NotFound("Network not found") from None
+    return {"network": _view(net)}
 
 
 ROUTES: list[Route] = [

@@ -121,3 +121,20 @@ def test_floating_ip_actions_end_with_2_44(
         assert resp.status_code == 404, resp.text
     finally:
         client.close()
+
+
+def test_os_networks_shows_the_callers_networks_until_2_35(
+    net_cloud: EmbeddedCloud, member: Net, other: Net
+) -> None:
+    mine = member.network(name="listed")
+    theirs = other.network(name="hidden")
+    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.35")
+    try:
+        listed = client.compute("GET", "/os-networks").json()["networks"]
+        assert [(n["id"], n["label"]) for n in listed if n["id"] in (mine["id"], theirs["id"])
+                ] == [(mine["id"], "listed")]
+        shown = client.compute("GET", f"/os-networks/{mine['id']}").json()["network"]
+        assert shown["label"] == "listed" and shown["cidr"] is None
+        assert client.compute("GET", f"/os-networks/{theirs['id']}").status_code == 404
+    finally:
+        client.close()
