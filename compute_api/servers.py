@@ -25,6 +25,7 @@ from common.compute_db.models import (
     KeyPair,
     Service,
 )
+from common.compute_db.network_models import IpAllocation, Port
 from common.compute_db.transition import Record, created, seen, transition
 from common.context import RequestContext
 from common.db import utcnow
@@ -506,7 +507,7 @@ _SINCE_COLUMNS: dict[str, Any] = {
 }
 # Parameters that match nothing here: no server has these set (no kernel/ramdisk ids,
 # no addresses without networking).
-_NEVER_SET = {"kernel_id", "ramdisk_id", "locked_by", "root_device_name", "ip", "ip6"}
+_NEVER_SET = {"kernel_id", "ramdisk_id", "locked_by", "root_device_name"}
 
 
 def _filter_clause(name: str, value: str) -> Any:
@@ -541,9 +542,22 @@ def _filter_clause(name: str, value: str) -> Any:
         return Instance.config_drive == ("True" if value.lower() in ("true", "1") else "")
     if name == "auto_disk_config":
         return sa.false() if value.lower() in ("true", "1") else sa.true()
+    if name in ("ip", "ip6"):
+        return _address_filter(value, version=6 if name == "ip6" else 4)
     if name in _NEVER_SET:
         return None
     return sa.true()
+
+
+def _address_filter(pattern: str, version: int) -> Any:
+    """Servers holding a fixed address of ``version`` that the regular expression finds,
+    as upstream's ``ip`` and ``ip6`` filters."""
+    holders = (sa.select(sa.type_coerce(Port.device_id, Instance.uuid.type))
+               .join(IpAllocation, IpAllocation.port_id == Port.id)
+               .where(IpAllocation.ip_address.regexp_match(pattern),
+                      IpAllocation.ip_address.contains(":") if version == 6
+                      else ~IpAllocation.ip_address.contains(":")))
+    return Instance.uuid.in_(holders)
 
 
 def list_servers(session: Session, ctx: RequestContext, q: ListQuery,

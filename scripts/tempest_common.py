@@ -106,11 +106,69 @@ class Admin:
         return image_id
 
 
-def arguments(description: str, regex: str, port: int) -> argparse.Namespace:
+    def extensions(self) -> list[str]:
+        """The aliases ``GET /networking/v2.0/extensions`` lists, sorted."""
+        listed = self.http.get("/networking/v2.0/extensions")
+        listed.raise_for_status()
+        return sorted(e["alias"] for e in listed.json()["extensions"])
+
+    def network(self, name: str, cidr: str, **attrs: Any) -> str:
+        """A network with ``attrs`` (``shared``, ``router:external``) and one subnet."""
+        made = self.http.post("/networking/v2.0/networks", json={"network": {
+            "name": name, **attrs}})
+        made.raise_for_status()
+        network_id = str(made.json()["network"]["id"])
+        self.http.post("/networking/v2.0/subnets", json={"subnet": {
+            "name": f"{name}-subnet", "network_id": network_id, "ip_version": 4,
+            "cidr": cidr}}).raise_for_status()
+        return network_id
+
+    def router(self, name: str, gateway: str, network: str) -> None:
+        """A router from ``network``'s subnets to the external network ``gateway``."""
+        made = self.http.post("/networking/v2.0/routers", json={"router": {
+            "name": name, "external_gateway_info": {"network_id": gateway}}})
+        made.raise_for_status()
+        router_id = made.json()["router"]["id"]
+        subnets = self.http.get(f"/networking/v2.0/subnets?network_id={network}")
+        for subnet in subnets.json()["subnets"]:
+            self.http.put(f"/networking/v2.0/routers/{router_id}/add_router_interface",
+                          json={"subnet_id": subnet["id"]}).raise_for_status()
+
+
+# The [network] sections for runs with the network service on; ``{public_network}``
+# is empty when no external network was made.
+NETWORK_CONF = """
+[network]
+project_network_cidr = 10.100.0.0/16
+project_network_mask_bits = 28
+project_network_v6_cidr = 2001:db8::/48
+project_network_v6_mask_bits = 64
+project_networks_reachable = false
+public_network_id = {public_network_id}
+floating_network_name = {floating_network_name}
+shared_physical_network = false
+endpoint_type = publicURL
+build_timeout = 60
+
+[network-feature-enabled]
+api_extensions = {extensions}
+ipv6 = true
+ipv6_subnet_attributes = true
+port_security = true
+port_admin_state_change = true
+floating_ips = {floating_ips}
+"""
+
+
+def arguments(description: str, regex: str, port: int, *, flags: dict[str, str] | None = None
+              ) -> argparse.Namespace:
+    """The runner's options; ``flags`` adds on/off options (name to help text)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--regex", default=regex)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=port)
+    for flag, help_text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=help_text)
     return parser.parse_args()
 
 

@@ -2,18 +2,23 @@
 
 Starts the embedded cloud (builtin identity, simulated hosts) in a temporary data
 directory, creates pre-provisioned accounts, a flavor pair and an image pair, writes a
-Tempest workspace for them (no network or volume service), runs
-``tempest run --regex <REGEX>`` and prints the counts. Not part of the test suite (it
-takes minutes); the next engineer's measuring stick for compute API conformance:
+Tempest workspace for them (no volume service), runs ``tempest run --regex <REGEX>``
+and prints the counts. Not part of the test suite (it takes minutes); the next
+engineer's measuring stick for compute API conformance:
 
     .venv/bin/python scripts/tempest_compute.py [--regex tempest.api.compute] [--concurrency 2]
+
+``--with-network`` turns the network service on: a shared network ``tempest-net`` every
+account's servers boot on (``fixed_network_name``), an external network for floating
+IPs (``public_network_id``) routed to it, ``api_extensions`` as the network API lists
+them, and interface attach enabled.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tempest_common import ADMIN_PASSWORD, Admin, arguments, run_tempest
+from tempest_common import ADMIN_PASSWORD, NETWORK_CONF, Admin, arguments, run_tempest
 
 # The scheduler filters Tempest may assume (what Kilonova's scheduler does).
 FILTERS = ",".join(["AvailabilityZoneFilter", "ComputeFilter", "ComputeCapabilitiesFilter",
@@ -95,15 +100,38 @@ api_v2 = true
 """
 
 
+def network_conf(admin: Admin) -> tuple[str, dict[str, str]]:
+    """The extra sections and the switches of the compute template for ``--with-network``."""
+    served = admin.extensions()
+    public = admin.network("tempest-public", "172.24.4.0/24", **{"router:external": True})
+    private = admin.network("tempest-net", "192.168.200.0/24", shared=True)
+    routed = "router" in served
+    if routed:
+        admin.router("tempest-router", public, private)
+    switches = {"neutron = false": "neutron = true",
+                "fixed_network_name =\n": "fixed_network_name = tempest-net\n",
+                "interface_attach = false": "interface_attach = true"}
+    return NETWORK_CONF.format(
+        public_network_id=public, floating_network_name="tempest-public",
+        extensions=",".join(served), floating_ips=str(routed).lower()), switches
+
+
 def main() -> int:
-    args = arguments(__doc__.splitlines()[0], "tempest.api.compute", 18774)
+    args = arguments(__doc__.splitlines()[0], "tempest.api.compute", 18774, flags={
+        "--with-network": "enable the network service: networks, floating IPs, interfaces"})
 
     def conf(admin: Admin, workspace: Path) -> str:
-        return CONF.format(
+        compute = CONF.format(
             workspace=workspace, base=admin.base, admin_password=ADMIN_PASSWORD,
             filters=FILTERS, image=admin.image("tempest-image"),
             image_alt=admin.image("tempest-image-alt"), flavor=admin.flavor("t.small", 128),
             flavor_alt=admin.flavor("t.medium", 256))
+        if not args.with_network:
+            return compute
+        sections, switches = network_conf(admin)
+        for old, new in switches.items():
+            compute = compute.replace(old, new)
+        return compute + sections
 
     return run_tempest(args, conf)
 

@@ -12,45 +12,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tempest_common import ADMIN_PASSWORD, Admin, arguments, run_tempest
+from tempest_common import ADMIN_PASSWORD, NETWORK_CONF, Admin, arguments, run_tempest
 from tempest_compute import CONF as COMPUTE_CONF
 from tempest_compute import FILTERS
-
-NETWORK = """
-[network]
-project_network_cidr = 10.100.0.0/16
-project_network_mask_bits = 28
-project_network_v6_cidr = 2001:db8::/48
-project_network_v6_mask_bits = 64
-project_networks_reachable = false
-public_network_id =
-floating_network_name =
-shared_physical_network = false
-endpoint_type = publicURL
-build_timeout = 60
-
-[network-feature-enabled]
-api_extensions = {extensions}
-ipv6 = true
-ipv6_subnet_attributes = true
-port_security = true
-port_admin_state_change = true
-floating_ips = {floating_ips}
-"""
 
 
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], "tempest.api.network", 18775)
 
     def conf(admin: Admin, workspace: Path) -> str:
-        listed = admin.http.get("/networking/v2.0/extensions")
-        listed.raise_for_status()
-        served = sorted(e["alias"] for e in listed.json()["extensions"])
-        aliases = ",".join(served)
+        served = admin.extensions()
         compute = COMPUTE_CONF.replace("neutron = false", "neutron = true")
-        return (compute + NETWORK).format(
+        return (compute + NETWORK_CONF).format(
             workspace=workspace, base=admin.base, admin_password=ADMIN_PASSWORD,
-            filters=FILTERS, extensions=aliases,
+            filters=FILTERS, extensions=",".join(served), public_network_id="",
+            floating_network_name="",
             floating_ips=str("router" in served).lower(), image=admin.image("tempest-image"),
             image_alt=admin.image("tempest-image-alt"), flavor=admin.flavor("t.small", 128),
             flavor_alt=admin.flavor("t.medium", 256))

@@ -9,9 +9,11 @@ from pathlib import Path
 from common.errors import ConfigError
 from common.messages import HostNetwork, HostNetworkState
 from compute_agent.network import names
-from compute_agent.network.dhcp import Dhcp, serves_dhcp
+from compute_agent.network.dhcp import Dhcp, serves_dhcp, serves_metadata
 from compute_agent.network.firewall import Firewall
 from compute_agent.network.links import ZERO_MAC, Layer2, list_links
+from compute_agent.network.metadata import Lookup
+from compute_agent.network.metadata_servers import MetadataServers
 from compute_agent.network.routers import Routers
 from compute_agent.network.runner import Runner, missing_tools
 
@@ -19,7 +21,7 @@ LOG = logging.getLogger(__name__)
 
 
 class Dataplane:
-    """Bridges, VXLAN, taps, firewall, DHCP and routers of one host.
+    """Bridges, VXLAN, taps, firewall, DHCP, metadata servers and routers of one host.
 
     ``apply`` converges on a state: what it names is made, what carries our names and
     is not named is removed; applying the same state again runs no changing command.
@@ -37,6 +39,14 @@ class Dataplane:
         self._firewall = Firewall(self.runner)
         self._dhcp = Dhcp(self.runner, state_dir)
         self._routers = Routers(self.runner)
+        self._metadata: MetadataServers | None = None
+
+    def serve_metadata(self, lookup: Lookup) -> None:
+        """From the next ``apply`` on, run a metadata server answering by ``lookup`` in
+        each DHCP namespace serving IPv4 guests."""
+        if self._metadata is not None:
+            self._metadata.stop_all()
+        self._metadata = MetadataServers(lookup)
 
     def apply(self, state: HostNetworkState) -> None:
         """Converge the host on ``state``. Raises NetworkCommandFailed, ConfigError."""
@@ -60,6 +70,10 @@ class Dataplane:
         dhcp = [n for n in state.networks if serves_dhcp(n)]
         for network in dhcp:
             wanted.add(self._dhcp.ensure(network, state.ports, namespaces))
+        if self._metadata is not None:
+            # Before the namespaces go: a listening socket would keep one alive.
+            self._metadata.sync({n.id: self._dhcp.namespace(n.id) for n in dhcp
+                                 if serves_metadata(n)})
         mtu = {n.id: n.mtu for n in state.networks}
         for router in state.routers:
             wanted |= self._routers.ensure(router, namespaces, mtu)
@@ -79,5 +93,9 @@ class Dataplane:
 
     def cleanup_all(self) -> None:
         """Remove everything the data plane made on this host."""
-        self.apply(HostNetworkState())
+        try:
+            self.apply(HostNetworkState())
+        finally:
+            if self._metadata is not None:
+                self._metadata.stop_all()
         self._firewall.remove()

@@ -18,6 +18,11 @@ from compute_agent.network.runner import HOST, Runner
 LOG = logging.getLogger(__name__)
 
 LEASE_SECONDS = 86400
+# The metadata service's address, held by every DHCP namespace on its leg into the
+# bridge; guests reach it by the classless static route their DHCP server gives them.
+METADATA_ADDRESS = "169.254.169.254"
+# Option 249 is option 121 as Windows before Vista asks for it.
+MS_CLASSLESS_STATIC_ROUTE = 249
 
 
 def hosts_file(network: HostNetwork, ports: list[HostPort]) -> str:
@@ -35,6 +40,20 @@ def _bracket(address: str) -> str:
 
 def serves_dhcp(network: HostNetwork) -> bool:
     return any(s.dhcp and s.dhcp_server_ip for s in network.subnets)
+
+
+def serves_metadata(network: HostNetwork) -> bool:
+    """Whether the network's DHCP namespace serves metadata: it hands IPv4 guests the
+    route to it (a DHCP subnet of IPv4)."""
+    return any(s.dhcp and s.dhcp_server_ip and ipaddress.ip_network(s.cidr).version == 4
+               for s in network.subnets)
+
+
+def classless_routes(server_ip: str, gateway_ip: str | None) -> str:
+    """Option 121's value: the metadata address via the DHCP port, and the default route
+    (a client given option 121 ignores option 3, the router)."""
+    routes = f"{METADATA_ADDRESS}/32,{server_ip}"
+    return f"{routes},0.0.0.0/0,{gateway_ip}" if gateway_ip else routes
 
 
 class Dhcp:
@@ -81,6 +100,8 @@ class Dhcp:
             if subnet.dhcp and subnet.dhcp_server_ip:
                 prefix = ipaddress.ip_network(subnet.cidr).prefixlen
                 wanted.add(f"{subnet.dhcp_server_ip}/{prefix}")
+        if serves_metadata(network):
+            wanted.add(f"{METADATA_ADDRESS}/32")
         found = self._runner.json(["ip", "-j", "addr", "show", "dev", inner], namespace=ns)
         have = {f"{a['local']}/{a['prefixlen']}" for entry in found
                 for a in entry.get("addr_info", []) if a.get("scope") == "global"}
@@ -106,6 +127,10 @@ class Dhcp:
                 gateway = subnet.gateway_ip or ""
                 router = f",{gateway}" if gateway else ""
                 argv.append(f"--dhcp-option=tag:{tag},option:router{router}")
+                routes = classless_routes(subnet.dhcp_server_ip, subnet.gateway_ip)
+                argv.append(f"--dhcp-option=tag:{tag},option:classless-static-route,"
+                            f"{routes}")
+                argv.append(f"--dhcp-option=tag:{tag},{MS_CLASSLESS_STATIC_ROUTE},{routes}")
                 if subnet.dns_nameservers:
                     argv.append(f"--dhcp-option=tag:{tag},option:dns-server,"
                                 + ",".join(subnet.dns_nameservers))

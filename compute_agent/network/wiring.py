@@ -3,7 +3,8 @@
 ``PortWiring.wire(instance)`` makes the instance's ports ready on this host or raises
 ``DriverError`` naming the port that is not. ``HostNetworkAgent`` is the libvirt hosts'
 one: it fetches the host's desired state from the conductor (``host_network_state``),
-applies it with the data plane, and checks every port of the instance is in it.
+applies it with the data plane, and checks every port of the instance is in it; the data
+plane runs a metadata server per network in its DHCP namespace, asking the conductor.
 Simulated hosts program nothing (``compute_agent/virt/fake.py``'s ``FakeWiring``).
 """
 
@@ -17,6 +18,7 @@ from common.context import admin_context
 from common.errors import ControlPlaneError, DriverError
 from common.messages import HostNetworkState, InstancePayload
 from compute_agent.network.dataplane import Dataplane
+from compute_agent.network.metadata import Lookup, conductor_lookup
 from conductor.rpc.client import ConductorClient
 
 LOG = logging.getLogger(__name__)
@@ -30,10 +32,12 @@ class PortWiring(Protocol):
 class HostNetworkAgent:
     """The data plane of one host, converged with the conductor's view of it."""
 
-    def __init__(self, host: str, conductor: ConductorClient, dataplane: Dataplane) -> None:
+    def __init__(self, host: str, conductor: ConductorClient, dataplane: Dataplane,
+                 metadata: Lookup | None = None) -> None:
         self.host = host
         self._conductor = conductor
         self._dataplane = dataplane
+        dataplane.serve_metadata(metadata or conductor_lookup(conductor, host))
         # One apply at a time: a spawn's and the periodic sync's would race on devices.
         self._lock = threading.Lock()
 

@@ -240,7 +240,7 @@ def server_list_query(request: Request, ctx: RequestContext, version: Version) -
                    "status", "changes-since", "all_tenants", "deleted", "soft_deleted",
                    "project_id", "tenant_id"}}
     for name in ("name", "display_name", "description", "display_description", "hostname",
-                 "node", "key_name", "reservation_id", "availability_zone"):
+                 "node", "key_name", "reservation_id", "availability_zone", "ip", "ip6"):
         if name in filters:
             _check_regex(filters[name], name)
     return ListQuery(

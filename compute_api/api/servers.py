@@ -15,7 +15,7 @@ from common.errors import BadRequest
 from common.openapi import model_schema, wrapped
 from common.routes import Route
 from common.states import Action
-from compute_api import aggregates, server_groups, server_items, servers
+from compute_api import aggregates, server_groups, server_items, server_network_actions, servers
 from compute_api.api.deps import (
     AfterCommit,
     AfterCommitDep,
@@ -112,9 +112,10 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
     hosts = servers.host_statuses(session, rows, runtime.settings.service.service_down_time)
     base = base_url(request)
     zones = aggregates.host_zones(session)
+    groups = server_network_actions.group_names(session, [i.uuid for i in rows])
     out: dict[str, Any] = {"servers": [
         server_detail(i, faults.get(i.id), base, version, ctx, tags[i.id], host_states=hosts,
-                      host_zones=zones)
+                      host_zones=zones, security_groups=groups.get(i.uuid, ()))
         for i in rows]}
     page = _page_links(request, rows, query.limit)
     if page:
@@ -135,7 +136,9 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
     return server_detail(inst, fault, base_url(request), version, ctx,
                          server_items.tags_of(session, [inst.id])[inst.id],
                          server_groups.groups_of(session, inst.uuid), hosts,
-                         extended=extended, host_zones=aggregates.host_zones(session))
+                         extended=extended, host_zones=aggregates.host_zones(session),
+                         security_groups=server_network_actions.group_names(
+                             session, [inst.uuid]).get(inst.uuid, ()))
 
 
 def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,

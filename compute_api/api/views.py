@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -100,7 +100,8 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
                   groups: list[str] | None = None,
                   host_states: dict[str, str] | None = None,
                   extended: bool = True,
-                  host_zones: Mapping[str, str] | None = None) -> dict[str, Any]:
+                  host_zones: Mapping[str, str] | None = None,
+                  security_groups: Sequence[str] = ()) -> dict[str, Any]:
     """The full server; ``groups`` (2.71+) is given by show and update only.
 
     ``extended=False`` is the update response before 2.75: upstream left out the
@@ -119,7 +120,7 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
         "flavor": _flavor_ref(flavor, base, version),
         "created": isotime(inst.created_at),
         "updated": isotime(inst.updated_at),
-        "addresses": inst.addresses or {},
+        "addresses": _addresses(inst.addresses or {}, extended),
         "accessIPv4": inst.access_ip_v4 or "",
         "accessIPv6": inst.access_ip_v6 or "",
         "OS-DCF:diskConfig": "MANUAL",
@@ -150,9 +151,20 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
         out["host_status"] = host_states.get(inst.host or "", "")
     if version.at_least("2.71") and groups is not None:
         out["server_groups"] = groups
+    if security_groups and extended:
+        out["security_groups"] = [{"name": name} for name in security_groups]
     if fault is not None and state in ("ERROR", "DELETED"):
         out["fault"] = fault_view(fault, ctx)
     return out
+
+
+def _addresses(found: dict[str, Any], extended: bool) -> dict[str, Any]:
+    """The addresses; without the extended ``OS-EXT-IPS*`` keys where upstream's view
+    leaves them out (the update and rebuild answers before 2.75)."""
+    if extended:
+        return found
+    return {label: [{"version": a["version"], "addr": a["addr"]} for a in entries]
+            for label, entries in found.items()}
 
 
 def shown_zone(inst: Instance, host_zones: Mapping[str, str] | None) -> str:

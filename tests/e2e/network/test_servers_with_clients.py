@@ -69,3 +69,42 @@ def test_osc_server_create_on_a_named_network_with_a_security_group(osc: OpenSta
     osc.run("server", "delete", "--wait", "vm-net")
     assert osc.json("port", "list", "--network", "private", "--device-owner",
                     "compute:nova") == []
+
+
+def test_osc_server_add_port_security_group_and_floating_ip(osc: OpenStackCLI) -> None:
+    osc.run("flavor", "create", "--ram", "512", "--vcpus", "1", "--disk", "1", "osc.fip")
+    image_file = osc.workdir / "osc-fip.img"
+    image_file.write_bytes(b"\0" * 1024)
+    osc.run("image", "create", "--disk-format", "raw", "--container-format", "bare",
+            "--file", str(image_file), "osc-fip-image")
+    osc.run("network", "create", "--external", "public")
+    osc.run("subnet", "create", "--network", "public", "--subnet-range", "172.31.0.0/24",
+            "--no-dhcp", "public-v4")
+    osc.run("network", "create", "inner")
+    osc.run("subnet", "create", "--network", "inner", "--subnet-range", "10.40.0.0/24",
+            "inner-v4")
+    osc.run("router", "create", "edge")
+    osc.run("router", "set", "--external-gateway", "public", "edge")
+    osc.run("router", "add", "subnet", "edge", "inner-v4")
+    osc.run("server", "create", "--flavor", "osc.fip", "--image", "osc-fip-image",
+            "--network", "inner", "--wait", "vm-fip")
+    extra = osc.json("port", "create", "--network", "inner", "extra-port")
+    osc.run("server", "add", "port", "vm-fip", "extra-port")
+    osc.run("security", "group", "create", "ssh")
+    osc.run("server", "add", "security", "group", "vm-fip", "ssh")
+    fip = osc.json("floating", "ip", "create", "public")
+    address = fip["floating_ip_address"]
+    osc.run("server", "add", "floating", "ip", "vm-fip", address)
+    shown = osc.json("server", "show", "vm-fip")
+    inner = shown["addresses"]["inner"]
+    assert address in inner and extra["fixed_ips"][0]["ip_address"] in inner
+    assert len(inner) == 3
+    ports = osc.json("port", "list", "--server", "vm-fip", "--long")
+    assert len(ports) == 2
+    groups = osc.json("server", "show", "vm-fip", "-c", "security_groups")
+    assert "ssh" in str(groups)
+    osc.run("server", "remove", "floating", "ip", "vm-fip", address)
+    assert address not in osc.json("server", "show", "vm-fip")["addresses"]["inner"]
+    osc.run("server", "delete", "--wait", "vm-fip")
+    kept = osc.json("port", "show", "extra-port")
+    assert kept["device_id"] == ""

@@ -138,3 +138,31 @@ def test_os_networks_shows_the_callers_networks_until_2_35(
         assert client.compute("GET", f"/os-networks/{theirs['id']}").status_code == 404
     finally:
         client.close()
+
+
+def test_servers_are_listed_by_their_addresses(
+    compute: CloudClient, member: Net, boot_refs: tuple[str, str]
+) -> None:
+    server_id, _ = _server_on_private(compute, member, boot_refs, "10.73.0.0/24")
+    [port] = _ports_of(member, server_id)
+    address = port["fixed_ips"][0]["ip_address"]
+
+    def listed(**params: str) -> list[str]:
+        found = compute.compute("GET", "/servers", params=params)
+        assert found.status_code == 200, found.text
+        return [s["id"] for s in found.json()["servers"]]
+
+    assert listed(ip=address) == [server_id]
+    assert listed(ip=r"10\.73\.0\.") == [server_id]
+    assert listed(ip="10.74.") == []
+    assert listed(ip6=address) == []
+    bad = compute.compute("GET", "/servers", params={"ip": "10.73.0.["})
+    assert bad.status_code == 400, bad.text
+    # The update answer before 2.75 leaves out the extended address keys, as upstream.
+    renamed = compute.compute("PUT", f"/servers/{server_id}",
+                              json={"server": {"name": "renamed"}})
+    assert renamed.status_code == 200, renamed.text
+    [entry] = renamed.json()["server"]["addresses"]["private"]
+    assert entry == {"version": 4, "addr": address}
+    shown = compute.server(server_id)
+    assert shown["security_groups"] == [{"name": "default"}]
