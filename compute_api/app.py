@@ -32,6 +32,7 @@ from compute_api.api import (
     images_proxy,
     keypairs,
     migrations,
+    network_proxies,
     networks,
     query_params,
     quota_classes,
@@ -161,7 +162,7 @@ COMPUTE_MODULES = (versions, flavors, servers, server_items, server_extras, serv
                    server_actions, server_network_actions, server_diagnostics, migrations, keypairs,
                    server_groups, quotas, availability_zones, images_proxy, services,
                    hypervisors, aggregates, usage, usage_audit, hosts, quota_classes,
-                   extensions, external_events, networks, removed)
+                   extensions, external_events, networks, network_proxies, removed)
 
 
 def compute_routes() -> list[Route]:

@@ -200,8 +200,8 @@ SERVER_ITEMS = [
     _rule("os_compute_api:ips:show", READER, "Show a server's addresses on one network",
           ("GET", f"{SID}/ips/{{network_label}}")),
     _rule("os_compute_api:os-security-groups:list", READER,
-          "List the security groups of a server's ports",
-          ("GET", f"{SID}/os-security-groups")),
+          "List the security groups of a server's ports, or the project's (before 2.36)",
+          ("GET", f"{SID}/os-security-groups"), ("GET", "/os-security-groups")),
     _rule("os_compute_api:os-attach-interfaces:list", READER,
           "List a server's interfaces", ("GET", f"{SID}/os-interface")),
     _rule("os_compute_api:os-attach-interfaces:show", READER,
@@ -307,12 +307,36 @@ OTHERS = [
           ("DELETE", f"{SID}/migrations/{{migration_id}}")),
 ]
 
+# The proxies of the network API's security groups and floating IPs (before 2.36).
+NETWORK_PROXIES = [
+    _rule("os_compute_api:os-security-groups:show", READER, "Show a security group",
+          ("GET", "/os-security-groups/{group_id}")),
+    _rule("os_compute_api:os-security-groups:create", MEMBER, "Create a security group",
+          ("POST", "/os-security-groups")),
+    _rule("os_compute_api:os-security-groups:update", MEMBER, "Update a security group",
+          ("PUT", "/os-security-groups/{group_id}")),
+    _rule("os_compute_api:os-security-groups:delete", MEMBER, "Delete a security group",
+          ("DELETE", "/os-security-groups/{group_id}")),
+    _rule("os_compute_api:os-security-groups:rule:create", MEMBER,
+          "Create a security group rule", ("POST", "/os-security-group-rules")),
+    _rule("os_compute_api:os-security-groups:rule:delete", MEMBER,
+          "Delete a security group rule", ("DELETE", "/os-security-group-rules/{rule_id}")),
+    _rule("os_compute_api:os-floating-ips:list", READER, "List the project's floating IPs",
+          ("GET", "/os-floating-ips")),
+    _rule("os_compute_api:os-floating-ips:show", READER, "Show a floating IP",
+          ("GET", "/os-floating-ips/{floating_ip_id}")),
+    _rule("os_compute_api:os-floating-ips:create", MEMBER, "Allocate a floating IP",
+          ("POST", "/os-floating-ips")),
+    _rule("os_compute_api:os-floating-ips:delete", MEMBER, "Release a floating IP",
+          ("DELETE", "/os-floating-ips/{floating_ip_id}")),
+]
+
 FLAVOR_ACTION_RULES = _action_rules(FLAVOR_ACTION, FLAVOR_ACTIONS)
 AGGREGATE_ACTION_TABLE = {key: ActionRule(*rule) for key, rule in AGGREGATE_ACTIONS.items()}
 AGGREGATE_ACTION_RULES = _action_rules(AGG_ACTION, AGGREGATE_ACTION_TABLE)
 
 DEFAULTS: list[RuleDefault] = [*BASE, *SERVERS, *ACTION_RULES, *SERVER_ITEMS, *FLAVORS,
-                               *FLAVOR_ACTION_RULES, *OTHERS, *OPERATOR,
+                               *FLAVOR_ACTION_RULES, *OTHERS, *NETWORK_PROXIES, *OPERATOR,
                                *AGGREGATE_ACTION_RULES]
 
 
