@@ -36,7 +36,8 @@ class RecordingConductor:
                               ) -> InstancePayload | None:
         return self.instances.get(u)
 
-    def instance_spawned(self, ctx: Any, host: str, u: uuid.UUID, power_state: int) -> bool:
+    def instance_spawned(self, ctx: Any, host: str, u: uuid.UUID, power_state: int,
+                         reports_wiring: bool = False) -> bool:
         return self.spawn_accepted
 
     def sync_power_states(self, ctx: Any, host: str, guests: list[GuestState]) -> None:
