@@ -111,13 +111,17 @@ def _group_of(session: Session, instance_uuid: uuid.UUID) -> GroupPayload | None
                         max_server_per_host=rules.get("max_server_per_host"))
 
 
-def stamp(session: Session, instance_uuid: uuid.UUID, owner: str) -> None:
+def stamp(session: Session, instance_uuid: uuid.UUID, owner: str,
+          unowned: bool = False) -> bool:
     """Record, in the caller's transaction, that the conductor ``owner`` drives this
-    work from now on (``work.py``)."""
-    session.execute(
-        sa.update(Instance).where(Instance.uuid == instance_uuid)
-        .values(work_owner=owner, work_claimed_at=utcnow())
-        .execution_options(synchronize_session=False))
+    work from now on (``work.py``). ``unowned``: only if no conductor drives it yet;
+    False if one does."""
+    query = sa.update(Instance).where(Instance.uuid == instance_uuid)
+    if unowned:
+        query = query.where(Instance.work_owner.is_(None))
+    result = session.execute(query.values(work_owner=owner, work_claimed_at=utcnow())
+                             .execution_options(synchronize_session=False))
+    return not unowned or bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def deadline(seconds: float) -> datetime:

@@ -217,6 +217,22 @@ class PlacementClient:
     def delete_allocations(self, consumer_uuid: uuid.UUID) -> None:
         self._request("DELETE", f"allocations/{consumer_uuid}", ok=(204, 404))
 
+    def release(self, consumer_uuid: uuid.UUID, generation: int, project_id: str,
+                user_id: str, consumer_type: str = INSTANCE_CONSUMER_TYPE) -> bool:
+        """Give every allocation of the consumer back if it is still at ``generation``.
+
+        False when the consumer changed since (someone else replaced or released its
+        allocations): nothing is written then.
+        """
+        body = {str(consumer_uuid): {
+            "allocations": {}, "project_id": project_id, "user_id": user_id,
+            "consumer_generation": generation, "consumer_type": consumer_type}}
+        response = self._request("POST", "allocations", json=body, ok=(204, 409))
+        if response.status_code == 409:
+            LOG.info("release of %s refused: %s", consumer_uuid, _detail(response))
+            return False
+        return True
+
     def move_allocations(self, source: uuid.UUID, target: uuid.UUID, project_id: str,
                          user_id: str, target_type: str = INSTANCE_CONSUMER_TYPE
                          ) -> dict[str, dict[str, int]]:

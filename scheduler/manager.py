@@ -55,6 +55,9 @@ COMPUTE_SERVICE = "kilonova-compute"
 CLAIM_ROUNDS = 3
 # Extra rounds for a hard group's member whose claim met a concurrent member's.
 GROUP_ROUNDS = 10
+# The consumer generation of a claim just made: a hard group member's claim at this
+# generation has not passed its group check yet (SchedulerManager._checked).
+PENDING = 1
 # How long the recent failed builds per host are reused (a reschedule, which follows a
 # new failure, reads them again at once).
 FAILURES_TTL = 5.0
@@ -132,10 +135,11 @@ class SchedulerManager:
                 if not self._claim(spec, cand):
                     continue
                 self._ledger.settle(spec.instance_uuid)
-                if not self._group_holds(spec, cand.state.host):
-                    # Another scheduler placed a member at the same time: give the
-                    # claim back and decide again, seeing it this time.
-                    self._placement.delete_allocations(spec.instance_uuid)
+                if (self._hard_group(spec)
+                        and not self._checked(spec, cand.state.host, cand.allocations,
+                                              PENDING)):
+                    # Another scheduler placed a member at the same time: the claim was
+                    # given back; decide again, seeing that member this time.
                     self._ledger.drop(spec.instance_uuid)
                     time.sleep(random.uniform(0.05, 0.3))
                     return None
@@ -235,6 +239,35 @@ class SchedulerManager:
                      "%s again", spec.group.id, spec.group.policy, host, spec.instance_uuid)
         return holds
 
+    def _checked(self, spec: RequestSpec, host: str,
+                 allocations: dict[str, dict[str, int]], generation: int) -> bool:
+        """Settle a hard group member's claim, seen at ``generation``: True if it stands.
+
+        A claim is made at generation 1 (PENDING) and checked against the group's
+        policy after it is written. One that holds is written again, which moves it to
+        generation 2: checked, final, never given back. One that does not is given back
+        only if still at the generation seen. Two decisions of one build (a conductor
+        asking again while its first ask still runs) may check the same claim and
+        disagree, one having seen a concurrent member the other missed; whichever
+        writes first wins and the other's write is refused, so a claim one of them
+        answered with is never taken away under it.
+        """
+        if generation > PENDING:
+            return True
+        consumer = spec.instance_uuid
+        if self._group_holds(spec, host):
+            if self._placement.claim(consumer, allocations, spec.project_id, spec.user_id,
+                                     consumer_generation=generation):
+                return True
+        elif self._placement.release(consumer, generation, spec.project_id, spec.user_id):
+            return False
+        # Changed under us: settled by the other decision, or given back (and perhaps
+        # claimed again, pending, elsewhere).
+        body = self._placement.get_allocations(consumer)
+        held = {rp: dict(a.get("resources", {}))
+                for rp, a in body.get("allocations", {}).items()}
+        return held == allocations and body.get("consumer_generation", 0) > PENDING
+
     def _claimed_before(self, spec: RequestSpec, resources: dict[str, int]
                         ) -> HostSelection | None:
         """The claim this build already holds, if an earlier answer was lost.
@@ -242,12 +275,14 @@ class SchedulerManager:
         A conductor that got no answer (broker outage, a conductor taking a build over)
         asks again for the same server: the same consumer holding the same resources on
         one compute node is that claim, answered again instead of claimed twice. A claim
-        on a host the build must avoid, of other resources, or breaking the server's hard
-        group policy, is given back.
+        on a host the build must avoid, or of other resources, is given back; one still
+        pending its group check is checked as a new claim is (``_checked``).
         """
-        held = self._placement.get_allocations(spec.instance_uuid).get("allocations", {})
+        body = self._placement.get_allocations(spec.instance_uuid)
+        held = body.get("allocations", {})
         if not held:
             return None
+        generation = int(body.get("consumer_generation") or PENDING)
         node = None
         if len(held) == 1:
             rp, alloc = next(iter(held.items()))
@@ -256,18 +291,19 @@ class SchedulerManager:
                     ComputeNode.uuid == uuid.UUID(rp)))
                 if node is not None:
                     session.expunge(node)
-            # A claim found again is checked as a new one is: the attempt that made it
-            # may not have checked the group's policy yet (its answer was lost mid-way).
             if (node is not None and node.host not in spec.ignore_hosts
-                    and dict(alloc.get("resources", {})) == resources
-                    and self._group_holds(spec, node.host)):
+                    and dict(alloc.get("resources", {})) == resources):
+                if self._hard_group(spec) and not self._checked(
+                        spec, node.host, {rp: resources}, generation):
+                    return None
                 LOG.info("%s already holds its claim on %s", spec.instance_uuid, node.host)
                 return HostSelection(host=node.host, nodename=node.hypervisor_hostname,
                                      compute_node_uuid=node.uuid,
                                      allocations={rp: resources})
         LOG.info("%s holds a claim that does not fit its build; giving it back",
                  spec.instance_uuid)
-        self._placement.delete_allocations(spec.instance_uuid)
+        self._placement.release(spec.instance_uuid, generation, spec.project_id,
+                                spec.user_id)
         return None
 
     def claim_move(self, spec: RequestSpec, migration_uuid: uuid.UUID,

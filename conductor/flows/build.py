@@ -50,8 +50,15 @@ class BuildFlow:
         self._placement = placement
         self._settings = settings
 
-    def build(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
-        """Place one server in the scheduling task state and cast its spawn."""
+    def build(self, ctx: RequestContext, instance_uuid: uuid.UUID, fresh: bool = False
+              ) -> None:
+        """Place one server in the scheduling task state and cast its spawn.
+
+        ``fresh``: asked by the API's cast, which any conductor may take up only while
+        no conductor drives the build yet. A cast that waited in the queue past
+        ``redrive_after`` finds the build taken over and leaves it to that conductor:
+        one build is never scheduled by two conductors at once.
+        """
         # Read and stamped in one transaction: a write fewer per build.
         with transaction(self._sessions) as session:
             try:
@@ -64,9 +71,16 @@ class BuildFlow:
                          inst.vm_state, inst.task_state)
                 return
             # Never driven before: no scheduler was asked for it yet, so it holds no claim.
+            if fresh and inst.work_owner is not None:
+                LOG.info("instance %s is driven by %s already", instance_uuid,
+                         inst.work_owner)
+                return
             spec = to_request_spec(session, inst).model_copy(
                 update={"first_claim": inst.work_owner is None})
-            stamp(session, instance_uuid, self._settings.compute.host)
+            if not stamp(session, instance_uuid, self._settings.compute.host,
+                         unowned=fresh):
+                LOG.info("instance %s was taken over meanwhile", instance_uuid)
+                return
         try:
             selection = self._select_destination(ctx, spec)
         except NoValidHost as exc:

@@ -53,6 +53,15 @@ class MoveFlow:
             session.expunge(found)
             return found
 
+    def _live(self, instance_uuid: uuid.UUID) -> bool:
+        """Whether the server still exists (not deleted)."""
+        with transaction(self._tasks.reads) as session:
+            try:
+                queries.get_instance(session, instance_uuid)
+            except NotFound:
+                return False
+            return True
+
     def _set_status(self, migration_uuid: uuid.UUID, status: MigrationStatus,
                     **values: Any) -> None:
         with transaction(self._tasks.sessions) as session:
@@ -120,10 +129,15 @@ class ResizeFlow(MoveFlow):
             self._tasks.fail(instance_uuid, TaskState.RESIZE_PREP, exc.message)
             return
         if not self._tasks.step(instance_uuid, TaskState.RESIZE_PREP, Event.MOVE_SCHEDULED):
-            # Deleted while we scheduled: nothing was moved yet.
+            # Deleted, or ended by the sweeper (its deadline passed), while we scheduled:
+            # nothing was moved yet. A live server takes its source share back.
+            self._set_status(mig.uuid, MigrationStatus.ERROR)
+            if self._live(instance_uuid):
+                self._back_to_instance(inst, mig)
+                if self._live(instance_uuid):
+                    return
             self._placement.delete_allocations(mig.uuid)
             self._placement.delete_allocations(instance_uuid)
-            self._set_status(mig.uuid, MigrationStatus.ERROR)
             return
         self._set_status(mig.uuid, MigrationStatus.MIGRATING, dest_compute=selection.host,
                          dest_node=selection.nodename)

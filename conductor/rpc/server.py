@@ -61,7 +61,7 @@ class ConductorEndpoint:
 
     @endpoint
     def build_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
-        self._builds.build(ctx, uuid.UUID(instance_uuid))
+        self._builds.build(ctx, uuid.UUID(instance_uuid), fresh=True)
 
     @endpoint
     def register_compute(self, ctx: RequestContext, host: str, node: dict[str, Any],
