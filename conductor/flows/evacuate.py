@@ -68,6 +68,14 @@ class EvacuateFlow(MoveFlow):
             self._best_effort("removing the guest of a lost evacuation",
                               self._compute.destroy_migrated, ctx, dest, instance_uuid)
             self._set_status(mig.uuid, MigrationStatus.ERROR)
+            # A claim that landed after the sweeper gave the share back moved it to the
+            # migration again: back to the live server (a no-op if the migration holds
+            # nothing), or dropped with a deleted one.
+            if self._live(instance_uuid):
+                self._back_to_instance(inst, mig)
+            if not self._live(instance_uuid):
+                self._placement.delete_allocations(mig.uuid)
+                self._placement.delete_allocations(instance_uuid)
             return
         # The dead host's share of the server, held by the migration record.
         self._placement.delete_allocations(mig.uuid)

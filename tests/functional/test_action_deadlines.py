@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from common.states import PowerState
+from scheduler.manager import SchedulerManager
 from tests.cloud import CloudClient
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.actions_helpers import (
@@ -70,6 +72,42 @@ def test_overdue_power_actions_and_moves_are_ended_by_the_sweeper(
     assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
     client.wait_gone(server_id)
     assert client.total_usage() == {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}
+
+
+def test_a_resize_claim_landing_after_its_deadline_leaves_the_server_its_source_share(
+        slow_cloud: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = slow_cloud
+    small = client.create_flavor("small", ram=64)
+    client.create_flavor("large", ram=128)
+    server_id = client.boot(small, client.create_image())
+    source = settled(client, server_id, "ACTIVE")["OS-EXT-SRV-ATTR:host"]
+    claimed = threading.Event()
+    claim_move = SchedulerManager.claim_move
+
+    def slow_claim(self: SchedulerManager, *args: Any, **kw: Any) -> Any:
+        time.sleep(2.5)  # the sweeper ends the resize (1 s) meanwhile
+        try:
+            return claim_move(self, *args, **kw)
+        finally:
+            claimed.set()
+
+    monkeypatch.setattr(SchedulerManager, "claim_move", slow_claim)
+    assert act(client, server_id, {"resize": {"flavorRef": "large"}}).status_code == 202
+    server = settled(client, server_id, "ERROR", timeout=10)
+    assert "did not finish in time" in server["fault"]["message"]
+    assert claimed.wait(10)
+    # The late claim moved the source share to the migration and claimed a destination:
+    # the conductor, finding the task gone, gives the share back to the server.
+    expected = {provider_of(client, source): {"VCPU": 1, "MEMORY_MB": 64, "DISK_GB": 1}}
+    migration = wait_migration(client, server_id, "error")
+    deadline = time.monotonic() + 10
+    while allocations(client, server_id) != expected \
+            or allocations(client, migration["uuid"]) != {}:
+        assert time.monotonic() < deadline, (allocations(client, server_id),
+                                             allocations(client, migration["uuid"]))
+        time.sleep(0.1)
+    assert client.total_usage() == {"VCPU": 1, "MEMORY_MB": 64, "DISK_GB": 1}
+    assert client.server(server_id)["OS-EXT-SRV-ATTR:host"] == source
 
 
 def wait_power(client: CloudClient, server_id: str, power: int, timeout: float = 10) -> None:
