@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from common import db
 from common.context import admin_context
-from common.db import session_factory
 from common.errors import BadRequest, NotFound
 from common.messages import NodeReport
 from common.rpc import ROUTED_HOST
 from compute_agent.rpc.server import ComputeEndpoint
 from conductor.hosts import HostRecords
 from conductor.routes import HostRoutes
-from tests.dbutil import create_pg_database, drop_pg_database
+from tests.functional.db_sessions import sessions
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path
-             ) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'compute.sqlite'}"
-        db.upgrade("compute", url)
-    else:
-        url = create_pg_database("kn_routes", migrated="compute")
-    engine = db.create_engine(url, pool_size=2)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
+__all__ = ["sessions"]
 
 
 def _node(name: str) -> NodeReport:

@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 import scheduler.hosts
-from common import db
 from common.compute_db.models import ComputeNode, Instance
-from common.db import session_factory, transaction, utcnow
+from common.db import transaction, utcnow
 from scheduler.hosts import load_hosts, recent_failures
-from tests.dbutil import create_pg_database, drop_pg_database
+from tests.functional.db_sessions import sessions
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path
-             ) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'compute.sqlite'}"
-    else:
-        url = create_pg_database("kn_hostload", migrated="compute")
-    if request.param == "sqlite":
-        db.upgrade("compute", url)
-    engine = db.create_engine(url, pool_size=2)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
+__all__ = ["sessions"]
 
 
 def _add(session: Session, host: str | None, attempted: list[str],

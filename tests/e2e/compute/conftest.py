@@ -40,6 +40,23 @@ def builtin_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
 
 
 @pytest.fixture(scope="module")
+def conn(builtin_cloud: EmbeddedCloud) -> Iterator[Any]:
+    """An openstacksdk connection to the cloud as its admin."""
+    try:
+        import openstack
+    except ImportError:
+        pytest.fail("openstacksdk is not installed: install the project's e2e extra")
+    connection = openstack.connect(
+        auth_url=builtin_cloud.identity_url, username="admin", password=ADMIN_PASSWORD,
+        project_name="admin", user_domain_name="Default", project_domain_name="Default",
+        region_name="RegionOne", identity_api_version="3")
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
 def clouds_yaml(builtin_cloud: EmbeddedCloud, tmp_path_factory: pytest.TempPathFactory
                 ) -> Path:
     path = tmp_path_factory.mktemp("osc") / "clouds.yaml"

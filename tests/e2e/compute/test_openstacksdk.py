@@ -3,29 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-
-from cli.embedded import EmbeddedCloud
-from tests.e2e.compute.conftest import ADMIN_PASSWORD
-
-
-@pytest.fixture(scope="module")
-def conn(builtin_cloud: EmbeddedCloud) -> Iterator[Any]:
-    try:
-        import openstack
-    except ImportError:
-        pytest.fail("openstacksdk is not installed: install the project's e2e extra")
-    connection = openstack.connect(
-        auth_url=builtin_cloud.identity_url, username="admin", password=ADMIN_PASSWORD,
-        project_name="admin", user_domain_name="Default", project_domain_name="Default",
-        region_name="RegionOne", identity_api_version="3")
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 def test_create_server_wait_then_delete_and_wait(conn: Any) -> None:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.e2e.compute.conftest import builtin_cloud, clouds_yaml, osc
+from tests.e2e.compute.conftest import builtin_cloud, clouds_yaml, conn, osc
 
-__all__ = ["builtin_cloud", "clouds_yaml", "osc"]
+__all__ = ["builtin_cloud", "clouds_yaml", "conn", "osc"]

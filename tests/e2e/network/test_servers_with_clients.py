@@ -4,27 +4,9 @@ its defaults (what Ansible's server module does) and ``openstack server create``
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from cli.embedded import EmbeddedCloud
-from tests.e2e.compute.conftest import ADMIN_PASSWORD, OpenStackCLI
-
-
-@pytest.fixture(scope="module")
-def conn(builtin_cloud: EmbeddedCloud) -> Iterator[Any]:
-    import openstack
-
-    connection = openstack.connect(
-        auth_url=builtin_cloud.identity_url, username="admin", password=ADMIN_PASSWORD,
-        project_name="admin", user_domain_name="Default", project_domain_name="Default",
-        region_name="RegionOne", identity_api_version="3")
-    try:
-        yield connection
-    finally:
-        connection.close()
+from tests.e2e.compute.conftest import OpenStackCLI
 
 
 def test_sdk_create_server_wait_with_defaults_gets_an_address_and_stays(conn: Any) -> None:

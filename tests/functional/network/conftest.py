@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.embedded import EmbeddedCloud
 from common.db import create_engine, session_factory
+from conductor.rpc.client import ConductorClient
+from tests.cloud import CloudClient
 from tests.conftest import BACKENDS, cloud_settings, running_cloud
+from tests.functional.compute.helpers import public_image
 
 
 class Net:
@@ -119,3 +122,38 @@ def db(net_cloud: EmbeddedCloud) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def compute_version() -> str:
+    """The microversion ``compute`` asks for; a module that needs a later one overrides
+    this fixture."""
+    return "2.37"
+
+
+@pytest.fixture
+def compute(net_cloud: EmbeddedCloud, member: Net, compute_version: str
+            ) -> Iterator[CloudClient]:
+    """The compute API as ``member``'s project."""
+    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}",
+                         version=compute_version)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def boot_refs(net_cloud: EmbeddedCloud) -> tuple[str, str]:
+    """A public flavor and image to boot servers from (made once per test module)."""
+    admin = CloudClient(net_cloud.base_url)
+    try:
+        name = f"net-{uuid.uuid4().hex[:6]}"
+        return admin.create_flavor(name), public_image(admin, name)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def conductor(net_cloud: EmbeddedCloud) -> ConductorClient:
+    """The conductor's RPC client, over the cloud's messaging."""
+    assert net_cloud._messaging is not None
+    return ConductorClient(net_cloud._messaging)

@@ -25,38 +25,6 @@ from tests.functional.network.conftest import Net
 from tests.functional.network.test_servers_on_networks import _boot, _ports_of
 
 
-@pytest.fixture
-def compute(net_cloud: EmbeddedCloud, member: Net) -> Iterator[CloudClient]:
-    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.37")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def refs(net_cloud: EmbeddedCloud) -> tuple[str, str]:
-    admin = CloudClient(net_cloud.base_url)
-    try:
-        name = f"md-{uuid.uuid4().hex[:6]}"
-        flavor = admin.create_flavor(name)
-        resp = admin.http.post("/image/v2/images", json={
-            "name": name, "disk_format": "raw", "container_format": "bare",
-            "visibility": "public"})
-        assert resp.status_code == 201, resp.text
-        image = str(resp.json()["id"])
-        put = admin.http.put(f"/image/v2/images/{image}/file", content=b"\0" * 512,
-                             headers={"Content-Type": "application/octet-stream"})
-        assert put.status_code == 204, put.text
-        return flavor, image
-    finally:
-        admin.close()
-
-
-@pytest.fixture
-def conductor(net_cloud: EmbeddedCloud) -> ConductorClient:
-    assert net_cloud._messaging is not None
-    return ConductorClient(net_cloud._messaging)
-
-
 class Guest:
     """A booted server: its id, host, port and fixed address."""
 
@@ -85,16 +53,16 @@ def _guest(cloud: EmbeddedCloud, compute: CloudClient, member: Net, booted: dict
 
 @pytest.fixture
 def two_guests(net_cloud: EmbeddedCloud, compute: CloudClient, member: Net,
-               refs: tuple[str, str]) -> tuple[str, Guest, Guest]:
+               boot_refs: tuple[str, str]) -> tuple[str, Guest, Guest]:
     """A network in 127.0.0.0/8 and two servers on it, on one host."""
     net = member.network(name="md")
     member.subnet(net["id"], f"127.{uuid.uuid4().int % 200 + 20}.0.0/24",
                   dns_nameservers=["127.0.0.53"])
     first = _guest(net_cloud, compute, member, _boot(
-        compute, refs, [{"uuid": net["id"]}], metadata={"role": "first"},
+        compute, boot_refs, [{"uuid": net["id"]}], metadata={"role": "first"},
         user_data=base64.b64encode(b"#!/bin/sh\necho first\n").decode()))
     resp = compute.compute("POST", "/servers", json={
-        "server": {"name": "second", "flavorRef": refs[0], "imageRef": refs[1],
+        "server": {"name": "second", "flavorRef": boot_refs[0], "imageRef": boot_refs[1],
                    "networks": [{"uuid": net["id"]}],
                    "user_data": base64.b64encode(b"#!/bin/sh\necho second\n").decode()},
         "os:scheduler_hints": {"same_host": [first.id]}})

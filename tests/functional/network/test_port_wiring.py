@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,26 +22,9 @@ from compute_agent.virt.fake import FAIL_PLUG_KEY
 from conductor.dhcp_ports import dhcp_port_id
 from conductor.rpc.client import ConductorClient
 from tests.cloud import CloudClient
-from tests.functional.network import test_metadata
 from tests.functional.network.conftest import Net
 from tests.functional.network.test_metadata import _host_of
 from tests.functional.network.test_servers_on_networks import _boot, _ports_of
-
-# The flavor and image of the metadata tests' servers.
-refs = test_metadata.refs
-
-
-@pytest.fixture
-def compute(net_cloud: EmbeddedCloud, member: Net) -> Iterator[CloudClient]:
-    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.37")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def conductor(net_cloud: EmbeddedCloud) -> ConductorClient:
-    assert net_cloud._messaging is not None
-    return ConductorClient(net_cloud._messaging)
 
 
 def _node(host: str) -> NodeReport:
@@ -137,10 +119,10 @@ def test_a_full_pool_leaves_the_subnet_without_dhcp(
 
 def test_a_booted_server_has_its_ports_wired_and_active(
         net_cloud: EmbeddedCloud, conductor: ConductorClient, compute: CloudClient,
-        member: Net, refs: tuple[str, str]) -> None:
+        member: Net, boot_refs: tuple[str, str]) -> None:
     net = member.network()
     member.subnet(net["id"], "10.65.0.0/24")
-    booted = _boot(compute, refs, [{"uuid": net["id"]}])
+    booted = _boot(compute, boot_refs, [{"uuid": net["id"]}])
     server = compute.wait_status(booted["body"]["server"]["id"], {"ACTIVE"})
     [port] = _ports_of(member, server["id"])
     assert port["status"] == "ACTIVE"
@@ -160,11 +142,11 @@ def test_a_booted_server_has_its_ports_wired_and_active(
 
 
 def test_ports_not_wired_fail_the_build_with_a_fault_naming_the_port(
-        compute: CloudClient, member: Net, refs: tuple[str, str]) -> None:
+        compute: CloudClient, member: Net, boot_refs: tuple[str, str]) -> None:
     net = member.network()
     member.subnet(net["id"], "10.66.0.0/24")
     port = member.port(net["id"])
-    booted = _boot(compute, refs, [{"port": port["id"]}], metadata={FAIL_PLUG_KEY: "*"})
+    booted = _boot(compute, boot_refs, [{"port": port["id"]}], metadata={FAIL_PLUG_KEY: "*"})
     assert booted["status"] == 202, booted
     server = compute.wait_status(booted["body"]["server"]["id"], {"ERROR"})
     assert f"port {port['id']} was not wired" in server["fault"]["message"]

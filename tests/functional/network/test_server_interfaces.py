@@ -16,9 +16,7 @@ from cli.embedded import EmbeddedCloud
 from compute_agent.virt.fake import FAIL_ATTACH_INTERFACE_KEY, FakeDriver
 from tests.cloud import CloudClient
 from tests.functional.network.conftest import Net
-from tests.functional.network.test_servers_on_networks import _boot, boot_refs, compute
-
-__all__ = ["boot_refs", "compute"]
+from tests.functional.network.test_servers_on_networks import _boot
 
 Boot = Callable[..., str]
 

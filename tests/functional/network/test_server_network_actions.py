@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,16 +10,13 @@ import pytest
 from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
 from tests.functional.network.conftest import Net
-from tests.functional.network.test_servers_on_networks import _boot, _ports_of, boot_refs
-
-__all__ = ["boot_refs"]
+from tests.functional.network.test_servers_on_networks import _boot, _ports_of
 
 
 @pytest.fixture
-def compute(net_cloud: EmbeddedCloud, member: Net) -> Iterator[CloudClient]:
-    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.43")
-    yield client
-    client.close()
+def compute_version() -> str:
+    """The network actions' microversions: ``compute`` (conftest) asks for 2.43."""
+    return "2.43"
 
 
 def _action(compute: CloudClient, server_id: str, body: dict[str, Any]) -> Any:

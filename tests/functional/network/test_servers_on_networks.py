@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
 from tests.functional.network.conftest import Net
-
-
-@pytest.fixture
-def compute(net_cloud: EmbeddedCloud, member: Net) -> Iterator[CloudClient]:
-    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.37")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def boot_refs(net_cloud: EmbeddedCloud) -> tuple[str, str]:
-    admin = CloudClient(net_cloud.base_url)
-    try:
-        name = f"net-{uuid.uuid4().hex[:6]}"
-        flavor = admin.create_flavor(name)
-        resp = admin.http.post("/image/v2/images", json={
-            "name": name, "disk_format": "raw", "container_format": "bare",
-            "visibility": "public"})
-        assert resp.status_code == 201, resp.text
-        image = str(resp.json()["id"])
-        put = admin.http.put(f"/image/v2/images/{image}/file", content=b"\0" * 512,
-                             headers={"Content-Type": "application/octet-stream"})
-        assert put.status_code == 204, put.text
-        return flavor, image
-    finally:
-        admin.close()
 
 
 def _boot(compute: CloudClient, refs: tuple[str, str], networks: Any, **extra: Any
