@@ -125,47 +125,72 @@ def addresses_of(session: Session, held: list[Port]) -> dict[str, list[dict[str,
     return out
 
 
-# Free candidates tried after collisions with concurrent allocations, before giving up.
-_ALLOCATION_TRIES = 16
-# Pools larger than this are sampled instead of listed.
+# Candidates tried after collisions with concurrent allocations, before giving up.
+ALLOCATION_TRIES = 64
+# Up to this many addresses a pool's free addresses are listed; beyond, sampled.
 _ENUMERABLE = 1 << 16
+# Past this many addresses a pool is tried at random before its used set is read.
+_SPARSE = 1024
 
 
-def _free_address(session: Session, subnet: Subnet) -> str | None:
-    """A free address of the subnet's pools as far as this transaction sees, or None."""
+def _used(session: Session, subnet: Subnet) -> set[int]:
+    rows = session.scalars(sa.select(IpAllocation.ip_address)
+                           .where(IpAllocation.subnet_id == subnet.id))
+    return {int(ipaddress.ip_address(ip)) for ip in rows}
+
+
+def _candidate(session: Session, subnet: Subnet, careful: bool) -> str | None:
+    """A free address of the subnet's pools, or None when none is left.
+
+    A small pool is enumerated against the addresses in use. A large one is mostly free:
+    a random address is tried first without reading what is used (the unique insert
+    decides), and only after a collision (``careful``) is the used set read.
+    """
     ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
               for p in subnet.allocation_pools or []]
     size = sum(high - low + 1 for low, high in ranges)
     if size == 0:
         return None
-    used = {int(ipaddress.ip_address(a)) for a in session.scalars(
-        sa.select(IpAllocation.ip_address).where(IpAllocation.subnet_id == subnet.id))}
+    version = ipaddress.ip_network(subnet.cidr).version
+    if size > _SPARSE and not careful:
+        return _address(random.randint(*random.choice(ranges)), version)
+    used = _used(session, subnet)
     if size <= _ENUMERABLE:
         free = [n for low, high in ranges for n in range(low, high + 1) if n not in used]
         return str(ipaddress.ip_address(random.choice(free))) if free else None
-    for _ in range(_ALLOCATION_TRIES):
+    for _ in range(ALLOCATION_TRIES):
         low, high = random.choice(ranges)
         n = random.randint(low, high)
         if n not in used:
-            version = ipaddress.ip_network(subnet.cidr).version
-            return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
+            return _address(n, version)
     return None
+
+
+def _address(n: int, version: int) -> str:
+    return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
+
+
+def insert_address(session: Session, port_id: uuid.UUID, subnet: Subnet, ip: str) -> bool:
+    """Whether ``ip`` was free: inserted in a savepoint, so a collision undoes only it."""
+    try:
+        with session.begin_nested():
+            session.add(IpAllocation(port_id=port_id, subnet_id=subnet.id,
+                                     network_id=subnet.network_id, ip_address=ip))
+            session.flush()
+        return True
+    except IntegrityError:
+        return False
 
 
 def allocate_address(session: Session, port_id: uuid.UUID, subnet: Subnet) -> str | None:
     """Give the port a free address of the subnet's pools; None when they are full.
     Race-free: ``ip_allocations`` is unique on (subnet, address), each try is inserted in
-    a savepoint and a collision with a concurrent allocation tries another address."""
-    for _ in range(_ALLOCATION_TRIES):
-        candidate = _free_address(session, subnet)
+    a savepoint and a collision with a concurrent allocation tries another address. The
+    one allocator of the network API (``ipam.allocate``) and the conductor's DHCP ports."""
+    for attempt in range(ALLOCATION_TRIES):
+        candidate = _candidate(session, subnet, careful=attempt > 0)
         if candidate is None:
             return None
-        try:
-            with session.begin_nested():
-                session.add(IpAllocation(port_id=port_id, subnet_id=subnet.id,
-                                         network_id=subnet.network_id, ip_address=candidate))
-                session.flush()
+        if insert_address(session, port_id, subnet, candidate):
             return candidate
-        except IntegrityError:
-            continue
     return None

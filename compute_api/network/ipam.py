@@ -3,21 +3,22 @@
 An address belongs to one port per subnet because ``ip_allocations`` is unique on
 (subnet_id, ip_address): allocation picks a free candidate and inserts it in a
 savepoint; a concurrent request that took it first makes the insert fail, and another
-candidate is tried, a bounded number of times. No lock is held.
+candidate is tried, a bounded number of times. No lock is held. The allocator itself is
+``common.compute_db.network_queries.allocate_address``, which the conductor's DHCP ports
+use as well.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
-import random
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.compute_db.network_models import IpAllocation, Port, Subnet
+from common.compute_db.network_queries import allocate_address, insert_address
 from common.errors import BadRequest, Conflict
 from compute_api.network.faults import (
     IpAddressAlreadyAllocated,
@@ -26,12 +27,6 @@ from compute_api.network.faults import (
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Range = tuple[int, int]
-# Candidates tried after collisions with concurrent allocations, before giving up.
-TRIES = 64
-# Up to this many addresses a pool's free addresses are listed; beyond, sampled.
-_ENUMERABLE = 1 << 16
-# Past this many addresses a pool is tried at random before its used set is read.
-_SPARSE = 1024
 SLAAC_MODES = ("slaac", "dhcpv6-stateless")
 
 
@@ -109,54 +104,6 @@ def check_pools(cidr: str, gateway: str | None, pools: list[dict[str, str]]) -> 
                                       f"{pool['start']}-{pool['end']}.")
 
 
-def _used(session: Session, subnet: Subnet) -> set[int]:
-    rows = session.scalars(sa.select(IpAllocation.ip_address)
-                           .where(IpAllocation.subnet_id == subnet.id))
-    return {int(ipaddress.ip_address(ip)) for ip in rows}
-
-
-def _candidate(session: Session, subnet: Subnet, careful: bool) -> str | None:
-    """A free address of the subnet's pools, or None when none is left.
-
-    A small pool is enumerated against the addresses in use. A large one is mostly free:
-    a random address is tried first without reading what is used (the unique insert
-    decides), and only after a collision (``careful``) is the used set read.
-    """
-    ranges = _ranges(subnet.allocation_pools or [])
-    size = sum(high - low + 1 for low, high in ranges)
-    if size == 0:
-        return None
-    version = network_of(subnet).version
-    if size > _SPARSE and not careful:
-        return _address(random.randint(*random.choice(ranges)), version)
-    used = _used(session, subnet)
-    if size <= _ENUMERABLE:
-        free = [n for low, high in ranges for n in range(low, high + 1) if n not in used]
-        return str(ipaddress.ip_address(random.choice(free))) if free else None
-    for _ in range(TRIES):
-        low, high = random.choice(ranges)
-        n = random.randint(low, high)
-        if n not in used:
-            return _address(n, version)
-    return None
-
-
-def _address(n: int, version: int) -> str:
-    return str(ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n))
-
-
-def _insert(session: Session, port: Port, subnet: Subnet, ip: str) -> bool:
-    """Whether ``ip`` was free: inserted in a savepoint, so a collision undoes only it."""
-    try:
-        with session.begin_nested():
-            session.add(IpAllocation(port_id=port.id, subnet_id=subnet.id,
-                                     network_id=subnet.network_id, ip_address=ip))
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
-
-
 def allocate(session: Session, port: Port, subnet: Subnet, ip: str | None = None) -> str:
     """Give ``port`` an address of ``subnet`` (``ip`` if asked). Raises InvalidIpForSubnet,
     IpAddressAlreadyAllocated, IpAddressGenerationFailure (the pools are exhausted)."""
@@ -164,13 +111,10 @@ def allocate(session: Session, port: Port, subnet: Subnet, ip: str | None = None
         return _allocate_given(session, port, subnet, ip)
     if subnet.ip_version == 6 and subnet.ipv6_address_mode in SLAAC_MODES:
         return _allocate_given(session, port, subnet, eui64(subnet.cidr, port.mac_address))
-    for attempt in range(TRIES):
-        candidate = _candidate(session, subnet, careful=attempt > 0)
-        if candidate is None:
-            break
-        if _insert(session, port, subnet, candidate):
-            return candidate
-    raise IpAddressGenerationFailure(str(subnet.network_id))
+    address = allocate_address(session, port.id, subnet)
+    if address is None:
+        raise IpAddressGenerationFailure(str(subnet.network_id))
+    return address
 
 
 def _allocate_given(session: Session, port: Port, subnet: Subnet, ip: str) -> str:
@@ -179,7 +123,7 @@ def _allocate_given(session: Session, port: Port, subnet: Subnet, ip: str) -> st
     if address not in net or address == net.network_address or (
             net.version == 4 and net.prefixlen <= 30 and address == net.broadcast_address):
         raise InvalidIpForSubnet(ip)
-    if not _insert(session, port, subnet, str(address)):
+    if not insert_address(session, port.id, subnet, str(address)):
         raise IpAddressAlreadyAllocated(str(address), str(subnet.id))
     return str(address)
 
