@@ -19,7 +19,7 @@ from common.compute_db.models import Instance
 from common.context import RequestContext
 from common.errors import BadRequest, InvalidState
 from common.states import CRASH_DUMP_FROM, Action, ImageStatus, TaskState
-from compute_api import quotas, server_items, servers
+from compute_api import quotas, server_create, server_items, servers
 from compute_api.images.source import ImageRecord
 from compute_api.runtime import Runtime
 from compute_api.server_actions import _check_lock, _load, _need_host, begin, check_state
@@ -111,7 +111,7 @@ def _key_data(session: Session, ctx: RequestContext, name: str | None) -> str | 
     """The public key of the caller's key pair ``name``; None unsets. Raises BadRequest."""
     if name is None:
         return None
-    data = servers._key_data(session, ctx, name)
+    data = server_create._key_data(session, ctx, name)
     if data is None:
         raise BadRequest("Invalid key_name provided.")
     return data

@@ -16,8 +16,9 @@ from pydantic_core import PydanticCustomError
 from common.errors import BadRequest
 from common.validation import shorten
 from compute_api.api.errors import describe_validation
+from compute_api.server_create import ServerSpec
 from compute_api.server_items import check_tags
-from compute_api.servers import ServerChanges, ServerSpec
+from compute_api.servers import ServerChanges
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 MAX_USER_DATA = 65535
@@ -216,7 +217,7 @@ class ServerCreate(Strict):
         return value
 
     def to_spec(self, hints: SchedulerHints | None = None) -> ServerSpec:
-        """The request as ``servers.create`` takes it: the domain sees no wire models."""
+        """The request as ``server_create.create`` takes it: the domain sees no wire models."""
         return ServerSpec(
             name=self.name, flavor_ref=str(self.flavorRef), image_ref=self.imageRef,
             networks=self.networks, metadata=self.metadata, min_count=self.min_count,

@@ -15,7 +15,14 @@ from common.errors import BadRequest
 from common.openapi import model_schema, wrapped
 from common.routes import Route
 from common.states import Action
-from compute_api import aggregates, server_groups, server_items, server_network_actions, servers
+from compute_api import (
+    aggregates,
+    server_create,
+    server_groups,
+    server_items,
+    server_network_actions,
+    servers,
+)
 from compute_api.api.deps import (
     AfterCommit,
     AfterCommitDep,
@@ -71,7 +78,7 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     for key in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if key in body:
             hints = parse(SchedulerHints, body, key)
-    created = servers.create(session, ctx, spec.to_spec(hints), _accepts(version), runtime)
+    created = server_create.create(session, ctx, spec.to_spec(hints), _accepts(version), runtime)
     for inst in created.instances:
         after_commit(runtime.conductor.build_instance, ctx, inst.uuid)
     if spec.return_reservation_id:
