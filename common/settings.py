@@ -356,7 +356,7 @@ class ComputeSettings(_Section):
     )
     vif_plugging_timeout: float = Field(
         300.0, ge=0, description="Seconds a spawn waits for its ports to be wired by the "
-        "host's data plane (upstream's option)"
+        "host's data plane (upstream's option); 0: no limit"
     )
     vif_plugging_is_fatal: bool = Field(
         True, description="Whether ports not wired (a failure or the timeout) fail the "

@@ -25,6 +25,10 @@ LOG = logging.getLogger(__name__)
 
 
 class PortWiring(Protocol):
+    """A host's port wiring. One with a true ``immediate`` attribute (FakeWiring) never
+    waits, so the manager calls it directly rather than in a thread bounded by the
+    plugging timeout."""
+
     def wire(self, instance: InstancePayload) -> None:
         """Make the instance's ports ready here. Raises DriverError (names the port)."""
 

@@ -58,6 +58,9 @@ def _names(instance: InstancePayload, key: str, hostname: str) -> bool:
 class FakeWiring:
     """A simulated host's port wiring: nothing to program, done at once (``PortWiring``)."""
 
+    # Never waits: the manager calls ``wire`` directly, without a thread to time it out.
+    immediate = True
+
     def __init__(self, hostname: str) -> None:
         self.hostname = hostname
 
