@@ -23,6 +23,8 @@ fi
 # alone, one at a time: real QEMU guests under TCG need the CPU, and starved, their
 # libvirt connections time out (beside the multi-process stacks, they did).
 # tests/conformance: upstream placement's gabbi files against ours, both backends.
+# tests/integration/network (the data plane in throw-away namespaces, no guests) mostly
+# waits on pings and timeouts: it runs with the first group, not alone.
 .venv/bin/pytest -q -n 4 --dist loadfile --durations=10 tests/unit tests/functional tests/e2e \
-    tests/conformance
-.venv/bin/pytest -q --durations=10 tests/integration
+    tests/conformance tests/integration/network
+.venv/bin/pytest -q --durations=10 tests/integration --ignore=tests/integration/network
