@@ -87,6 +87,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     from conductor.hosts import HostRecords
     from conductor.images import ImageRecords
     from conductor.metadata import GuestMetadata
+    from conductor.network_push import NetworkPush
     from conductor.reclaim import Reclaimer
     from conductor.reconcile import AgentReconcile
     from conductor.routes import HostRoutes
@@ -116,7 +117,7 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
                                  EvacuateFlow(*moves), host_actions,
                                  shelves, AgentReconcile(sessions), GuestMetadata(sessions),
-                                 InterfaceFlow(tasks, compute))
+                                 InterfaceFlow(tasks, compute), NetworkPush(sessions, compute))
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

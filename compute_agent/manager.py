@@ -553,7 +553,18 @@ class ComputeManager:
         """Plug the port into the guest (running: live and persistent). Raises NotFound,
         DriverError (nothing plugged)."""
         with self._lock(instance_uuid):
-            self._driver.attach_interface(self._here(ctx, instance_uuid), port)
+            inst = self._here(ctx, instance_uuid)
+            if self._wiring is not None:
+                # Filtered and served (DHCP) before the guest sees the interface.
+                self._run_wiring(self._wiring, inst.model_copy(update={"ports": [port]}))
+            self._driver.attach_interface(inst, port)
+
+    def refresh_network(self) -> None:
+        """What this host's data plane holds changed: converge it soon, in the
+        background (a host without a data plane has nothing to do)."""
+        converge_soon = getattr(self._wiring, "converge_soon", None)
+        if converge_soon is not None:
+            converge_soon()
 
     def detach_interface(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                          port: PortPayload) -> None:

@@ -44,6 +44,9 @@ class HostNetworkAgent:
         dataplane.serve_metadata(metadata or conductor_lookup(conductor, host))
         # One apply at a time: a spawn's and the periodic sync's would race on devices.
         self._lock = threading.Lock()
+        # A converge asked for (``converge_soon``) and not started yet: later asks join it.
+        self._pending = False
+        self._pending_lock = threading.Lock()
 
     def converge(self) -> HostNetworkState:
         """Fetch the host's desired state and apply it (removing what is not wanted).
@@ -60,6 +63,22 @@ class HostNetworkAgent:
         except ControlPlaneError as exc:
             LOG.warning("host %s: network not converged (%s); the next sync retries",
                         self.host, exc)
+
+    def converge_soon(self) -> None:
+        """Converge in the background. Asks that arrive before it starts are served by
+        it; one that arrives while it runs starts another after it (it may have read
+        the state before the change)."""
+        with self._pending_lock:
+            if self._pending:
+                return
+            self._pending = True
+        threading.Thread(target=self._converge_pending, name=f"network-{self.host}",
+                         daemon=True).start()
+
+    def _converge_pending(self) -> None:
+        with self._pending_lock:
+            self._pending = False
+        self.converge_quietly()
 
     def wire(self, instance: InstancePayload) -> None:
         if not instance.ports:

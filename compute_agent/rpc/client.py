@@ -22,10 +22,11 @@ class ComputeClient(RpcClient):
     abort_live_migration and force_complete_live_migration of a live migration in
     progress. 1.6: build_and_run_instance carries the instance record, so the agent
     need not ask the conductor for it. 1.7: attach_interface and detach_interface
-    hot-plug a port (its record travels in the message) into a guest and out."""
+    hot-plug a port (its record travels in the message) into a guest and out. 1.8:
+    refresh_network: what the host's data plane holds changed; it converges now."""
 
     topic = TOPIC
-    version = "1.7"
+    version = "1.8"
 
     def build_and_run_instance(self, ctx: RequestContext, host: str,
                                instance_uuid: uuid.UUID,
@@ -235,3 +236,8 @@ class ComputeClient(RpcClient):
                          port: PortPayload) -> None:
         self._call(ctx, "detach_interface", server=host, instance_uuid=str(instance_uuid),
                    port=dump(port))
+
+    # -- 1.8 -------------------------------------------------------------------------
+
+    def refresh_network(self, ctx: RequestContext, host: str) -> None:
+        self._cast(ctx, "refresh_network", server=host)

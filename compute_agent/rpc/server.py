@@ -21,7 +21,7 @@ from compute_agent.manager import ComputeManager
 
 
 class ComputeEndpoint:
-    target = om.Target(version="1.7")
+    target = om.Target(version="1.8")
 
     def __init__(self, managers: ComputeManager | Mapping[str, ComputeManager]) -> None:
         if isinstance(managers, ComputeManager):
@@ -215,3 +215,9 @@ class ComputeEndpoint:
                          port: dict[str, Any]) -> None:
         self._manager.detach_interface(ctx, uuid.UUID(instance_uuid),
                                        PortPayload.model_validate(port))
+
+    # -- 1.8 -------------------------------------------------------------------------
+
+    @endpoint
+    def refresh_network(self, ctx: RequestContext) -> None:
+        self._manager.refresh_network()

@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from common import policy
 from common.auth import context_from_token, verifier_blocks
-from common.context import RequestContext
+from common.context import RequestContext, admin_context
 from common.errors import BadRequest, Forbidden
 from common.transient import mark_committed
 from compute_api.api.microversion import Version
@@ -86,6 +86,26 @@ class AfterCommit:
                 LOG.exception("after-commit call %s failed", getattr(func, "__name__", func))
 
 
+# Writes under these paths change what hosts' data planes hold (ports, rules, floating
+# IPs, routers): once committed, the conductor tells the hosts (conductor/network_push.py).
+_DATA_PLANE_PATHS = ("/os-security-group", "/os-floating-ips")
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def changes_data_planes(request: Request) -> bool:
+    if request.method in _READS:
+        return False
+    path = request.url.path
+    return (request.scope.get("root_path", "").endswith("/networking")
+            or "/networking/" in path or any(p in path for p in _DATA_PLANE_PATHS))
+
+
+def tell_data_planes(runtime: Runtime, after_commit: AfterCommit) -> None:
+    """Once the request's transaction committed, have the hosts converge their networks
+    (a no-op cast when no host has a data plane)."""
+    after_commit(runtime.conductor.network_changed, admin_context())
+
+
 async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Session]:
     # An async dependency: FastAPI would run a sync one in a worker thread twice per
     # request. The commit is one short round trip; after-commit calls may be slow and
@@ -96,6 +116,8 @@ async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[Se
         yield session
         session.commit()
         mark_committed(request.scope.setdefault("state", {}))
+        if changes_data_planes(request):
+            tell_data_planes(runtime, request.state.after_commit)
     except BaseException:
         session.rollback()
         raise

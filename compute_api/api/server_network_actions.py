@@ -12,7 +12,7 @@ from fastapi import Response
 from common.errors import BadRequest, NotFound
 from common.routes import Route
 from compute_api import server_network_actions as actions
-from compute_api.api.deps import ContextDep, ReadSessionDep
+from compute_api.api.deps import ContextDep, ReadSessionDep, tell_data_planes
 from compute_api.api.server_actions import (
     Call,
     ServerAction,
@@ -36,12 +36,14 @@ def _name_arg(name: str, call: Call) -> str:
 def _add_group(call: Call) -> Response:
     actions.add_security_group(call.session, call.ctx, call.server_id,
                                _name_arg("addSecurityGroup", call))
+    tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
 
 def _remove_group(call: Call) -> Response:
     actions.remove_security_group(call.session, call.ctx, call.server_id,
                                   _name_arg("removeSecurityGroup", call))
+    tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
 
@@ -55,6 +57,7 @@ def _add_floating(call: Call) -> Response:
     args = _object("addFloatingIp", call.args, {"address", "fixed_address"}, {"address"})
     actions.add_floating_ip(call.session, call.ctx, call.server_id, str(args["address"]),
                             args.get("fixed_address"))
+    tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
 
@@ -62,6 +65,7 @@ def _remove_floating(call: Call) -> Response:
     _floating_served(call)
     args = _object("removeFloatingIp", call.args, {"address"}, {"address"})
     actions.remove_floating_ip(call.session, call.ctx, call.server_id, str(args["address"]))
+    tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
 

@@ -61,6 +61,10 @@ class InterfaceFlow:
         host = inst.host
         if host is not None:
             # An offloaded server has no guest: its ports are bound when it is unshelved.
+            # Bound first (DOWN), so the host wires it (filters, DHCP) before the guest
+            # sees the interface.
+            with transaction(self._tasks.sessions) as session:
+                bind_server_ports(session, instance_uuid, host, "DOWN", port_ids=[port_id])
             try:
                 with self._tasks.event(ctx, instance_uuid, "compute_attach_interface", host):
                     self._compute.attach_interface(ctx, host, instance_uuid, port)
@@ -108,4 +112,11 @@ class InterfaceFlow:
             transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
             release_server_ports(session, instance_uuid, port_ids=[port_id])
             refresh_server_addresses(session, instance_uuid)
+        if port is not None and host is not None:
+            # Its tap's rules and lease go now, not at the host's next sync.
+            try:
+                self._compute.refresh_network(ctx, host)
+            except ControlPlaneError as exc:
+                LOG.warning("instance %s: telling %s to converge failed (%s)",
+                            instance_uuid, host, exc)
         LOG.info("instance %s: interface %s detached", instance_uuid, port_id)

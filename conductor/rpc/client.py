@@ -36,13 +36,17 @@ class ConductorClient(RpcClient):
     metadata service asking whose request it serves. 1.10: attach_interface and
     detach_interface (os-interface), cast by the compute API. 1.11: a host's data plane:
     ``host_network_state``, ``ports_wired``; ``register_compute`` takes ``vtep_ip``,
-    ``instance_spawned`` takes ``reports_wiring``."""
+    ``instance_spawned`` takes ``reports_wiring``. 1.12: ``network_changed``, cast by
+    the compute API once a change to what hosts' data planes hold is committed."""
 
     topic = TOPIC
-    version = "1.11"
+    version = "1.12"
 
     def build_instance(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         self._cast(ctx, "build_instance", instance_uuid=str(instance_uuid))
+
+    def network_changed(self, ctx: RequestContext) -> None:
+        self._cast(ctx, "network_changed")
 
     def register_compute(self, ctx: RequestContext, host: str, node: NodeReport,
                          timeout: float | None = None, rpc_server: str | None = None,

@@ -25,6 +25,7 @@ from conductor.flows.shelve import ShelveFlow
 from conductor.host_providers import HostProviders
 from conductor.hosts import HostRecords
 from conductor.metadata import GuestMetadata
+from conductor.network_push import NetworkPush
 from conductor.reconcile import AgentReconcile
 
 
@@ -37,14 +38,15 @@ def acting_for(ctx: RequestContext, host: str) -> None:
 
 @transient_retries
 class ConductorEndpoint:
-    target = om.Target(version="1.11")
+    target = om.Target(version="1.12")
 
     def __init__(self, builds: BuildFlow, deletes: DeleteFlow, hosts: HostRecords,
                  actions: ActionFlow, resizes: ResizeFlow, live: LiveMigrateFlow,
                  providers: HostProviders, evacuations: EvacuateFlow,
                  on_host: HostActionFlow, shelves: ShelveFlow,
                  reconcile: AgentReconcile, metadata: GuestMetadata,
-                 interfaces: InterfaceFlow) -> None:
+                 interfaces: InterfaceFlow, push: NetworkPush) -> None:
+        self._push = push
         self._builds = builds
         self._deletes = deletes
         self._hosts = hosts
@@ -102,6 +104,9 @@ class ConductorEndpoint:
     @endpoint
     def instance_destroyed(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
         self._deletes.destroyed(host, uuid.UUID(instance_uuid))
+        # Its ports are released: their taps' rules, leases and other hosts' forwarding
+        # entries go now.
+        self._push.changed(ctx)
 
     @endpoint
     def instances_on_host(self, ctx: RequestContext, host: str) -> list[dict[str, Any]]:
@@ -225,6 +230,15 @@ class ConductorEndpoint:
         acting_for(ctx, host)
         self._hosts.ports_wired(host, uuid.UUID(instance_uuid),
                                 [uuid.UUID(p) for p in port_ids])
+        # The other hosts of its networks learn where the ports are (VXLAN forwarding,
+        # remote groups); this one has just converged.
+        self._push.changed(ctx, skip=host)
+
+    # -- 1.12: network changes pushed to the hosts -------------------------------------
+
+    @endpoint
+    def network_changed(self, ctx: RequestContext) -> None:
+        self._push.changed(ctx)
 
     # -- 1.1 -------------------------------------------------------------------------
 
