@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 IMAGE_DIR="${KILONOVA_LIBVIRT_IMAGE_DIR:-/var/cache/kilonova/libvirt-test-image}"
 # Bump when the image's content changes: the next run rebuilds it.
-IMAGE_VERSION=3
+IMAGE_VERSION=4
 PACKAGES=(libvirt-dev libvirt-daemon-system libvirt-daemon-system-sysv libvirt-clients
           qemu-system-x86 qemu-utils busybox-static libvirt-daemon-driver-lxc
           dnsmasq-base iptables)
@@ -79,7 +79,7 @@ build_image() {
     local kver; kver="$(ls "$work/kernel/lib/modules")"
     local mods="$work/kernel/lib/modules/$kver/kernel"
     local rootfs="$work/rootfs"
-    mkdir -p "$rootfs"/{bin,proc,sys,dev,mnt,modules}
+    mkdir -p "$rootfs"/{bin,proc,sys,dev,mnt,modules,tmp}
     cp /bin/busybox "$rootfs/bin/busybox"
     for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
              drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko \
@@ -121,8 +121,26 @@ done
 if [ -e /sys/class/net/eth0 ]; then
     ip link set lo up
     ip link set eth0 up
-    udhcpc -i eth0 -n -q -t 10 -T 2 -s /bin/dhcp-event >/dev/null 2>&1 ||
+    udhcpc -i eth0 -n -q -t 10 -T 2 -O staticroutes -s /bin/dhcp-event >/dev/null 2>&1 ||
         echo "KILONOVA-DHCP-FAILED"
+fi
+# A DHCP server that routes 169.254.169.254 (option 121) serves metadata: print the
+# instance's id from it, and run its user data when that is a script ("#!"), in the
+# background with its output on the console. (This wget crashes with -T: timeout bounds it.)
+if [ -f /tmp/metadata-route ]; then
+    md=http://169.254.169.254/openstack/latest
+    for _ in 1 2 3 4 5; do
+        timeout 5 wget -q -O /tmp/meta_data.json $md/meta_data.json 2>/dev/null && break
+        sleep 1
+    done
+    uuid=$(sed -n 's/.*"uuid": *"\([0-9a-f-]*\)".*/\1/p' /tmp/meta_data.json 2>/dev/null)
+    echo "KILONOVA-METADATA-UUID=$uuid"
+    if timeout 5 wget -q -O /tmp/user-data $md/user_data 2>/dev/null; then
+        echo "KILONOVA-USER-DATA-BYTES=$(wc -c </tmp/user-data)"
+        if [ "$(head -c 2 /tmp/user-data)" = "#!" ]; then
+            sh /tmp/user-data </dev/null >/dev/console 2>&1 &
+        fi
+    fi
 fi
 echo "KILONOVA-TEST-GUEST-READY"
 while true; do sleep 3600; done
@@ -134,7 +152,24 @@ INIT
 case "$1" in
     bound|renew)
         ip addr add "$ip/${mask:-24}" dev "$interface"
-        echo "KILONOVA-IPV4=$ip" >/dev/console
+        # Option 121 (classless static routes: destination, gateway pairs) replaces
+        # the router option; routes a first interface holds already stay its own.
+        if [ -n "$staticroutes" ]; then
+            set -- $staticroutes
+            while [ $# -ge 2 ]; do
+                [ "$1" = "169.254.169.254/32" ] && : >/tmp/metadata-route
+                ip route add "$1" via "$2" dev "$interface" 2>/dev/null
+                shift 2
+            done
+        elif [ -n "$router" ]; then
+            ip route add default via "${router%% *}" dev "$interface" 2>/dev/null
+        fi
+        # eth0's address as KILONOVA-IPV4=, another interface's as KILONOVA-IPV4-<name>=.
+        if [ "$interface" = eth0 ]; then
+            echo "KILONOVA-IPV4=$ip" >/dev/console
+        else
+            echo "KILONOVA-IPV4-$interface=$ip" >/dev/console
+        fi
         ;;
 esac
 DHCP
