@@ -266,8 +266,9 @@ def _start_move(session: Session, ctx: RequestContext, inst: Instance, action: A
 
 
 def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: str,
-           runtime: Runtime) -> Move:
-    """Start a resize to another flavor. Raises BadRequest, QuotaExceeded, 409s."""
+           runtime: Runtime, disk_config: str | None = None) -> Move:
+    """Start a resize to another flavor (``disk_config``: the server's
+    OS-DCF:diskConfig from now on, if given). Raises BadRequest, QuotaExceeded, 409s."""
     inst = _load(session, ctx, server_id)
     _check_lock(ctx, inst)
     check_state(inst, Action.RESIZE)
@@ -284,6 +285,9 @@ def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: st
     if flavor.root_gb and flavor.root_gb < int(old.get("root_gb", 0)):
         raise BadRequest("Resizing to a smaller disk flavor is not allowed.")
     _check_resize_quota(session, runtime, inst, flavor.vcpus, flavor.memory_mb)
+    if disk_config is not None:
+        inst.disk_config = disk_config
+        session.flush()
     return _start_move(session, ctx, inst, Action.RESIZE, runtime, MigrationKind.RESIZE,
                        servers.flavor_snapshot(flavor))
 

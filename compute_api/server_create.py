@@ -66,6 +66,7 @@ class ServerSpec:
     hypervisor_hostname: str | None = None
     hostname: str | None = None
     security_groups: list[dict[str, str]] | None = None
+    disk_config: str | None = None
     # The scheduler hints given, without nulls; checked and kept by ``stored_hints``.
     scheduler_hints: Mapping[str, Any] = field(default_factory=dict)
 
@@ -243,6 +244,7 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
         name = body.name if max_count == 1 else f"{body.name}-{index + 1}"
         instances.append(Instance(
             hostname=body.hostname or default_hostname(name),
+            disk_config=body.disk_config or "MANUAL",
             scheduler_hints=kept_hints, image_meta=image_meta(image),
             key_data=key_data,
             requested_host=body.host or zone.host,

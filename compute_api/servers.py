@@ -70,6 +70,7 @@ class ServerChanges:
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
     pinned_availability_zone: str | None = None
+    disk_config: str | None = None
 
 
 def unexpected_field(field_name: str) -> BadRequest:
@@ -157,6 +158,8 @@ def update(session: Session, ctx: RequestContext, server_id: str, changes: Serve
         inst.access_ip_v4 = changes.access_ip_v4
     if "access_ip_v6" in fields:
         inst.access_ip_v6 = changes.access_ip_v6
+    if changes.disk_config is not None:
+        inst.disk_config = changes.disk_config
     inst.updated_at = utcnow()
     session.flush()
     return inst
@@ -300,7 +303,8 @@ def _filter_clause(name: str, value: str) -> Any:
     if name == "config_drive":
         return Instance.config_drive == ("True" if value.lower() in ("true", "1") else "")
     if name == "auto_disk_config":
-        return sa.false() if value.lower() in ("true", "1") else sa.true()
+        auto = value.lower() in ("true", "1")
+        return Instance.disk_config == "AUTO" if auto else Instance.disk_config != "AUTO"
     if name in ("ip", "ip6"):
         return _address_filter(value, version=6 if name == "ip6" else 4)
     if name in _NEVER_SET:

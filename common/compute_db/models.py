@@ -147,6 +147,9 @@ class Instance(ComputeBase):
     key_name: Mapped[str | None] = mapped_column(String(255))
     user_data: Mapped[str | None] = mapped_column(Text)
     config_drive: Mapped[str] = mapped_column(String(255), default="")
+    # OS-DCF:diskConfig as asked at create, rebuild, resize or update: AUTO or MANUAL.
+    disk_config: Mapped[str] = mapped_column(String(8), default="MANUAL",
+                                             server_default="MANUAL")
     access_ip_v4: Mapped[str | None] = mapped_column(String(64))
     access_ip_v6: Mapped[str | None] = mapped_column(String(64))
     metadata_items: Mapped[dict[str, Any]] = mapped_column(default=dict)

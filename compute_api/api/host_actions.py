@@ -92,6 +92,8 @@ def _rebuild_args(args: Any, version: Version) -> host_actions.RebuildRequest:
                          "enabled.")
     changes = {column: getattr(parsed, name) for name, column in _COLUMNS.items()
                if name in parsed.model_fields_set}
+    if parsed.disk_config is not None:
+        changes["disk_config"] = parsed.disk_config
     return host_actions.RebuildRequest(
         image_ref=parsed.imageRef, admin_pass=parsed.adminPass,
         preserve_ephemeral=parsed.preserve_ephemeral, personality=parsed.personality,

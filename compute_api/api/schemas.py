@@ -226,7 +226,7 @@ class ServerCreate(Strict):
             access_ip_v4=self.accessIPv4, access_ip_v6=self.accessIPv6,
             admin_pass=self.adminPass, config_drive=self.config_drive,
             block_device_mapping_v2=self.block_device_mapping_v2, tags=self.tags,
-            personality=self.personality,
+            personality=self.personality, disk_config=self.disk_config,
             trusted_image_certificates=self.trusted_image_certificates, host=self.host,
             hypervisor_hostname=self.hypervisor_hostname, hostname=self.hostname,
             security_groups=self.security_groups,
@@ -261,7 +261,8 @@ class ServerUpdate(Strict):
             given=frozenset(renamed.get(name, name) for name in self.model_fields_set),
             name=self.name, hostname=self.hostname, description=self.description,
             access_ip_v4=self.accessIPv4, access_ip_v6=self.accessIPv6,
-            pinned_availability_zone=self.pinned_availability_zone)
+            pinned_availability_zone=self.pinned_availability_zone,
+            disk_config=self.disk_config)
 
 
 class SchedulerHints(Strict):

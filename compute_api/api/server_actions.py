@@ -293,7 +293,7 @@ def _resize(call: Call) -> Response:
         raise BadRequest(f"Invalid input for field/attribute OS-DCF:diskConfig. Value: "
                          f"{disk}. {disk!r} is not one of ['AUTO', 'MANUAL']")
     move = server_actions.resize(call.session, call.ctx, call.server_id, str(ref),
-                                 call.runtime)
+                                 call.runtime, disk_config=disk)
     call.after_commit(call.runtime.conductor.migrate_server, call.ctx, move.instance_uuid,
                       move.migration_uuid)
     return _accepted()

@@ -87,7 +87,7 @@ def create_server(body: BodyDep, request: Request, ctx: ContextDep, session: Ses
     self_link = links(base_url(request), "servers", str(first.uuid))
     server = {
         "id": str(first.uuid), "links": self_link,
-        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+        "OS-DCF:diskConfig": first.disk_config, "security_groups": [{"name": "default"}],
         "adminPass": created.admin_pass,
     }
     return JSONResponse({"server": server}, status_code=202,

@@ -123,7 +123,7 @@ def server_detail(inst: Instance, fault: InstanceFault | None, base: str, versio
         "addresses": _addresses(inst.addresses or {}, extended),
         "accessIPv4": inst.access_ip_v4 or "",
         "accessIPv6": inst.access_ip_v6 or "",
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": inst.disk_config or "MANUAL",
     })
     if extended:
         out.update({

@@ -1,0 +1,65 @@
+"""OS-DCF:diskConfig is kept as asked at create, update, rebuild and resize."""
+
+from __future__ import annotations
+
+from tests.cloud import CloudClient
+from tests.functional.compute.actions_helpers import act, settled
+
+
+def _disk(client: CloudClient, server_id: str) -> str:
+    return str(client.server(server_id)["OS-DCF:diskConfig"])
+
+
+def test_disk_config_follows_create_update_rebuild_and_resize(client: CloudClient) -> None:
+    small = client.create_flavor("small", ram=64)
+    client.create_flavor("large", ram=128)
+    image = client.create_image()
+    created = client.compute("POST", "/servers", json={"server": {
+        "name": "auto", "flavorRef": small, "imageRef": image, "networks": "none",
+        "OS-DCF:diskConfig": "AUTO"}})
+    assert created.status_code == 202, created.text
+    assert created.json()["server"]["OS-DCF:diskConfig"] == "AUTO"
+    auto = created.json()["server"]["id"]
+    manual = client.boot(small, image, name="manual")
+    settled(client, auto, "ACTIVE")
+    settled(client, manual, "ACTIVE")
+    assert (_disk(client, auto), _disk(client, manual)) == ("AUTO", "MANUAL")
+
+    def listed(value: str) -> set[str]:
+        resp = client.compute("GET", "/servers", params={"auto_disk_config": value})
+        assert resp.status_code == 200, resp.text
+        return {s["id"] for s in resp.json()["servers"]}
+
+    assert listed("true") == {auto}
+    assert listed("false") == {manual}
+
+    updated = client.compute("PUT", f"/servers/{auto}",
+                             json={"server": {"OS-DCF:diskConfig": "MANUAL"}})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["server"]["OS-DCF:diskConfig"] == "MANUAL"
+    assert _disk(client, auto) == "MANUAL"
+
+    rebuilt = act(client, manual, {"rebuild": {"imageRef": image,
+                                               "OS-DCF:diskConfig": "AUTO"}})
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert rebuilt.json()["server"]["OS-DCF:diskConfig"] == "AUTO"
+    settled(client, manual, "ACTIVE")
+    assert _disk(client, manual) == "AUTO"
+
+    resized = act(client, manual, {"resize": {"flavorRef": "large",
+                                              "OS-DCF:diskConfig": "MANUAL"}})
+    assert resized.status_code == 202, resized.text
+    settled(client, manual, "VERIFY_RESIZE")
+    assert act(client, manual, {"confirmResize": None}).status_code == 204
+    settled(client, manual, "ACTIVE")
+    assert _disk(client, manual) == "MANUAL"
+
+    # A value other than AUTO or MANUAL is refused and changes nothing.
+    for body in ({"server": {"OS-DCF:diskConfig": "SOMETIMES"}},):
+        refused = client.compute("PUT", f"/servers/{manual}", json=body)
+        assert refused.status_code == 400, refused.text
+    refused = act(client, manual, {"resize": {"flavorRef": small,
+                                              "OS-DCF:diskConfig": "SOMETIMES"}})
+    assert refused.status_code == 400, refused.text
+    assert _disk(client, manual) == "MANUAL"
+    assert client.server(manual)["status"] == "ACTIVE"
