@@ -13,6 +13,7 @@ told. A host that misses the message (down, restarting) converges at its next sy
 from __future__ import annotations
 
 import logging
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +28,9 @@ from compute_agent.rpc.client import ComputeClient
 LOG = logging.getLogger(__name__)
 
 SIMULATED = "fake"
+# Seconds a "no host is real" answer is reused (a new real host waits at most this long
+# for its first push; its start and spawns converge anyway).
+REAL_HOSTS_TTL = 5.0
 
 
 def data_plane_hosts(session: Session) -> list[str]:
@@ -42,10 +46,24 @@ class NetworkPush:
     def __init__(self, sessions: sessionmaker[Session], compute: ComputeClient) -> None:
         self._reads = read_only(sessions)
         self._compute = compute
+        # Whether any host is not simulated, and until when that answer is reused: a
+        # cloud of simulated hosts (a ports_wired per boot) pays one read per interval.
+        self._real_hosts: tuple[float, bool] = (0.0, True)
+
+    def _any_real_host(self, session: Session) -> bool:
+        until, found = self._real_hosts
+        now = time.monotonic()
+        if now >= until:
+            found = session.scalar(sa.select(ComputeNode.id).where(
+                ComputeNode.hypervisor_type != SIMULATED).limit(1)) is not None
+            self._real_hosts = (now + REAL_HOSTS_TTL, found)
+        return found
 
     def changed(self, ctx: RequestContext, skip: str | None = None) -> None:
         """Tell every data plane host but ``skip`` to converge."""
         with transaction(self._reads) as session:
+            if not self._any_real_host(session):
+                return
             hosts = [h for h in data_plane_hosts(session) if h != skip]
         for host in hosts:
             try:
