@@ -10,6 +10,7 @@ from typing import Any
 import libvirt
 
 from common.messages import GuestAddress
+from compute_agent.network import names
 from compute_agent.virt.libvirt.base import DriverBase
 from compute_agent.virt.libvirt.errors import translated
 
@@ -25,10 +26,20 @@ def plugged_networks(domain_xml: str) -> dict[str, tuple[str, str]]:
         mac, source = iface.find("mac"), iface.find("source")
         if kind not in ("network", "bridge") or mac is None or source is None:
             continue
+        if _port_backed(iface):
+            continue  # a port's addresses are the API's, never read back from the host
         name = source.get(kind)
         if name and mac.get("address"):
             out[mac.get("address", "").lower()] = (kind, name)
     return out
+
+
+def _port_backed(iface: ET.Element) -> bool:
+    """A port's interface (guest_xml.port_interface): its network's bridge, its tap."""
+    source, target = iface.find("source"), iface.find("target")
+    return (source is not None and target is not None
+            and (source.get("bridge") or "").startswith(names.BRIDGE_PREFIX)
+            and (target.get("dev") or "").startswith(names.TAP_PREFIX))
 
 
 def from_answer(answer: dict[str, Any], plugged: dict[str, tuple[str, str]]

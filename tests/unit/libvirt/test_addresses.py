@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from common.messages import GuestAddress
+from common.messages import GuestAddress, PortPayload
 from compute_agent.virt.libvirt import guest_xml
 from compute_agent.virt.libvirt.addresses import from_answer, plugged_networks
 from conductor.hosts import addresses_view
@@ -39,6 +39,21 @@ def test_lease_answer_is_matched_to_plugged_interfaces_by_mac() -> None:
     assert from_answer(answer, plugged) == [
         GuestAddress(network="nat", mac=mac, addr="192.168.1.7", version=4),
         GuestAddress(network="nat", mac=mac, addr="fd00::7", version=6)]
+
+
+def test_a_ports_interface_is_not_read_back_a_bridge_one_is() -> None:
+    port = PortPayload(id=uuid.uuid4(), network_id=uuid.uuid4(),
+                       mac_address="fa:16:3e:12:34:56")
+    dom = ET.fromstring("<domain><devices/></domain>")
+    devices = dom.find("devices")
+    assert devices is not None
+    devices.append(guest_xml.port_interface(port))
+    bridged = ET.SubElement(devices, "interface", type="bridge")
+    ET.SubElement(bridged, "mac", address="52:54:00:00:00:02")
+    ET.SubElement(bridged, "source", bridge="br-ops")
+    # The port's addresses are the API's: only the operator's bridge is read back.
+    assert plugged_networks(ET.tostring(dom, encoding="unicode")) == {
+        "52:54:00:00:00:02": ("bridge", "br-ops")}
 
 
 def test_addresses_take_the_compute_api_shape() -> None:
