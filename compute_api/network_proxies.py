@@ -9,6 +9,7 @@ API's bodies into their attributes and their faults into the compute API's error
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,9 +80,10 @@ def show_group(session: Session, ctx: RequestContext, group_id: str) -> dict[str
 def _group_fields(body: Any) -> dict[str, str]:
     validation.check(GROUP_BODY, body)
     data = body["security_group"]
-    name = data["name"].strip()
-    if not name:
+    name = data["name"]
+    if not name.strip():
         raise BadRequest("Security group name must not be empty or blank.")
+    # Kept as given, spaces around it included, as upstream keeps it.
     return {"name": name, "description": data["description"]}
 
 
@@ -165,7 +167,16 @@ def _cidr(value: str) -> str:
         raise BadRequest(f"Invalid cidr {validation.shorten(value)}.") from None
     if net.version != 4:
         raise BadRequest(f"Invalid cidr {value}: only IPv4 rules are served here.")
-    return str(net)
+    return value  # as given, as upstream shows it (10.2.3.124/24 stays so)
+
+
+def _group_id(value: Any, field: str) -> str:
+    """A rule's group reference: a uuid, or 400 as upstream answers (not 404)."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise BadRequest(f"Invalid {field}: security group id should be uuid "
+                         f"({validation.shorten(str(value))}).") from None
 
 
 def create_rule(session: Session, ctx: RequestContext, body: Any) -> dict[str, Any]:
@@ -178,9 +189,10 @@ def create_rule(session: Session, ctx: RequestContext, body: Any) -> dict[str, A
         raise BadRequest(f"Invalid IP protocol {validation.shorten(str(raw))}.")
     low, high = _ports(protocol, _port(data.get("from_port"), "from_port"),
                        _port(data.get("to_port"), "to_port"))
-    parent = _own_group(session, ctx, str(data["parent_group_id"]))
+    parent = _own_group(session, ctx, _group_id(data["parent_group_id"], "parent_group_id"))
     remote_id = data.get("group_id")
-    remote = None if remote_id in (None, "") else _own_group(session, ctx, str(remote_id))
+    remote = None if remote_id in (None, "") else _own_group(
+        session, ctx, _group_id(remote_id, "group_id"))
     if remote is not None and data.get("cidr"):
         raise BadRequest("A rule takes a cidr or a group_id, not both.")
     cidr = None if remote is not None else _cidr(data.get("cidr") or "0.0.0.0/0")

@@ -316,7 +316,7 @@ NETWORK_PROXIES = [
     _rule("os_compute_api:os-security-groups:update", MEMBER, "Update a security group",
           ("PUT", "/os-security-groups/{group_id}")),
     _rule("os_compute_api:os-security-groups:delete", MEMBER, "Delete a security group",
-          ("DELETE", "/os-security-groups/{group_id}")),
+          ("DELETE", "/os-security-groups/{group_id}"), ("DELETE", "/os-security-groups/")),
     _rule("os_compute_api:os-security-groups:rule:create", MEMBER,
           "Create a security group rule", ("POST", "/os-security-group-rules")),
     _rule("os_compute_api:os-security-groups:rule:delete", MEMBER,

@@ -101,7 +101,8 @@ def _rule(rule: SecurityGroupRule, members: dict[uuid.UUID, list[str]]) -> Secur
         prefixes = sorted({a for a in members[rule.remote_group_id]
                            if ipaddress.ip_address(a).version == version})
     elif rule.remote_ip_prefix:
-        prefixes = [rule.remote_ip_prefix]
+        # Kept as given (10.2.3.124/24, as Neutron shows it); the firewall takes networks.
+        prefixes = [str(ipaddress.ip_network(rule.remote_ip_prefix, strict=False))]
     return SecurityRule(direction=rule.direction, ethertype=rule.ethertype,
                         protocol=rule.protocol, port_range_min=rule.port_range_min,
                         port_range_max=rule.port_range_max, remote_prefixes=prefixes)

@@ -22,6 +22,7 @@ from compute_api.api.schemas import (
     _ip_address,
     _no_edge_spaces,
     _string_not_null,
+    check_personality,
 )
 from compute_api.api.server_actions import (
     ACCEPTED,
@@ -53,6 +54,7 @@ class ServerRebuild(Strict):
     hostname: str | None = Field(None, min_length=1, max_length=255)
 
     _name = field_validator("name")(_no_edge_spaces)
+    _personality = field_validator("personality")(check_personality)
     _not_null = field_validator("name", "hostname", "adminPass", "metadata",
                                 mode="before")(_string_not_null)
     _ipv4 = field_validator("accessIPv4")(_ip_address(4))

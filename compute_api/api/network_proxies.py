@@ -66,6 +66,11 @@ def update_security_group(group_id: str, body: BodyDep, ctx: ContextDep, session
     return {"security_group": proxies.update_group(session, ctx, group_id, body)}
 
 
+def delete_without_id(ctx: ContextDep, version: VersionDep) -> Response:
+    _served(version)
+    raise NotFound("Security group could not be found: no id was given.")
+
+
 def delete_security_group(group_id: str, ctx: ContextDep, session: SessionDep,
                           version: VersionDep) -> Response:
     _served(version)
@@ -129,6 +134,9 @@ ROUTES: list[Route] = [
           f"{SG}:update", body=proxies.GROUP_BODY, max_version=LAST),
     Route("DELETE", "/v2.1/os-security-groups/{group_id}", delete_security_group,
           f"{SG}:delete", max_version=LAST, status_code=202),
+    # An empty id (a trailing slash) names no group: 404 as upstream, not a redirect.
+    Route("DELETE", "/v2.1/os-security-groups/", delete_without_id, f"{SG}:delete",
+          max_version=LAST, status_code=202),
     Route("POST", "/v2.1/os-security-group-rules", create_security_group_rule,
           f"{SG}:rule:create", body=proxies.RULE_BODY, max_version=LAST),
     Route("DELETE", "/v2.1/os-security-group-rules/{rule_id}", delete_security_group_rule,

@@ -55,6 +55,18 @@ def _no_edge_spaces(value: str) -> str:
     return value
 
 
+def check_personality(files: list[dict[str, str]] | None) -> list[dict[str, str]] | None:
+    """Injected files: a path and base64 contents each, as upstream's schema says."""
+    for item in files or []:
+        if set(item) - {"path", "contents"}:
+            raise ValueError("Additional properties are not allowed in a personality item")
+        try:
+            base64.decodebytes(str(item.get("contents", "")).encode())
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{item.get('contents')!r} is not a 'base64'") from None
+    return files
+
+
 def _string_not_null(value: Any) -> Any:
     if value is None:
         raise PydanticCustomError("string_type", "None is not of type 'string'")
@@ -145,6 +157,7 @@ class ServerCreate(Strict):
     hostname: str | None = Field(None, min_length=1, max_length=255)
 
     _name = field_validator("name")(_no_edge_spaces)
+    _personality = field_validator("personality")(check_personality)
     _ipv4 = field_validator("accessIPv4")(_ip_address(4))
     _ipv6 = field_validator("accessIPv6")(_ip_address(6))
 

@@ -63,3 +63,22 @@ def test_disk_config_follows_create_update_rebuild_and_resize(client: CloudClien
     assert refused.status_code == 400, refused.text
     assert _disk(client, manual) == "MANUAL"
     assert client.server(manual)["status"] == "ACTIVE"
+
+
+def test_personality_contents_must_be_base64(client: CloudClient) -> None:
+    flavor, image = client.create_flavor(), client.create_image()
+
+    def create(contents: str) -> int:
+        return client.compute("POST", "/servers", json={"server": {
+            "name": "p", "flavorRef": flavor, "imageRef": image, "networks": "none",
+            "personality": [{"path": "/etc/f", "contents": contents}]}}).status_code
+
+    assert create("This is a test file.") == 400
+    assert client.compute("GET", "/servers").json()["servers"] == []
+    assert create("VGhpcyBpcyBhIHRlc3QgZmlsZS4=") == 202
+    [server] = client.compute("GET", "/servers").json()["servers"]
+    settled(client, server["id"], "ACTIVE")
+    rebuild = act(client, server["id"], {"rebuild": {
+        "imageRef": image, "personality": [{"path": "/etc/f", "contents": "not base64!"}]}})
+    assert rebuild.status_code == 400, rebuild.text
+    assert client.server(server["id"])["status"] == "ACTIVE"

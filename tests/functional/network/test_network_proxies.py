@@ -108,3 +108,34 @@ def test_the_proxies_are_gone_from_2_36(net_cloud: EmbeddedCloud, member: Net) -
         assert made.status_code == 404, made.text
     finally:
         client.close()
+
+
+def test_names_and_cidrs_are_kept_as_given_and_bad_ids_are_client_errors(
+        proxy: CloudClient) -> None:
+    made = proxy.compute("POST", "/os-security-groups", json={"security_group": {
+        "name": " spaced name ", "description": "d"}})
+    assert made.status_code == 200, made.text
+    group = made.json()["security_group"]
+    assert group["name"] == " spaced name "
+    assert proxy.compute("GET", f"/os-security-groups/{group['id']}").json()[
+        "security_group"] == group
+    blank = proxy.compute("POST", "/os-security-groups", json={"security_group": {
+        "name": "   ", "description": "d"}})
+    assert blank.status_code == 400, blank.text
+    rule = proxy.compute("POST", "/os-security-group-rules", json={"security_group_rule": {
+        "parent_group_id": group["id"], "ip_protocol": "tcp", "from_port": 22,
+        "to_port": 22, "cidr": "10.2.3.124/24"}})
+    assert rule.status_code == 200, rule.text
+    assert rule.json()["security_group_rule"]["ip_range"] == {"cidr": "10.2.3.124/24"}
+    for bad in ({"parent_group_id": "not-a-uuid"},
+                {"parent_group_id": group["id"], "group_id": "not-a-uuid"}):
+        refused = proxy.compute("POST", "/os-security-group-rules", json={
+            "security_group_rule": {"ip_protocol": "tcp", "from_port": 80, "to_port": 80,
+                                    **bad}})
+        assert refused.status_code == 400, refused.text
+        assert "badRequest" in refused.json()
+    # An empty id names no group (upstream: 404, not 405).
+    empty = proxy.compute("DELETE", "/os-security-groups/")
+    assert empty.status_code == 404, empty.text
+    assert empty.json()["itemNotFound"]["code"] == 404
+    assert proxy.compute("GET", f"/os-security-groups/{group['id']}").status_code == 200
