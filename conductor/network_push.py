@@ -13,6 +13,7 @@ told. A host that misses the message (down, restarting) converges at its next sy
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import sqlalchemy as sa
@@ -22,7 +23,6 @@ from common.compute_db.models import ComputeNode
 from common.compute_db.network_models import Port
 from common.context import RequestContext
 from common.db import read_only, transaction
-from common.errors import ControlPlaneError
 from compute_agent.rpc.client import ComputeClient
 
 LOG = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ SIMULATED = "fake"
 # Seconds a "no host is real" answer is reused (a new real host waits at most this long
 # for its first push; its start and spawns converge anyway).
 REAL_HOSTS_TTL = 5.0
+# Seconds changes are gathered before the hosts are told (once for all of them).
+PUSH_DELAY = 0.1
 
 
 def data_plane_hosts(session: Session) -> list[str]:
@@ -43,12 +45,21 @@ def data_plane_hosts(session: Session) -> list[str]:
 
 
 class NetworkPush:
+    """Tells hosts to converge. Changes that arrive within PUSH_DELAY of each other are
+    told once: a burst of API writes (or of spawns reporting ports wired) costs the
+    hosts one converge, and no caller waits for the casts."""
+
     def __init__(self, sessions: sessionmaker[Session], compute: ComputeClient) -> None:
         self._reads = read_only(sessions)
         self._compute = compute
         # Whether any host is not simulated, and until when that answer is reused: a
         # cloud of simulated hosts (a ports_wired per boot) pays one read per interval.
         self._real_hosts: tuple[float, bool] = (0.0, True)
+        self._lock = threading.Lock()
+        # The hosts each change waiting to be told may skip (None: none), and whether a
+        # telling is due.
+        self._skips: list[str | None] = []
+        self._due = False
 
     def _any_real_host(self, session: Session) -> bool:
         until, found = self._real_hosts
@@ -60,14 +71,32 @@ class NetworkPush:
         return found
 
     def changed(self, ctx: RequestContext, skip: str | None = None) -> None:
-        """Tell every data plane host but ``skip`` to converge."""
-        with transaction(self._reads) as session:
-            if not self._any_real_host(session):
+        """Have every data plane host but ``skip`` converge, within PUSH_DELAY."""
+        with self._lock:
+            self._skips.append(skip)
+            if self._due:
                 return
-            hosts = [h for h in data_plane_hosts(session) if h != skip]
+            self._due = True
+        timer = threading.Timer(PUSH_DELAY, self._tell, args=(ctx,))
+        timer.daemon = True
+        timer.start()
+
+    def _tell(self, ctx: RequestContext) -> None:
+        with self._lock:
+            skips, self._skips, self._due = self._skips, [], False
+        # A host is skipped only when every change told it is its own (it converged).
+        skip = skips[0] if skips and all(s == skips[0] for s in skips) else None
+        try:
+            with transaction(self._reads) as session:
+                if not self._any_real_host(session):
+                    return
+                hosts = [h for h in data_plane_hosts(session) if h != skip]
+        except Exception:  # a timer thread: log, the hosts' next sync converges them
+            LOG.exception("finding the hosts to tell of a network change failed")
+            return
         for host in hosts:
             try:
                 self._compute.refresh_network(ctx, host)
-            except ControlPlaneError as exc:
+            except Exception as exc:  # a timer thread: the next sync catches up
                 LOG.warning("telling %s its network changed failed (%s); its next sync "
                             "converges it", host, exc)
