@@ -112,12 +112,13 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     shelves = ShelveFlow(tasks, scheduler, compute, placement, images, settings)
     actions = ActionFlow(tasks, compute, images, settings.libvirt.shutdown_timeout)
     host_actions = HostActionFlow(tasks, compute)
+    push = NetworkPush(sessions, compute)
     endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions), actions,
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
                                  EvacuateFlow(*moves), host_actions,
                                  shelves, AgentReconcile(sessions), GuestMetadata(sessions),
-                                 InterfaceFlow(tasks, compute), NetworkPush(sessions, compute))
+                                 InterfaceFlow(tasks, compute, push.changed), push)
     service = Service("conductor")
     service.add_rpc_server(messaging.server(CONDUCTOR_TOPIC, settings.compute.host,
                                             [endpoint]))

@@ -32,7 +32,7 @@ SIMULATED = "fake"
 # for its first push; its start and spawns converge anyway).
 REAL_HOSTS_TTL = 5.0
 # Seconds changes are gathered before the hosts are told (once for all of them).
-PUSH_DELAY = 0.1
+PUSH_DELAY = 0.25
 
 
 def data_plane_hosts(session: Session) -> list[str]:
@@ -69,6 +69,10 @@ class NetworkPush:
                 ComputeNode.hypervisor_type != SIMULATED).limit(1)) is not None
             self._real_hosts = (now + REAL_HOSTS_TTL, found)
         return found
+
+    def host_registered(self) -> None:
+        """A host (re)registered: it may be the first real one; look again."""
+        self._real_hosts = (0.0, True)
 
     def changed(self, ctx: RequestContext, skip: str | None = None) -> None:
         """Have every data plane host but ``skip`` converge, within PUSH_DELAY."""

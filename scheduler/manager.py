@@ -58,6 +58,9 @@ GROUP_ROUNDS = 10
 # The consumer generation of a claim just made: a hard group member's claim at this
 # generation has not passed its group check yet (SchedulerManager._checked).
 PENDING = 1
+# Seconds a claim may stay pending, unchanged, before another decision of its build takes
+# it for abandoned (its maker settles or gives it back within a decision's time).
+PENDING_WAIT = 30.0
 # How long the recent failed builds per host are reused (a reschedule, which follows a
 # new failure, reads them again at once).
 FAILURES_TTL = 5.0
@@ -89,18 +92,20 @@ class SchedulerManager:
             if cfg.shuffle_best_same_weighed_hosts else str)
         self._failures_read: tuple[float, dict[str, int]] = (-FAILURES_TTL, {})
 
-    def select_destination(self, spec: RequestSpec) -> HostSelection:
+    def select_destination(self, spec: RequestSpec, recover: bool = True) -> HostSelection:
         """Choose and claim a host for ``spec``. Raises NoValidHost with the reason.
 
         Decisions run concurrently; none holds a lock across a network call. The claim
         ledger makes each one see the claims of the others (scheduler/ledger.py).
+        ``recover``: look for a claim an earlier ask made (a build); a move's instance
+        holds none of its own (``claim_move``), and what it holds is not one.
         """
         query = self._query(spec)
         resources = query.resources()
         # A build never scheduled before holds no claim. Should two conductors have
         # driven it at once, the other's claim refuses ours and the look after the
         # round finds it.
-        if not spec.first_claim:
+        if recover and not spec.first_claim:
             held = self._claimed_before(spec, resources)
             if held is not None:
                 return held
@@ -109,7 +114,7 @@ class SchedulerManager:
             decided = self._decide(spec, query, resources)
             if decided is not None:
                 return decided
-            held = self._claimed_before(spec, resources)
+            held = self._claimed_before(spec, resources) if recover else None
             if held is not None:  # another scheduler decided the same build meanwhile
                 return held
             LOG.info("every claim for %s lost a race; retrying", spec.instance_uuid)
@@ -261,11 +266,15 @@ class SchedulerManager:
                 return True
         elif self._placement.release(consumer, generation, spec.project_id, spec.user_id):
             return False
-        # Changed under us: settled by the other decision, or given back (and perhaps
-        # claimed again, pending, elsewhere).
+        # Not written: settled by the other decision, given back (and perhaps claimed
+        # again, pending, elsewhere), or refused for another reason (capacity changed).
         body = self._placement.get_allocations(consumer)
         held = {rp: dict(a.get("resources", {}))
                 for rp, a in body.get("allocations", {}).items()}
+        if held == allocations and body.get("consumer_generation") == generation:
+            # Still ours and pending: the settling write was refused; give it back.
+            self._placement.release(consumer, generation, spec.project_id, spec.user_id)
+            return False
         return held == allocations and body.get("consumer_generation", 0) > PENDING
 
     def _claimed_before(self, spec: RequestSpec, resources: dict[str, int]
@@ -279,6 +288,8 @@ class SchedulerManager:
         pending its group check is checked as a new claim is (``_checked``).
         """
         body = self._placement.get_allocations(spec.instance_uuid)
+        if self._hard_group(spec) and body.get("consumer_generation") == PENDING:
+            body = self._await_settled(spec.instance_uuid, body)
         held = body.get("allocations", {})
         if not held:
             return None
@@ -306,6 +317,24 @@ class SchedulerManager:
                                 spec.user_id)
         return None
 
+    def _await_settled(self, consumer: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        """The consumer's allocations once its pending claim is settled or given back.
+
+        A pending claim is its maker's to settle or give back (``_checked``): another
+        decision acting on it could settle a claim given back and made again meanwhile
+        (placement starts a consumer made again at generation 1 too). Only a claim left
+        pending and unchanged for PENDING_WAIT seconds (its maker is gone) is returned
+        pending, to be checked as a new one.
+        """
+        deadline = time.monotonic() + PENDING_WAIT
+        while body.get("consumer_generation") == PENDING and time.monotonic() < deadline:
+            time.sleep(0.2)
+            seen = body
+            body = self._placement.get_allocations(consumer)
+            if body.get("allocations") != seen.get("allocations"):
+                deadline = time.monotonic() + PENDING_WAIT  # a new pending claim
+        return body
+
     def claim_move(self, spec: RequestSpec, migration_uuid: uuid.UUID,
                    forced: bool) -> HostSelection:
         """Claim a move's destination, the source's share moved to the migration first.
@@ -316,7 +345,8 @@ class SchedulerManager:
         self._placement.move_allocations(spec.instance_uuid, migration_uuid, spec.project_id,
                                          spec.user_id, target_type=MIGRATION_CONSUMER_TYPE)
         try:
-            return self._claim_forced_host(spec) if forced else self.select_destination(spec)
+            return (self._claim_forced_host(spec) if forced
+                    else self.select_destination(spec, recover=False))
         except ControlPlaneError:
             self._placement.move_allocations(migration_uuid, spec.instance_uuid,
                                              spec.project_id, spec.user_id)

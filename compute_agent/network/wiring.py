@@ -50,10 +50,17 @@ class HostNetworkAgent:
 
     def converge(self) -> HostNetworkState:
         """Fetch the host's desired state and apply it (removing what is not wanted).
-        Raises ControlPlaneError (conductor), DriverError (a command failed)."""
-        state = self._conductor.host_network_state(admin_context(), self.host)
+        Raises ControlPlaneError (conductor), DriverError (a command failed).
+
+        Fetched and applied under one lock: converges run one after another, each
+        applying a state read after the last one's, never an older one over a newer.
+        """
         with self._lock:
-            self._dataplane.apply(state)
+            return self._converge_locked()
+
+    def _converge_locked(self) -> HostNetworkState:
+        state = self._conductor.host_network_state(admin_context(), self.host)
+        self._dataplane.apply(state)
         return state
 
     def converge_quietly(self) -> None:
@@ -65,9 +72,9 @@ class HostNetworkAgent:
                         self.host, exc)
 
     def converge_soon(self) -> None:
-        """Converge in the background. Asks that arrive before it starts are served by
-        it; one that arrives while it runs starts another after it (it may have read
-        the state before the change)."""
+        """Converge in the background. Asks that arrive before it reads the state are
+        served by it; one that arrives later starts one more, which waits for it: at
+        most one running and one waiting, whatever the rate of asks."""
         with self._pending_lock:
             if self._pending:
                 return
@@ -76,9 +83,14 @@ class HostNetworkAgent:
                          daemon=True).start()
 
     def _converge_pending(self) -> None:
-        with self._pending_lock:
-            self._pending = False
-        self.converge_quietly()
+        try:
+            with self._lock:
+                with self._pending_lock:
+                    self._pending = False  # from here on, an ask needs a new read
+                self._converge_locked()
+        except ControlPlaneError as exc:
+            LOG.warning("host %s: network not converged (%s); the next sync retries",
+                        self.host, exc)
 
     def wire(self, instance: InstancePayload) -> None:
         if not instance.ports:

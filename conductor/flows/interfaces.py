@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from common.compute_db.network_queries import (
     bind_server_ports,
@@ -38,9 +39,13 @@ _RUNNING = frozenset({VmState.ACTIVE, VmState.PAUSED})
 
 
 class InterfaceFlow:
-    def __init__(self, tasks: Tasks, compute: ComputeClient) -> None:
+    def __init__(self, tasks: Tasks, compute: ComputeClient,
+                 network_changed: Callable[[RequestContext], None] | None = None) -> None:
         self._tasks = tasks
         self._compute = compute
+        # Tells the hosts' data planes (conductor/network_push.py): where a port now is,
+        # or that it is gone.
+        self._network_changed = network_changed or (lambda ctx: None)
 
     def _port(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> PortPayload | None:
         with transaction(self._tasks.reads) as session:
@@ -72,6 +77,7 @@ class InterfaceFlow:
                 self._undo_attach(instance_uuid, port_id,
                                   f"Failed to attach interface {port_id} on {host}: "
                                   f"{exc.message}")
+                self._network_changed(ctx)  # its rules and lease on the host go
                 return
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.DONE, expect_task={ATTACHING})
@@ -80,6 +86,7 @@ class InterfaceFlow:
                 bind_server_ports(session, instance_uuid, host,
                                   "ACTIVE" if inst.vm_state in _RUNNING else "DOWN",
                                   port_ids=[port_id])
+        self._network_changed(ctx)
         LOG.info("instance %s: interface %s attached", instance_uuid, port_id)
 
     def _undo_attach(self, instance_uuid: uuid.UUID, port_id: uuid.UUID,
@@ -112,11 +119,6 @@ class InterfaceFlow:
             transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
             release_server_ports(session, instance_uuid, port_ids=[port_id])
             refresh_server_addresses(session, instance_uuid)
-        if port is not None and host is not None:
-            # Its tap's rules and lease go now, not at the host's next sync.
-            try:
-                self._compute.refresh_network(ctx, host)
-            except ControlPlaneError as exc:
-                LOG.warning("instance %s: telling %s to converge failed (%s)",
-                            instance_uuid, host, exc)
+        # Its tap's rules, its lease and other hosts' entries for it go now.
+        self._network_changed(ctx)
         LOG.info("instance %s: interface %s detached", instance_uuid, port_id)

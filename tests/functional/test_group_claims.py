@@ -6,8 +6,12 @@ may check the same claim; neither may take away a claim the other answered with.
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
 
 from cli.embedded import EmbeddedCloud
 from common.compute_db import queries
@@ -16,6 +20,7 @@ from common.db import create_engine, session_factory, transaction
 from common.messages import RequestSpec
 from conductor.instances import to_request_spec
 from placement.client import PlacementClient
+from scheduler import manager
 from scheduler.rpc.client import SchedulerClient
 from tests.cloud import CloudClient
 
@@ -46,7 +51,9 @@ def _claim_pending(client: CloudClient, server_id: str, rp: str, spec: RequestSp
 
 
 def test_a_pending_member_claim_is_checked_settled_and_never_taken_back_late(
-        cloud: EmbeddedCloud, client: CloudClient) -> None:
+        cloud: EmbeddedCloud, client: CloudClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A claim pending this long is taken for abandoned by its maker (30 s in service).
+    monkeypatch.setattr(manager, "PENDING_WAIT", 1.0)
     flavor, image = client.create_flavor(), client.create_image()
     group = client.compute("POST", "/os-server-groups", json={"server_group": {
         "name": "spread", "policies": ["anti-affinity"]}}).json()["server_group"]["id"]
@@ -67,8 +74,9 @@ def test_a_pending_member_claim_is_checked_settled_and_never_taken_back_late(
     assert cloud._messaging is not None
     scheduler = SchedulerClient(cloud._messaging)
 
-    # A decision's pending claim on the first member's host: asked again, the scheduler
-    # checks it, gives it back and settles a claim elsewhere.
+    # A decision's pending claim on the first member's host, abandoned: asked again, the
+    # scheduler waits for its maker, then checks it, gives it back and settles a claim
+    # elsewhere.
     _claim_pending(client, second["id"], first_rp, spec)
     again = scheduler.select_destination(admin_context(), spec)
     held = _held(client, second["id"])
@@ -92,3 +100,18 @@ def test_a_pending_member_claim_is_checked_settled_and_never_taken_back_late(
     assert kept.host == again.host
     assert _held(client, second["id"])["consumer_generation"] == 2
     assert client.total_usage() == {"VCPU": 2, "MEMORY_MB": 1024, "DISK_GB": 2}
+
+    # A pending claim is its maker's to settle: asked again meanwhile, the scheduler
+    # waits for it (it writes nothing) and answers the settled claim.
+    rp = str(again.compute_node_uuid)
+    _claim_pending(client, second["id"], rp, spec)
+    with ThreadPoolExecutor(1) as pool:
+        asked = pool.submit(scheduler.select_destination, admin_context(), spec)
+        time.sleep(0.3)
+        settled = client.placement("PUT", f"/allocations/{second['id']}", json={
+            "allocations": {rp: {"resources": {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}}},
+            "project_id": spec.project_id, "user_id": spec.user_id,
+            "consumer_generation": 1, "consumer_type": "INSTANCE"})
+        assert settled.status_code == 204, settled.text
+        assert asked.result(timeout=30).host == again.host
+    assert _held(client, second["id"])["consumer_generation"] == 2
