@@ -31,9 +31,13 @@ def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
            ADMIN_PASSWORD, "KILONOVA_QUOTA__INSTANCES": "-1", "KILONOVA_QUOTA__CORES": "-1",
            "KILONOVA_QUOTA__RAM": "-1", "KILONOVA_IDENTITY__SOURCE_FAILURE_ATTEMPTS": "0",
            "PATH": str(VENV_BIN) + ":/usr/bin:/bin"}
-    proc = subprocess.Popen([str(VENV_BIN / "kilonova"), "serve", "all", "--data-dir",
-                             str(data), "--port", str(port), "--fake-hosts", "4"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file beside the data: a pipe nobody reads fills up in a long run
+    # and blocks every thread that logs (builds stuck in scheduling).
+    log = data.parent / "kilonova.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(VENV_BIN / "kilonova"), "serve", "all", "--data-dir",
+                                 str(data), "--port", str(port), "--fake-hosts", "4"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -42,8 +46,7 @@ def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise SystemExit(f"serve all exited: {err}")
+            raise SystemExit(f"serve all exited: {log.read_text()[-4000:]}")
         time.sleep(0.5)
     raise SystemExit("serve all did not start")
 
