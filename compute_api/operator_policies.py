@@ -86,6 +86,11 @@ OPERATOR = [
           ("GET", "/os-networks")),
     _rule("os_compute_api:os-networks:show", READER, "Show a network (before 2.36)",
           ("GET", "/os-networks/{network_id}")),
+    _rule("os_compute_api:os-tenant-networks:list", READER,
+          "List the project's networks (before 2.36)", ("GET", "/os-tenant-networks")),
+    _rule("os_compute_api:os-tenant-networks:show", READER,
+          "Show one of the project's networks (before 2.36)",
+          ("GET", "/os-tenant-networks/{network_id}")),
 ]
 
 # POST /os-aggregates/{aggregate_id}/action: the body's one key names the action.

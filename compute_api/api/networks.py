@@ -1,11 +1,14 @@
-"""/os-networks (until 2.35, then 404): the read-only view of the network API's
-networks the caller sees, in the shape upstream's proxy gave them."""
+"""/os-networks and /os-tenant-networks (until 2.35, then 404): the read-only views of
+the network API's networks the caller sees, in the shapes upstream's proxies gave them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from common.compute_db.network_models import Network
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from common.compute_db.network_models import Network, Subnet
 from common.errors import NotFound
 from common.routes import Route
 from compute_api.api.deps import ContextDep, ReadSessionDep, VersionDep
@@ -48,9 +51,37 @@ def show_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
     return {"network": _view(net)}
 
 
+def _tenant_view(session: Session, net: Network) -> dict[str, Any]:
+    """Upstream's tenant network: id, label (the name) and the first IPv4 subnet's cidr."""
+    cidrs = sorted(session.scalars(sa.select(Subnet.cidr).where(
+        Subnet.network_id == net.id, Subnet.ip_version == 4)))
+    return {"id": str(net.id), "label": net.name, "cidr": cidrs[0] if cidrs else None}
+
+
+def list_tenant_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
+                         ) -> dict[str, Any]:
+    _served(version)
+    return {"networks": [_tenant_view(session, n)
+                         for n in networks.list_visible(session, ctx)]}
+
+
+def show_tenant_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
+                        version: VersionDep) -> dict[str, Any]:
+    _served(version)
+    try:
+        net = networks.get(session, ctx, network_id)
+    except NotFound:
+        raise NotFound("Network not found") from None
+    return {"network": _tenant_view(session, net)}
+
+
 ROUTES: list[Route] = [
     Route("GET", "/v2.1/os-networks", list_networks, "os_compute_api:os-networks:list",
           max_version="2.35"),
     Route("GET", "/v2.1/os-networks/{network_id}", show_network, "os_compute_api:os-networks:show",
           max_version="2.35"),
+    Route("GET", "/v2.1/os-tenant-networks", list_tenant_networks,
+          "os_compute_api:os-tenant-networks:list", max_version="2.35"),
+    Route("GET", "/v2.1/os-tenant-networks/{network_id}", show_tenant_network,
+          "os_compute_api:os-tenant-networks:show", max_version="2.35"),
 ]

@@ -19,7 +19,7 @@ from common.context import RequestContext
 from common.errors import BadRequest
 from common.routes import BY_ACTION, ActionBody, BodySchema, Route
 from common.states import POWER_RESULTS, Action
-from compute_api import image_actions, server_actions
+from compute_api import image_actions, server_actions, servers
 from compute_api.api.deps import (
     AfterCommit,
     AfterCommitDep,
@@ -28,6 +28,7 @@ from compute_api.api.deps import (
     RuntimeDep,
     SessionDep,
     VersionDep,
+    tell_data_planes,
 )
 from compute_api.api.errors import fault_response
 from compute_api.api.microversion import Version
@@ -139,6 +140,15 @@ LOCK_ARGS = {"type": ["object", "null"], "additionalProperties": False,
                                               "maxLength": 255}}}
 
 
+def _inject_network_info(call: Call) -> Response:
+    """Upstream's admin action: the server's host applies its network information again
+    (here: the hosts converge their data planes, as after any network change)."""
+    _no_args("injectNetworkInfo", call.args)
+    servers.find(call.session, call.ctx, call.server_id)
+    tell_data_planes(call.runtime, call.after_commit)
+    return _accepted()
+
+
 def _lock(locked: bool) -> Callable[[Call], Response]:
     def run(call: Call) -> Response:
         reason = None
@@ -169,8 +179,15 @@ def _console(call: Call) -> JSONResponse:
     return JSONResponse({"output": output})
 
 
+def _check_image_metadata(args: dict[str, Any]) -> None:
+    if args.get("metadata") is not None:
+        validation.check({"properties": {"metadata": _IMAGE_METADATA}},
+                         {"metadata": args["metadata"]})
+
+
 def _create_image(call: Call) -> Response:
     args = _object("createImage", call.args, {"name", "metadata"}, {"name"})
+    _check_image_metadata(args)
     snap = server_actions.create_image(call.session, call.ctx, call.server_id, args["name"],
                                        args.get("metadata"), call.runtime)
     call.after_commit(call.runtime.conductor.snapshot_instance, call.ctx, snap.instance_uuid,
@@ -194,6 +211,7 @@ def _image_answer(call: Call, image_id: uuid.UUID, location: bool) -> Response:
 def _create_backup(call: Call) -> Response:
     args = _object("createBackup", call.args, {"name", "backup_type", "rotation", "metadata"},
                    {"name", "backup_type", "rotation"})
+    _check_image_metadata(args)
     rotation = image_actions.parse_rotation(args["rotation"])
     made = image_actions.backup(call.session, call.ctx, call.server_id, args["name"],
                                 args["backup_type"], rotation, args.get("metadata"),
@@ -439,7 +457,12 @@ def _evacuate(call: Call) -> Response:
 _SIMPLE_POWER = {key: ServerAction(_simple_power(rule.starts[0], key), NO_ARGS)
                  for key, rule in ACTIONS.items()
                  if len(rule.starts) == 1 and rule.starts[0] in POWER_RESULTS}
-_IMAGE_ARGS: dict[str, Any] = {"name": {}, "metadata": {}}
+# An image's metadata as upstream's schema allows it: keys of 1-255 of these characters,
+# string values of at most 255.
+_IMAGE_METADATA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}}}
+_IMAGE_ARGS: dict[str, Any] = {"name": {}, "metadata": _IMAGE_METADATA}
 
 HANDLERS: dict[str, ServerAction] = {
     **_SIMPLE_POWER,
@@ -447,6 +470,7 @@ HANDLERS: dict[str, ServerAction] = {
     "os-resetState": ServerAction(_reset_state, args_schema(
         {"state": {"enum": ["active", "error"]}}, {"state"})),
     "lock": ServerAction(_lock(True), LOCK_ARGS),
+    "injectNetworkInfo": ServerAction(_inject_network_info, NO_ARGS),
     "unlock": ServerAction(_lock(False), NO_ARGS),
     "os-getConsoleOutput": ServerAction(_console, args_schema(
         {"length": {"type": ["integer", "string", "null"]}}, nullable=True)),

@@ -136,6 +136,27 @@ def test_os_networks_shows_the_callers_networks_until_2_35(
         client.close()
 
 
+def test_os_tenant_networks_lists_and_shows_the_callers_networks_until_2_35(
+    net_cloud: EmbeddedCloud, member: Net, other: Net
+) -> None:
+    mine = member.network(name="tenant")
+    member.subnet(mine["id"], "10.72.0.0/24")
+    theirs = other.network(name="hidden")
+    client = CloudClient(net_cloud.base_url, token=f"alice:{member.project}", version="2.35")
+    try:
+        listed = client.compute("GET", "/os-tenant-networks").json()["networks"]
+        assert [n for n in listed if n["id"] in (mine["id"], theirs["id"])] == [
+            {"id": mine["id"], "label": "tenant", "cidr": "10.72.0.0/24"}]
+        shown = client.compute("GET", f"/os-tenant-networks/{mine['id']}")
+        assert shown.json()["network"]["id"] == mine["id"]
+        assert client.compute("GET", f"/os-tenant-networks/{theirs['id']}").status_code == 404
+        later = client.compute("GET", "/os-tenant-networks",
+                               headers={"OpenStack-API-Version": "compute 2.36"})
+        assert later.status_code == 404, later.text
+    finally:
+        client.close()
+
+
 def test_servers_are_listed_by_their_addresses(
     compute: CloudClient, member: Net, boot_refs: tuple[str, str]
 ) -> None:
