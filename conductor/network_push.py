@@ -4,10 +4,10 @@ The network API (and the compute API's security group and floating IP actions) c
 what hosts' data planes should hold: a rule, a port's groups, a floating IP, a new
 port on a network a host serves. Each such change, once committed, casts
 ``network_changed`` here (and a host reporting ports wired, or a guest destroyed, is
-one); every host with a data plane and a port bound to it is told
-to converge (``refresh_network``): it fetches its state (``host_network_state``) and
-applies it, as its periodic sync would. Simulated hosts program nothing and are not
-told. A host that misses the message (down, restarting) converges at its next sync.
+one); every host that is not simulated is told to converge (``refresh_network``): it
+fetches its state (``host_network_state``) and applies it, as its periodic sync would.
+Simulated hosts program nothing and are not told. A host that misses the message
+(down, restarting) converges at its next sync.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import ComputeNode
-from common.compute_db.network_models import Port
 from common.context import RequestContext
 from common.db import read_only, transaction
 from compute_agent.rpc.client import ComputeClient
@@ -36,11 +35,10 @@ PUSH_DELAY = 0.25
 
 
 def data_plane_hosts(session: Session) -> list[str]:
-    """Hosts that have a port bound to them and are not simulated."""
-    rows = session.scalars(
-        sa.select(Port.binding_host_id).distinct()
-        .join(ComputeNode, ComputeNode.host == Port.binding_host_id)
-        .where(Port.binding_host_id != "", ComputeNode.hypervisor_type != SIMULATED))
+    """Hosts that are not simulated. All of them, not only those with ports bound now:
+    a host whose last port was just released must still take its taps and rules down."""
+    rows = session.scalars(sa.select(ComputeNode.host).distinct()
+                           .where(ComputeNode.hypervisor_type != SIMULATED))
     return sorted(rows)
 
 
