@@ -89,6 +89,7 @@ def rebuild(session: Session, ctx: RequestContext, server_id: str, req: RebuildR
     if root_gb and root_gb < image.min_disk:
         raise BadRequest("Flavor's disk is too small for requested image.")
     changes = dict(req.changes)
+    servers.check_auto_disk_config(image.id, image.properties, changes.get("disk_config"))
     if "key_name" in changes:
         changes["key_data"] = _key_data(session, ctx, changes["key_name"])
     settings = runtime.settings.quota

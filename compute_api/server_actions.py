@@ -286,6 +286,7 @@ def resize(session: Session, ctx: RequestContext, server_id: str, flavor_ref: st
         raise BadRequest("Resizing to a smaller disk flavor is not allowed.")
     _check_resize_quota(session, runtime, inst, flavor.vcpus, flavor.memory_mb)
     if disk_config is not None:
+        servers.check_auto_disk_config(inst.image_ref, inst.image_meta, disk_config)
         inst.disk_config = disk_config
         session.flush()
     return _start_move(session, ctx, inst, Action.RESIZE, runtime, MigrationKind.RESIZE,

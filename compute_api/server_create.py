@@ -26,6 +26,7 @@ from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 from compute_api.servers import (
     Accepts,
+    check_auto_disk_config,
     check_hostname,
     flavor_snapshot,
     image_meta,
@@ -225,6 +226,8 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
     flavor = _resolve_flavor(session, ctx, body.flavor_ref)
     image_ref = _boot_image(body)
     image = _resolve_image(session, ctx, runtime.images, image_ref, flavor)
+    if image is not None:
+        check_auto_disk_config(image.id, image.properties, body.disk_config)
     kept_hints = stored_hints(body.scheduler_hints)
     group = kept_hints["group"][0] if "group" in kept_hints else None
     key_data = _key_data(session, ctx, body.key_name) if body.key_name else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,6 +117,15 @@ def all_tenants_rule() -> str:
     if route == "os_compute_api:servers:detail":
         return "os_compute_api:servers:detail:get_all_tenants"
     return "os_compute_api:servers:index:get_all_tenants"
+
+
+def check_auto_disk_config(image_id: Any, properties: Mapping[str, Any] | None,
+                           disk_config: str | None) -> None:
+    """AUTO is refused for an image whose ``auto_disk_config`` property is "disabled",
+    as upstream refuses it. Raises BadRequest."""
+    if disk_config == "AUTO" and str((properties or {}).get(
+            "auto_disk_config", "")).lower() == "disabled":
+        raise BadRequest(f"Requested image {image_id} has automatic disk resize disabled.")
 
 
 def image_meta(image: Image | ImageRecord | None) -> dict[str, str]:

@@ -82,3 +82,31 @@ def test_personality_contents_must_be_base64(client: CloudClient) -> None:
         "imageRef": image, "personality": [{"path": "/etc/f", "contents": "not base64!"}]}})
     assert rebuild.status_code == 400, rebuild.text
     assert client.server(server["id"])["status"] == "ACTIVE"
+
+
+def test_auto_is_refused_for_an_image_that_disables_it(client: CloudClient) -> None:
+    small = client.create_flavor("small", ram=64)
+    client.create_flavor("large", ram=128)
+    made = client.http.post("/image/v2/images", json={
+        "name": "fixed", "disk_format": "raw", "container_format": "bare",
+        "auto_disk_config": "disabled"})
+    assert made.status_code == 201, made.text
+    image = made.json()["id"]
+    put = client.http.put(f"/image/v2/images/{image}/file", content=b"\0" * 1024,
+                          headers={"Content-Type": "application/octet-stream"})
+    assert put.status_code == 204, put.text
+
+    refused = client.compute("POST", "/servers", json={"server": {
+        "name": "auto", "flavorRef": small, "imageRef": image, "networks": "none",
+        "OS-DCF:diskConfig": "AUTO"}})
+    assert refused.status_code == 400, refused.text
+    assert "automatic disk resize disabled" in refused.json()["badRequest"]["message"]
+    assert client.compute("GET", "/servers").json()["servers"] == []
+    server_id = client.boot(small, image)
+    settled(client, server_id, "ACTIVE")
+    for body in ({"resize": {"flavorRef": "large", "OS-DCF:diskConfig": "AUTO"}},
+                 {"rebuild": {"imageRef": image, "OS-DCF:diskConfig": "AUTO"}}):
+        answer = act(client, server_id, body)
+        assert answer.status_code == 400, (body, answer.text)
+    shown = client.server(server_id)
+    assert (shown["status"], shown["OS-DCF:diskConfig"]) == ("ACTIVE", "MANUAL")
