@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,9 +26,6 @@ from compute_agent.rpc.client import ComputeClient
 LOG = logging.getLogger(__name__)
 
 SIMULATED = "fake"
-# Seconds a "no host is real" answer is reused (a new real host waits at most this long
-# for its first push; its start and spawns converge anyway).
-REAL_HOSTS_TTL = 5.0
 # Seconds changes are gathered before the hosts are told (once for all of them).
 PUSH_DELAY = 0.25
 
@@ -50,27 +46,11 @@ class NetworkPush:
     def __init__(self, sessions: sessionmaker[Session], compute: ComputeClient) -> None:
         self._reads = read_only(sessions)
         self._compute = compute
-        # Whether any host is not simulated, and until when that answer is reused: a
-        # cloud of simulated hosts (a ports_wired per boot) pays one read per interval.
-        self._real_hosts: tuple[float, bool] = (0.0, True)
         self._lock = threading.Lock()
         # The hosts each change waiting to be told may skip (None: none), and whether a
         # telling is due.
         self._skips: list[str | None] = []
         self._due = False
-
-    def _any_real_host(self, session: Session) -> bool:
-        until, found = self._real_hosts
-        now = time.monotonic()
-        if now >= until:
-            found = session.scalar(sa.select(ComputeNode.id).where(
-                ComputeNode.hypervisor_type != SIMULATED).limit(1)) is not None
-            self._real_hosts = (now + REAL_HOSTS_TTL, found)
-        return found
-
-    def host_registered(self) -> None:
-        """A host (re)registered: it may be the first real one; look again."""
-        self._real_hosts = (0.0, True)
 
     def changed(self, ctx: RequestContext, skip: str | None = None) -> None:
         """Have every data plane host but ``skip`` converge, within PUSH_DELAY."""
@@ -90,8 +70,6 @@ class NetworkPush:
         skip = skips[0] if skips and all(s == skips[0] for s in skips) else None
         try:
             with transaction(self._reads) as session:
-                if not self._any_real_host(session):
-                    return
                 hosts = [h for h in data_plane_hosts(session) if h != skip]
         except Exception:  # a timer thread: log, the hosts' next sync converges them
             LOG.exception("finding the hosts to tell of a network change failed")

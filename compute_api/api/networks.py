@@ -3,12 +3,14 @@ the network API's networks the caller sees, in the shapes upstream's proxies gav
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.compute_db.network_models import Network, Subnet
+from common.context import RequestContext
 from common.errors import NotFound
 from common.routes import Route
 from compute_api.api.deps import ContextDep, ReadSessionDep, VersionDep
@@ -41,38 +43,41 @@ def list_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
     return {"networks": [_view(n) for n in networks.list_visible(session, ctx)]}
 
 
+def _visible(session: Session, ctx: RequestContext, network_id: str) -> Network:
+    try:
+        return networks.get(session, ctx, network_id)
+    except NotFound:
+        raise NotFound("Network not found") from None
+
+
 def show_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
                  version: VersionDep) -> dict[str, Any]:
     _served(version)
-    try:
-        net = networks.get(session, ctx, network_id)
-    except NotFound:
-        raise NotFound("Network not found") from None
-    return {"network": _view(net)}
+    return {"network": _view(_visible(session, ctx, network_id))}
 
 
-def _tenant_view(session: Session, net: Network) -> dict[str, Any]:
-    """Upstream's tenant network: id, label (the name) and the first IPv4 subnet's cidr."""
-    cidrs = sorted(session.scalars(sa.select(Subnet.cidr).where(
-        Subnet.network_id == net.id, Subnet.ip_version == 4)))
-    return {"id": str(net.id), "label": net.name, "cidr": cidrs[0] if cidrs else None}
+def _tenant_views(session: Session, nets: Sequence[Network]) -> list[dict[str, Any]]:
+    """Upstream's tenant networks: id, label (the name) and the first IPv4 subnet's cidr
+    (one read for all of them)."""
+    first: dict[Any, str] = {}
+    for net_id, cidr in session.execute(
+            sa.select(Subnet.network_id, Subnet.cidr)
+            .where(Subnet.network_id.in_([n.id for n in nets]), Subnet.ip_version == 4)
+            .order_by(Subnet.cidr)):
+        first.setdefault(net_id, cidr)
+    return [{"id": str(n.id), "label": n.name, "cidr": first.get(n.id)} for n in nets]
 
 
 def list_tenant_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
                          ) -> dict[str, Any]:
     _served(version)
-    return {"networks": [_tenant_view(session, n)
-                         for n in networks.list_visible(session, ctx)]}
+    return {"networks": _tenant_views(session, networks.list_visible(session, ctx))}
 
 
 def show_tenant_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
                         version: VersionDep) -> dict[str, Any]:
     _served(version)
-    try:
-        net = networks.get(session, ctx, network_id)
-    except NotFound:
-        raise NotFound("Network not found") from None
-    return {"network": _tenant_view(session, net)}
+    return {"network": _tenant_views(session, [_visible(session, ctx, network_id)])[0]}
 
 
 ROUTES: list[Route] = [

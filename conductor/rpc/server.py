@@ -69,7 +69,6 @@ class ConductorEndpoint:
     def register_compute(self, ctx: RequestContext, host: str, node: dict[str, Any],
                          rpc_server: str | None = None, vtep_ip: str | None = None) -> None:
         self._hosts.register(host, NodeReport.model_validate(node), rpc_server, vtep_ip)
-        self._push.host_registered()
 
     @endpoint
     def service_heartbeat(self, ctx: RequestContext, host: str, binary: str) -> None:

@@ -14,7 +14,6 @@ from cli.embedded import EmbeddedCloud
 from common.compute_db.models import ComputeNode
 from common.db import transaction
 from compute_agent.manager import ComputeManager
-from conductor import network_push
 from tests.cloud import CloudClient
 from tests.functional.network.conftest import Net
 from tests.functional.network.test_servers_on_networks import _boot
@@ -84,8 +83,6 @@ def test_changes_to_rules_groups_and_floating_ips_reach_the_hosts_of_bound_ports
     with transaction(db) as session:
         session.execute(sa.update(ComputeNode).where(ComputeNode.host == host_name)
                         .values(hypervisor_type="QEMU"))
-    # A cloud seen without real hosts is taken as such for a while (cheap pushes there).
-    time.sleep(network_push.REAL_HOSTS_TTL + 0.5)
 
     group = member.made("security-groups", "security_group", name="pushed-web")
     assert told.wait() == [host_name]
