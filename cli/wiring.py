@@ -104,8 +104,15 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
                                 timeout=settings.placement.timeout)
     compute = ComputeClient(messaging, router=HostRoutes(sessions))
     scheduler, tasks = SchedulerClient(messaging), Tasks(sessions, owner=settings.compute.host)
-    builds = BuildFlow(sessions, scheduler, compute, placement, settings)
+    neutron_ports = None
+    if settings.network.backend == "neutron":
+        from common.neutron import NeutronClient
+        from conductor.neutron_ports import NeutronPorts
+
+        neutron_ports = NeutronPorts(sessions, NeutronClient(settings))
+    builds = BuildFlow(sessions, scheduler, compute, placement, settings, neutron_ports)
     deletes = DeleteFlow(sessions, placement, compute, settings)
+    deletes.neutron_ports = tasks.neutron_ports = neutron_ports
     moves = (tasks, scheduler, compute, placement, settings)
     images = ImageRecords(sessions, HttpImageSource(image_api_url(settings),
                                                     **client_auth(settings)))
@@ -137,6 +144,10 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     service.add_periodic("takeover", settings.conductor.sweep_interval, takeover.run)
     _self_heartbeat(service, sessions, settings.compute.host, "kilonova-conductor",
                     CONDUCTOR_TOPIC, settings.service.heartbeat_interval)
+    if neutron_ports is not None:
+        service.add_periodic("neutron-ports", settings.conductor.sweep_interval,
+                             neutron_ports.run)
+        service.on_stop.append(neutron_ports.neutron.close)
     service.on_stop.append(placement.close)
     return service
 
@@ -170,7 +181,8 @@ def _port_wiring(settings: Settings, host: str, conductor: ConductorClient
 
     wanted = settings.network.dataplane
     if wanted is None:
-        wanted = settings.compute.driver == "libvirt"
+        # With an external Neutron, its own agents program the hosts.
+        wanted = settings.compute.driver == "libvirt" and settings.network.backend == "builtin"
     if not wanted:
         return (FakeWiring(host) if settings.compute.driver == "fake" else None), None
     net = settings.network
@@ -211,7 +223,8 @@ def build_computes(settings: Settings, messaging: Messaging, placement_url: str)
             host, driver, conductor, placement, images, rpc_server=rpc_server,
             wiring=wiring, vif_plugging_timeout=cfg.vif_plugging_timeout,
             vif_plugging_is_fatal=cfg.vif_plugging_is_fatal,
-            vtep_ip=settings.network.local_ip if network is not None else None)
+            vtep_ip=settings.network.local_ip if network is not None else None,
+            reports_wiring=settings.network.backend == "builtin")
         service.on_start.append(manager.register)
         if network is not None:
             # Reconcile the host's network before taking work, then with every sync.
@@ -282,10 +295,14 @@ def build_http_app(settings: Settings, messaging: Messaging, placement_url: str 
         else:
             children.append(("/image", image_app))
             catalog["image"] = "/image"
-        network_app = create_network_app(limits)
-        runtime_apps.append(network_app)
-        children.append(("/networking", network_app))
-        catalog["network"] = "/networking"
+        if settings.network.backend == "neutron" and settings.network.neutron_url:
+            # Ports live in an external Neutron: /networking is not served.
+            catalog["network"] = settings.network.neutron_url.rstrip("/")
+        else:
+            network_app = create_network_app(limits)
+            runtime_apps.append(network_app)
+            children.append(("/networking", network_app))
+            catalog["network"] = "/networking"
         children.append(("/compute" if prefixed else "", compute_app))
         catalog["compute"] = "/compute/v2.1" if prefixed else "/v2.1"
 

@@ -365,8 +365,23 @@ class ComputeSettings(_Section):
 
 
 class NetworkSettings(_Section):
-    """The data plane a compute agent programs on its host (``compute_agent/network``)."""
+    """Where servers' ports live, and the data plane a compute agent programs on its host
+    (``compute_agent/network``)."""
 
+    backend: Literal["builtin", "neutron"] = Field(
+        "builtin", description="builtin: the Neutron v2.0 subset at /networking, ports in "
+        "the compute database, the data plane programmed by the compute agents; neutron: "
+        "an external Neutron at neutron_url makes and wires the ports (/networking is not "
+        "served; the conductor creates, binds and releases the servers' ports with the "
+        "service credentials, the API checks requested networks and ports with the "
+        "caller's token)",
+    )
+    neutron_url: str | None = Field(
+        None, description="Neutron endpoint (without /v2.0) when backend = neutron"
+    )
+    neutron_timeout: float = Field(
+        30.0, gt=0, description="Seconds a call to Neutron may take"
+    )
     physical_interface_mappings: dict[str, str] = Field(
         default_factory=dict, description="Physical network name -> this host's interface "
         "carrying it (flat networks are bridged to it, vlan ones to `<interface>.<vid>`)",

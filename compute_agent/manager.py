@@ -81,8 +81,11 @@ class ComputeManager:
                  placement: PlacementClient, images: ImageUploader | None = None,
                  rpc_server: str | None = None, wiring: PortWiring | None = None,
                  vif_plugging_timeout: float = 300.0, vif_plugging_is_fatal: bool = True,
-                 vtep_ip: str | None = None) -> None:
+                 vtep_ip: str | None = None, reports_wiring: bool = True) -> None:
         self.host = host
+        # Whether this host tells the conductor a server's ports are wired (the builtin
+        # network); with an external Neutron, its own agents report them there.
+        self._reports_wiring = reports_wiring
         # How this host wires a server's ports before its guest starts (None: nothing
         # to wire, reported wired at once); a wiring that fails or outlasts the timeout
         # fails the spawn when fatal, else the ports stay DOWN (upstream's options).
@@ -191,7 +194,9 @@ class ComputeManager:
         try:
             if self._wiring is not None:
                 self._run_wiring(self._wiring, inst)
-            self._conductor.ports_wired(ctx, self.host, inst.uuid, [p.id for p in inst.ports])
+            if self._reports_wiring:
+                self._conductor.ports_wired(ctx, self.host, inst.uuid,
+                                            [p.id for p in inst.ports])
         except ControlPlaneError as exc:
             LOG.warning("ports of %s not wired: %s", inst.uuid, exc.message)
             return exc.message

@@ -14,6 +14,7 @@ from common.body_limits import BodyLimitMiddleware, BodyLimits, rendered_by
 from common.context import new_request_id, request_id_var
 from common.db import check_at_head, engine_for, read_only, session_factory
 from common.errors import ControlPlaneError
+from common.neutron import NeutronClient, neutron_enabled
 from common.openapi import describe_bodies
 from common.policy import PolicyForbidden
 from common.routes import Route, bodies_of, build_router
@@ -86,6 +87,7 @@ def open_runtime(settings: Settings, messaging: Messaging,
         messaging=messaging, conductor=ConductorClient(messaging),
         verifier=token_verifier(settings, readers), catalog=dict(catalog or {}),
         policy=api_enforcer(settings.auth.policy_file), images=image_lookup(settings),
+        neutron=NeutronClient(settings) if neutron_enabled(settings) else None,
         login_throttle=SourceThrottle(settings.identity.source_failure_attempts,
                                       settings.identity.source_failure_window),
     )
@@ -93,6 +95,8 @@ def open_runtime(settings: Settings, messaging: Messaging,
 
 def close_runtime(runtime: Runtime) -> None:
     runtime.images.close()
+    if runtime.neutron is not None:
+        runtime.neutron.close()
     runtime.engine.dispose()
 
 

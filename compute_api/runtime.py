@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.auth import Verifier
+from common.neutron import NeutronClient
 from common.policy import Enforcer
 from common.rpc import Messaging
 from common.settings import Settings
@@ -35,6 +36,9 @@ class Runtime:
     policy: Enforcer = field(default_factory=lambda: api_enforcer(None))
     # Where imageRef is looked up: the image table, or an external Glance.
     images: ImageLookup = field(default_factory=LocalImages)
+    # [network] backend = neutron: the external Neutron requested networks, ports and
+    # security groups are checked with (as the caller). None: the builtin network API.
+    neutron: NeutronClient | None = None
     # Service type -> URL (or path below the root URL) the identity catalog lists.
     catalog: dict[str, str] = field(default_factory=dict)
     # Failed password logins per client address (the identity API's brake on guessing).

@@ -21,7 +21,14 @@ from common.context import RequestContext
 from common.db import utcnow
 from common.errors import BadRequest, Forbidden, NotFound
 from common.states import ImageStatus
-from compute_api import quotas, server_groups, server_items, server_networks, zones
+from compute_api import (
+    neutron_networks,
+    quotas,
+    server_groups,
+    server_items,
+    server_networks,
+    zones,
+)
 from compute_api.images.source import ImageLookup, ImageRecord
 from compute_api.runtime import Runtime
 from compute_api.servers import (
@@ -219,8 +226,20 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
     if body.min_count > max_count:
         raise BadRequest("min_count must be <= max_count")
     _check_extras(session, ctx, body, accepts)
-    interfaces = server_networks.requested(session, ctx, body.networks, max_count)
-    groups = server_networks.group_ids(session, ctx, body.security_groups)
+    neutron = runtime.neutron
+    external: dict[str, Any] | None = None
+    if neutron is not None:
+        # Ports live in an external Neutron: checked here, made by the conductor.
+        external = {
+            "interfaces": neutron_networks.requested(neutron, ctx, body.networks,
+                                                     max_count),
+            "security_groups": neutron_networks.group_ids(neutron, ctx,
+                                                          body.security_groups)}
+        interfaces: list[server_networks.Interface] | None = []
+        groups: list[str] | None = None
+    else:
+        interfaces = server_networks.requested(session, ctx, body.networks, max_count)
+        groups = server_networks.group_ids(session, ctx, body.security_groups)
     zone = zones.requested(session, ctx, body.availability_zone,
                            runtime.settings.scheduler.default_schedule_zone)
     flavor = _resolve_flavor(session, ctx, body.flavor_ref)
@@ -260,6 +279,7 @@ def create(session: Session, ctx: RequestContext, body: ServerSpec, accepts: Acc
             access_ip_v4=body.access_ip_v4, access_ip_v6=body.access_ip_v6,
             config_drive="True" if body.config_drive in (True, "True", "true") else "",
             reservation_id=reservation_id, launch_index=index, attempted_hosts=[],
+            network_request=external, ports_host="" if external is not None else None,
             created_at=now, updated_at=now,
         ))
     for inst in instances:

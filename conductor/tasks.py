@@ -20,6 +20,7 @@ from common.db import read_only, transaction, utcnow
 from common.errors import ControlPlaneError, NotFound
 from common.lifecycle import Event, Trigger
 from common.states import MigrationStatus, TaskState
+from conductor.neutron_ports import NeutronPorts
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class Tasks:
         self.sessions = sessions
         self.reads = read_only(sessions)
         self._owner = owner
+        # [network] backend = neutron: a step that binds the server's ports elsewhere
+        # makes Neutron follow once it has committed (conductor/neutron_ports.py).
+        self.neutron_ports: NeutronPorts | None = None
 
     def load(self, instance_uuid: uuid.UUID, task: TaskState) -> Instance | None:
         """The instance if it is still in ``task`` (None: deleted or changed meanwhile).
@@ -107,6 +111,8 @@ class Tasks:
                     bind_server_ports(session, instance_uuid, host, status)
                 else:
                     unbind_server_ports(session, instance_uuid)
+        if moved is not None and ports is not None and self.neutron_ports is not None:
+            self.neutron_ports.converge_quietly(instance_uuid, host=ports[0])
         return moved is not None
 
     def end(self, instance_uuid: uuid.UUID, task: TaskState, event: Event = Event.DONE, *,

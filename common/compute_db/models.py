@@ -126,6 +126,8 @@ class Instance(ComputeBase):
         Index(None, "task_state", "task_deadline"),
         # ``changes-since`` lists and the scheduler's recent build failures.
         Index(None, "updated_at"),
+        # The neutron backend's sweep: servers whose ports are in an external Neutron.
+        Index(None, "ports_host"),
     )
 
     # Integer id: the stable sort key behind markers and `instance-%08x` names.
@@ -173,6 +175,15 @@ class Instance(ComputeBase):
     image_meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The public key of key_name at create time (the config drive's public_keys).
     key_data: Mapped[str | None] = mapped_column(Text)
+    # [network] backend = neutron only: the interfaces and security groups the create
+    # asked for ({"interfaces": [{"network_id", "port_id", "fixed_ip"}],
+    # "security_groups": [ids]}, handed-in ports included), kept until its ports in
+    # Neutron are released; and the host those ports were last bound to ("" unbound;
+    # NULL: the server has no ports in an external Neutron).
+    # Where ports_host differs from host, or the server is deleted, the conductor's
+    # sweep makes Neutron agree (conductor/neutron_ports.py).
+    network_request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ports_host: Mapped[str | None] = mapped_column(String(255))
     # The guest's addresses as the API shows them ({network: [{version, addr, ...}]}),
     # recorded by the conductor from what the host's agent learned (DHCP leases).
     addresses: Mapped[dict[str, Any] | None] = mapped_column(JSON)

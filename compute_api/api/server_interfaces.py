@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import Response
 
 from common.routes import Route
-from compute_api import server_interfaces
+from compute_api import neutron_interfaces, server_interfaces
 from compute_api.api.deps import (
     AfterCommitDep,
     BodyDep,
@@ -24,21 +25,35 @@ TAGS_TAKEN = "2.49"
 
 
 def list_interfaces(server_id: str, ctx: ContextDep, session: ReadSessionDep,
-                    version: VersionDep) -> dict[str, Any]:
+                    runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
+    tags = version.at_least(TAGS_SHOWN)
+    if runtime.neutron is not None:
+        return {"interfaceAttachments": neutron_interfaces.list_attachments(
+            session, ctx, runtime.neutron, server_id, tags)}
     return {"interfaceAttachments": server_interfaces.list_attachments(
-        session, ctx, server_id, version.at_least(TAGS_SHOWN))}
+        session, ctx, server_id, tags)}
 
 
 def show_interface(server_id: str, port_id: str, ctx: ContextDep, session: ReadSessionDep,
-                   version: VersionDep) -> dict[str, Any]:
+                   runtime: RuntimeDep, version: VersionDep) -> dict[str, Any]:
+    tags = version.at_least(TAGS_SHOWN)
+    if runtime.neutron is not None:
+        return {"interfaceAttachment": neutron_interfaces.show_attachment(
+            session, ctx, runtime.neutron, server_id, port_id, tags)}
     return {"interfaceAttachment": server_interfaces.show_attachment(
-        session, ctx, server_id, port_id, version.at_least(TAGS_SHOWN))}
+        session, ctx, server_id, port_id, tags)}
 
 
 def attach_interface(server_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
                      runtime: RuntimeDep, version: VersionDep,
                      after_commit: AfterCommitDep) -> dict[str, Any]:
     wanted = server_interfaces.parse(body, version.at_least(TAGS_TAKEN))
+    if runtime.neutron is not None:
+        inst, made = neutron_interfaces.attach(session, ctx, server_id, wanted, runtime)
+        after_commit(runtime.conductor.attach_interface, ctx, inst.uuid,
+                     uuid.UUID(made["id"]))
+        return {"interfaceAttachment": neutron_interfaces.view(
+            made, version.at_least(TAGS_SHOWN))}
     instance_uuid, port = server_interfaces.attach(session, ctx, server_id, wanted, runtime)
     after_commit(runtime.conductor.attach_interface, ctx, instance_uuid, port.id)
     return {"interfaceAttachment": server_interfaces.view(
@@ -47,7 +62,11 @@ def attach_interface(server_id: str, body: BodyDep, ctx: ContextDep, session: Se
 
 def detach_interface(server_id: str, port_id: str, ctx: ContextDep, session: SessionDep,
                      runtime: RuntimeDep, after_commit: AfterCommitDep) -> Response:
-    instance_uuid = server_interfaces.detach(session, ctx, server_id, port_id, runtime)
+    if runtime.neutron is not None:
+        instance_uuid = neutron_interfaces.detach(session, ctx, server_id, port_id,
+                                                  runtime).uuid
+    else:
+        instance_uuid = server_interfaces.detach(session, ctx, server_id, port_id, runtime)
     after_commit(runtime.conductor.detach_interface, ctx, instance_uuid, port_id)
     return Response(status_code=202)
 

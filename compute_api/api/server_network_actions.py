@@ -11,8 +11,9 @@ from fastapi import Response
 
 from common.errors import BadRequest, NotFound
 from common.routes import Route
+from compute_api import neutron_network_actions as external
 from compute_api import server_network_actions as actions
-from compute_api.api.deps import ContextDep, ReadSessionDep, tell_data_planes
+from compute_api.api.deps import ContextDep, ReadSessionDep, RuntimeDep, tell_data_planes
 from compute_api.api.server_actions import (
     Call,
     ServerAction,
@@ -34,15 +35,23 @@ def _name_arg(name: str, call: Call) -> str:
 
 
 def _add_group(call: Call) -> Response:
-    actions.add_security_group(call.session, call.ctx, call.server_id,
-                               _name_arg("addSecurityGroup", call))
+    name = _name_arg("addSecurityGroup", call)
+    if call.runtime.neutron is not None:
+        external.add_security_group(call.session, call.ctx, call.runtime.neutron,
+                                    call.server_id, name)
+        return _accepted()
+    actions.add_security_group(call.session, call.ctx, call.server_id, name)
     tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
 
 def _remove_group(call: Call) -> Response:
-    actions.remove_security_group(call.session, call.ctx, call.server_id,
-                                  _name_arg("removeSecurityGroup", call))
+    name = _name_arg("removeSecurityGroup", call)
+    if call.runtime.neutron is not None:
+        external.remove_security_group(call.session, call.ctx, call.runtime.neutron,
+                                       call.server_id, name)
+        return _accepted()
+    actions.remove_security_group(call.session, call.ctx, call.server_id, name)
     tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
 
@@ -55,6 +64,11 @@ def _floating_served(call: Call) -> None:
 def _add_floating(call: Call) -> Response:
     _floating_served(call)
     args = _object("addFloatingIp", call.args, {"address", "fixed_address"}, {"address"})
+    if call.runtime.neutron is not None:
+        external.add_floating_ip(call.session, call.ctx, call.runtime.neutron,
+                                 call.server_id, str(args["address"]),
+                                 args.get("fixed_address"))
+        return _accepted()
     actions.add_floating_ip(call.session, call.ctx, call.server_id, str(args["address"]),
                             args.get("fixed_address"))
     tell_data_planes(call.runtime, call.after_commit)
@@ -64,6 +78,10 @@ def _add_floating(call: Call) -> Response:
 def _remove_floating(call: Call) -> Response:
     _floating_served(call)
     args = _object("removeFloatingIp", call.args, {"address"}, {"address"})
+    if call.runtime.neutron is not None:
+        external.remove_floating_ip(call.session, call.ctx, call.runtime.neutron,
+                                    call.server_id, str(args["address"]))
+        return _accepted()
     actions.remove_floating_ip(call.session, call.ctx, call.server_id, str(args["address"]))
     tell_data_planes(call.runtime, call.after_commit)
     return _accepted()
@@ -82,8 +100,11 @@ HANDLERS: dict[str, ServerAction] = {
 }
 
 
-def list_server_security_groups(server_id: str, ctx: ContextDep, session: ReadSessionDep
-                                ) -> dict[str, Any]:
+def list_server_security_groups(server_id: str, ctx: ContextDep, session: ReadSessionDep,
+                                runtime: RuntimeDep) -> dict[str, Any]:
+    if runtime.neutron is not None:
+        return {"security_groups": external.server_groups(session, ctx, runtime.neutron,
+                                                          server_id)}
     groups = actions.server_groups(session, ctx, server_id)
     return {"security_groups": [actions.group_view(session, g) for g in groups]}
 

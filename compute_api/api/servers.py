@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import Response
@@ -11,12 +13,13 @@ from starlette.requests import Request
 
 from common.compute_db.models import Instance, InstanceFault
 from common.context import RequestContext
-from common.errors import BadRequest
+from common.errors import BadRequest, ControlPlaneError
 from common.openapi import model_schema, wrapped
 from common.routes import Route
 from common.states import Action
 from compute_api import (
     aggregates,
+    neutron_network_actions,
     server_create,
     server_groups,
     server_items,
@@ -46,6 +49,8 @@ from compute_api.api.views import (
 )
 from compute_api.images.store import ImageStore
 from compute_api.runtime import Runtime
+
+LOG = logging.getLogger(__name__)
 
 _ALLOWED_TOP_LEVEL = {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"}
 # Server fields a microversion brought (since) or retired (until, exclusive).
@@ -119,7 +124,7 @@ def list_servers_detail(request: Request, ctx: ContextDep, session: ReadSessionD
     hosts = servers.host_statuses(session, rows, runtime.settings.service.service_down_time)
     base = base_url(request)
     zones = aggregates.host_zones(session)
-    groups = server_network_actions.group_names(session, [i.uuid for i in rows])
+    groups = _group_names(session, runtime, [i.uuid for i in rows])
     out: dict[str, Any] = {"servers": [
         server_detail(i, faults.get(i.id), base, version, ctx, tags[i.id], host_states=hosts,
                       host_zones=zones, security_groups=groups.get(i.uuid, ()))
@@ -144,8 +149,22 @@ def _full(session: Session, inst: Instance, fault: InstanceFault | None, request
                          server_items.tags_of(session, [inst.id])[inst.id],
                          server_groups.groups_of(session, inst.uuid), hosts,
                          extended=extended, host_zones=aggregates.host_zones(session),
-                         security_groups=server_network_actions.group_names(
-                             session, [inst.uuid]).get(inst.uuid, ()))
+                         security_groups=_group_names(
+                             session, runtime, [inst.uuid]).get(inst.uuid, ()))
+
+
+def _group_names(session: Session, runtime: Runtime, instance_uuids: list[uuid.UUID]
+                 ) -> dict[uuid.UUID, list[str]]:
+    """The security group names of each server's ports: from the network tables, or
+    from the external Neutron (a Neutron that does not answer leaves them out: the
+    server is still shown)."""
+    if runtime.neutron is None:
+        return server_network_actions.group_names(session, instance_uuids)
+    try:
+        return neutron_network_actions.group_names(runtime.neutron, instance_uuids)
+    except ControlPlaneError as exc:
+        LOG.warning("security groups of servers not read from Neutron: %s", exc.message)
+        return {}
 
 
 def update_server(server_id: str, body: BodyDep, request: Request, ctx: ContextDep,

@@ -33,6 +33,7 @@ from conductor.instances import (
     to_request_spec,
 )
 from conductor.metadata import with_facts
+from conductor.neutron_ports import NeutronPorts
 from placement.client import PlacementClient
 from scheduler.rpc.client import SchedulerClient
 
@@ -42,8 +43,11 @@ LOG = logging.getLogger(__name__)
 class BuildFlow:
     def __init__(self, sessions: sessionmaker[Session], scheduler: SchedulerClient,
                  compute: ComputeClient, placement: PlacementClient,
-                 settings: Settings) -> None:
+                 settings: Settings, ports: NeutronPorts | None = None) -> None:
         self._sessions = sessions
+        # [network] backend = neutron: the server's ports are made there once it has a
+        # host, before its agent is told to spawn it.
+        self._ports = ports
         self._reads = read_only(sessions)
         self._scheduler = scheduler
         self._compute = compute
@@ -90,9 +94,37 @@ class BuildFlow:
             self._fail(instance_uuid, TaskState.SCHEDULING, f"Scheduling failed: {exc.message}")
             return
         record = self._record_host(inst, selection)
+        if record is not None and self._ports is not None:
+            record = self._with_neutron_ports(inst, selection.host, record)
         if record is not None:
             LOG.info("instance %s scheduled to %s", instance_uuid, selection.host)
             self._compute.build_and_run_instance(ctx, selection.host, instance_uuid, record)
+
+    def _with_neutron_ports(self, inst: Instance, host: str, record: InstancePayload
+                            ) -> InstancePayload | None:
+        """The server's ports made (or taken over) in Neutron and bound to ``host``; the
+        record with them. None: Neutron refused, the server is ERROR with a fault and
+        holds neither its claim nor bound ports."""
+        assert self._ports is not None
+        try:
+            view = self._ports.converge(inst.uuid, host=host)
+        except ControlPlaneError as exc:
+            message = f"Network allocation for instance {inst.uuid} failed: {exc.message}"
+            self._placement.delete_allocations(inst.uuid)
+            with transaction(self._sessions) as session:
+                won = transition(session, inst.uuid, Event.BUILD_FAILED,
+                                 expect_task={TaskState.SPAWNING}, fault=message,
+                                 values={"host": None, "node": None}) is not None
+            LOG.warning("build of %s failed: %s", inst.uuid, message)
+            if won:
+                # Bound nowhere now: ports made for it stay its own until it is deleted.
+                self._ports.converge_quietly(inst.uuid)
+            return None
+        if view is None:
+            return record
+        return record.model_copy(update={"ports": view.payloads(),
+                                         "metadata_facts": view.facts(
+            inst.id, inst.reservation_id or "")})
 
     def _select_destination(self, ctx: RequestContext, spec: RequestSpec) -> HostSelection:
         """Ask the scheduler, asking again when no answer came (a broker outage).

@@ -24,6 +24,7 @@ from common.settings import Settings
 from common.states import TaskState, VmState
 from compute_agent.rpc.client import ComputeClient
 from conductor.hosts import COMPUTE_BINARY
+from conductor.neutron_ports import NeutronPorts
 from placement.client import PlacementClient
 
 LOG = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class DeleteFlow:
         self._placement = placement
         self._compute = compute
         self._settings = settings
+        # [network] backend = neutron: a deleted server's ports are released there.
+        self.neutron_ports: NeutronPorts | None = None
 
     def delete(self, ctx: RequestContext, instance_uuid: uuid.UUID) -> None:
         """Finish a delete the API started: through the host's agent, or right here."""
@@ -72,6 +75,8 @@ class DeleteFlow:
         if moved is not None:
             LOG.info("instance %s deleted without its host", instance_uuid)
             self.release(instance_uuid)
+            if self.neutron_ports is not None:
+                self.neutron_ports.converge_quietly(instance_uuid)
 
     def destroyed(self, host: str, instance_uuid: uuid.UUID) -> None:
         """The agent on ``host`` destroyed the guest: release its resources, then finish.
@@ -91,8 +96,10 @@ class DeleteFlow:
         states = (VmState(row.vm_state), TaskState.DELETING)
         self._placement.delete_allocations(instance_uuid)
         with transaction(self._sessions) as session:
-            transition(session, instance_uuid, Event.DESTROYED, host=host, likely=states,
-                       values={"cleaned": True})
+            done = transition(session, instance_uuid, Event.DESTROYED, host=host,
+                              likely=states, values={"cleaned": True}) is not None
+        if done and self.neutron_ports is not None:
+            self.neutron_ports.converge_quietly(instance_uuid)
 
     def release(self, instance_uuid: uuid.UUID) -> None:
         """Delete the allocations of a deleted server and remember that they are gone."""

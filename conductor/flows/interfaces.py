@@ -48,6 +48,8 @@ class InterfaceFlow:
         self._network_changed = network_changed or (lambda ctx: None)
 
     def _port(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> PortPayload | None:
+        if self._tasks.neutron_ports is not None:
+            return self._tasks.neutron_ports.port(instance_uuid, port_id)
         with transaction(self._tasks.reads) as session:
             found = port_payloads(session, instance_uuid, only=port_id)
         return found[0] if found else None
@@ -64,10 +66,18 @@ class InterfaceFlow:
                              f"Port {port_id} was detached while it was being attached")
             return
         host = inst.host
+        neutron = self._tasks.neutron_ports
         if host is not None:
             # An offloaded server has no guest: its ports are bound when it is unshelved.
             # Bound first (DOWN), so the host wires it (filters, DHCP) before the guest
             # sees the interface.
+            try:
+                if neutron is not None:
+                    neutron.bind_port(port_id, host)
+            except ControlPlaneError as exc:
+                self._undo_attach(instance_uuid, port_id,
+                                  f"Failed to bind port {port_id} to {host}: {exc.message}")
+                return
             with transaction(self._tasks.sessions) as session:
                 bind_server_ports(session, instance_uuid, host, "DOWN", port_ids=[port_id])
             try:
@@ -86,6 +96,8 @@ class InterfaceFlow:
                 bind_server_ports(session, instance_uuid, host,
                                   "ACTIVE" if inst.vm_state in _RUNNING else "DOWN",
                                   port_ids=[port_id])
+        if neutron is not None:
+            neutron.converge_quietly(instance_uuid)  # its addresses
         self._network_changed(ctx)
         LOG.info("instance %s: interface %s attached", instance_uuid, port_id)
 
@@ -96,7 +108,20 @@ class InterfaceFlow:
                        fault=message)
             release_server_ports(session, instance_uuid, port_ids=[port_id])
             refresh_server_addresses(session, instance_uuid)
+        self._forget(instance_uuid, port_id)
         LOG.warning("instance %s: %s", instance_uuid, message)
+
+    def _forget(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> None:
+        """With an external Neutron: release the port there (the sweep cannot tell a
+        port whose attach failed from one being attached, so this is not left to it)."""
+        neutron = self._tasks.neutron_ports
+        if neutron is None:
+            return
+        try:
+            neutron.forget(instance_uuid, port_id)
+        except ControlPlaneError as exc:
+            LOG.warning("instance %s: port %s not released yet: %s", instance_uuid, port_id,
+                        exc.message)
 
     def detach(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                port_id: uuid.UUID) -> None:
@@ -119,6 +144,7 @@ class InterfaceFlow:
             transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
             release_server_ports(session, instance_uuid, port_ids=[port_id])
             refresh_server_addresses(session, instance_uuid)
+        self._forget(instance_uuid, port_id)
         # Its tap's rules, its lease and other hosts' entries for it go now.
         self._network_changed(ctx)
         LOG.info("instance %s: interface %s detached", instance_uuid, port_id)
