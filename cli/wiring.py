@@ -120,7 +120,9 @@ def build_conductor(settings: Settings, messaging: Messaging, placement_url: str
     actions = ActionFlow(tasks, compute, images, settings.libvirt.shutdown_timeout)
     host_actions = HostActionFlow(tasks, compute)
     push = NetworkPush(sessions, compute)
-    endpoint = ConductorEndpoint(builds, deletes, HostRecords(sessions), actions,
+    host_records = HostRecords(sessions)
+    host_records.neutron_ports = neutron_ports
+    endpoint = ConductorEndpoint(builds, deletes, host_records, actions,
                                  ResizeFlow(*moves),
                                  LiveMigrateFlow(*moves), HostProviders(sessions, placement),
                                  EvacuateFlow(*moves), host_actions,

@@ -93,8 +93,12 @@ class NeutronClient:
 
     def _service_auth(self) -> tuple[httpx.Auth | None, str]:
         if self._service is None and not self._service_token:
-            auth = client_auth(self._settings)
-            self._service, self._service_token = auth["auth"], auth["token"]
+            net = self._settings.network
+            if net.neutron_username:
+                self._service = _user_auth(self._settings)
+            else:
+                auth = client_auth(self._settings)
+                self._service, self._service_token = auth["auth"], auth["token"]
         return self._service, self._service_token
 
     # Reads and writes the compute side needs.
@@ -203,6 +207,24 @@ class NeutronView:
                               for a in self.floating.get((p["id"], ip["ip_address"]), [])]))
         return MetadataFacts(instance_id=instance_id, reservation_id=reservation_id,
                              security_groups=self.groups, ports=ports)
+
+
+def _user_auth(settings: Settings) -> httpx.Auth:
+    """``[network] neutron_username``'s token from its identity endpoint, renewed as it
+    expires (and after a 401)."""
+    from common.keystone import KeystoneValidator, ServiceAuth
+    from common.settings import KeystoneSettings
+
+    net = settings.network
+    auth_url = net.neutron_auth_url or settings.keystone.auth_url
+    if not auth_url or not net.neutron_password:
+        raise ConfigError("[network] neutron_username needs neutron_password and "
+                          "neutron_auth_url (or [keystone] auth_url)")
+    cfg = KeystoneSettings(auth_url=auth_url, username=net.neutron_username,
+                           password=net.neutron_password,
+                           project_name=net.neutron_project_name,
+                           timeout=net.neutron_timeout)
+    return ServiceAuth(KeystoneValidator(cfg))
 
 
 def _fault(method: str, path: str, resp: httpx.Response) -> ControlPlaneError:

@@ -382,6 +382,17 @@ class NetworkSettings(_Section):
     neutron_timeout: float = Field(
         30.0, gt=0, description="Seconds a call to Neutron may take"
     )
+    neutron_username: str | None = Field(
+        None, description="The user the conductor makes, binds and releases ports in "
+        "Neutron as (an admin of Neutron, as Nova's [neutron] user); empty: the services' "
+        "own credentials ([keystone] service user with [auth] strategy = keystone)",
+    )
+    neutron_password: str | None = Field(None, description="That user's password")
+    neutron_project_name: str = Field("service", description="Project of that user's token")
+    neutron_auth_url: str | None = Field(
+        None, description="Identity endpoint that user's token comes from; empty: "
+        "[keystone] auth_url",
+    )
     physical_interface_mappings: dict[str, str] = Field(
         default_factory=dict, description="Physical network name -> this host's interface "
         "carrying it (flat networks are bridged to it, vlan ones to `<interface>.<vid>`)",

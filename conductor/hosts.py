@@ -35,6 +35,7 @@ from conductor.dhcp_ports import ensure_dhcp_ports
 from conductor.instances import port_payloads, to_payload
 from conductor.metadata import with_facts
 from conductor.network_state import host_network_state
+from conductor.neutron_ports import NeutronPorts
 
 LOG = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class HostRecords:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._reads = read_only(sessions)
+        # [network] backend = neutron: a record read by a host carries its ports there.
+        self.neutron_ports: NeutronPorts | None = None
 
     def register(self, host: str, node: NodeReport, rpc_server: str | None = None,
                  vtep_ip: str | None = None) -> None:
@@ -94,8 +97,19 @@ class HostRecords:
                     return None
             # With its metadata facts: a spawn read here (rebuild, evacuate, unshelve, a
             # spawn cast again) writes the same config drive as a build.
-            return with_facts(session, inst,
-                              to_payload(inst, ports=port_payloads(session, instance_uuid)))
+            record = with_facts(session, inst,
+                                to_payload(inst, ports=port_payloads(session, instance_uuid)))
+        if self.neutron_ports is not None and record.ports == []:
+            # Its ports live in an external Neutron (raises ServiceUnavailable while
+            # Neutron does not answer: the agent's spawn is retried, never done without
+            # its interfaces).
+            view = self.neutron_ports.view(instance_uuid)
+            record = record.model_copy(update={
+                "ports": view.payloads(),
+                "metadata_facts": view.facts(record.metadata_facts.instance_id,
+                                             record.metadata_facts.reservation_id)
+                if record.metadata_facts is not None else None})
+        return record
 
     def spawned(self, host: str, instance_uuid: uuid.UUID, power_state: int,
                 reports_wiring: bool = False) -> bool:

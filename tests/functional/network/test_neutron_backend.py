@@ -380,3 +380,42 @@ def test_security_groups_and_floating_ips_through_neutron(
     assert member.get(f"/floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None
     servers.compute("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(server["id"])
+
+
+def test_shelved_offloaded_ports_stay_unbound_and_unshelve_binds_them_again(
+        servers: CloudClient, nova_admin: CloudClient, member: Net, admin: Net,
+        flavor: str, image: str) -> None:
+    net = member.network(name="shelved")
+    member.subnet(net["id"], "10.51.0.0/24")
+    server = _active(servers, flavor, image, [{"uuid": net["id"]}])
+    (port,) = _ports_of(admin, server["id"])
+    address = port["fixed_ips"][0]["ip_address"]
+    resp = servers.compute("POST", f"/servers/{server['id']}/action", json={"shelve": None})
+    assert resp.status_code == 202, resp.text
+    shelved = servers.wait_status(server["id"], {"SHELVED_OFFLOADED"})
+    _until(lambda: _ports_of(admin, server["id"])[0]["binding:host_id"] == "")
+    # The port and its address stay the server's while it has no host.
+    assert [p["id"] for p in _ports_of(admin, server["id"])] == [port["id"]]
+    assert [a["addr"] for a in shelved["addresses"]["shelved"]] == [address]
+    resp = servers.compute("POST", f"/servers/{server['id']}/action", json={"unshelve": None})
+    assert resp.status_code == 202, resp.text
+    back = servers.wait_status(server["id"], {"ACTIVE"})
+    host = _host(nova_admin, server["id"])
+    _until(lambda: _ports_of(admin, server["id"])[0]["binding:host_id"] == host)
+    assert [a["addr"] for a in back["addresses"]["shelved"]] == [address]
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
+
+
+def test_auto_takes_the_projects_only_network_or_is_refused_without_one(
+        servers: CloudClient, member: Net, admin: Net, flavor: str, image: str) -> None:
+    resp = _boot(servers, flavor, image, "auto")
+    assert resp.status_code == 400, resp.text
+    assert "Unable to automatically allocate a network" in resp.text
+    net = member.network(name="only")
+    member.subnet(net["id"], "10.52.0.0/24")
+    server = _active(servers, flavor, image, "auto")
+    assert [p["network_id"] for p in _ports_of(admin, server["id"])] == [net["id"]]
+    assert list(server["addresses"]) == ["only"]
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
