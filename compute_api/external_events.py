@@ -4,12 +4,15 @@ An event for a server that has a host is accepted and recorded as an event of th
 server's latest instance action (its name, the tag in ``details``); a server that does
 not exist gets 404 for its event, one without a host 422, an event that needs a tag and
 has none 400 (upstream's per-event codes; the request answers 207 when any failed).
-Kilonova has no network or volume service of its own to act on them, so they are
-recorded only.
+With ``[network] backend = neutron``, ``network-changed`` and ``network-vif-deleted``
+(Neutron's news that a server's port changed: an address, a floating IP, a port deleted)
+also rewrite the server's ``addresses`` from Neutron's answer; otherwise they are
+recorded only (the builtin network API rewrites ``addresses`` itself).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +22,10 @@ from sqlalchemy.orm import Session
 
 from common.compute_db.models import Instance, InstanceAction, InstanceActionEvent
 from common.db import utcnow
+from common.errors import ControlPlaneError
+from common.neutron import NeutronClient, NeutronView
+
+LOG = logging.getLogger(__name__)
 
 STATUSES = ["failed", "completed", "in-progress"]
 TAG_REQUIRED = frozenset({"volume-extended", "power-update", "accelerator-request-bound"})
@@ -68,11 +75,18 @@ def _record(session: Session, inst: Instance, event: dict[str, Any], status: str
         host=inst.host, details=event.get("tag")))
 
 
-def accept(session: Session, events: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    """Record the events of servers that have a host; (HTTP status, events with codes)."""
+# Neutron's events that a server's ports (and so its addresses) changed.
+PORTS_CHANGED = frozenset({"network-changed", "network-vif-deleted"})
+
+
+def accept(session: Session, events: list[dict[str, Any]],
+           neutron: NeutronClient | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """Record the events of servers that have a host; (HTTP status, events with codes).
+    ``neutron``: the external Neutron a server's changed ports are read from again."""
     servers = _servers(session, events)
     answered = []
     code_all = 200
+    changed: list[Instance] = []
     for event in events:
         out = dict(event)
         inst = servers.get(str(event["server_uuid"]))
@@ -85,10 +99,29 @@ def accept(session: Session, events: list[dict[str, Any]]) -> tuple[int, list[di
         else:
             code = 200
             _record(session, inst, event, str(event.get("status", "completed")))
+            if neutron is not None and event["name"] in PORTS_CHANGED:
+                changed.append(inst)
         out["code"] = code
         out["status"] = "completed" if code == 200 else "failed"
         if code != 200:
             code_all = 207
         answered.append(out)
+    for inst in {i.uuid: i for i in changed}.values():
+        assert neutron is not None
+        _refresh_addresses(neutron, inst)
     session.flush()
     return code_all, answered
+
+
+def _refresh_addresses(neutron: NeutronClient, inst: Instance) -> None:
+    """The server's ``addresses`` from its ports in Neutron now, in the order it got
+    them; a Neutron that does not answer leaves them as they were (logged)."""
+    try:
+        ports = neutron.ports_of(str(inst.uuid))
+        order = {str(i.get("port_id")): n for n, i in enumerate(
+            (inst.network_request or {}).get("interfaces", [])) if i.get("port_id")}
+        ports.sort(key=lambda p: (order.get(p["id"], -1), str(p.get("created_at") or ""),
+                                  p["id"]))
+        inst.addresses = NeutronView.read(neutron, ports).addresses()
+    except ControlPlaneError as exc:
+        LOG.warning("addresses of %s not refreshed from Neutron: %s", inst.uuid, exc.message)

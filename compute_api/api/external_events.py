@@ -11,7 +11,7 @@ from common import validation
 from common.errors import BadRequest
 from common.routes import Route
 from compute_api import external_events
-from compute_api.api.deps import BodyDep, ContextDep, SessionDep, VersionDep
+from compute_api.api.deps import BodyDep, ContextDep, RuntimeDep, SessionDep, VersionDep
 from compute_api.api.microversion import Version
 
 # (event name, the microversion that added it)
@@ -38,10 +38,10 @@ def _check_uuids(events: list[dict[str, Any]]) -> None:
 
 
 def create_external_events(body: BodyDep, ctx: ContextDep, session: SessionDep,
-                           version: VersionDep) -> JSONResponse:
+                           version: VersionDep, runtime: RuntimeDep) -> JSONResponse:
     validation.check(events_schema(version), body)
     _check_uuids(body["events"])
-    status, events = external_events.accept(session, body["events"])
+    status, events = external_events.accept(session, body["events"], runtime.neutron)
     return JSONResponse({"events": events}, status_code=status)
 
 

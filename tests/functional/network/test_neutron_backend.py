@@ -419,3 +419,29 @@ def test_auto_takes_the_projects_only_network_or_is_refused_without_one(
     assert list(server["addresses"]) == ["only"]
     servers.compute("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(server["id"])
+
+
+def test_a_network_changed_event_rewrites_the_addresses_from_neutron(
+        servers: CloudClient, nova_admin: CloudClient, member: Net, admin: Net,
+        flavor: str, image: str) -> None:
+    external = admin.network(name="ext-ev", **{"router:external": True})
+    admin.subnet(external["id"], "192.0.2.0/24")
+    net = member.network(name="evented")
+    sub = member.subnet(net["id"], "10.53.0.0/24")
+    router = member.made("routers", "router",
+                         external_gateway_info={"network_id": external["id"]})
+    member.put(f"/routers/{router['id']}/add_router_interface", {"subnet_id": sub["id"]})
+    server = _active(servers, flavor, image, [{"uuid": net["id"]}])
+    (port,) = _ports_of(admin, server["id"])
+    fip = member.made("floatingips", "floatingip", floating_network_id=external["id"],
+                      port_id=port["id"])
+    # Neutron changed the port behind the compute API's back: not shown until told.
+    assert len(servers.server(server["id"])["addresses"]["evented"]) == 1
+    told = nova_admin.compute("POST", "/os-server-external-events", json={"events": [
+        {"name": "network-changed", "server_uuid": server["id"], "tag": port["id"]}]})
+    assert told.status_code == 200, told.text
+    shown = servers.server(server["id"])["addresses"]["evented"]
+    assert [(a["OS-EXT-IPS:type"], a["addr"]) for a in shown][1] == (
+        "floating", fip["floating_ip_address"])
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
