@@ -138,6 +138,11 @@ class PortPayload(Payload):
     mac_address: str
     mtu: int | None = None
     fixed_ips: list[PortAddress] = Field(default_factory=list)
+    # With an external Neutron: how its agents wire the port on the host (the binding's
+    # ``binding:vif_type`` — "bridge" or "ovs" — and ``binding:vif_details``); None: the
+    # builtin network, the agent's own data plane.
+    vif_type: str | None = None
+    vif_details: dict[str, Any] | None = None
 
 
 class InstancePayload(Payload):

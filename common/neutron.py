@@ -179,7 +179,9 @@ class NeutronView:
             fixed_ips=[PortAddress(subnet_id=uuid.UUID(ip["subnet_id"]),
                                    ip_address=ip["ip_address"],
                                    version=self._version(ip["subnet_id"]))
-                       for ip in p.get("fixed_ips", [])])
+                       for ip in p.get("fixed_ips", [])],
+            vif_type=str(p.get("binding:vif_type") or "") or None,
+            vif_details=dict(p.get("binding:vif_details") or {}))
             for p in self.ports]
 
     def facts(self, instance_id: int, reservation_id: str) -> MetadataFacts:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import Instance
 from common.db import read_only, transaction
-from common.errors import ControlPlaneError
+from common.errors import Conflict, ControlPlaneError
 from common.messages import PortPayload
 from common.neutron import NeutronClient, NeutronView
 
@@ -129,6 +129,11 @@ class NeutronPorts:
             elif host:
                 ordered.append(self._make(inst, iface, request.get("security_groups"),
                                           host))
+        failed = [p["id"] for p in ordered if p.get("binding:vif_type") == "binding_failed"]
+        if host and failed:
+            # No agent of Neutron's on the host could wire it: a guest would be cut off.
+            raise Conflict(f"Binding failed for port {failed[0]} on host {host}, please "
+                           "check neutron logs for more information.")
         return NeutronView.read(self.neutron, ordered)
 
     def _take(self, inst: Instance, port_id: str, port: dict[str, Any] | None,

@@ -197,7 +197,17 @@ def port_interface(port: PortPayload, vif_model: str = "virtio") -> ET.Element:
     host device the data plane firewalls (``compute_agent.network.names``)."""
     iface = ET.Element("interface", type="bridge")
     _sub(iface, "mac", address=port.mac_address)
-    _sub(iface, "source", bridge=names.bridge(port.network_id))
+    details = port.vif_details or {}
+    if port.vif_type == "ovs":
+        # An external Neutron's Open vSwitch agent: its integration bridge, the port
+        # found by its id in the interface's external ids.
+        _sub(iface, "source", bridge=str(details.get("bridge_name") or "br-int"))
+        virtualport = _sub(iface, "virtualport", type="openvswitch")
+        _sub(virtualport, "parameters", interfaceid=str(port.id))
+    else:
+        # Ours, or an external Neutron's Linux bridge agent (named as ours are).
+        _sub(iface, "source", bridge=str(details.get("bridge_name")
+                                         or names.bridge(port.network_id)))
     _sub(iface, "target", dev=names.tap(port.id))
     _sub(iface, "model", type=vif_model)
     if port.mtu:

@@ -58,3 +58,25 @@ def test_a_guest_without_ports_keeps_the_configured_network() -> None:
     [iface] = ET.fromstring(guest_xml.to_xml(spec)).findall("./devices/interface")
     assert iface.get("type") == "network"
     assert iface.find("source").get("network") == "default"  # type: ignore[union-attr]
+
+
+def test_an_external_neutrons_ovs_port_is_on_its_integration_bridge() -> None:
+    ovs = port().model_copy(update={"vif_type": "ovs",
+                                    "vif_details": {"bridge_name": "br-int"}})
+    iface = ET.fromstring(guest_xml.port_interface_xml(ovs))
+    assert iface.find("source").get("bridge") == "br-int"  # type: ignore[union-attr]
+    virtualport = iface.find("virtualport")
+    assert virtualport is not None and virtualport.get("type") == "openvswitch"
+    assert virtualport.find("parameters").get("interfaceid") == str(PORT)  # type: ignore[union-attr]
+    assert iface.find("target").get("dev") == "tap7f1c2a9e-5b"  # type: ignore[union-attr]
+
+
+def test_an_external_neutrons_bridge_port_is_on_the_bridge_its_binding_names() -> None:
+    named = port().model_copy(update={"vif_type": "bridge",
+                                      "vif_details": {"bridge_name": "brq-custom"}})
+    iface = ET.fromstring(guest_xml.port_interface_xml(named))
+    assert iface.find("source").get("bridge") == "brq-custom"  # type: ignore[union-attr]
+    assert iface.find("virtualport") is None
+    plain = port().model_copy(update={"vif_type": "bridge", "vif_details": {}})
+    iface = ET.fromstring(guest_xml.port_interface_xml(plain))
+    assert iface.find("source").get("bridge") == "brq0d3b8f4c-77"  # type: ignore[union-attr]
