@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cli.embedded import EmbeddedCloud
 from common.compute_db.models import Instance
 from common.db import create_engine, session_factory, transaction
+from common.errors import Conflict
+from common.neutron import NeutronClient
+from conductor.neutron_ports import NeutronPorts
 from tests.cloud import CloudClient
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.helpers import ensure_flavor, public_image
@@ -443,5 +446,33 @@ def test_a_network_changed_event_rewrites_the_addresses_from_neutron(
     shown = servers.server(server["id"])["addresses"]["evented"]
     assert [(a["OS-EXT-IPS:type"], a["addr"]) for a in shown][1] == (
         "floating", fip["floating_ip_address"])
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
+
+
+class _NoAgentThere(NeutronClient):
+    """Neutron as it answers when no agent of its serves the host a port is bound to."""
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+             token: str | None = None, query: Iterable[tuple[str, str]] = ()
+             ) -> dict[str, Any]:
+        answer = super().call(method, path, body, token=token, query=query)
+        if method == "PUT" and path.startswith("/ports/") and "port" in answer:
+            answer["port"]["binding:vif_type"] = "binding_failed"
+        return answer
+
+
+def test_a_port_whose_binding_failed_is_refused(
+        servers: CloudClient, nova: EmbeddedCloud, nova_db: sessionmaker[Session],
+        nova_admin: CloudClient, member: Net, admin: Net, flavor: str, image: str) -> None:
+    net = member.network(name="unbindable")
+    member.subnet(net["id"], "10.54.0.0/24")
+    server = _active(servers, flavor, image, [{"uuid": net["id"]}])
+    neutron = _NoAgentThere(nova.settings)
+    try:
+        with pytest.raises(Conflict, match="Binding failed for port"):
+            NeutronPorts(nova_db, neutron).converge(uuid.UUID(server["id"]), host="other")
+    finally:
+        neutron.close()
     servers.compute("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(server["id"])
