@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import Instance
 from common.db import read_only, transaction
-from common.errors import Conflict, ControlPlaneError
+from common.errors import Conflict, ControlPlaneError, NotFound
 from common.messages import PortPayload
 from common.neutron import NeutronClient, NeutronView
+from common.states import VmState
 
 LOG = logging.getLogger(__name__)
 
@@ -111,22 +112,28 @@ class NeutronPorts:
     def _bind(self, inst: Instance, host: str) -> NeutronView:
         """Every requested port exists, is the server's and bound to ``host`` ("" none),
         in the order asked; ports made for it on a host only."""
-        existing, handed = self._owned(inst)
+        existing, _ = self._owned(inst)
+        request = inst.network_request or {}
+        named = {str(i["port_id"]) for i in request.get("interfaces", []) if i.get("port_id")}
         spare = [p for p in sorted(existing, key=lambda p: (str(p.get("created_at") or ""),
                                                              p["id"]))
-                 if p["id"] not in handed]
-        request = inst.network_request or {}
+                 if p["id"] not in named]
+        building = inst.vm_state == VmState.BUILDING.value
         ordered: list[dict[str, Any]] = []
         for iface in request.get("interfaces", []):
             if iface.get("port_id"):
                 port = next((p for p in existing if p["id"] == iface["port_id"]), None)
-                ordered.append(self._take(inst, str(iface["port_id"]), port, host))
+                taken = self._take(inst, str(iface["port_id"]), port, host)
+                if taken is not None:
+                    ordered.append(taken)
                 continue
             port = next((p for p in spare if p["network_id"] == iface["network_id"]), None)
             if port is not None:
                 spare.remove(port)
                 ordered.append(self._rebind(port, host))
-            elif host:
+            elif host and building:
+                # Made once, while it is built: a port deleted in Neutron later is not
+                # made again behind its owner's back.
                 ordered.append(self._make(inst, iface, request.get("security_groups"),
                                           host))
         failed = [p["id"] for p in ordered if p.get("binding:vif_type") == "binding_failed"]
@@ -137,12 +144,22 @@ class NeutronPorts:
         return NeutronView.read(self.neutron, ordered)
 
     def _take(self, inst: Instance, port_id: str, port: dict[str, Any] | None,
-              host: str) -> dict[str, Any]:
-        """A handed-in port made the server's (device and binding)."""
+              host: str) -> dict[str, Any] | None:
+        """A handed-in port made the server's (device and binding); None: it is gone,
+        or another device's now (never taken from it)."""
         if port is not None and port.get("binding:host_id", "") == host:
             return port
         body = {"binding:host_id": host}
         if port is None:
+            try:
+                found = self.neutron.call("GET", f"/ports/{port_id}")["port"]
+            except NotFound:
+                LOG.warning("port %s of %s is gone from Neutron", port_id, inst.uuid)
+                return None
+            if found.get("device_id") not in ("", str(inst.uuid)):
+                LOG.warning("port %s of %s is %s's now; left to it", port_id, inst.uuid,
+                            found.get("device_id"))
+                return None
             body.update(device_id=str(inst.uuid), device_owner=_device_owner(inst))
         answer = self.neutron.call("PUT", f"/ports/{port_id}", {"port": body})
         return dict(answer["port"])
@@ -184,11 +201,8 @@ class NeutronPorts:
                 self.neutron.call("PUT", f"/ports/{port['id']}", {"port": {
                     "device_id": "", "device_owner": "", "binding:host_id": ""}})
             else:
-                try:
+                with contextlib.suppress(NotFound):
                     self.neutron.call("DELETE", f"/ports/{port['id']}")
-                except ControlPlaneError as exc:
-                    if exc.__class__.__name__ != "NotFound":
-                        raise
         with transaction(self._sessions) as session:
             session.execute(sa.update(Instance).where(Instance.uuid == inst.uuid)
                             .values(network_request=sa.null(), ports_host=None)
@@ -222,9 +236,8 @@ class NeutronPorts:
                         "device_id": "", "device_owner": "", "binding:host_id": ""}})
                 else:
                     self.neutron.call("DELETE", f"/ports/{port_id}")
-            except ControlPlaneError as exc:
-                if exc.__class__.__name__ != "NotFound":
-                    raise
+            except NotFound:
+                pass
             request["interfaces"] = [i for i in interfaces if i is not entry]
             view = NeutronView.read(self.neutron, [
                 p for p in self.neutron.ports_of(str(instance_uuid))

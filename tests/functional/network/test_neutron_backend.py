@@ -476,3 +476,30 @@ def test_a_port_whose_binding_failed_is_refused(
         neutron.close()
     servers.compute("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(server["id"])
+
+
+def test_a_handed_in_port_given_to_another_device_is_never_taken_back(
+        servers: CloudClient, nova_admin: CloudClient, member: Net, admin: Net,
+        flavor: str, image: str) -> None:
+    net = member.network(name="given")
+    member.subnet(net["id"], "10.55.0.0/24")
+    handed = member.port(net["id"])
+    server = _active(servers, flavor, image, [{"port": handed["id"]}])
+    # Its owner moves the port to another device in Neutron, behind the compute API.
+    elsewhere = str(uuid.uuid4())
+    moved = admin.put(f"/ports/{handed['id']}", {"port": {
+        "device_id": elsewhere, "binding:host_id": "their-host"}})
+    assert moved.status_code == 200, moved.text
+    resp = nova_admin.compute("POST", f"/servers/{server['id']}/action",
+                              json={"migrate": None})
+    assert resp.status_code == 202, resp.text
+    nova_admin.wait_status(server["id"], {"VERIFY_RESIZE"})
+    nova_admin.compute("POST", f"/servers/{server['id']}/action",
+                       json={"confirmResize": None})
+    nova_admin.wait_status(server["id"], {"ACTIVE"})
+    port = admin.get(f"/ports/{handed['id']}").json()["port"]
+    assert (port["device_id"], port["binding:host_id"]) == (elsewhere, "their-host")
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
+    port = admin.get(f"/ports/{handed['id']}").json()["port"]
+    assert port["device_id"] == elsewhere
