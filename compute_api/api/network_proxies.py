@@ -1,6 +1,7 @@
 """/os-security-groups, /os-security-group-rules and /os-floating-ips (until 2.35, then
 404): the project's security groups and floating IPs of the network API, in the shapes
-upstream's proxies gave them. ``compute_api/network_proxies.py`` does the work."""
+upstream's proxies gave them. ``compute_api/network_proxies.py`` does the work
+(``compute_api/neutron_proxies.py`` with an external Neutron)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from starlette.requests import Request
 from common.errors import BadRequest, NotFound
 from common.routes import Route
 from compute_api import network_proxies as proxies
-from compute_api.api.deps import BodyDep, ContextDep, ReadSessionDep, SessionDep, VersionDep
+from compute_api import neutron_proxies as external
+from compute_api.api.deps import (
+    BodyDep,
+    ContextDep,
+    ReadSessionDep,
+    RuntimeDep,
+    SessionDep,
+    VersionDep,
+)
 from compute_api.api.microversion import Version
 
 LAST = "2.35"
@@ -42,27 +51,35 @@ OptionalBodyDep = Annotated[Any, Depends(_optional_body)]
 
 
 def list_security_groups(request: Request, ctx: ContextDep, session: SessionDep,
-                         version: VersionDep) -> dict[str, Any]:
+                         version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
     everyone = request.query_params.get("all_tenants", "0").lower() not in ("0", "false", "")
+    if runtime.neutron is not None:
+        return {"security_groups": external.list_groups(runtime.neutron, ctx, everyone)}
     return {"security_groups": proxies.list_groups(session, ctx, everyone)}
 
 
 def show_security_group(group_id: str, ctx: ContextDep, session: SessionDep,
-                        version: VersionDep) -> dict[str, Any]:
+                        version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"security_group": external.show_group(runtime.neutron, group_id)}
     return {"security_group": proxies.show_group(session, ctx, group_id)}
 
 
 def create_security_group(body: BodyDep, ctx: ContextDep, session: SessionDep,
-                          version: VersionDep) -> dict[str, Any]:
+                          version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"security_group": external.create_group(runtime.neutron, body)}
     return {"security_group": proxies.create_group(session, ctx, body)}
 
 
 def update_security_group(group_id: str, body: BodyDep, ctx: ContextDep, session: SessionDep,
-                          version: VersionDep) -> dict[str, Any]:
+                          version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"security_group": external.update_group(runtime.neutron, group_id, body)}
     return {"security_group": proxies.update_group(session, ctx, group_id, body)}
 
 
@@ -72,50 +89,67 @@ def delete_without_id(ctx: ContextDep, version: VersionDep) -> Response:
 
 
 def delete_security_group(group_id: str, ctx: ContextDep, session: SessionDep,
-                          version: VersionDep) -> Response:
+                          version: VersionDep, runtime: RuntimeDep) -> Response:
     _served(version)
-    proxies.delete_group(session, ctx, group_id)
+    if runtime.neutron is not None:
+        external.delete_group(runtime.neutron, group_id)
+    else:
+        proxies.delete_group(session, ctx, group_id)
     return Response(status_code=202)
 
 
 def create_security_group_rule(body: BodyDep, ctx: ContextDep, session: SessionDep,
-                               version: VersionDep) -> dict[str, Any]:
+                               version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"security_group_rule": external.create_rule(runtime.neutron, ctx, body)}
     return {"security_group_rule": proxies.create_rule(session, ctx, body)}
 
 
 def delete_security_group_rule(rule_id: str, ctx: ContextDep, session: SessionDep,
-                               version: VersionDep) -> Response:
+                               version: VersionDep, runtime: RuntimeDep) -> Response:
     _served(version)
-    proxies.delete_rule(session, ctx, rule_id)
+    if runtime.neutron is not None:
+        external.delete_rule(runtime.neutron, rule_id)
+    else:
+        proxies.delete_rule(session, ctx, rule_id)
     return Response(status_code=202)
 
 
 # --- floating IPs ----------------------------------------------------------------------
 
 
-def list_floating_ips(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
-                      ) -> dict[str, Any]:
+def list_floating_ips(ctx: ContextDep, session: ReadSessionDep, version: VersionDep,
+                      runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"floating_ips": external.list_floating_ips(runtime.neutron, ctx)}
     return {"floating_ips": proxies.list_floating_ips(session, ctx)}
 
 
 def show_floating_ip(floating_ip_id: str, ctx: ContextDep, session: ReadSessionDep,
-                     version: VersionDep) -> dict[str, Any]:
+                     version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"floating_ip": external.show_floating_ip(runtime.neutron, floating_ip_id)}
     return {"floating_ip": proxies.show_floating_ip(session, ctx, floating_ip_id)}
 
 
 def allocate_floating_ip(body: OptionalBodyDep, ctx: ContextDep, session: SessionDep,
-                         version: VersionDep) -> dict[str, Any]:
+                         version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"floating_ip": external.allocate_floating_ip(runtime.neutron, ctx, body)}
     return {"floating_ip": proxies.allocate_floating_ip(session, ctx, body)}
 
 
 def release_floating_ip(floating_ip_id: str, ctx: ContextDep, session: SessionDep,
-                        version: VersionDep) -> Response:
+                        version: VersionDep, runtime: RuntimeDep) -> Response:
     _served(version)
-    proxies.release_floating_ip(session, ctx, floating_ip_id)
+    if runtime.neutron is not None:
+        external.release_floating_ip(runtime.neutron, floating_ip_id)
+    else:
+        proxies.release_floating_ip(session, ctx, floating_ip_id)
     return Response(status_code=202)
 
 

@@ -1,5 +1,6 @@
 """/os-networks and /os-tenant-networks (until 2.35, then 404): the read-only views of
-the network API's networks the caller sees, in the shapes upstream's proxies gave them."""
+the network API's networks the caller sees, in the shapes upstream's proxies gave them
+(an external Neutron's, through ``compute_api/neutron_proxies.py``, with backend = neutron)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from common.compute_db.network_models import Network, Subnet
 from common.context import RequestContext
 from common.errors import NotFound
 from common.routes import Route
-from compute_api.api.deps import ContextDep, ReadSessionDep, VersionDep
+from compute_api import neutron_proxies
+from compute_api.api.deps import ContextDep, ReadSessionDep, RuntimeDep, VersionDep
 from compute_api.api.microversion import Version
 from compute_api.network import networks
 
@@ -32,14 +34,21 @@ def _served(version: Version) -> None:
 
 
 def _view(net: Network) -> dict[str, Any]:
+    return _fields(str(net.id), net.name)
+
+
+def _fields(net_id: str, label: str) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(_EMPTY_FIELDS)
-    out.update({"id": str(net.id), "label": net.name})
+    out.update({"id": net_id, "label": label})
     return out
 
 
-def list_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
-                  ) -> dict[str, Any]:
+def list_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep,
+                  runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"networks": [_fields(n["id"], n.get("name", ""))
+                             for n in neutron_proxies.list_networks(runtime.neutron)]}
     return {"networks": [_view(n) for n in networks.list_visible(session, ctx)]}
 
 
@@ -51,8 +60,11 @@ def _visible(session: Session, ctx: RequestContext, network_id: str) -> Network:
 
 
 def show_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
-                 version: VersionDep) -> dict[str, Any]:
+                 version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        net = neutron_proxies.get_network(runtime.neutron, network_id)
+        return {"network": _fields(net["id"], net.get("name", ""))}
     return {"network": _view(_visible(session, ctx, network_id))}
 
 
@@ -68,15 +80,21 @@ def _tenant_views(session: Session, nets: Sequence[Network]) -> list[dict[str, A
     return [{"id": str(n.id), "label": n.name, "cidr": first.get(n.id)} for n in nets]
 
 
-def list_tenant_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep
-                         ) -> dict[str, Any]:
+def list_tenant_networks(ctx: ContextDep, session: ReadSessionDep, version: VersionDep,
+                         runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"networks": neutron_proxies.tenant_views(
+            runtime.neutron, neutron_proxies.list_networks(runtime.neutron))}
     return {"networks": _tenant_views(session, networks.list_visible(session, ctx))}
 
 
 def show_tenant_network(network_id: str, ctx: ContextDep, session: ReadSessionDep,
-                        version: VersionDep) -> dict[str, Any]:
+                        version: VersionDep, runtime: RuntimeDep) -> dict[str, Any]:
     _served(version)
+    if runtime.neutron is not None:
+        return {"network": neutron_proxies.tenant_views(runtime.neutron, [
+            neutron_proxies.get_network(runtime.neutron, network_id)])[0]}
     return {"network": _tenant_views(session, [_visible(session, ctx, network_id)])[0]}
 
 

@@ -89,6 +89,10 @@ class InterfaceFlow:
                                   f"{exc.message}")
                 self._network_changed(ctx)  # its rules and lease on the host go
                 return
+        if neutron is not None:
+            # Its addresses, before the task ends: a client that sees the attach done
+            # sees them.
+            neutron.converge_quietly(instance_uuid)
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.DONE, expect_task={ATTACHING})
             if host is not None:
@@ -96,8 +100,6 @@ class InterfaceFlow:
                 bind_server_ports(session, instance_uuid, host,
                                   "ACTIVE" if inst.vm_state in _RUNNING else "DOWN",
                                   port_ids=[port_id])
-        if neutron is not None:
-            neutron.converge_quietly(instance_uuid)  # its addresses
         self._network_changed(ctx)
         LOG.info("instance %s: interface %s attached", instance_uuid, port_id)
 
@@ -106,8 +108,9 @@ class InterfaceFlow:
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.FAILED, expect_task={ATTACHING},
                        fault=message)
-            release_server_ports(session, instance_uuid, port_ids=[port_id])
-            refresh_server_addresses(session, instance_uuid)
+            if self._tasks.neutron_ports is None:
+                release_server_ports(session, instance_uuid, port_ids=[port_id])
+                refresh_server_addresses(session, instance_uuid)
         self._forget(instance_uuid, port_id)
         LOG.warning("instance %s: %s", instance_uuid, message)
 
@@ -140,11 +143,14 @@ class InterfaceFlow:
                                  f"Failed to detach interface {port_id} on {host}: "
                                  f"{exc.message}")
                 return
+        # Released in an external Neutron before the task ends, as the builtin ports are
+        # in its transaction.
+        self._forget(instance_uuid, port_id)
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
-            release_server_ports(session, instance_uuid, port_ids=[port_id])
-            refresh_server_addresses(session, instance_uuid)
-        self._forget(instance_uuid, port_id)
+            if self._tasks.neutron_ports is None:
+                release_server_ports(session, instance_uuid, port_ids=[port_id])
+                refresh_server_addresses(session, instance_uuid)
         # Its tap's rules, its lease and other hosts' entries for it go now.
         self._network_changed(ctx)
         LOG.info("instance %s: interface %s detached", instance_uuid, port_id)
