@@ -314,22 +314,42 @@ def _filter_clause(name: str, value: str) -> Any:
     if name == "auto_disk_config":
         auto = value.lower() in ("true", "1")
         return Instance.disk_config == "AUTO" if auto else Instance.disk_config != "AUTO"
-    if name in ("ip", "ip6"):
-        return _address_filter(value, version=6 if name == "ip6" else 4)
     if name in _NEVER_SET:
         return None
     return sa.true()
 
 
-def _address_filter(pattern: str, version: int) -> Any:
+def _address_filter(session: Session, pattern: str, version: int) -> Any:
     """Servers holding a fixed address of ``version`` that the regular expression finds,
-    as upstream's ``ip`` and ``ip6`` filters."""
+    as upstream's ``ip`` and ``ip6`` filters: the builtin network's ports, or the
+    addresses recorded from an external Neutron (``[network] backend = neutron``)."""
     holders = (sa.select(sa.type_coerce(Port.device_id, Instance.uuid.type))
                .join(IpAllocation, IpAllocation.port_id == Port.id)
                .where(IpAllocation.ip_address.regexp_match(pattern),
                       IpAllocation.ip_address.contains(":") if version == 6
                       else ~IpAllocation.ip_address.contains(":")))
-    return Instance.uuid.in_(holders)
+    external = _external_holders(session, pattern, version)
+    if not external:
+        return Instance.uuid.in_(holders)
+    return sa.or_(Instance.uuid.in_(holders), Instance.uuid.in_(external))
+
+
+def _external_holders(session: Session, pattern: str, version: int) -> list[uuid.UUID]:
+    """Live servers with ports in an external Neutron holding a matching fixed address
+    (none at all with the builtin network: the index on ``ports_host`` answers)."""
+    try:
+        found = re.compile(pattern)
+    except re.error:
+        return []
+    out = []
+    for instance_uuid, addresses in session.execute(
+            sa.select(Instance.uuid, Instance.addresses).where(
+                Instance.ports_host.is_not(None), Instance.deleted.is_(False))):
+        if any(a.get("OS-EXT-IPS:type") == "fixed" and a.get("version") == version
+               and found.search(str(a.get("addr", "")))
+               for shown in (addresses or {}).values() for a in shown):
+            out.append(instance_uuid)
+    return out
 
 
 def list_servers(session: Session, ctx: RequestContext, q: ListQuery,
@@ -359,7 +379,8 @@ def list_servers(session: Session, ctx: RequestContext, q: ListQuery,
     elif q.project_id:
         stmt = stmt.where(Instance.project_id == q.project_id)
     for name, value in q.filters.items():
-        clause = _filter_clause(name, value)
+        clause = (_address_filter(session, value, 6 if name == "ip6" else 4)
+                  if name in ("ip", "ip6") else _filter_clause(name, value))
         if clause is None:
             return []
         stmt = stmt.where(clause)

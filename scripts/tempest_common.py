@@ -26,14 +26,15 @@ VENV_BIN = Path(sys.executable).parent
 ADMIN_PASSWORD = "tempest-admin-" + secrets.token_hex(4)
 
 
-def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(data: Path, port: int, extra: dict[str, str] | None = None,
+           ready: str = "/identity/v3") -> subprocess.Popen[bytes]:
     env = {"KILONOVA_AUTH__STRATEGY": "builtin", "KILONOVA_IDENTITY__ADMIN_PASSWORD":
            ADMIN_PASSWORD, "KILONOVA_QUOTA__INSTANCES": "-1", "KILONOVA_QUOTA__CORES": "-1",
            "KILONOVA_QUOTA__RAM": "-1", "KILONOVA_IDENTITY__SOURCE_FAILURE_ATTEMPTS": "0",
-           "PATH": str(VENV_BIN) + ":/usr/bin:/bin"}
+           "PATH": str(VENV_BIN) + ":/usr/bin:/bin", **(extra or {})}
     # Its log goes to a file beside the data: a pipe nobody reads fills up in a long run
     # and blocks every thread that logs (builds stuck in scheduling).
-    log = data.parent / "kilonova.log"
+    log = data.parent / f"{data.name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([str(VENV_BIN / "kilonova"), "serve", "all", "--data-dir",
                                  str(data), "--port", str(port), "--fake-hosts", "4"],
@@ -41,7 +42,7 @@ def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/identity/v3", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=2).status_code < 500:
                 return proc
         except httpx.HTTPError:
             pass
@@ -59,9 +60,16 @@ class Admin:
                 "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}},
             "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
         resp.raise_for_status()
+        self.token = resp.headers["X-Subject-Token"]
         self.http = httpx.Client(base_url=base, timeout=60, headers={
-            "X-Auth-Token": resp.headers["X-Subject-Token"],
-            "OpenStack-API-Version": "compute 2.1"})
+            "X-Auth-Token": self.token, "OpenStack-API-Version": "compute 2.1"})
+        # Where /networking is: this cloud's, or the external Neutron's
+        # (``use_neutron``).
+        self.net = self.http
+
+    def use_neutron(self, base: str) -> None:
+        self.net = httpx.Client(base_url=base, timeout=60,
+                                headers={"X-Auth-Token": self.token})
 
     def project(self, name: str) -> str:
         return str(self.http.post("/identity/v3/projects", json={"project": {
@@ -111,30 +119,30 @@ class Admin:
 
     def extensions(self) -> list[str]:
         """The aliases ``GET /networking/v2.0/extensions`` lists, sorted."""
-        listed = self.http.get("/networking/v2.0/extensions")
+        listed = self.net.get("/networking/v2.0/extensions")
         listed.raise_for_status()
         return sorted(e["alias"] for e in listed.json()["extensions"])
 
     def network(self, name: str, cidr: str, **attrs: Any) -> str:
         """A network with ``attrs`` (``shared``, ``router:external``) and one subnet."""
-        made = self.http.post("/networking/v2.0/networks", json={"network": {
+        made = self.net.post("/networking/v2.0/networks", json={"network": {
             "name": name, **attrs}})
         made.raise_for_status()
         network_id = str(made.json()["network"]["id"])
-        self.http.post("/networking/v2.0/subnets", json={"subnet": {
+        self.net.post("/networking/v2.0/subnets", json={"subnet": {
             "name": f"{name}-subnet", "network_id": network_id, "ip_version": 4,
             "cidr": cidr}}).raise_for_status()
         return network_id
 
     def router(self, name: str, gateway: str, network: str) -> None:
         """A router from ``network``'s subnets to the external network ``gateway``."""
-        made = self.http.post("/networking/v2.0/routers", json={"router": {
+        made = self.net.post("/networking/v2.0/routers", json={"router": {
             "name": name, "external_gateway_info": {"network_id": gateway}}})
         made.raise_for_status()
         router_id = made.json()["router"]["id"]
-        subnets = self.http.get(f"/networking/v2.0/subnets?network_id={network}")
+        subnets = self.net.get(f"/networking/v2.0/subnets?network_id={network}")
         for subnet in subnets.json()["subnets"]:
-            self.http.put(f"/networking/v2.0/routers/{router_id}/add_router_interface",
+            self.net.put(f"/networking/v2.0/routers/{router_id}/add_router_interface",
                           json={"subnet_id": subnet["id"]}).raise_for_status()
 
 
@@ -170,6 +178,10 @@ def arguments(description: str, regex: str, port: int, *, flags: dict[str, str] 
     parser.add_argument("--regex", default=regex)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--neutron-backend", action="store_true", help=(
+        "run the compute cloud with [network] backend = neutron, its Neutron a second "
+        "cloud's network API (on --port + 1) that validates tokens with the first's "
+        "identity API"))
     for flag, help_text in (flags or {}).items():
         parser.add_argument(flag, action="store_true", help=help_text)
     return parser.parse_args()
@@ -178,9 +190,21 @@ def arguments(description: str, regex: str, port: int, *, flags: dict[str, str] 
 def run_tempest(args: argparse.Namespace, conf: Callable[[Admin, Path], str]) -> int:
     """Start the cloud, write the workspace with ``conf(admin, workspace)``, run, report."""
     work = Path(tempfile.mkdtemp(prefix="kn-tempest-"))
-    proc = _start(work / "data", args.port)
+    base = f"http://127.0.0.1:{args.port}"
+    extra: dict[str, str] = {}
+    if args.neutron_backend:
+        extra = {"KILONOVA_NETWORK__BACKEND": "neutron",
+                 "KILONOVA_NETWORK__NEUTRON_URL": f"http://127.0.0.1:{args.port + 1}/networking",
+                 "KILONOVA_NETWORK__NEUTRON_USERNAME": "nova-at-neutron",
+                 "KILONOVA_NETWORK__NEUTRON_PASSWORD": NEUTRON_PASSWORD,
+                 "KILONOVA_NETWORK__NEUTRON_PROJECT_NAME": "neutron-service-project",
+                 "KILONOVA_NETWORK__NEUTRON_AUTH_URL": f"{base}/identity/v3"}
+    proc = _start(work / "data", args.port, extra)
+    neutron: subprocess.Popen[bytes] | None = None
     try:
-        admin = Admin(f"http://127.0.0.1:{args.port}")
+        admin = Admin(base)
+        if args.neutron_backend:
+            neutron = _start_neutron(admin, work, args.port + 1)
         accounts = admin.accounts()
         workspace = work / "tempest"
         subprocess.run([str(VENV_BIN / "tempest"), "init", "--name", work.name, str(workspace)],
@@ -200,5 +224,31 @@ def run_tempest(args: argparse.Namespace, conf: Callable[[Admin, Path], str]) ->
         print(f"full output: {work / 'tempest-output.txt'}")
         return 0
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        for running in (proc, neutron):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=60)
+
+
+NEUTRON_PASSWORD = "pw-" + secrets.token_hex(8)
+
+
+def _start_neutron(admin: Admin, work: Path, port: int) -> subprocess.Popen[bytes]:
+    """The second cloud, as the first's Neutron: its network API checks every token with
+    the first's identity API (as a service user made there); the first's conductor acts
+    at it as ``nova-at-neutron``, an admin of the service project."""
+    service = admin.account("neutron-service", ["admin"], None)
+    conductor_user = admin.http.post("/identity/v3/users", json={"user": {
+        "name": "nova-at-neutron", "password": NEUTRON_PASSWORD}}).json()["user"]["id"]
+    project = admin.http.get("/identity/v3/projects?name=neutron-service-project").json()[
+        "projects"][0]["id"]
+    admin.http.put(f"/identity/v3/projects/{project}/users/{conductor_user}/roles/admin"
+                   ).raise_for_status()
+    env = {"KILONOVA_AUTH__STRATEGY": "keystone",
+           "KILONOVA_KEYSTONE__AUTH_URL": f"{admin.base}/identity/v3",
+           "KILONOVA_KEYSTONE__USERNAME": service["username"],
+           "KILONOVA_KEYSTONE__PASSWORD": service["password"],
+           "KILONOVA_KEYSTONE__PROJECT_NAME": service["project_name"]}
+    started = _start(work / "neutron", port, env, ready="/networking/")
+    admin.use_neutron(f"http://127.0.0.1:{port}")
+    return started

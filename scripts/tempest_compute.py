@@ -11,7 +11,9 @@ engineer's measuring stick for compute API conformance:
 ``--with-network`` turns the network service on: a shared network ``tempest-net`` every
 account's servers boot on (``fixed_network_name``), an external network for floating
 IPs (``public_network_id``) routed to it, ``api_extensions`` as the network API lists
-them, and interface attach enabled.
+them, and interface attach enabled. ``--neutron-backend`` (with ``--with-network``) runs
+the compute cloud with ``[network] backend = neutron``, its Neutron a second cloud's
+network API.
 """
 
 from __future__ import annotations

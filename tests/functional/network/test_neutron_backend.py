@@ -504,3 +504,20 @@ def test_a_handed_in_port_given_to_another_device_is_never_taken_back(
     servers.wait_gone(server["id"])
     port = admin.get(f"/ports/{handed['id']}").json()["port"]
     assert port["device_id"] == elsewhere
+
+
+def test_servers_are_filtered_by_the_addresses_neutron_gave_them(
+        servers: CloudClient, member: Net, flavor: str, image: str) -> None:
+    net = member.network(name="filtered")
+    member.subnet(net["id"], "10.56.0.0/24")
+    one = _active(servers, flavor, image, [{"uuid": net["id"], "fixed_ip": "10.56.0.11"}])
+    two = _active(servers, flavor, image, [{"uuid": net["id"], "fixed_ip": "10.56.0.22"}])
+    for query, wanted in (("10.56.0.11", {one["id"]}), ("10.56.0.2", {two["id"]}),
+                          (r"10\.56\.0\.", {one["id"], two["id"]}), ("10.99.", set())):
+        found = servers.compute("GET", "/servers", params={"ip": query}).json()["servers"]
+        assert {s["id"] for s in found} == wanted, query
+    assert servers.compute("GET", "/servers", params={"ip6": "10.56"}).json()[
+        "servers"] == []
+    for server in (one, two):
+        servers.compute("DELETE", f"/servers/{server['id']}")
+        servers.wait_gone(server["id"])
