@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import orjson
 
-from placement.candidates import Candidates
+from placement.candidates import Candidate, Candidates
 from placement.candidates.snapshot import Snapshot
 
 # Per provider: its summary's classes (class id, '"NAME":{"capacity":N,"used":') in name
@@ -31,30 +31,67 @@ def body(found: Candidates) -> bytes:
 
 
 def _requests(found: Candidates, uuids: dict[int, str]) -> list[str]:
-    # Amounts dicts repeat across candidates (often the very same dict): encode each
-    # distinct one once.
-    amounts: dict[tuple[tuple[str, int], ...], str] = {}
-    same: dict[int, tuple[dict[str, int], str]] = {}
-    # (amounts, suffix) -> the text between the two uuids of a one-provider candidate.
-    middles: dict[tuple[int, str], str] = {}
-    suffixes: dict[str, str] = {}
+    """Each candidate's text; those of kept blocks encoded once per block."""
+    if not found.blocks:
+        return _Encoder(uuids).encode(found.candidates)
+    encoder = _Encoder(uuids)
+    candidates = found.candidates
     parts: list[str] = []
-    append = parts.append
-    for allocations, mappings in found.candidates:
-        if len(allocations) == 1 and len(mappings) == 1:
-            [(rp, resources)] = allocations.items()
-            [(suffix, rps)] = mappings.items()
-            if rps == [rp]:
-                # The most common shape, one provider serving one group.
-                middle = middles.get((id(resources), suffix))
-                if middle is None:
-                    middle = middles[id(resources), suffix] = (
-                        f':{{"resources":{_text(resources)}}}}},"mappings":{{{_text(suffix)}:[')
-                uuid = uuids[rp]
-                append(f'{{"allocations":{{{uuid}{middle}{uuid}]}}}}')
-                continue
-        append(_request(allocations, mappings, uuids, amounts, same, suffixes))
+    done = 0
+    for start, block in found.blocks:
+        if done < start:
+            parts += encoder.encode(candidates[done:start])
+        texts: list[str] | None = block.derived.get(_BLOCK_KEY)
+        if texts is None:
+            texts = block.derived[_BLOCK_KEY] = encoder.encode(block.candidates)
+        count = min(len(texts), len(candidates) - start)
+        parts += texts if count == len(texts) else texts[:count]
+        done = start + count
+    parts += encoder.encode(candidates[done:])
     return parts
+
+
+# Where a block keeps its candidates' texts.
+_BLOCK_KEY = "candidate_json.requests"
+
+
+class _Encoder:
+    """Candidates' texts, each distinct piece encoded once."""
+
+    def __init__(self, uuids: dict[int, str]) -> None:
+        self.uuids = uuids
+        # Amounts dicts repeat across candidates (often the very same dict): encode each
+        # distinct one once.
+        self.amounts: dict[tuple[tuple[str, int], ...], str] = {}
+        self.same: dict[int, tuple[dict[str, int], str]] = {}
+        # (amounts, suffix) -> the text between the two uuids of a one-provider
+        # candidate; the amounts dict is kept alongside, so its id is not reused.
+        self.middles: dict[tuple[int, str], tuple[dict[str, int], str]] = {}
+        self.suffixes: dict[str, str] = {}
+
+    def encode(self, candidates: list[Candidate]) -> list[str]:
+        uuids, middles = self.uuids, self.middles
+        amounts, same, suffixes = self.amounts, self.same, self.suffixes
+        parts: list[str] = []
+        append = parts.append
+        for allocations, mappings in candidates:
+            if len(allocations) == 1 and len(mappings) == 1:
+                [(rp, resources)] = allocations.items()
+                [(suffix, rps)] = mappings.items()
+                if rps == [rp]:
+                    # The most common shape, one provider serving one group.
+                    known = middles.get((id(resources), suffix))
+                    if known is not None and known[0] is resources:
+                        middle = known[1]
+                    else:
+                        middle = (f':{{"resources":{_text(resources)}}}}},"mappings":'
+                                  f'{{{_text(suffix)}:[')
+                        middles[id(resources), suffix] = (resources, middle)
+                    uuid = uuids[rp]
+                    append(f'{{"allocations":{{{uuid}{middle}{uuid}]}}}}')
+                    continue
+            append(_request(allocations, mappings, uuids, amounts, same, suffixes))
+        return parts
 
 
 def _request(

@@ -22,7 +22,7 @@ Option = tuple[Part, ...]
 
 
 @dataclass
-class _GroupIndex:
+class GroupIndex:
     group: RequestGroup
     # Suffixed and resourceless groups: finished options per anchoring root.
     options: dict[int, list[Option]]
@@ -38,7 +38,7 @@ class Plan:
     """Which trees may hold candidates, known before their details are read."""
 
     request: CandidateRequest
-    indexes: list[_GroupIndex]
+    indexes: list[GroupIndex]
     # Roots of trees every group has options in, in the order candidates come out.
     roots: list[int]
     # One group and no sharing providers: distinct options are distinct candidates
@@ -127,17 +127,17 @@ def _assemble_lone(plan: Plan, roots: list[int], world: World) -> Iterator[Candi
             yield Candidate(allocations, {suffix: list(allocations)})
 
 
-def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
+def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> GroupIndex:
     group = m.group
     if m.resourceless is not None:
         options: dict[int, list[Option]] = defaultdict(list)
         for rp, root in sorted(m.resourceless.items()):
             options[root].append(((rp, "", 0),))
-        return _GroupIndex(group, dict(options), {})
+        return GroupIndex(group, dict(options), {})
     if group.same_provider:
-        return _GroupIndex(group, _single_provider_options(m, anchors), {})
+        return GroupIndex(group, _single_provider_options(m, anchors), {})
     if not anchors:
-        return _GroupIndex(group, {}, _per_root(m.by_class))
+        return GroupIndex(group, {}, per_root(m.by_class))
     per_class: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for name, providers in m.by_class.items():
         for rp, root in sorted(providers.items()):
@@ -148,10 +148,10 @@ def _index(m: GroupMatches, anchors: dict[int, set[int]]) -> _GroupIndex:
         for root, by_class in per_class.items()
         if len(by_class) == len(m.by_class)
     }
-    return _GroupIndex(group, {}, complete)
+    return GroupIndex(group, {}, complete)
 
 
-def _per_root(by_class: dict[str, dict[int, int]]) -> dict[int, dict[str, list[int]]]:
+def per_root(by_class: dict[str, dict[int, int]]) -> dict[int, dict[str, list[int]]]:
     """Per root, per class, the providers of its tree (by id) that could serve it; only
     roots where every class has some."""
     grouped: list[dict[int, list[int]]] = []
@@ -195,7 +195,7 @@ def _anchors_of(rp: int, root: int, anchors: dict[int, set[int]]) -> Collection[
     return (root,)
 
 
-def _options_for_root(index: _GroupIndex, root: int, world: World) -> list[Option]:
+def _options_for_root(index: GroupIndex, root: int, world: World) -> list[Option]:
     if not index.per_class:
         return index.options.get(root, [])
     by_class = index.per_class[root]
@@ -211,7 +211,7 @@ def _options_for_root(index: _GroupIndex, root: int, world: World) -> list[Optio
 
 def _build(
     request: CandidateRequest,
-    indexes: list[_GroupIndex],
+    indexes: list[GroupIndex],
     combo: tuple[Option, ...],
     world: World,
 ) -> Candidate | None:

@@ -268,6 +268,11 @@ def read_usage(session: Session, provider_ids: Collection[int] | None,
     return usage
 
 
+def reads_ranges(session: Session) -> bool:
+    """Whether ``read_usage`` reads a range of roots without the ids of their providers."""
+    return _is_postgres(session)
+
+
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 

@@ -249,3 +249,66 @@ def test_a_limit_searches_trees_a_range_at_a_time_with_their_usage(
     assert sorted(everything) == sorted(set(providers) - set(full))
     assert offered(limit="3") == everything[:3]
     assert offered(limit="1") == everything[:1]
+
+
+def test_plain_requests_reuse_their_matches_and_drop_what_usage_fills(
+    api: httpx.Client, writer: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request of one unnumbered group with resources only matches the empty
+    providers once per snapshot; each answer still leaves out the providers its usage
+    fills, exactly as matching everything afresh does, with or without a limit."""
+    from placement.candidates import reuse
+
+    tag = uuid.uuid4().hex[:8].upper()
+    a, b = f"CUSTOM_A_{tag}", f"CUSTOM_B_{tag}"
+    for name in (a, b):
+        _ok(writer.put(f"/resource_classes/{name}"))
+    flats = [_provider(writer, {a: 4, b: 4}) for _ in range(3)]
+    root = _provider(writer, {b: 8})
+    children = [_provider(writer, {a: 4}, parent=root) for _ in range(2)]
+    last = _provider(writer, {a: 4, b: 4})
+    reused: list[bool] = []
+    original = reuse.matches
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        reused.append(found is not None)
+        return found
+
+    monkeypatch.setattr(reuse, "matches", spy)
+
+    def answer(**params: str) -> Any:
+        return _ok(api.get("/allocation_candidates",
+                           params={"resources": f"{a}:2,{b}:1", **params}))
+
+    def afresh(**params: str) -> Any:
+        with monkeypatch.context() as patch:
+            patch.setattr(reuse, "plain_group", lambda *_: None)
+            return answer(**params)
+
+    def fill(rp: str, resources: dict[str, int]) -> None:
+        _ok(writer.put(f"/allocations/{uuid.uuid4()}", json={
+            "allocations": {rp: {"resources": resources}}, "project_id": "p",
+            "user_id": "u", "consumer_type": "INSTANCE", "consumer_generation": None}))
+
+    def check(expected: int) -> None:
+        whole = answer()
+        assert len(whole["allocation_requests"]) == expected
+        assert whole == afresh()
+        for limit in ("1", "2", "4", "50"):
+            limited = answer(limit=limit)
+            assert limited == afresh(limit=limit)
+            assert limited["allocation_requests"] == (
+                whole["allocation_requests"][:int(limit)])
+
+    # Every flat provider, and each child with the root's B.
+    check(6)
+    fill(children[0], {a: 3})
+    check(5)
+    fill(children[1], {a: 3})
+    check(4)
+    fill(flats[1], {b: 4})
+    check(3)
+    fill(last, {a: 1, b: 2})
+    check(3)
+    assert reused and all(reused)
