@@ -147,14 +147,25 @@ def kilonova_processes() -> list[psutil.Process]:
 
 
 def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
+    return sum(cpu_by_process(procs).values())
+
+
+def cpu_by_process(procs: list[psutil.Process]) -> dict[str, float]:
+    """CPU seconds so far of each process, by its role (the service it serves)."""
+    out: dict[str, float] = {}
     for proc in procs:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            args = proc.cmdline()
         except psutil.NoSuchProcess:
-            pass
-    return total
+            continue
+        role = next((a for a in args if a in ROLES), f"pid {proc.pid}")
+        out[role] = out.get(role, 0.0) + times.user + times.system
+    return out
+
+
+# The words of a service process's command line that name its role.
+ROLES = ("api", "conductor", "scheduler", "compute", "placement", "all", "placement.asgi")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -179,7 +190,7 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
         api.delete(server_id)
         watcher.wait(server_id, {"DELETED"})
 
-    cpu0 = cpu_seconds(procs)
+    cpu0 = cpu_by_process(procs)
     t0 = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(boot_one, range(count)))
@@ -188,7 +199,9 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(delete_one, [r[0] for r in results]))
     delete_wall = time.monotonic() - t1
-    cpu = cpu_seconds(procs) - cpu0
+    cpu1 = cpu_by_process(procs)
+    roles = {role: (used - cpu0.get(role, 0.0)) / count for role, used in cpu1.items()}
+    cpu = sum(cpu1.values()) - sum(cpu0.values())
     watcher.stop.set()
     times = [r[1] for r in results]
     per_host = Counter(watcher.hosts[r[0]] for r in results if r[0] in watcher.hosts)
@@ -198,7 +211,7 @@ def run(api: Api, count: int, concurrency: int, procs: list[psutil.Process],
         "boots_per_s": count / boot_wall, "median_s": statistics.median(times),
         "p95_s": pct(times, 0.95), "deletes_per_s": count / delete_wall,
         "cpu_s_per_server": cpu / count if procs else float("nan"),
-        "processes": len(procs),
+        "processes": len(procs), "cpu_by_role": roles,
         "hosts_used": len(per_host), "most_on_one_host": max(per_host.values(), default=0),
     }
 
@@ -308,6 +321,9 @@ def main() -> None:
     print(f"  deletes/s           {result['deletes_per_s']:.1f}")
     print(f"  CPU s per server    {result['cpu_s_per_server']:.3f} "
           f"(boot + delete, {result['processes']} kilonova processes)")
+    if len(result["cpu_by_role"]) > 1:
+        print("    by process      " + ", ".join(
+            f"{role} {value:.3f}" for role, value in sorted(result["cpu_by_role"].items())))
     fair = result["servers"] / args.hosts
     print(f"  spread              most on one host {result['most_on_one_host']} (fair share "
           f"{fair:.1f}), {result['hosts_used']} of {args.hosts} hosts used")
