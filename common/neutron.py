@@ -88,7 +88,11 @@ class NeutronClient:
             raise ServiceUnavailable(f"network service at {self.url} unreachable: {exc}"
                                      ) from exc
         if resp.status_code < 300:
-            return resp.json() if resp.content else {}
+            try:
+                return resp.json() if resp.content else {}
+            except ValueError:
+                raise ServiceUnavailable(f"network service at {self.url} answered "
+                                         "something that is not JSON") from None
         raise _fault(method, path, resp)
 
     def _service_auth(self) -> tuple[httpx.Auth | None, str]:
@@ -103,9 +107,14 @@ class NeutronClient:
 
     # Reads and writes the compute side needs.
 
-    def ports_of(self, device_id: str) -> list[dict[str, Any]]:
-        """A server's ports, as the service sees them (every project's)."""
-        found = self.call("GET", "/ports", query=[("device_id", device_id)])
+    def ports_of(self, device_id: str, project_id: str | None = None
+                 ) -> list[dict[str, Any]]:
+        """A server's ports, as the service sees them; ``project_id``: only that
+        project's (a port another project points at the server is never the server's)."""
+        query = [("device_id", device_id)]
+        if project_id is not None:
+            query.append(("project_id", project_id))
+        found = self.call("GET", "/ports", query=query)
         return list(found.get("ports", []))
 
     def by_ids(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def view(port: dict[str, Any], show_tag: bool) -> dict[str, Any]:
 
 
 def _ports(neutron: NeutronClient, inst: Instance) -> list[dict[str, Any]]:
-    held = neutron.ports_of(str(inst.uuid))
+    held = neutron.ports_of(str(inst.uuid), inst.project_id)
     return sorted(held, key=lambda p: (str(p.get("created_at") or ""), p["id"]))
 
 
@@ -79,13 +79,17 @@ def attach(session: Session, ctx: RequestContext, server_id: str, wanted: Wanted
             raise NotFound(f"Port id {wanted.port_id} could not be found.") from None
         if port.get("device_id") or port.get("device_owner"):
             raise Conflict(f"Port {wanted.port_id} is still in use.")
+        neutron_networks.check_port_usable(port, ctx)
         net_id = str(port["network_id"])
     elif wanted.net_id is not None:
         try:
-            net_id = str(neutron.call("GET", f"/networks/{wanted.net_id}",
-                                      token=token)["network"]["id"])
+            net = neutron.call("GET", f"/networks/{wanted.net_id}", token=token)["network"]
         except NotFound:
             raise NotFound(f"Network {wanted.net_id} could not be found.") from None
+        neutron_networks.check_network_usable(net, ctx)
+        if wanted.fixed_ip:
+            neutron_networks.check_fixed_ip(net, ctx)
+        net_id = str(net["id"])
     else:
         try:
             found = neutron_networks.requested(neutron, ctx, None, 1)

@@ -27,7 +27,7 @@ def _token() -> str:
 
 
 def _ports(neutron: NeutronClient, inst: Instance) -> list[dict[str, Any]]:
-    held = neutron.ports_of(str(inst.uuid))
+    held = neutron.ports_of(str(inst.uuid), inst.project_id)
     return sorted(held, key=lambda p: (str(p.get("created_at") or ""), p["id"]))
 
 

@@ -66,6 +66,8 @@ def _interface(neutron: NeutronClient, ctx: RequestContext, item: Any) -> dict[s
             raise BadRequest(f"Port id {port_id} could not be found.") from None
         if port.get("device_id"):
             raise Conflict(f"Port {port_id} is still in use.")
+        # Visible (a shared network's owner sees every port on it) is not usable.
+        check_port_usable(port, ctx)
         if port.get("binding:host_id"):
             raise Conflict(f"Port {port_id} is still bound to host "
                            f"{port['binding:host_id']}.")
@@ -77,9 +79,7 @@ def _interface(neutron: NeutronClient, ctx: RequestContext, item: Any) -> dict[s
         net = neutron.call("GET", f"/networks/{net_id}", token=_token())["network"]
     except NotFound:
         raise BadRequest(f"Network {net_id} could not be found.") from None
-    if net.get("router:external") and not net.get("shared") and not ctx.is_admin:
-        raise Forbidden(f"It is not allowed to create an interface on external network "
-                        f"{net_id}")
+    check_network_usable(net, ctx)
     if not net.get("subnets"):
         raise BadRequest(f"Network {net_id} requires a subnet in order to boot instances "
                          "on.")
@@ -88,10 +88,39 @@ def _interface(neutron: NeutronClient, ctx: RequestContext, item: Any) -> dict[s
             ipaddress.ip_address(fixed)
         except ValueError:
             raise BadRequest(f"Invalid fixed IP address ({fixed})") from None
+        check_fixed_ip(net, ctx)
     out: dict[str, Any] = {"network_id": str(net["id"])}
     if fixed is not None:
         out["fixed_ip"] = str(fixed)
     return out
+
+
+def _same_project(resource: dict[str, Any], ctx: RequestContext) -> bool:
+    owner = resource.get("project_id") or resource.get("tenant_id")
+    return bool(ctx.is_admin) or owner == ctx.project_id
+
+
+def check_fixed_ip(net: dict[str, Any], ctx: RequestContext) -> None:
+    """A chosen address is the network owner's (or an admin's) to ask for, as Neutron's
+    policy has it: the conductor makes the port with the service's credentials, so the
+    caller's right is checked here. Raises Forbidden."""
+    if not _same_project(net, ctx):
+        raise Forbidden(f"Not allowed to request a fixed IP address on network "
+                        f"{net['id']}.")
+
+
+def check_network_usable(net: dict[str, Any], ctx: RequestContext) -> None:
+    """An external network a non-admin may not put an interface on. Raises Forbidden."""
+    if net.get("router:external") and not net.get("shared") and not ctx.is_admin:
+        raise Forbidden(f"It is not allowed to create an interface on external network "
+                        f"{net['id']}")
+
+
+def check_port_usable(port: dict[str, Any], ctx: RequestContext) -> None:
+    """A port handed in is the server's project's, an admin's request too (as Nova
+    refuses another project's port). Raises BadRequest."""
+    if (port.get("project_id") or port.get("tenant_id")) != ctx.project_id:
+        raise BadRequest(f"Port {port['id']} not usable for instance.")
 
 
 def _usable(neutron: NeutronClient, ctx: RequestContext) -> list[dict[str, Any]]:

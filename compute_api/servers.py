@@ -319,7 +319,8 @@ def _filter_clause(name: str, value: str) -> Any:
     return sa.true()
 
 
-def _address_filter(session: Session, pattern: str, version: int) -> Any:
+def _address_filter(session: Session, pattern: str, version: int,
+                    project: str | None) -> Any:
     """Servers holding a fixed address of ``version`` that the regular expression finds,
     as upstream's ``ip`` and ``ip6`` filters: the builtin network's ports, or the
     addresses recorded from an external Neutron (``[network] backend = neutron``)."""
@@ -328,23 +329,28 @@ def _address_filter(session: Session, pattern: str, version: int) -> Any:
                .where(IpAllocation.ip_address.regexp_match(pattern),
                       IpAllocation.ip_address.contains(":") if version == 6
                       else ~IpAllocation.ip_address.contains(":")))
-    external = _external_holders(session, pattern, version)
+    external = _external_holders(session, pattern, version, project)
     if not external:
         return Instance.uuid.in_(holders)
     return sa.or_(Instance.uuid.in_(holders), Instance.uuid.in_(external))
 
 
-def _external_holders(session: Session, pattern: str, version: int) -> list[uuid.UUID]:
-    """Live servers with ports in an external Neutron holding a matching fixed address
-    (none at all with the builtin network: the index on ``ports_host`` answers)."""
+def _external_holders(session: Session, pattern: str, version: int,
+                      project: str | None) -> list[uuid.UUID]:
+    """Live servers (of ``project``; None: every project's) with ports in an external
+    Neutron holding a matching fixed address (none at all with the builtin network: the
+    index on ``ports_host`` answers)."""
     try:
         found = re.compile(pattern)
     except re.error:
         return []
+    wanted: list[sa.ColumnElement[bool]] = [Instance.ports_host.is_not(None),
+                                           Instance.deleted.is_(False)]
+    if project is not None:
+        wanted.append(Instance.project_id == project)
     out = []
     for instance_uuid, addresses in session.execute(
-            sa.select(Instance.uuid, Instance.addresses).where(
-                Instance.ports_host.is_not(None), Instance.deleted.is_(False))):
+            sa.select(Instance.uuid, Instance.addresses).where(*wanted)):
         if any(a.get("OS-EXT-IPS:type") == "fixed" and a.get("version") == version
                and found.search(str(a.get("addr", "")))
                for shown in (addresses or {}).values() for a in shown):
@@ -374,12 +380,15 @@ def list_servers(session: Session, ctx: RequestContext, q: ListQuery,
     if q.locked is not None:
         stmt = stmt.where(Instance.locked.is_(q.locked))
     stmt = server_items.filter_tags(stmt, q.tags, q.tags_any, q.not_tags, q.not_tags_any)
+    project: str | None = None
     if not (q.all_tenants and policy.allowed(ctx, all_tenants_rule())):
+        project = ctx.project_id
         stmt = stmt.where(Instance.project_id == ctx.project_id)
     elif q.project_id:
+        project = q.project_id
         stmt = stmt.where(Instance.project_id == q.project_id)
     for name, value in q.filters.items():
-        clause = (_address_filter(session, value, 6 if name == "ip6" else 4)
+        clause = (_address_filter(session, value, 6 if name == "ip6" else 4, project)
                   if name in ("ip", "ip6") else _filter_clause(name, value))
         if clause is None:
             return []

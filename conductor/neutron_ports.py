@@ -107,7 +107,7 @@ class NeutronPorts:
         request = inst.network_request or {}
         handed = {str(i["port_id"]) for i in request.get("interfaces", [])
                   if i.get("port_id") and not i.get("made")}
-        return self.neutron.ports_of(str(inst.uuid)), handed
+        return self.neutron.ports_of(str(inst.uuid), inst.project_id), handed
 
     def _bind(self, inst: Instance, host: str) -> NeutronView:
         """Every requested port exists, is the server's and bound to ``host`` ("" none),
@@ -154,9 +154,16 @@ class NeutronPorts:
             try:
                 found = self.neutron.call("GET", f"/ports/{port_id}")["port"]
             except NotFound:
+                if inst.vm_state == VmState.BUILDING.value:
+                    raise NotFound(f"Port id {port_id} could not be found.") from None
                 LOG.warning("port %s of %s is gone from Neutron", port_id, inst.uuid)
                 return None
-            if found.get("device_id") not in ("", str(inst.uuid)):
+            if found.get("device_id") not in ("", str(inst.uuid)) or (
+                    found.get("project_id") or found.get("tenant_id")) != inst.project_id:
+                if inst.vm_state == VmState.BUILDING.value:
+                    # Taken meanwhile: the server is not built without the port it asked
+                    # for, as Nova fails such a build.
+                    raise Conflict(f"Port {port_id} is still in use.")
                 LOG.warning("port %s of %s is %s's now; left to it", port_id, inst.uuid,
                             found.get("device_id"))
                 return None
@@ -213,7 +220,10 @@ class NeutronPorts:
 
     def port(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> PortPayload | None:
         """One of the server's ports as its host wires it; None: not the server's."""
-        held = [p for p in self.neutron.ports_of(str(instance_uuid))
+        inst = self._load(instance_uuid)
+        if inst is None:
+            return None
+        held = [p for p in self.neutron.ports_of(str(instance_uuid), inst.project_id)
                 if p["id"] == str(port_id)]
         return NeutronView.read(self.neutron, held).payloads()[0] if held else None
 
@@ -230,18 +240,21 @@ class NeutronPorts:
             request = dict(inst.network_request or {})
             interfaces = list(request.get("interfaces", []))
             entry = next((i for i in interfaces if i.get("port_id") == str(port_id)), None)
+            held = self.neutron.ports_of(str(instance_uuid), inst.project_id)
             try:
-                if entry is not None and not entry.get("made"):
+                if not any(p["id"] == str(port_id) for p in held):
+                    pass  # not the server's (any more): nothing to release
+                elif entry is not None and entry.get("made"):
+                    self.neutron.call("DELETE", f"/ports/{port_id}")
+                else:
+                    # Handed in, or not recorded: detached, never deleted.
                     self.neutron.call("PUT", f"/ports/{port_id}", {"port": {
                         "device_id": "", "device_owner": "", "binding:host_id": ""}})
-                else:
-                    self.neutron.call("DELETE", f"/ports/{port_id}")
             except NotFound:
                 pass
             request["interfaces"] = [i for i in interfaces if i is not entry]
-            view = NeutronView.read(self.neutron, [
-                p for p in self.neutron.ports_of(str(instance_uuid))
-                if p["id"] != str(port_id)])
+            view = NeutronView.read(self.neutron, [p for p in held
+                                                   if p["id"] != str(port_id)])
             with transaction(self._sessions) as session:
                 session.execute(sa.update(Instance).where(
                     Instance.uuid == instance_uuid, Instance.deleted.is_(False))
@@ -251,7 +264,8 @@ class NeutronPorts:
     def view(self, instance_uuid: uuid.UUID) -> NeutronView:
         """The server's ports now, in the order it asked for them."""
         inst = self._load(instance_uuid)
-        ports = self.neutron.ports_of(str(instance_uuid))
+        ports = self.neutron.ports_of(str(instance_uuid),
+                                      inst.project_id if inst is not None else None)
         order = _request_order(inst)
         ports.sort(key=lambda p: (order.get(p["id"], len(order)),
                                   str(p.get("created_at") or ""), p["id"]))

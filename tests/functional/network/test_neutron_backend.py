@@ -521,3 +521,45 @@ def test_servers_are_filtered_by_the_addresses_neutron_gave_them(
     for server in (one, two):
         servers.compute("DELETE", f"/servers/{server['id']}")
         servers.wait_gone(server["id"])
+
+
+def test_a_shared_networks_owner_cannot_use_other_projects_ports_or_choose_addresses(
+        servers: CloudClient, nova: EmbeddedCloud, nova_admin: CloudClient, member: Net,
+        other: Net, admin: Net, flavor: str, image: str) -> None:
+    shared = admin.network(name="lent", shared=True, project_id=member.project)
+    try:
+        member.subnet(shared["id"], "10.57.0.0/24")
+        # Neutron shows a shared network's owner every project's ports on it: seeing one
+        # is not the right to boot with it, or to attach it (this Neutron hides it).
+        theirs = other.port(shared["id"])
+        resp = _boot(servers, flavor, image, [{"port": theirs["id"]}])
+        assert resp.status_code == 400, resp.text
+        # An admin sees it, and still may not give it to a server of another project.
+        resp = _boot(nova_admin, flavor, image, [{"port": theirs["id"]}])
+        assert resp.status_code == 400, resp.text
+        assert f"Port {theirs['id']} not usable" in resp.text
+        # Another project may boot on the shared network, not pick its addresses.
+        guest = CloudClient(nova.base_url, token=f"bob:{other.project}", version="2.37")
+        try:
+            resp = _boot(guest, flavor, image, [{"uuid": shared["id"],
+                                                 "fixed_ip": "10.57.0.50"}])
+            assert resp.status_code == 403, resp.text
+            server = _active(guest, flavor, image, [{"uuid": shared["id"]}])
+            path = f"/servers/{server['id']}/os-interface"
+            taken = guest.compute("POST", path, json={"interfaceAttachment": {
+                "net_id": shared["id"], "fixed_ips": [{"ip_address": "10.57.0.51"}]}})
+            assert taken.status_code == 403, taken.text
+            mine = member.port(shared["id"])
+            taken = guest.compute("POST", path, json={"interfaceAttachment": {
+                "port_id": mine["id"]}})
+            assert taken.status_code in (400, 404), taken.text
+            assert admin.get(f"/ports/{mine['id']}").json()["port"]["device_id"] == ""
+            guest.compute("DELETE", f"/servers/{server['id']}")
+            guest.wait_gone(server["id"])
+        finally:
+            guest.close()
+        assert admin.get(f"/ports/{theirs['id']}").json()["port"]["device_id"] == ""
+        for port in admin.get("/ports", params={"network_id": shared["id"]}).json()["ports"]:
+            admin.delete(f"/ports/{port['id']}")
+    finally:
+        assert admin.delete(f"/networks/{shared['id']}").status_code == 204
