@@ -117,6 +117,12 @@ class NeutronClient:
         found = self.call("GET", "/ports", query=query)
         return list(found.get("ports", []))
 
+    def server_ports(self, device_id: str, project_id: str | None,
+                     network_request: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """A server's ports (``ports_of``) in its guest's interface order
+        (``in_request_order``)."""
+        return in_request_order(self.ports_of(device_id, project_id), network_request)
+
     def by_ids(self, collection: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         """Resources of a collection (``subnets``, ``networks``...) by id, as the service."""
         wanted = sorted(set(ids))
@@ -133,6 +139,34 @@ class NeutronClient:
             return []
         answer = self.call("GET", "/floatingips", query=[("port_id", i) for i in ids])
         return list(answer.get("floatingips", []))
+
+
+def _made_order(port: dict[str, Any]) -> tuple[str, str]:
+    return str(port.get("created_at") or ""), str(port["id"])
+
+
+def in_request_order(ports: list[dict[str, Any]], network_request: dict[str, Any] | None
+                     ) -> list[dict[str, Any]]:
+    """A server's ports in the order its create asked for them, as its guest has its
+    interfaces: a handed-in port where it was named, a port made on a network where that
+    network was named (the oldest first); ports attached later follow, oldest first."""
+    spare = sorted(ports, key=_made_order)
+    named = {str(i["port_id"]) for i in (network_request or {}).get("interfaces", [])
+             if i.get("port_id")}
+    by_id = {str(p["id"]): p for p in spare}
+    spare = [p for p in spare if str(p["id"]) not in named]
+    ordered: list[dict[str, Any]] = []
+    for iface in (network_request or {}).get("interfaces", []):
+        if iface.get("port_id"):
+            port = by_id.get(str(iface["port_id"]))
+        else:
+            port = next((p for p in spare if p.get("network_id") == iface.get("network_id")),
+                        None)
+            if port is not None:
+                spare.remove(port)
+        if port is not None and port not in ordered:
+            ordered.append(port)
+    return ordered + spare
 
 
 class NeutronView:

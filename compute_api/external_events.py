@@ -117,11 +117,8 @@ def _refresh_addresses(neutron: NeutronClient, inst: Instance) -> None:
     """The server's ``addresses`` from its ports in Neutron now, in the order it got
     them; a Neutron that does not answer leaves them as they were (logged)."""
     try:
-        ports = neutron.ports_of(str(inst.uuid), inst.project_id)
-        order = {str(i.get("port_id")): n for n, i in enumerate(
-            (inst.network_request or {}).get("interfaces", [])) if i.get("port_id")}
-        ports.sort(key=lambda p: (order.get(p["id"], -1), str(p.get("created_at") or ""),
-                                  p["id"]))
+        ports = neutron.server_ports(str(inst.uuid), inst.project_id,
+                                     inst.network_request)
         inst.addresses = NeutronView.read(neutron, ports).addresses()
     except ControlPlaneError as exc:
         LOG.warning("addresses of %s not refreshed from Neutron: %s", inst.uuid, exc.message)

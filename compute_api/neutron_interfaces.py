@@ -22,7 +22,7 @@ from common.errors import BadRequest, Conflict, NotFound, QuotaExceeded
 from common.neutron import NeutronClient
 from common.states import Action
 from compute_api import neutron_networks, server_actions, servers
-from compute_api.images.source import caller_token
+from compute_api.images.source import callers_token
 from compute_api.runtime import Runtime
 from compute_api.server_interfaces import Wanted
 
@@ -40,8 +40,8 @@ def view(port: dict[str, Any], show_tag: bool) -> dict[str, Any]:
 
 
 def _ports(neutron: NeutronClient, inst: Instance) -> list[dict[str, Any]]:
-    held = neutron.ports_of(str(inst.uuid), inst.project_id)
-    return sorted(held, key=lambda p: (str(p.get("created_at") or ""), p["id"]))
+    """The server's ports, in its guest's interface order."""
+    return neutron.server_ports(str(inst.uuid), inst.project_id, inst.network_request)
 
 
 def list_attachments(session: Session, ctx: RequestContext, neutron: NeutronClient,
@@ -71,7 +71,7 @@ def attach(session: Session, ctx: RequestContext, server_id: str, wanted: Wanted
     if wanted.tag is not None:
         raise BadRequest("Tagged network interface attachments are not supported by "
                          "this compute service.")
-    token = caller_token.get() or ""
+    token = callers_token()
     if wanted.port_id is not None:
         try:
             port = neutron.call("GET", f"/ports/{wanted.port_id}", token=token)["port"]

@@ -18,31 +18,23 @@ from common.compute_db.models import Instance
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, ControlPlaneError, NotFound
 from common.neutron import NeutronClient, NeutronView
-from compute_api import servers
-from compute_api.images.source import caller_token
-
-
-def _token() -> str:
-    return caller_token.get() or ""
+from compute_api import neutron_networks, servers
+from compute_api.images.source import callers_token
 
 
 def _ports(neutron: NeutronClient, inst: Instance) -> list[dict[str, Any]]:
-    held = neutron.ports_of(str(inst.uuid), inst.project_id)
-    return sorted(held, key=lambda p: (str(p.get("created_at") or ""), p["id"]))
+    """The server's ports, in its guest's interface order."""
+    return neutron.server_ports(str(inst.uuid), inst.project_id, inst.network_request)
 
 
 def _group(neutron: NeutronClient, ctx: RequestContext, name: str) -> dict[str, Any]:
     """The caller's project's group named (or with the id) ``name``. Raises NotFound."""
-    groups = neutron.call("GET", "/security-groups", token=_token(), query=[
-        ("project_id", ctx.project_id or "")])["security_groups"]
-    match = [g for g in groups if g["id"] == name] or [
-        g for g in groups if g.get("name") == name]
-    if not match:
-        raise NotFound(f"Security group {name} not found for project {ctx.project_id}.")
-    if len(match) > 1:
-        raise Conflict(f"Multiple security groups found matching '{name}'. Use an ID to "
-                       "be more specific.")
-    return dict(match[0])
+    try:
+        return neutron_networks.group_named(neutron_networks.project_groups(neutron, ctx),
+                                            name)
+    except NotFound:
+        raise NotFound(f"Security group {name} not found for project "
+                       f"{ctx.project_id}.") from None
 
 
 def server_groups(session: Session, ctx: RequestContext, neutron: NeutronClient,
@@ -74,7 +66,7 @@ def group_view(group: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def _set_groups(neutron: NeutronClient, port: dict[str, Any], groups: list[str]) -> None:
     try:
         neutron.call("PUT", f"/ports/{port['id']}", {"port": {"security_groups": groups}},
-                     token=_token())
+                     token=callers_token())
     except (BadRequest, Conflict) as exc:
         raise BadRequest(exc.message) from None
 
@@ -116,7 +108,7 @@ def remove_security_group(session: Session, ctx: RequestContext, neutron: Neutro
 
 
 def _floating(neutron: NeutronClient, address: str) -> dict[str, Any]:
-    found = neutron.call("GET", "/floatingips", token=_token(), query=[
+    found = neutron.call("GET", "/floatingips", token=callers_token(), query=[
         ("floating_ip_address", address)])["floatingips"]
     if not found:
         raise NotFound(f"floating IP {address} not found")
@@ -141,7 +133,7 @@ def add_floating_ip(session: Session, ctx: RequestContext, neutron: NeutronClien
     port, fixed = choices[0]
     try:
         neutron.call("PUT", f"/floatingips/{fip['id']}", {"floatingip": {
-            "port_id": port["id"], "fixed_ip_address": fixed}}, token=_token())
+            "port_id": port["id"], "fixed_ip_address": fixed}}, token=callers_token())
     except ControlPlaneError as exc:
         if isinstance(exc, NotFound):
             raise NotFound(f"floating IP {address} not found") from None
@@ -159,17 +151,13 @@ def remove_floating_ip(session: Session, ctx: RequestContext, neutron: NeutronCl
         raise Conflict(f"Floating IP {address} is not associated with instance "
                        f"{inst.uuid}.")
     neutron.call("PUT", f"/floatingips/{fip['id']}", {"floatingip": {"port_id": None}},
-                 token=_token())
+                 token=callers_token())
     _refresh(session, neutron, inst)
 
 
 def _refresh(session: Session, neutron: NeutronClient, inst: Instance) -> None:
     """The server's ``addresses`` from its ports now (floating ones included)."""
-    ports = _ports(neutron, inst)
-    order = {str(i.get("port_id")): n for n, i in enumerate(
-        (inst.network_request or {}).get("interfaces", [])) if i.get("port_id")}
-    ports.sort(key=lambda p: order.get(p["id"], -1))
-    inst.addresses = NeutronView.read(neutron, ports).addresses()
+    inst.addresses = NeutronView.read(neutron, _ports(neutron, inst)).addresses()
 
 
 def group_names(neutron: NeutronClient, instance_uuids: Iterable[uuid.UUID]

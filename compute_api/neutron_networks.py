@@ -15,11 +15,7 @@ from typing import Any
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, Forbidden, NotFound
 from common.neutron import NeutronClient
-from compute_api.images.source import caller_token
-
-
-def _token() -> str:
-    return caller_token.get() or ""
+from compute_api.images.source import callers_token
 
 
 def _item(item: Any, name: str) -> Any:
@@ -61,7 +57,7 @@ def _interface(neutron: NeutronClient, ctx: RequestContext, item: Any) -> dict[s
     port_id, net_id, fixed = _item(item, "port"), _item(item, "uuid"), _item(item, "fixed_ip")
     if port_id:
         try:
-            port = neutron.call("GET", f"/ports/{port_id}", token=_token())["port"]
+            port = neutron.call("GET", f"/ports/{port_id}", token=callers_token())["port"]
         except NotFound:
             raise BadRequest(f"Port id {port_id} could not be found.") from None
         if port.get("device_id"):
@@ -76,7 +72,7 @@ def _interface(neutron: NeutronClient, ctx: RequestContext, item: Any) -> dict[s
         raise BadRequest("Bad networks format: network uuid is not in proper format "
                          f"({net_id})")
     try:
-        net = neutron.call("GET", f"/networks/{net_id}", token=_token())["network"]
+        net = neutron.call("GET", f"/networks/{net_id}", token=callers_token())["network"]
     except NotFound:
         raise BadRequest(f"Network {net_id} could not be found.") from None
     check_network_usable(net, ctx)
@@ -126,7 +122,7 @@ def check_port_usable(port: dict[str, Any], ctx: RequestContext) -> None:
 def _usable(neutron: NeutronClient, ctx: RequestContext) -> list[dict[str, Any]]:
     """The project's own networks and shared ones, never external ones (Nova's choice for
     a create naming none)."""
-    token = _token()
+    token = callers_token()
     own = neutron.call("GET", "/networks", token=token, query=[
         ("project_id", ctx.project_id or ""), ("shared", "False")])["networks"]
     shared = neutron.call("GET", "/networks", token=token,
@@ -140,7 +136,7 @@ def _auto_allocated(neutron: NeutronClient, ctx: RequestContext) -> str:
     """The project's auto-allocated network (Neutron's auto-allocated-topology)."""
     try:
         topology = neutron.call("GET", f"/auto-allocated-topology/{ctx.project_id}",
-                                token=_token())
+                                token=callers_token())
         return str(topology["auto_allocated_topology"]["id"])
     except (NotFound, BadRequest, Conflict, KeyError, TypeError):
         raise BadRequest("Unable to automatically allocate a network for project "
@@ -153,18 +149,33 @@ def group_ids(neutron: NeutronClient, ctx: RequestContext,
     default. Raises BadRequest naming an unknown group."""
     if not wanted:
         return None
-    groups = neutron.call("GET", "/security-groups", token=_token(), query=[
-        ("project_id", ctx.project_id or "")])["security_groups"]
+    groups = project_groups(neutron, ctx)
     found: list[str] = []
     for item in wanted:
         name = str(item.get("name", ""))
-        match = [g for g in groups if g["id"] == name] or [
-            g for g in groups if g.get("name") == name]
-        if not match:
-            raise BadRequest(f"Security group {name} not found.")
-        if len(match) > 1:
-            raise Conflict(f"Multiple security groups found matching '{name}'. Use an ID "
-                           "to be more specific.")
-        if str(match[0]["id"]) not in found:
-            found.append(str(match[0]["id"]))
+        try:
+            group = group_named(groups, name)
+        except NotFound:
+            raise BadRequest(f"Security group {name} not found.") from None
+        if str(group["id"]) not in found:
+            found.append(str(group["id"]))
     return found
+
+
+def project_groups(neutron: NeutronClient, ctx: RequestContext) -> list[dict[str, Any]]:
+    """The caller's project's security groups, asked as the caller."""
+    return list(neutron.call("GET", "/security-groups", token=callers_token(), query=[
+        ("project_id", ctx.project_id or "")])["security_groups"])
+
+
+def group_named(groups: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The group of ``groups`` with the id (or else the name) ``name``. Raises NotFound,
+    Conflict (several have that name)."""
+    match = [g for g in groups if g["id"] == name] or [
+        g for g in groups if g.get("name") == name]
+    if not match:
+        raise NotFound(f"Security group {name} not found.")
+    if len(match) > 1:
+        raise Conflict(f"Multiple security groups found matching '{name}'. Use an ID to "
+                       "be more specific.")
+    return dict(match[0])

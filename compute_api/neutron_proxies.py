@@ -19,7 +19,7 @@ from common import validation
 from common.context import RequestContext
 from common.errors import BadRequest, Conflict, NotFound
 from common.neutron import NeutronClient
-from compute_api.images.source import caller_token
+from compute_api.images.source import callers_token
 from compute_api.network_proxies import (
     RULE_BODY,
     _cidr,
@@ -33,10 +33,6 @@ from compute_api.neutron_network_actions import group_view
 DEFAULT = "default"
 # Ids per list query (repeated ``id=`` filters keep URLs short).
 _IDS_PER_QUERY = 50
-
-
-def _token() -> str:
-    return caller_token.get() or ""
 
 
 def _is_uuid(value: str) -> bool:
@@ -53,7 +49,7 @@ def _by_ids(neutron: NeutronClient, collection: str, ids: Iterable[str]
     wanted = sorted(set(ids))
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), _IDS_PER_QUERY):
-        answer = neutron.call("GET", f"/{collection}", token=_token(), query=[
+        answer = neutron.call("GET", f"/{collection}", token=callers_token(), query=[
             ("id", i) for i in wanted[start:start + _IDS_PER_QUERY]])
         out.extend(answer.get(collection.replace("-", "_"), []))
     return out
@@ -72,7 +68,7 @@ def _own_group(neutron: NeutronClient, group_id: str) -> dict[str, Any]:
         raise NotFound(f"Security group {group_id} not found.")
     try:
         group: dict[str, Any] = neutron.call("GET", f"/security-groups/{group_id}",
-                                             token=_token())["security_group"]
+                                             token=callers_token())["security_group"]
     except NotFound:
         raise NotFound(f"Security group {group_id} not found.") from None
     return group
@@ -100,7 +96,7 @@ def list_groups(neutron: NeutronClient, ctx: RequestContext, all_projects: bool
                 ) -> list[dict[str, Any]]:
     """The project's groups (every project's for an admin asking for all)."""
     query = [] if all_projects and ctx.is_admin else [("project_id", ctx.project_id or "")]
-    groups = neutron.call("GET", "/security-groups", token=_token(),
+    groups = neutron.call("GET", "/security-groups", token=callers_token(),
                           query=query)["security_groups"]
     return _views(neutron, _oldest_first(list(groups)))
 
@@ -117,7 +113,7 @@ def create_group(neutron: NeutronClient, body: Any) -> dict[str, Any]:
                          "default group.")
     try:
         group = neutron.call("POST", "/security-groups", {"security_group": fields},
-                             token=_token())["security_group"]
+                             token=callers_token())["security_group"]
     except (BadRequest, Conflict) as exc:
         raise BadRequest(exc.message) from None
     return _views(neutron, [group])[0]
@@ -134,7 +130,7 @@ def update_group(neutron: NeutronClient, group_id: str, body: Any) -> dict[str, 
     change = {k: v for k, v in fields.items() if k != "name" or v != group.get("name")}
     try:
         group = neutron.call("PUT", f"/security-groups/{group['id']}",
-                             {"security_group": change}, token=_token())["security_group"]
+                             {"security_group": change}, token=callers_token())["security_group"]
     except NotFound:
         raise NotFound(f"Security group {group_id} not found.") from None
     except (BadRequest, Conflict) as exc:
@@ -149,7 +145,7 @@ def delete_group(neutron: NeutronClient, group_id: str) -> None:
     if group.get("name") == DEFAULT:
         raise BadRequest("Removing the default security group is not allowed.")
     try:
-        neutron.call("DELETE", f"/security-groups/{group['id']}", token=_token())
+        neutron.call("DELETE", f"/security-groups/{group['id']}", token=callers_token())
     except NotFound:
         raise NotFound(f"Security group {group_id} not found.") from None
     except (BadRequest, Conflict) as exc:
@@ -185,7 +181,7 @@ def create_rule(neutron: NeutronClient, ctx: RequestContext, body: Any) -> dict[
         item["project_id"] = owner  # an admin's rule in another project's group
     try:
         rule = neutron.call("POST", "/security-group-rules", {"security_group_rule": item},
-                            token=_token())["security_group_rule"]
+                            token=callers_token())["security_group_rule"]
     except Conflict:
         raise BadRequest(f"This rule already exists in group {parent['id']}") from None
     except NotFound:
@@ -205,7 +201,7 @@ def delete_rule(neutron: NeutronClient, rule_id: str) -> None:
     if not _is_uuid(rule_id):
         raise NotFound(f"Security group rule {rule_id} not found.")
     try:
-        neutron.call("DELETE", f"/security-group-rules/{rule_id}", token=_token())
+        neutron.call("DELETE", f"/security-group-rules/{rule_id}", token=callers_token())
     except NotFound:
         raise NotFound(f"Security group rule {rule_id} not found.") from None
 
@@ -228,7 +224,7 @@ def _fip_views(neutron: NeutronClient, fips: list[dict[str, Any]]) -> list[dict[
 
 def list_floating_ips(neutron: NeutronClient, ctx: RequestContext) -> list[dict[str, Any]]:
     """The project's floating IPs (an admin's too: upstream's proxy listed the caller's)."""
-    fips = neutron.call("GET", "/floatingips", token=_token(), query=[
+    fips = neutron.call("GET", "/floatingips", token=callers_token(), query=[
         ("project_id", ctx.project_id or "")])["floatingips"]
     return _fip_views(neutron, _oldest_first(list(fips)))
 
@@ -238,7 +234,7 @@ def _fip(neutron: NeutronClient, fip_id: str) -> dict[str, Any]:
         raise NotFound(f"Floating IP not found for ID {fip_id}")
     try:
         fip: dict[str, Any] = neutron.call("GET", f"/floatingips/{fip_id}",
-                                           token=_token())["floatingip"]
+                                           token=callers_token())["floatingip"]
     except NotFound:
         raise NotFound(f"Floating IP not found for ID {fip_id}") from None
     return fip
@@ -253,7 +249,7 @@ def _pool(neutron: NeutronClient, pool: str | None) -> dict[str, Any]:
     """The external network named (or with the id) ``pool``; without one, the only
     external network. Raises NotFound, BadRequest (ambiguous)."""
     external = _oldest_first(list(neutron.call(
-        "GET", "/networks", token=_token(),
+        "GET", "/networks", token=callers_token(),
         query=[("router:external", "True")])["networks"]))
     external = [n for n in external if n.get("router:external")]
     found = external if pool is None else [
@@ -280,7 +276,7 @@ def allocate_floating_ip(neutron: NeutronClient, ctx: RequestContext, body: Any
     net = _pool(neutron, pool)
     try:
         fip = neutron.call("POST", "/floatingips", {"floatingip": {
-            "floating_network_id": net["id"]}}, token=_token())["floatingip"]
+            "floating_network_id": net["id"]}}, token=callers_token())["floatingip"]
     except (NotFound, Conflict) as exc:
         raise BadRequest(f"No more floating IPs in pool {net.get('name', '')}: "
                          f"{exc.message}") from None
@@ -294,7 +290,7 @@ def release_floating_ip(neutron: NeutronClient, fip_id: str) -> None:
     """Raises NotFound."""
     fip = _fip(neutron, fip_id)
     try:
-        neutron.call("DELETE", f"/floatingips/{fip['id']}", token=_token())
+        neutron.call("DELETE", f"/floatingips/{fip['id']}", token=callers_token())
     except NotFound:
         raise NotFound(f"Floating IP not found for ID {fip_id}") from None
 
@@ -304,7 +300,7 @@ def release_floating_ip(neutron: NeutronClient, fip_id: str) -> None:
 
 def list_networks(neutron: NeutronClient) -> list[dict[str, Any]]:
     """The networks the caller sees (its project's, shared and external ones)."""
-    nets = neutron.call("GET", "/networks", token=_token())["networks"]
+    nets = neutron.call("GET", "/networks", token=callers_token())["networks"]
     return _oldest_first(list(nets))
 
 
@@ -314,7 +310,7 @@ def get_network(neutron: NeutronClient, network_id: str) -> dict[str, Any]:
         raise NotFound("Network not found")
     try:
         net: dict[str, Any] = neutron.call("GET", f"/networks/{network_id}",
-                                           token=_token())["network"]
+                                           token=callers_token())["network"]
     except NotFound:
         raise NotFound("Network not found") from None
     return net
@@ -326,7 +322,7 @@ def tenant_views(neutron: NeutronClient, nets: list[dict[str, Any]]) -> list[dic
     ids = sorted({n["id"] for n in nets})
     subnets: list[dict[str, Any]] = []
     for start in range(0, len(ids), _IDS_PER_QUERY):
-        subnets.extend(neutron.call("GET", "/subnets", token=_token(), query=[
+        subnets.extend(neutron.call("GET", "/subnets", token=callers_token(), query=[
             ("ip_version", "4"), *(("network_id", i) for i in ids[start:start + _IDS_PER_QUERY])
         ])["subnets"])
     first: dict[str, str] = {}

@@ -264,12 +264,10 @@ class NeutronPorts:
     def view(self, instance_uuid: uuid.UUID) -> NeutronView:
         """The server's ports now, in the order it asked for them."""
         inst = self._load(instance_uuid)
-        ports = self.neutron.ports_of(str(instance_uuid),
-                                      inst.project_id if inst is not None else None)
-        order = _request_order(inst)
-        ports.sort(key=lambda p: (order.get(p["id"], len(order)),
-                                  str(p.get("created_at") or ""), p["id"]))
-        return NeutronView.read(self.neutron, ports)
+        if inst is None:
+            return NeutronView.read(self.neutron, [])
+        return NeutronView.read(self.neutron, self.neutron.server_ports(
+            str(instance_uuid), inst.project_id, inst.network_request))
 
     def converge_quietly(self, instance_uuid: uuid.UUID, host: str | None = None
                          ) -> None:
@@ -296,10 +294,3 @@ class NeutronPorts:
         for instance_uuid in due:
             self.converge_quietly(instance_uuid)
         return len(due)
-
-
-def _request_order(inst: Instance | None) -> dict[str, int]:
-    if inst is None or not inst.network_request:
-        return {}
-    return {str(i["port_id"]): n for n, i in
-            enumerate(inst.network_request.get("interfaces", [])) if i.get("port_id")}

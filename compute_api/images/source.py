@@ -26,6 +26,12 @@ LOG = logging.getLogger(__name__)
 caller_token: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "caller_token", default=None)
 
+
+def callers_token() -> str:
+    """The token of the request being served ("" outside one): an external service
+    (Glance, Neutron) is asked as the caller, so it decides what the caller may see."""
+    return caller_token.get() or ""
+
 GLANCE_CORE = {"id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
                "os_hash_value", "size", "virtual_size", "disk_format", "container_format",
                "min_disk", "min_ram", "owner", "created_at", "updated_at", "tags", "self",
