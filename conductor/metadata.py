@@ -42,9 +42,11 @@ from conductor.instances import to_payload
 LOG = logging.getLogger(__name__)
 
 
-def metadata_facts(session: Session, inst: Instance) -> MetadataFacts:
-    """The server's ports (addresses, subnets, floating IPs) and security groups."""
-    held = server_ports(session, inst.uuid)  # the guest's interface order
+def metadata_facts(session: Session, inst: Instance, holds_ports: bool = True
+                   ) -> MetadataFacts:
+    """The server's ports (addresses, subnets, floating IPs) and security groups;
+    ``holds_ports``: False when the caller knows it holds none."""
+    held = server_ports(session, inst.uuid) if holds_ports else []  # the guest's interface order
     facts = MetadataFacts(instance_id=inst.id, reservation_id=inst.reservation_id or "")
     if not held:
         return facts
@@ -85,9 +87,12 @@ def _subnet(subnet: Subnet) -> MetadataSubnet:
         ipv6_address_mode=subnet.ipv6_address_mode)
 
 
-def with_facts(session: Session, inst: Instance, record: InstancePayload) -> InstancePayload:
-    """``record`` (the instance as an agent gets it) with its metadata facts."""
-    return record.model_copy(update={"metadata_facts": metadata_facts(session, inst)})
+def with_facts(session: Session, inst: Instance, record: InstancePayload,
+               holds_ports: bool = True) -> InstancePayload:
+    """``record`` (the instance as an agent gets it) with its metadata facts;
+    ``holds_ports``: False when the caller knows it holds none."""
+    return record.model_copy(update={
+        "metadata_facts": metadata_facts(session, inst, holds_ports)})
 
 
 class GuestMetadata:

@@ -35,25 +35,38 @@ def server_ports(session: Session, instance_uuid: uuid.UUID) -> list[Port]:
                                 .order_by(Port.created_at, Port.id)))
 
 
+def holds_ports(session: Session, instance_uuid: uuid.UUID) -> bool:
+    """Whether any port names the server as its device (one indexed read)."""
+    return session.scalar(sa.select(Port.id).where(
+        Port.device_id == str(instance_uuid)).limit(1)) is not None
+
+
 def release_server_ports(session: Session, instance_uuid: uuid.UUID,
                          port_ids: Collection[uuid.UUID] | None = None) -> None:
     """Delete the ports made for a server and free their addresses; detach and unbind
     the ports its user handed in (they stay, as upstream keeps them). ``port_ids``: only
     those of its ports."""
-    device = str(instance_uuid)
-    mine = [Port.device_id == device]
+    mine = [Port.device_id == str(instance_uuid)]
     if port_ids is not None:
         mine.append(Port.id.in_(list(port_ids)))
-    made = sa.select(Port.id).where(*mine, Port.delete_with_device.is_(True))
-    session.execute(sa.delete(IpAllocation).where(IpAllocation.port_id.in_(made)))
-    session.execute(sa.delete(PortSecurityGroup).where(PortSecurityGroup.port_id.in_(made)))
-    session.execute(sa.delete(Port).where(*mine, Port.delete_with_device.is_(True))
-                    .execution_options(synchronize_session=False))
-    session.execute(
-        sa.update(Port).where(*mine)
-        .values(device_id="", device_owner="", **_UNBOUND,
-                revision_number=Port.revision_number + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+    # One read first: most servers hold no port, and then nothing more is written.
+    held = session.execute(sa.select(Port.id, Port.delete_with_device).where(*mine)).all()
+    if not held:
+        return
+    made = [port_id for port_id, made_here in held if made_here]
+    if made:
+        session.execute(sa.delete(IpAllocation).where(IpAllocation.port_id.in_(made)))
+        session.execute(sa.delete(PortSecurityGroup)
+                        .where(PortSecurityGroup.port_id.in_(made)))
+        session.execute(sa.delete(Port).where(*mine, Port.id.in_(made))
+                        .execution_options(synchronize_session=False))
+    kept = [port_id for port_id, made_here in held if not made_here]
+    if kept:
+        session.execute(
+            sa.update(Port).where(*mine, Port.id.in_(kept))
+            .values(device_id="", device_owner="", **_UNBOUND,
+                    revision_number=Port.revision_number + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
 
 
 def bind_server_ports(session: Session, instance_uuid: uuid.UUID, host: str,

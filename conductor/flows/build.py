@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
 from common.compute_db.models import Instance
-from common.compute_db.network_queries import bind_server_ports
+from common.compute_db.network_queries import bind_server_ports, holds_ports
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction
@@ -163,11 +163,15 @@ class BuildFlow:
                 deadline=deadline(self._settings.conductor.build_timeout))
             record = None
             if moved is not None:
-                bind_server_ports(session, instance_uuid, selection.host, "BUILD")
-                # Its ports as bound: the config drive's network_data.json.
-                record = with_facts(session, inst, to_payload(
-                    inst, (selection, moved.after),
-                    ports=port_payloads(session, instance_uuid)))
+                record = to_payload(inst, (selection, moved.after))
+                # Most servers of a large cloud hold no port here: one read, no writes.
+                if not holds_ports(session, instance_uuid):
+                    record = with_facts(session, inst, record, holds_ports=False)
+                else:
+                    bind_server_ports(session, instance_uuid, selection.host, "BUILD")
+                    # Its ports as bound: the config drive's network_data.json.
+                    record = with_facts(session, inst, record.model_copy(
+                        update={"ports": port_payloads(session, instance_uuid)}))
         won = moved is not None
         if not won and not self._placed(instance_uuid):
             # Deleted (or otherwise changed) while we scheduled: give the claim back.
