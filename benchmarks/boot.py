@@ -93,6 +93,14 @@ class Api:
         return servers
 
 
+# How far back each watcher poll looks before the previous one began.
+WATCH_MARGIN = 1.0
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1e6):06d}Z"
+
+
 class Watcher:
     """One thread watches every server with a list request, as a dashboard would.
 
@@ -102,7 +110,7 @@ class Watcher:
     def __init__(self, api: Api, interval: float = 0.05) -> None:
         self.api = api
         self.interval = interval
-        self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+        self.since = _iso(time.time() - 5)
         self.status: dict[str, str] = {}
         self.hosts: dict[str, str] = {}
         self.events: dict[str, tuple[set[str], threading.Event]] = {}
@@ -113,10 +121,12 @@ class Watcher:
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
-            # Ask only for what changed lately (with margin): a watcher needs changes.
+            # Ask only for what changed since the last answer, with a margin for changes
+            # committed a moment after their time was taken (to the microsecond: a
+            # margin of whole seconds made each server shown some 50 times per state).
             started = time.time()
             changed = self.api.changes_since(self.since)
-            self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 2))
+            self.since = _iso(started - WATCH_MARGIN)
             for server in changed:
                 with self.lock:
                     self.status[server["id"]] = server["status"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -67,8 +68,39 @@ def create_engine(url: str, pool_size: int = 10, max_pool: int | None = None,
         _tune_sqlite(engine)
         return engine
     cap = max(max_pool or pool_size * 2, pool_size)
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=cap - pool_size,
-                            pool_timeout=pool_timeout, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=cap - pool_size,
+                              pool_timeout=pool_timeout)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is tested before it is handed out.
+IDLE_PING_AFTER = 1.0
+_RETURNED = "kilonova_returned"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a connection handed out after sitting idle in the pool (a restarted server
+    left it dead), not one just returned: under load that round trip was one more per
+    transaction, and most of a busy process's checkouts. A connection that breaks while
+    in use is caught where it is used: the driver's error marks the pool stale and the
+    callers' transient retries run again on fresh connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < IDLE_PING_AFTER:
+            return  # a fresh connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops it and hands out another (a new one if need be).
+            raise sa.exc.DisconnectionError(str(exc)) from exc
 
 
 def engine_for(url: str, cfg: DatabaseSettings) -> Engine:

@@ -78,18 +78,27 @@ def limits(session: Session, settings: QuotaSettings, project_id: str) -> dict[s
     return out
 
 
+def instance_usage(session: Session, project_id: str) -> dict[str, int]:
+    """The project's live servers, their cores and their RAM, summed by the database
+    (one row, however many servers the project has)."""
+    count, cores, ram = session.execute(
+        sa.select(sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(Instance.flavor["vcpus"].as_integer()), 0),
+                  sa.func.coalesce(sa.func.sum(Instance.flavor["memory_mb"].as_integer()),
+                                   0))
+        .where(Instance.project_id == project_id, Instance.deleted.is_(False))).one()
+    return {"instances": int(count), "cores": int(cores), "ram": int(ram)}
+
+
 def usage(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """What the project uses now (key pairs: what ``user_id`` owns)."""
-    flavors = session.scalars(sa.select(Instance.flavor).where(
-        Instance.project_id == project_id, Instance.deleted.is_(False))).all()
     groups = session.scalar(sa.select(sa.func.count()).select_from(ServerGroup)
                             .where(ServerGroup.project_id == project_id)) or 0
     keypairs = 0
     if user_id is not None:
         keypairs = session.scalar(sa.select(sa.func.count()).select_from(KeyPair)
                                   .where(KeyPair.user_id == user_id)) or 0
-    return {"instances": len(flavors), "cores": sum(int(f["vcpus"]) for f in flavors),
-            "ram": sum(int(f["memory_mb"]) for f in flavors), "server_groups": groups,
+    return {**instance_usage(session, project_id), "server_groups": groups,
             "key_pairs": keypairs}
 
 
@@ -118,11 +127,14 @@ def fit_instances(session: Session, settings: QuotaSettings, project_id: str,
     """Lock the project and return how many servers (min..max) fit. Raises QuotaExceeded."""
     lock_project(session, project_id)
     limit = limits(session, settings, project_id)
-    used = usage(session, project_id)
+    counted = [(resource, each) for resource, each in
+               (("instances", 1), ("cores", vcpus), ("ram", ram))
+               if limit[resource] >= 0 and each != 0]
+    if not counted:
+        return max_count  # unlimited: nothing to count
+    used = instance_usage(session, project_id)
     fits = max_count
-    for resource, each in (("instances", 1), ("cores", vcpus), ("ram", ram)):
-        if limit[resource] < 0 or each == 0:
-            continue
+    for resource, each in counted:
         room = max(limit[resource] - used[resource], 0) // each
         if room < min_count:
             raise exceeded(resource, each * min_count, used[resource], limit[resource])

@@ -298,7 +298,7 @@ def _check_resize_quota(session: Session, runtime: Runtime, inst: Instance, vcpu
     """A resize up needs room for the difference in cores and RAM."""
     quotas.lock_project(session, inst.project_id)
     limit = quotas.limits(session, runtime.settings.quota, inst.project_id)
-    used = quotas.usage(session, inst.project_id)
+    used = quotas.instance_usage(session, inst.project_id)
     for resource, delta in (("cores", vcpus - int(inst.flavor["vcpus"])),
                             ("ram", ram - int(inst.flavor["memory_mb"]))):
         if delta > 0 and 0 <= limit[resource] < used[resource] + delta:

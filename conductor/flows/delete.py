@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db import queries
-from common.compute_db.models import Instance
+from common.compute_db.models import Instance, Service
 from common.compute_db.transition import transition
 from common.context import RequestContext
 from common.db import read_only, transaction, utcnow
@@ -65,8 +65,11 @@ class DeleteFlow:
             self._compute.terminate_instance(ctx, host, instance_uuid)
 
     def _host_up(self, session: Session, host: str) -> bool:
-        svc = queries.get_service(session, host, COMPUTE_BINARY)
-        return queries.is_up(svc, self._settings.service.service_down_time)
+        # Two columns, not the service's row: one of every delete's statements.
+        row = session.execute(sa.select(Service.forced_down, Service.last_seen_up).where(
+            Service.host == host, Service.binary == COMPUTE_BINARY)).one_or_none()
+        return row is not None and queries.seen_up(
+            row.forced_down, row.last_seen_up, self._settings.service.service_down_time)
 
     def _delete_locally(self, instance_uuid: uuid.UUID) -> None:
         with transaction(self._sessions) as session:

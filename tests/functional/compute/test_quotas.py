@@ -71,6 +71,41 @@ def test_quota_exceeded_message_and_min_max_count(shared_cloud: EmbeddedCloud,
         user.close()
 
 
+def test_cores_and_ram_in_use_are_summed_from_the_servers_flavors(
+        shared_cloud: EmbeddedCloud, admin: CloudClient) -> None:
+    project = f"q-{uuid.uuid4().hex[:6]}"
+    user = client_for(shared_cloud, f"u:{project}")
+    try:
+        two = ensure_flavor(admin, "q.sum.two", ram=96, vcpus=2)
+        one = ensure_flavor(admin, "q.sum.one", ram=32, vcpus=1)
+        image = public_image(admin, "q-image")
+        set_quota(admin, project, instances=10, cores=4, ram=200)
+        for flavor in (two, one):
+            made = user.compute("POST", "/servers", json={"server": {
+                "name": "s", "flavorRef": flavor, "imageRef": image, "networks": "none"}})
+            assert made.status_code == 202, made.text
+        refused = user.compute("POST", "/servers", json={"server": {
+            "name": "s", "flavorRef": two, "imageRef": image, "networks": "none"}})
+        assert refused.status_code == 403
+        assert refused.json()["forbidden"]["message"] == (
+            "Quota exceeded for cores: Requested 2, but already used 3 of 4 cores")
+        set_quota(admin, project, instances=10, cores=-1, ram=200)
+        refused = user.compute("POST", "/servers", json={"server": {
+            "name": "s", "flavorRef": two, "imageRef": image, "networks": "none"}})
+        assert refused.json()["forbidden"]["message"] == (
+            "Quota exceeded for ram: Requested 96, but already used 128 of 200 ram")
+        fits = user.compute("POST", "/servers", json={"server": {
+            "name": "s", "flavorRef": one, "imageRef": image, "networks": "none"}})
+        assert fits.status_code == 202, fits.text
+        detail = admin.compute("GET", f"/os-quota-sets/{project}/detail").json()["quota_set"]
+        assert (detail["instances"]["in_use"], detail["cores"]["in_use"],
+                detail["ram"]["in_use"]) == (3, 4, 160)
+        for server in user.compute("GET", "/servers").json()["servers"]:
+            user.compute("DELETE", f"/servers/{server['id']}")
+    finally:
+        user.close()
+
+
 @pytest.mark.parametrize(("version", "present", "absent"), [
     ("2.1", {"fixed_ips", "injected_files", "instances"}, set()),
     ("2.36", {"injected_files", "server_groups"}, {"fixed_ips", "security_groups"}),
