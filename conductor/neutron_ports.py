@@ -244,10 +244,12 @@ class NeutronPorts:
             try:
                 if not any(p["id"] == str(port_id) for p in held):
                     pass  # not the server's (any more): nothing to release
-                elif entry is not None and entry.get("made"):
+                elif entry is None or entry.get("made"):
+                    # Made for it: at its build (recorded by network only) or by an
+                    # attach. Deleted, as a deleted server's are (``_release``).
                     self.neutron.call("DELETE", f"/ports/{port_id}")
                 else:
-                    # Handed in, or not recorded: detached, never deleted.
+                    # Handed in by its user: detached, never deleted.
                     self.neutron.call("PUT", f"/ports/{port_id}", {"port": {
                         "device_id": "", "device_owner": "", "binding:host_id": ""}})
             except NotFound:

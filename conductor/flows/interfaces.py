@@ -114,17 +114,20 @@ class InterfaceFlow:
         self._forget(instance_uuid, port_id)
         LOG.warning("instance %s: %s", instance_uuid, message)
 
-    def _forget(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> None:
+    def _forget(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> str | None:
         """With an external Neutron: release the port there (the sweep cannot tell a
-        port whose attach failed from one being attached, so this is not left to it)."""
+        port whose attach failed from one being attached, so this is not left to it).
+        Why it was not released, if it was not."""
         neutron = self._tasks.neutron_ports
         if neutron is None:
-            return
+            return None
         try:
             neutron.forget(instance_uuid, port_id)
         except ControlPlaneError as exc:
             LOG.warning("instance %s: port %s not released yet: %s", instance_uuid, port_id,
                         exc.message)
+            return exc.message
+        return None
 
     def detach(self, ctx: RequestContext, instance_uuid: uuid.UUID,
                port_id: uuid.UUID) -> None:
@@ -144,8 +147,14 @@ class InterfaceFlow:
                                  f"{exc.message}")
                 return
         # Released in an external Neutron before the task ends, as the builtin ports are
-        # in its transaction.
-        self._forget(instance_uuid, port_id)
+        # in its transaction. Not released: the detach failed (the port is still the
+        # server's, in Neutron and in its record) and may be asked again.
+        refused = self._forget(instance_uuid, port_id)
+        if refused is not None:
+            self._tasks.fail(instance_uuid, DETACHING,
+                             f"Failed to release port {port_id}: {refused}")
+            self._network_changed(ctx)
+            return
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.DONE, expect_task={DETACHING})
             if self._tasks.neutron_ports is None:

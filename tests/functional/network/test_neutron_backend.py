@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.embedded import EmbeddedCloud
-from common.compute_db.models import Instance
+from common.compute_db.models import Instance, InstanceFault
 from common.db import create_engine, session_factory, transaction
-from common.errors import Conflict
+from common.errors import Conflict, ServiceUnavailable
 from common.neutron import NeutronClient
 from conductor.neutron_ports import NeutronPorts
 from tests.cloud import CloudClient
@@ -334,6 +334,48 @@ def test_interfaces_attach_and_detach_through_neutron(
     kept = admin.get(f"/ports/{handed['id']}").json()["port"]
     assert (kept["device_id"], kept["binding:host_id"]) == ("", "")
     assert list(servers.server(server["id"])["addresses"]) == ["first"]
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
+
+
+def test_a_detach_whose_release_neutron_refuses_fails_and_keeps_the_port(
+        servers: CloudClient, nova_db: sessionmaker[Session], member: Net, admin: Net,
+        flavor: str, image: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    net = member.network(name="sticky")
+    member.subnet(net["id"], "10.47.0.0/24")
+    server = _active(servers, flavor, image, [{"uuid": net["id"]}])
+    (port,) = _ports_of(admin, server["id"])
+    path = f"/servers/{server['id']}/os-interface/{port['id']}"
+    answer = NeutronClient.call
+
+    def refusing(self: NeutronClient, method: str, where: str, *args: Any, **kw: Any
+                 ) -> dict[str, Any]:
+        if method == "DELETE" and where == f"/ports/{port['id']}":
+            raise ServiceUnavailable("Neutron is down for maintenance")
+        return answer(self, method, where, *args, **kw)
+
+    monkeypatch.setattr(NeutronClient, "call", refusing)  # the in-process conductor's
+    assert servers.compute("DELETE", path).status_code == 202
+    _until(lambda: servers.server(server["id"])["OS-EXT-STS:task_state"] is None)
+    # The detach failed: the port is still the server's, in Neutron and in its record.
+    assert [p["id"] for p in _ports_of(admin, server["id"])] == [port["id"]]
+    assert list(servers.server(server["id"])["addresses"]) == ["sticky"]
+    assert servers.server(server["id"])["status"] == "ACTIVE"  # the guest runs on
+    with transaction(nova_db) as session:
+        fault = session.scalar(
+            sa.select(InstanceFault.message)
+            .join(Instance, Instance.id == InstanceFault.instance_id)
+            .where(Instance.uuid == uuid.UUID(server["id"]))
+            .order_by(InstanceFault.id.desc()).limit(1))
+    assert fault == f"Failed to release port {port['id']}: Neutron is down for maintenance"
+
+    monkeypatch.setattr(NeutronClient, "call", answer)
+    assert servers.compute("DELETE", path).status_code == 202
+    _until(lambda: _ports_of(admin, server["id"]) == [])
+    # Made at its build: deleted, as Nova deletes the ports it made.
+    assert member.get(f"/ports/{port['id']}").status_code == 404
+    _until(lambda: servers.server(server["id"])["addresses"] == {})
     servers.compute("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(server["id"])
 
