@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.compute_db.models import Instance
 from common.db import read_only, transaction
-from common.errors import Conflict, ControlPlaneError, NotFound
+from common.errors import Conflict, ControlPlaneError, NotFound, ServiceUnavailable
 from common.messages import PortPayload
 from common.neutron import NeutronClient, NeutronView
 from common.states import VmState
@@ -41,6 +42,11 @@ LOG = logging.getLogger(__name__)
 
 # Servers a sweep converges at most (the oldest first); the next sweep takes the rest.
 SWEEP_BATCH = 50
+# A server whose converge failed waits this long before the sweep tries it again,
+# doubled at each failure up to BACKOFF_MAX: one Neutron keeps refusing never starves
+# the servers behind it, nor fills the log every sweep.
+BACKOFF_FIRST = 10.0
+BACKOFF_MAX = 600.0
 
 
 def _device_owner(inst: Instance) -> str:
@@ -57,6 +63,8 @@ class NeutronPorts:
         # One converge per server at a time in this process (a flow and the sweep).
         self._locks: dict[uuid.UUID, tuple[threading.Lock, int]] = {}
         self._guard = threading.Lock()
+        # The sweep's servers waiting out a failure: when to try again, the wait.
+        self._backoff: dict[uuid.UUID, tuple[float, float]] = {}
 
     @contextlib.contextmanager
     def _serialised(self, instance_uuid: uuid.UUID) -> Iterator[None]:
@@ -88,7 +96,9 @@ class NeutronPorts:
         host; the sweep converges to the record once the task is over). Raises
         ControlPlaneError (Neutron refused or is unreachable)."""
         with self._serialised(instance_uuid):
-            return self._converge(instance_uuid, host)
+            view = self._converge(instance_uuid, host)
+        self._backoff.pop(instance_uuid, None)
+        return view
 
     def _converge(self, instance_uuid: uuid.UUID, host: str | None) -> NeutronView | None:
         inst = self._load(instance_uuid)
@@ -292,7 +302,28 @@ class NeutronPorts:
                            sa.and_(Instance.task_state.is_(None),
                                    sa.func.coalesce(Instance.host, "")
                                    != sa.func.coalesce(Instance.ports_host, ""))))
+                .where(Instance.uuid.not_in(self._waiting()))
                 .order_by(Instance.updated_at).limit(SWEEP_BATCH)))
         for instance_uuid in due:
-            self.converge_quietly(instance_uuid)
+            try:
+                self.converge(instance_uuid)
+            except ServiceUnavailable as exc:
+                # Neutron is down: the others would fail the same way; next sweep.
+                LOG.warning("ports sweep stopped, Neutron does not answer: %s", exc)
+                break
+            except ControlPlaneError as exc:
+                wait = min(BACKOFF_MAX, self._backoff.get(instance_uuid, (0.0, 0.0))[1] * 2
+                           or BACKOFF_FIRST)
+                self._backoff[instance_uuid] = (time.monotonic() + wait, wait)
+                LOG.warning("ports of %s not converged (%s); tried again in %.0f s",
+                            instance_uuid, exc, wait)
         return len(due)
+
+    def _waiting(self) -> list[uuid.UUID]:
+        """The servers still waiting out a failure (those whose wait is over are not)."""
+        now = time.monotonic()
+        for instance_uuid, (again, _wait) in list(self._backoff.items()):
+            if again <= now:
+                # Tried again now; on a new failure its wait doubles from the last one.
+                self._backoff[instance_uuid] = (0.0, _wait)
+        return [u for u, (again, _w) in self._backoff.items() if again > now]
