@@ -105,13 +105,15 @@ class InterfaceFlow:
 
     def _undo_attach(self, instance_uuid: uuid.UUID, port_id: uuid.UUID,
                      message: str) -> None:
+        # Released in an external Neutron before the task ends (as the builtin port is
+        # in its transaction): a client that sees the attach failed finds the port gone.
+        self._forget(instance_uuid, port_id)
         with transaction(self._tasks.sessions) as session:
             transition(session, instance_uuid, Event.FAILED, expect_task={ATTACHING},
                        fault=message)
             if self._tasks.neutron_ports is None:
                 release_server_ports(session, instance_uuid, port_ids=[port_id])
                 refresh_server_addresses(session, instance_uuid)
-        self._forget(instance_uuid, port_id)
         LOG.warning("instance %s: %s", instance_uuid, message)
 
     def _forget(self, instance_uuid: uuid.UUID, port_id: uuid.UUID) -> str | None:

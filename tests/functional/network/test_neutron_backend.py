@@ -380,6 +380,35 @@ def test_a_detach_whose_release_neutron_refuses_fails_and_keeps_the_port(
     servers.wait_gone(server["id"])
 
 
+def test_an_attach_whose_binding_neutron_refuses_fails_with_the_port_gone(
+        servers: CloudClient, nova_admin: CloudClient, member: Net, admin: Net,
+        flavor: str, image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = member.network(name="unbound-attach")
+    member.subnet(net["id"], "10.46.0.0/24")
+    server = _active(servers, flavor, image, [{"uuid": net["id"]}])
+    host = _host(nova_admin, server["id"])
+    answer = NeutronClient.call
+
+    def refusing(self: NeutronClient, method: str, where: str,
+                 body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        if method == "PUT" and body == {"port": {"binding:host_id": host}}:
+            raise Conflict("Binding refused for maintenance")
+        return answer(self, method, where, body, **kw)
+
+    monkeypatch.setattr(NeutronClient, "call", refusing)  # the in-process conductor's
+    made = servers.compute("POST", f"/servers/{server['id']}/os-interface", json={
+        "interfaceAttachment": {"net_id": net["id"]}})
+    assert made.status_code == 200, made.text
+    port_id = made.json()["interfaceAttachment"]["port_id"]
+    _until(lambda: servers.server(server["id"])["OS-EXT-STS:task_state"] is None)
+    # Released before the task ended: no wait here.
+    assert member.get(f"/ports/{port_id}").status_code == 404
+    assert len(_ports_of(admin, server["id"])) == 1
+    monkeypatch.setattr(NeutronClient, "call", answer)
+    servers.compute("DELETE", f"/servers/{server['id']}")
+    servers.wait_gone(server["id"])
+
+
 def test_security_groups_and_floating_ips_through_neutron(
         servers: CloudClient, member: Net, admin: Net, other: Net, flavor: str,
         image: str) -> None:
