@@ -14,7 +14,7 @@ import uvicorn
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common import db
 from common.rpc import Messaging, messaging_from
-from common.service import Service
+from common.service import HTTP_KEEP_ALIVE, Service
 from common.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class EmbeddedCloud:
         app = build_http_app(s, self._messaging, s.placement.url or self.placement_url,
                              compute=True, placement=s.placement.url is None)
         config = uvicorn.Config(app, host=s.api.host, port=port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", timeout_keep_alive=HTTP_KEEP_ALIVE)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
         self._thread.start()

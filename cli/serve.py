@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 from cli.wiring import build_computes, build_conductor, build_http_app, build_scheduler
 from common.errors import ConfigError
 from common.rpc import Messaging, messaging_from
-from common.service import interrupt_start_on_signal, stop_within, wait_for_signal
+from common.service import (
+    HTTP_KEEP_ALIVE,
+    interrupt_start_on_signal,
+    stop_within,
+    wait_for_signal,
+)
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -104,7 +109,7 @@ def run_http(app: Any, host: str, port: int, stopping: list[Callable[[], None]])
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                           lifespan="on"))
+                                           lifespan="on", timeout_keep_alive=HTTP_KEEP_ALIVE))
     # A daemon thread: a request stuck on an unreachable broker must not keep the
     # process alive past its graceful timeout.
     thread = threading.Thread(target=server.run, name="http", daemon=True)

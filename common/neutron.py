@@ -135,10 +135,12 @@ class NeutronClient:
 
     def floating_ips_of(self, port_ids: Iterable[str]) -> list[dict[str, Any]]:
         ids = sorted(set(port_ids))
-        if not ids:
-            return []
-        answer = self.call("GET", "/floatingips", query=[("port_id", i) for i in ids])
-        return list(answer.get("floatingips", []))
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):  # URLs of a bounded length
+            answer = self.call("GET", "/floatingips", query=[
+                ("port_id", i) for i in ids[start:start + _IDS_PER_QUERY]])
+            out.extend(answer.get("floatingips", []))
+        return out
 
 
 def _made_order(port: dict[str, Any]) -> tuple[str, str]:

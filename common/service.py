@@ -13,6 +13,12 @@ from common.context import admin_context, request_id_var
 
 LOG = logging.getLogger(__name__)
 
+# Seconds an HTTP server keeps an idle client connection open. Longer than clients keep
+# theirs (httpx: 5 s), so the client drops an idle connection first: a server closing
+# one just as a client sends on it was answered "Server disconnected without sending a
+# response" (uvicorn's default is those same 5 s).
+HTTP_KEEP_ALIVE = 75
+
 
 @dataclass
 class PeriodicTask:

@@ -24,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from common.auth import builtin_signer
+from common.service import HTTP_KEEP_ALIVE
 from common.settings import Settings, load_settings
 from placement.app import create_app
 
@@ -73,7 +74,8 @@ def serve(host: str, port: int, workers: int, settings: Settings | None = None) 
         pid = os.fork()
         if pid == 0:
             config = uvicorn.Config(functools.partial(_worker_app, settings), factory=True,
-                                    log_level="warning", access_log=False, lifespan="on")
+                                    log_level="warning", access_log=False, lifespan="on",
+                                    timeout_keep_alive=HTTP_KEEP_ALIVE)
             uvicorn.Server(config).run(sockets=[sock])
             os._exit(0)
         children.append(pid)
