@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -157,3 +158,33 @@ def conductor(net_cloud: EmbeddedCloud) -> ConductorClient:
     """The conductor's RPC client, over the cloud's messaging."""
     assert net_cloud._messaging is not None
     return ConductorClient(net_cloud._messaging)
+
+
+# A compute cloud whose ports live in ``net_cloud``'s network API ([network] backend =
+# neutron): the "Neutron" of test_neutron_backend.py and test_neutron_proxies.py.
+
+
+@pytest.fixture(scope="module")
+def nova(net_cloud: EmbeddedCloud, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[EmbeddedCloud]:
+    """A compute cloud (one per module) whose network is ``net_cloud``'s network API."""
+    backend = ("postgresql-rabbit" if net_cloud.settings.compute_db_url.startswith("postgres")
+               else "sqlite-memory")
+    settings = cloud_settings(Path(tmp_path_factory.mktemp("nova-neutron")), backend)
+    settings.network = settings.network.model_copy(update={
+        "backend": "neutron", "neutron_url": f"{net_cloud.base_url}/networking"})
+    with running_cloud(settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def nova_version() -> str:
+    """The compute API microversion ``nova_admin`` asks for (a module may override it)."""
+    return "2.37"
+
+
+@pytest.fixture(scope="module")
+def nova_admin(nova: EmbeddedCloud, nova_version: str) -> Iterator[CloudClient]:
+    client = CloudClient(nova.base_url, version=nova_version)
+    yield client
+    client.close()

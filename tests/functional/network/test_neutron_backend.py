@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,22 +23,8 @@ from common.errors import Conflict, ServiceUnavailable
 from common.neutron import NeutronClient
 from conductor.neutron_ports import NeutronPorts
 from tests.cloud import CloudClient
-from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.helpers import ensure_flavor, public_image
 from tests.functional.network.conftest import Net
-
-
-@pytest.fixture(scope="module")
-def nova(net_cloud: EmbeddedCloud, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[EmbeddedCloud]:
-    """A compute cloud whose ports live in ``net_cloud``'s network API."""
-    backend = ("postgresql-rabbit" if net_cloud.settings.compute_db_url.startswith("postgres")
-               else "sqlite-memory")
-    settings = cloud_settings(Path(tmp_path_factory.mktemp("nova-neutron")), backend)
-    settings.network = settings.network.model_copy(update={
-        "backend": "neutron", "neutron_url": f"{net_cloud.base_url}/networking"})
-    with running_cloud(settings) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +34,6 @@ def nova_db(nova: EmbeddedCloud) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def nova_admin(nova: EmbeddedCloud) -> Iterator[CloudClient]:
-    client = CloudClient(nova.base_url, version="2.37")
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

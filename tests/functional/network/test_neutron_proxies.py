@@ -10,37 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cli.embedded import EmbeddedCloud
 from tests.cloud import CloudClient
-from tests.conftest import cloud_settings, running_cloud
 from tests.functional.network.conftest import Net
 
 VERSION = "2.35"
 
 
 @pytest.fixture(scope="module")
-def nova(net_cloud: EmbeddedCloud, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[EmbeddedCloud]:
-    """A compute cloud whose network lives in ``net_cloud``'s network API."""
-    backend = ("postgresql-rabbit" if net_cloud.settings.compute_db_url.startswith("postgres")
-               else "sqlite-memory")
-    settings = cloud_settings(Path(tmp_path_factory.mktemp("nova-proxies")), backend)
-    settings.network = settings.network.model_copy(update={
-        "backend": "neutron", "neutron_url": f"{net_cloud.base_url}/networking"})
-    with running_cloud(settings) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def nova_admin(nova: EmbeddedCloud) -> Iterator[CloudClient]:
-    client = CloudClient(nova.base_url, version=VERSION)
-    yield client
-    client.close()
+def nova_version() -> str:
+    return VERSION
 
 
 @pytest.fixture
