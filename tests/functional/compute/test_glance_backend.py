@@ -7,7 +7,6 @@ the image cloud validates every token with the compute cloud's identity API
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from cli.embedded import EmbeddedCloud
 from compute_agent.images import image_api_url
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.conftest import ADMIN_PASSWORD, password_token
+from tests.functional.compute.two_clouds import free_port, identity_user, validated_by
 
 
 @dataclass
@@ -31,16 +31,9 @@ class Clouds:
     catalog: list[dict[str, Any]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
-    glance_port = _free_port()
+    glance_port = free_port()
     two = cloud_settings(tmp_path_factory.mktemp("nova"), "sqlite-memory", fake_hosts=1)
     two.auth = two.auth.model_copy(update={"strategy": "builtin"})
     two.identity = two.identity.model_copy(update={"admin_password": ADMIN_PASSWORD})
@@ -50,39 +43,17 @@ def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
         issued = password_token(nova.base_url, "admin", ADMIN_PASSWORD, "admin")
         assert issued.status_code == 201, issued.text
         admin = issued.headers["X-Subject-Token"]
-        _user(nova, admin, "gl-service", "service", "admin")
+        identity_user(nova, admin, "gl-service", "service", "admin")
         one = cloud_settings(tmp_path_factory.mktemp("glance"), "sqlite-memory",
                              fake_hosts=1, host="glance-host")
-        one.api = one.api.model_copy(update={"port": glance_port})
-        one.auth = one.auth.model_copy(update={"strategy": "keystone"})
-        one.keystone = one.keystone.model_copy(update={
-            "auth_url": f"{nova.identity_url}/v3", "username": "gl-service",
-            "password": "pw-gl-service", "project_name": "service", "cache_ttl": 60.0})
+        validated_by(one, nova, "gl-service", glance_port)
         with running_cloud(one) as glance:
             yield Clouds(glance, nova, admin, _member(nova, admin),
                          issued.json()["token"]["catalog"])
 
 
-def _user(nova: EmbeddedCloud, admin: str, name: str, project: str, role: str) -> str:
-    """A user with ``role`` on a new ``project`` of the compute cloud; its token."""
-    base, headers = f"{nova.identity_url}/v3", {"X-Auth-Token": admin}
-    found = httpx.get(f"{base}/projects?name={project}", headers=headers, timeout=30)
-    existing = found.json()["projects"]
-    project_id = existing[0]["id"] if existing else httpx.post(
-        f"{base}/projects", json={"project": {"name": project}}, headers=headers,
-        timeout=30).json()["project"]["id"]
-    user = httpx.post(f"{base}/users", json={"user": {"name": name, "password": f"pw-{name}"}},
-                      headers=headers, timeout=30).json()["user"]["id"]
-    grant = httpx.put(f"{base}/projects/{project_id}/users/{user}/roles/{role}",
-                      headers=headers, timeout=30)
-    assert grant.status_code == 204, grant.text
-    issued = password_token(nova.base_url, name, f"pw-{name}", project)
-    assert issued.status_code == 201, issued.text
-    return str(issued.headers["X-Subject-Token"])
-
-
 def _member(nova: EmbeddedCloud, admin: str) -> str:
-    return _user(nova, admin, "gl-m", "gl-p", "member")
+    return identity_user(nova, admin, "gl-m", "gl-p", "member")
 
 
 def _upload(clouds: Clouds, token: str, name: str, visibility: str = "private") -> str:

@@ -8,7 +8,6 @@ with the compute cloud's service token, which Neutron accepts as an admin's.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import pytest
 from cli.embedded import EmbeddedCloud
 from tests.conftest import cloud_settings, running_cloud
 from tests.functional.compute.conftest import ADMIN_PASSWORD, password_token
-from tests.functional.compute.test_glance_backend import _user
+from tests.functional.compute.two_clouds import free_port, identity_user, validated_by
 
 
 @dataclass
@@ -31,16 +30,9 @@ class Clouds:
     outsider: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
-    neutron_port, nova_port = _free_port(), _free_port()
+    neutron_port, nova_port = free_port(), free_port()
     two = cloud_settings(tmp_path_factory.mktemp("nova"), "sqlite-memory", fake_hosts=1)
     two.api = two.api.model_copy(update={"port": nova_port})
     two.auth = two.auth.model_copy(update={"strategy": "builtin"})
@@ -54,18 +46,14 @@ def clouds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clouds]:
         issued = password_token(nova.base_url, "admin", ADMIN_PASSWORD, "admin")
         assert issued.status_code == 201, issued.text
         admin = issued.headers["X-Subject-Token"]
-        _user(nova, admin, "nt-service", "service", "admin")
-        _user(nova, admin, "nt-nova", "service", "admin")
+        identity_user(nova, admin, "nt-service", "service", "admin")
+        identity_user(nova, admin, "nt-nova", "service", "admin")
         one = cloud_settings(tmp_path_factory.mktemp("neutron"), "sqlite-memory",
                              fake_hosts=1, host="neutron-host")
-        one.api = one.api.model_copy(update={"port": neutron_port})
-        one.auth = one.auth.model_copy(update={"strategy": "keystone"})
-        one.keystone = one.keystone.model_copy(update={
-            "auth_url": f"{nova.identity_url}/v3", "username": "nt-service",
-            "password": "pw-nt-service", "project_name": "service", "cache_ttl": 60.0})
+        validated_by(one, nova, "nt-service", neutron_port)
         with running_cloud(one) as neutron:
-            yield Clouds(neutron, nova, admin, _user(nova, admin, "nt-m", "nt-p", "member"),
-                         _user(nova, admin, "nt-o", "nt-q", "member"))
+            yield Clouds(neutron, nova, admin, identity_user(nova, admin, "nt-m", "nt-p", "member"),
+                         identity_user(nova, admin, "nt-o", "nt-q", "member"))
 
 
 def _net(clouds: Clouds, token: str, method: str, path: str, body: object = None
