@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -263,13 +263,21 @@ def show_floating_ip(session: Session, ctx: RequestContext, fip_id: str) -> dict
     return view
 
 
+_Pool = TypeVar("_Pool")
+
+
 def _pool(session: Session, pool: str | None) -> Network:
     """The external network named (or with the id) ``pool``; without one, the only
     external network. Raises NotFound, BadRequest (ambiguous)."""
     external = list(session.scalars(sa.select(Network).where(Network.external.is_(True))
                                     .order_by(Network.created_at, Network.id)))
-    found = external if pool is None else [
-        n for n in external if pool in (n.name, str(n.id))]
+    return only_pool([n for n in external if pool is None or pool in (n.name, str(n.id))],
+                     pool)
+
+
+def only_pool(found: list[_Pool], pool: str | None) -> _Pool:
+    """The one external network that ``pool`` names (None: the only one there is).
+    Raises NotFound (none), BadRequest (several)."""
     if not found:
         raise NotFound(f"Floating IP pool {pool} not found." if pool is not None
                        else "No floating IP pool is available.")
@@ -279,17 +287,22 @@ def _pool(session: Session, pool: str | None) -> Network:
     return found[0]
 
 
-def allocate_floating_ip(session: Session, ctx: RequestContext, body: Any
-                         ) -> dict[str, Any]:
-    """Raises NotFound (pool), BadRequest (body, ambiguous pool, no address left),
-    QuotaExceeded."""
+def requested_pool(body: Any) -> str | None:
+    """The ``pool`` an os-floating-ips allocation names. Raises BadRequest (the body)."""
     if body is not None and not isinstance(body, dict):
         raise BadRequest("The request body must be an object.")
     pool = (body or {}).get("pool")
     if pool is not None and not isinstance(pool, str):
         raise BadRequest(f"Invalid input for field/attribute pool. Value: "
                          f"{validation.shorten(str(pool))}.")
-    net = _pool(session, pool)
+    return pool
+
+
+def allocate_floating_ip(session: Session, ctx: RequestContext, body: Any
+                         ) -> dict[str, Any]:
+    """Raises NotFound (pool), BadRequest (body, ambiguous pool, no address left),
+    QuotaExceeded."""
+    net = _pool(session, requested_pool(body))
     attrs = attributes.for_create(floating_ips.FLOATINGIP,
                                   {"floating_network_id": str(net.id)}, ctx)
     try:

@@ -27,6 +27,8 @@ from compute_api.network_proxies import (
     _group_id,
     _port,
     _ports,
+    only_pool,
+    requested_pool,
 )
 from compute_api.neutron_network_actions import group_view
 
@@ -251,29 +253,15 @@ def _pool(neutron: NeutronClient, pool: str | None) -> dict[str, Any]:
     external = _oldest_first(list(neutron.call(
         "GET", "/networks", token=callers_token(),
         query=[("router:external", "True")])["networks"]))
-    external = [n for n in external if n.get("router:external")]
-    found = external if pool is None else [
-        n for n in external if pool in (n.get("name"), n["id"])]
-    if not found:
-        raise NotFound(f"Floating IP pool {pool} not found." if pool is not None
-                       else "No floating IP pool is available.")
-    if len(found) > 1:
-        raise BadRequest(f"Multiple floating IP pools match {pool}." if pool is not None
-                         else "Several floating IP pools exist: name one.")
-    return found[0]
+    return only_pool([n for n in external if n.get("router:external") and (
+        pool is None or pool in (n.get("name"), n["id"]))], pool)
 
 
 def allocate_floating_ip(neutron: NeutronClient, ctx: RequestContext, body: Any
                          ) -> dict[str, Any]:
     """Raises NotFound (pool), BadRequest (body, ambiguous pool, no address left),
     QuotaExceeded."""
-    if body is not None and not isinstance(body, dict):
-        raise BadRequest("The request body must be an object.")
-    pool = (body or {}).get("pool")
-    if pool is not None and not isinstance(pool, str):
-        raise BadRequest(f"Invalid input for field/attribute pool. Value: "
-                         f"{validation.shorten(str(pool))}.")
-    net = _pool(neutron, pool)
+    net = _pool(neutron, requested_pool(body))
     try:
         fip = neutron.call("POST", "/floatingips", {"floatingip": {
             "floating_network_id": net["id"]}}, token=callers_token())["floatingip"]
