@@ -326,4 +326,4 @@ class NeutronPorts:
             if again <= now:
                 # Tried again now; on a new failure its wait doubles from the last one.
                 self._backoff[instance_uuid] = (0.0, _wait)
-        return [u for u, (again, _w) in self._backoff.items() if again > now]
+        return [u for u, (again, _w) in list(self._backoff.items()) if again > now]
