@@ -320,10 +320,7 @@ class NeutronPorts:
         return len(due)
 
     def _waiting(self) -> list[uuid.UUID]:
-        """The servers still waiting out a failure (those whose wait is over are not)."""
+        """The servers still waiting out a failure (the next failure of one whose wait
+        is over doubles that wait: it is kept with the entry)."""
         now = time.monotonic()
-        for instance_uuid, (again, _wait) in list(self._backoff.items()):
-            if again <= now:
-                # Tried again now; on a new failure its wait doubles from the last one.
-                self._backoff[instance_uuid] = (0.0, _wait)
-        return [u for u, (again, _w) in list(self._backoff.items()) if again > now]
+        return [u for u, (again, _wait) in list(self._backoff.items()) if again > now]
